@@ -1,0 +1,113 @@
+// Connector: the one interface the engine uses to talk to a system (SQLite, PostgreSQL, ...).
+// A Connector owns one session with its system and is used by one thread at a time; open one
+// per thread. Every value reaches the system as a bound parameter, never as SQL text.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/schema.h"
+#include "core/status.h"
+#include "core/value.h"
+
+namespace tether {
+
+// A condition on a column, ANDed with the others. The value is always bound.
+struct Condition {
+  enum class Op { kEq, kNe, kLt, kLe, kGt, kGe, kLike, kIsNull, kIsNotNull };
+  std::string column;
+  Op op = Op::kEq;
+  Value value;  // unused for kIsNull / kIsNotNull
+};
+
+// One page of a keyset scan: SELECT columns FROM table WHERE conditions AND (key) > after_key
+// ORDER BY key LIMIT limit. Never OFFSET.
+struct ScanRequest {
+  std::string table;
+  std::vector<std::string> columns;
+  std::vector<std::string> key_columns;  // ORDER BY these, ascending
+  std::optional<Row> after_key;          // exclusive lower bound, one value per key column
+  std::vector<Condition> conditions;
+  size_t limit = 0;                      // 0: no limit (still streamed)
+};
+
+// Rows of `table` whose (by_columns) equal one of `keys`. Order of results is unspecified.
+struct LookupRequest {
+  std::string table;
+  std::vector<std::string> columns;     // what to return
+  std::vector<std::string> by_columns;  // what to match on
+  std::vector<Row> keys;                // one value per by_column each
+};
+
+// A forward-only stream of rows; the connector may hold a cursor open until it is destroyed.
+class RowStream {
+ public:
+  virtual ~RowStream() = default;
+  // Fills *row and returns true, or returns false at the end.
+  virtual Result<bool> Next(Row* row) = 0;
+};
+
+struct Capabilities {
+  bool transactions = false;     // Begin/Commit/Rollback and savepoints
+  bool generated_keys = false;   // Insert can return keys the system generated
+  bool state_store = false;      // can hold tether_ tables next to the data
+};
+
+class Connector {
+ public:
+  virtual ~Connector() = default;
+
+  virtual const std::string& connection_name() const = 0;
+  virtual std::string_view engine() const = 0;  // "sqlite", "postgres", ...
+  virtual Capabilities capabilities() const = 0;
+
+  // Cheap round trip proving the connection is usable.
+  virtual Status Ping() = 0;
+
+  // nullopt when the table does not exist.
+  virtual Result<std::optional<TableSchema>> DescribeTable(const std::string& table) = 0;
+  // Creates the table and its indexes if they do not exist yet.
+  virtual Status EnsureTable(const TableDef& def) = 0;
+  // Runs trusted SQL written by tether itself or shipped with it (demo schema); never user values.
+  virtual Status ExecuteScript(const std::string& sql) = 0;
+
+  virtual Result<std::unique_ptr<RowStream>> Scan(const ScanRequest& request) = 0;
+  virtual Result<std::vector<Row>> Lookup(const LookupRequest& request) = 0;
+
+  // Inserts rows (each with one value per column). Returns, per input row and in order, the
+  // values of `returning` (e.g. a generated key); empty rows when `returning` is empty.
+  virtual Result<std::vector<Row>> Insert(const std::string& table,
+                                          const std::vector<std::string>& columns,
+                                          const std::vector<Row>& rows,
+                                          const std::vector<std::string>& returning) = 0;
+  // UPDATE table SET set_columns WHERE key_columns; each row holds the set values, then the keys.
+  virtual Status Update(const std::string& table, const std::vector<std::string>& key_columns,
+                        const std::vector<std::string>& set_columns,
+                        const std::vector<Row>& rows) = 0;
+  // Insert, or on a conflict on conflict_columns update the other columns.
+  virtual Status Upsert(const std::string& table, const std::vector<std::string>& columns,
+                        const std::vector<std::string>& conflict_columns,
+                        const std::vector<Row>& rows) = 0;
+  virtual Status Delete(const std::string& table, const std::vector<std::string>& key_columns,
+                        const std::vector<Row>& keys) = 0;
+
+  virtual Status Begin() = 0;
+  virtual Status Commit() = 0;
+  virtual Status Rollback() = 0;
+  virtual Status Savepoint(const std::string& name) = 0;
+  virtual Status ReleaseSavepoint(const std::string& name) = 0;
+  virtual Status RollbackToSavepoint(const std::string& name) = 0;
+};
+
+// Opens a connector for a connection URL ("sqlite:path", later "postgres://...").
+// `connection_name` is used in every error message; the URL's password never is.
+Result<std::unique_ptr<Connector>> OpenConnector(const std::string& connection_name,
+                                                 const std::string& url);
+
+// The URL with any password replaced by "***", for messages and logs.
+std::string RedactUrl(const std::string& url);
+
+}  // namespace tether

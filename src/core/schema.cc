@@ -1,0 +1,27 @@
+#include "core/schema.h"
+
+namespace tether {
+
+std::string_view TypeClassName(TypeClass t) {
+  switch (t) {
+    case TypeClass::kAny: return "any";
+    case TypeClass::kInteger: return "integer";
+    case TypeClass::kReal: return "real";
+    case TypeClass::kDecimal: return "decimal";
+    case TypeClass::kText: return "text";
+    case TypeClass::kBlob: return "blob";
+    case TypeClass::kBoolean: return "boolean";
+    case TypeClass::kDate: return "date";
+    case TypeClass::kTimestamp: return "timestamp";
+  }
+  return "unknown";
+}
+
+const ColumnInfo* TableSchema::Find(const std::string& column) const {
+  for (const ColumnInfo& c : columns) {
+    if (c.name == column) return &c;
+  }
+  return nullptr;
+}
+
+}  // namespace tether
