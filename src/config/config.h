@@ -37,43 +37,43 @@ enum class OnInvalid { kSkip, kError };
 enum class OnConflict { kSourceWins, kTargetWins, kNewestWins, kManual };
 
 struct ColumnsConfig {
-  std::vector<std::string> include;                  // empty: every source column
+  std::vector<std::string> include;  // empty: every source column
   std::vector<std::string> exclude;
-  std::map<std::string, std::string> rename;         // source name -> target name
-  std::map<std::string, Value> defaults;             // target column -> value when NULL/absent
+  std::map<std::string, std::string> rename;  // source name -> target name
+  std::map<std::string, Value> defaults;      // target column -> value when NULL/absent
   std::map<std::string, std::vector<std::pair<Value, Value>>> values;  // source col -> from/to
 };
 
 // Rules from `validate:`; every field optional.
 struct ValidationRule {
-  bool required = false;                  // not NULL and not empty text
-  std::optional<std::string> type;        // integer | number | text | boolean | date | datetime | email
+  bool required = false;            // not NULL and not empty text
+  std::optional<std::string> type;  // integer | number | text | boolean | date | datetime | email
   std::optional<int64_t> min_length;
   std::optional<int64_t> max_length;
-  std::optional<std::string> pattern;     // ECMAScript regex, whole-value match
+  std::optional<std::string> pattern;  // ECMAScript regex, whole-value match
   std::optional<double> min;
   std::optional<double> max;
   SourceLocation location;
 };
 
 struct FilterConfig {
-  std::vector<Condition> where;             // from "column op value" strings
-  std::optional<std::string> date_column;   // used by --from-date / --to-date
+  std::vector<Condition> where;            // from "column op value" strings
+  std::optional<std::string> date_column;  // used by --from-date / --to-date
 };
 
 struct EntityConfig {
   std::string name;
   std::string source_table;
   std::string target_table;
-  std::vector<std::string> key;     // source key columns (also the target's, after rename)
+  std::vector<std::string> key;  // source key columns (also the target's, after rename)
   KeyMode keys = KeyMode::kMapped;
-  std::vector<std::string> match;   // source column names
+  std::vector<std::string> match;                               // source column names
   std::vector<std::pair<std::string, std::string>> references;  // column -> entity, file order
   std::optional<std::string> cursor;
   ColumnsConfig columns;
   FilterConfig filter;
   DeletePolicy delete_policy = DeletePolicy::kIgnore;
-  std::optional<std::string> soft_delete_column;  // with delete: soft
+  std::optional<std::string> soft_delete_column;   // with delete: soft
   std::map<std::string, ValidationRule> validate;  // source column -> rule
   SourceLocation location;
 
@@ -97,8 +97,8 @@ struct PipelineConfig {
 };
 
 struct Config {
-  std::string path;      // the file it came from
-  std::string base_dir;  // its folder; relative paths resolve against it
+  std::string path;                           // the file it came from
+  std::string base_dir;                       // its folder; relative paths resolve against it
   std::vector<ConnectionConfig> connections;  // file order
   std::vector<EntityConfig> entities;
   std::vector<PipelineConfig> pipelines;

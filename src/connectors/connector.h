@@ -31,7 +31,7 @@ struct ScanRequest {
   std::vector<std::string> key_columns;  // ORDER BY these, ascending
   std::optional<Row> after_key;          // exclusive lower bound, one value per key column
   std::vector<Condition> conditions;
-  size_t limit = 0;                      // 0: no limit (still streamed)
+  size_t limit = 0;  // 0: no limit (still streamed)
 };
 
 // Rows of `table` whose (by_columns) equal one of `keys`. Order of results is unspecified.
@@ -51,9 +51,9 @@ class RowStream {
 };
 
 struct Capabilities {
-  bool transactions = false;     // Begin/Commit/Rollback and savepoints
-  bool generated_keys = false;   // Insert can return keys the system generated
-  bool state_store = false;      // can hold tether_ tables next to the data
+  bool transactions = false;    // Begin/Commit/Rollback and savepoints
+  bool generated_keys = false;  // Insert can return keys the system generated
+  bool state_store = false;     // can hold tether_ tables next to the data
 };
 
 class Connector {

@@ -4,15 +4,24 @@ namespace tether {
 
 std::string_view TypeClassName(TypeClass t) {
   switch (t) {
-    case TypeClass::kAny: return "any";
-    case TypeClass::kInteger: return "integer";
-    case TypeClass::kReal: return "real";
-    case TypeClass::kDecimal: return "decimal";
-    case TypeClass::kText: return "text";
-    case TypeClass::kBlob: return "blob";
-    case TypeClass::kBoolean: return "boolean";
-    case TypeClass::kDate: return "date";
-    case TypeClass::kTimestamp: return "timestamp";
+    case TypeClass::kAny:
+      return "any";
+    case TypeClass::kInteger:
+      return "integer";
+    case TypeClass::kReal:
+      return "real";
+    case TypeClass::kDecimal:
+      return "decimal";
+    case TypeClass::kText:
+      return "text";
+    case TypeClass::kBlob:
+      return "blob";
+    case TypeClass::kBoolean:
+      return "boolean";
+    case TypeClass::kDate:
+      return "date";
+    case TypeClass::kTimestamp:
+      return "timestamp";
   }
   return "unknown";
 }

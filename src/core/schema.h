@@ -10,14 +10,14 @@ namespace tether {
 
 // What kind of values a column holds, whatever the engine calls it.
 enum class TypeClass {
-  kAny,        // no declared type (SQLite): anything goes
+  kAny,  // no declared type (SQLite): anything goes
   kInteger,
   kReal,
-  kDecimal,    // exact numeric
+  kDecimal,  // exact numeric
   kText,
   kBlob,
   kBoolean,
-  kDate,       // stored as ISO text by engines without a date type
+  kDate,  // stored as ISO text by engines without a date type
   kTimestamp,
 };
 
@@ -25,18 +25,18 @@ std::string_view TypeClassName(TypeClass t);
 
 struct ColumnInfo {
   std::string name;
-  std::string declared_type;        // as the engine reports it, e.g. "VARCHAR(64)"
+  std::string declared_type;  // as the engine reports it, e.g. "VARCHAR(64)"
   TypeClass type = TypeClass::kAny;
   bool not_null = false;
   bool has_default = false;
-  int pk_position = 0;              // 1-based position in the primary key, 0 when not part of it
+  int pk_position = 0;                // 1-based position in the primary key, 0 when not part of it
   std::optional<int64_t> max_length;  // characters, from e.g. VARCHAR(64)
-  bool auto_increment = false;      // the engine generates it when omitted on insert
+  bool auto_increment = false;        // the engine generates it when omitted on insert
 };
 
 struct TableSchema {
   std::string name;
-  std::vector<ColumnInfo> columns;   // in table order
+  std::vector<ColumnInfo> columns;  // in table order
   std::vector<std::string> primary_key;
 
   const ColumnInfo* Find(const std::string& column) const;

@@ -6,23 +6,40 @@ namespace tether {
 
 std::string_view StatusCodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "OK";
-    case StatusCode::kInvalidArgument: return "InvalidArgument";
-    case StatusCode::kConfig: return "ConfigError";
-    case StatusCode::kNotFound: return "NotFound";
-    case StatusCode::kAlreadyExists: return "AlreadyExists";
-    case StatusCode::kConnection: return "ConnectionError";
-    case StatusCode::kPermissionDenied: return "PermissionDenied";
-    case StatusCode::kBusy: return "Busy";
-    case StatusCode::kTryAgain: return "TryAgain";
-    case StatusCode::kTimedOut: return "TimedOut";
-    case StatusCode::kConstraint: return "ConstraintViolation";
-    case StatusCode::kInvalidRecord: return "InvalidRecord";
-    case StatusCode::kPolicy: return "PolicyStop";
-    case StatusCode::kIo: return "IoError";
-    case StatusCode::kCancelled: return "Cancelled";
-    case StatusCode::kUnsupported: return "Unsupported";
-    case StatusCode::kInternal: return "Internal";
+    case StatusCode::kOk:
+      return "OK";
+    case StatusCode::kInvalidArgument:
+      return "InvalidArgument";
+    case StatusCode::kConfig:
+      return "ConfigError";
+    case StatusCode::kNotFound:
+      return "NotFound";
+    case StatusCode::kAlreadyExists:
+      return "AlreadyExists";
+    case StatusCode::kConnection:
+      return "ConnectionError";
+    case StatusCode::kPermissionDenied:
+      return "PermissionDenied";
+    case StatusCode::kBusy:
+      return "Busy";
+    case StatusCode::kTryAgain:
+      return "TryAgain";
+    case StatusCode::kTimedOut:
+      return "TimedOut";
+    case StatusCode::kConstraint:
+      return "ConstraintViolation";
+    case StatusCode::kInvalidRecord:
+      return "InvalidRecord";
+    case StatusCode::kPolicy:
+      return "PolicyStop";
+    case StatusCode::kIo:
+      return "IoError";
+    case StatusCode::kCancelled:
+      return "Cancelled";
+    case StatusCode::kUnsupported:
+      return "Unsupported";
+    case StatusCode::kInternal:
+      return "Internal";
   }
   return "Unknown";
 }

@@ -13,18 +13,18 @@ namespace tether {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,   // a caller passed something malformed (CLI flag, API field)
-  kConfig,            // the configuration is wrong
-  kNotFound,          // a table, column, record, run or file does not exist
+  kInvalidArgument,  // a caller passed something malformed (CLI flag, API field)
+  kConfig,           // the configuration is wrong
+  kNotFound,         // a table, column, record, run or file does not exist
   kAlreadyExists,
   kConnection,        // cannot reach / open / authenticate a connection
   kPermissionDenied,  // reachable, but not allowed (read-only file, grants)
   kBusy,              // locked by someone else; retry later
   kTryAgain,          // transient; retry now
   kTimedOut,
-  kConstraint,        // the target refused a row (unique, not null, foreign key, check)
-  kInvalidRecord,     // a record failed validation or type coercion
-  kPolicy,            // a policy (on_invalid / on_duplicate = error) stopped the run
+  kConstraint,     // the target refused a row (unique, not null, foreign key, check)
+  kInvalidRecord,  // a record failed validation or type coercion
+  kPolicy,         // a policy (on_invalid / on_duplicate = error) stopped the run
   kIo,
   kCancelled,
   kUnsupported,
@@ -39,12 +39,16 @@ class [[nodiscard]] Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status OK() { return Status(); }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status Config(std::string m) { return {StatusCode::kConfig, std::move(m)}; }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
   static Status Connection(std::string m) { return {StatusCode::kConnection, std::move(m)}; }
-  static Status PermissionDenied(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
+  static Status PermissionDenied(std::string m) {
+    return {StatusCode::kPermissionDenied, std::move(m)};
+  }
   static Status Busy(std::string m) { return {StatusCode::kBusy, std::move(m)}; }
   static Status TryAgain(std::string m) { return {StatusCode::kTryAgain, std::move(m)}; }
   static Status TimedOut(std::string m) { return {StatusCode::kTimedOut, std::move(m)}; }
@@ -80,7 +84,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(v_).ok() && "Result built from an OK status");
   }
@@ -114,9 +118,9 @@ class [[nodiscard]] Result {
 #define TETHER_CONCAT_INNER_(a, b) a##b
 #define TETHER_CONCAT_(a, b) TETHER_CONCAT_INNER_(a, b)
 
-#define TETHER_RETURN_IF_ERROR(expr)             \
-  do {                                           \
-    ::tether::Status tether_status_ = (expr);    \
+#define TETHER_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::tether::Status tether_status_ = (expr);        \
     if (!tether_status_.ok()) return tether_status_; \
   } while (0)
 

@@ -51,13 +51,20 @@ std::string RealToText(double d) {
 
 std::string_view ValueKindName(ValueKind kind) {
   switch (kind) {
-    case ValueKind::kNull: return "null";
-    case ValueKind::kInt: return "integer";
-    case ValueKind::kReal: return "real";
-    case ValueKind::kText: return "text";
-    case ValueKind::kBlob: return "blob";
-    case ValueKind::kDecimal: return "decimal";
-    case ValueKind::kBool: return "boolean";
+    case ValueKind::kNull:
+      return "null";
+    case ValueKind::kInt:
+      return "integer";
+    case ValueKind::kReal:
+      return "real";
+    case ValueKind::kText:
+      return "text";
+    case ValueKind::kBlob:
+      return "blob";
+    case ValueKind::kDecimal:
+      return "decimal";
+    case ValueKind::kBool:
+      return "boolean";
   }
   return "unknown";
 }
@@ -101,13 +108,19 @@ Value Value::Bool(bool v) {
 
 std::string Value::ToText() const {
   switch (kind_) {
-    case ValueKind::kNull: return "NULL";
-    case ValueKind::kInt: return std::to_string(i_);
-    case ValueKind::kReal: return RealToText(d_);
+    case ValueKind::kNull:
+      return "NULL";
+    case ValueKind::kInt:
+      return std::to_string(i_);
+    case ValueKind::kReal:
+      return RealToText(d_);
     case ValueKind::kText:
-    case ValueKind::kDecimal: return s_;
-    case ValueKind::kBlob: return "x'" + HexEncode(s_) + "'";
-    case ValueKind::kBool: return i_ ? "true" : "false";
+    case ValueKind::kDecimal:
+      return s_;
+    case ValueKind::kBlob:
+      return "x'" + HexEncode(s_) + "'";
+    case ValueKind::kBool:
+      return i_ ? "true" : "false";
   }
   return "";
 }
@@ -115,25 +128,35 @@ std::string Value::ToText() const {
 bool Value::operator==(const Value& o) const {
   if (kind_ != o.kind_) return false;
   switch (kind_) {
-    case ValueKind::kNull: return true;
+    case ValueKind::kNull:
+      return true;
     case ValueKind::kInt:
-    case ValueKind::kBool: return i_ == o.i_;
-    case ValueKind::kReal: return d_ == o.d_ || (std::isnan(d_) && std::isnan(o.d_));
-    default: return s_ == o.s_;
+    case ValueKind::kBool:
+      return i_ == o.i_;
+    case ValueKind::kReal:
+      return d_ == o.d_ || (std::isnan(d_) && std::isnan(o.d_));
+    default:
+      return s_ == o.s_;
   }
 }
 
 nlohmann::json ValueToJson(const Value& v) {
   switch (v.kind()) {
-    case ValueKind::kNull: return nullptr;
-    case ValueKind::kInt: return v.as_int();
+    case ValueKind::kNull:
+      return nullptr;
+    case ValueKind::kInt:
+      return v.as_int();
     case ValueKind::kReal:
       if (!std::isfinite(v.as_real())) return {{"$real", RealToText(v.as_real())}};
       return v.as_real();
-    case ValueKind::kText: return v.as_string();
-    case ValueKind::kBlob: return {{"$blob", HexEncode(v.as_string())}};
-    case ValueKind::kDecimal: return {{"$decimal", v.as_string()}};
-    case ValueKind::kBool: return v.as_bool();
+    case ValueKind::kText:
+      return v.as_string();
+    case ValueKind::kBlob:
+      return {{"$blob", HexEncode(v.as_string())}};
+    case ValueKind::kDecimal:
+      return {{"$decimal", v.as_string()}};
+    case ValueKind::kBool:
+      return v.as_bool();
   }
   return nullptr;
 }
@@ -151,7 +174,8 @@ Value ValueFromJson(const nlohmann::json& j) {
       if (HexDecode(j["$blob"].get<std::string>(), &bytes)) return Value::Blob(std::move(bytes));
     }
     if (j.contains("$decimal")) return Value::Decimal(j["$decimal"].get<std::string>());
-    if (j.contains("$real")) return Value::Real(std::strtod(j["$real"].get<std::string>().c_str(), nullptr));
+    if (j.contains("$real"))
+      return Value::Real(std::strtod(j["$real"].get<std::string>().c_str(), nullptr));
   }
   return Value::Text(j.dump());
 }
@@ -188,7 +212,8 @@ std::string HashRow(const Row& row) {
     const uint8_t tag = static_cast<uint8_t>(v.kind());
     XXH3_64bits_update(state, &tag, 1);
     switch (v.kind()) {
-      case ValueKind::kNull: break;
+      case ValueKind::kNull:
+        break;
       case ValueKind::kInt:
       case ValueKind::kBool: {
         int64_t i = v.as_int();

@@ -12,20 +12,20 @@
 #include "connectors/connector.h"
 #include "core/status.h"
 
-#define ASSERT_OK(expr)                                   \
-  do {                                                    \
+#define ASSERT_OK(expr)                                                   \
+  do {                                                                    \
     const ::tether::Status tether_s_ = ::tether::testing::ToStatus(expr); \
-    ASSERT_TRUE(tether_s_.ok()) << tether_s_.ToString();  \
+    ASSERT_TRUE(tether_s_.ok()) << tether_s_.ToString();                  \
   } while (0)
-#define EXPECT_OK(expr)                                   \
-  do {                                                    \
+#define EXPECT_OK(expr)                                                   \
+  do {                                                                    \
     const ::tether::Status tether_s_ = ::tether::testing::ToStatus(expr); \
-    EXPECT_TRUE(tether_s_.ok()) << tether_s_.ToString();  \
+    EXPECT_TRUE(tether_s_.ok()) << tether_s_.ToString();                  \
   } while (0)
-#define ASSERT_CODE(expr, expected_code)                                      \
-  do {                                                                        \
-    const ::tether::Status tether_s_ = ::tether::testing::ToStatus(expr);     \
-    ASSERT_EQ(tether_s_.code(), expected_code) << tether_s_.ToString();       \
+#define ASSERT_CODE(expr, expected_code)                                  \
+  do {                                                                    \
+    const ::tether::Status tether_s_ = ::tether::testing::ToStatus(expr); \
+    ASSERT_EQ(tether_s_.code(), expected_code) << tether_s_.ToString();   \
   } while (0)
 
 namespace tether::testing {

@@ -1,0 +1,664 @@
+#include "cli/cli.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "cli/output.h"
+#include "config/config.h"
+#include "demo/demo.h"
+#include "engine/sync.h"
+#include "state/state_store.h"
+
+namespace tether::cli {
+namespace {
+
+std::atomic<bool> g_cancel{false};
+
+void OnSignal(int) {
+  if (g_cancel.exchange(true)) {
+    // A second signal: stop now. Every committed batch is consistent; the open one rolls back.
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    raise(SIGTERM);
+  }
+}
+
+struct Globals {
+  std::string config_path = "tether.yaml";
+  int verbose = 0;
+  bool quiet = false;
+};
+
+struct RunFlags {
+  std::string pipeline;
+  std::vector<std::string> entities;
+  bool dry_run = false;
+  std::string on_duplicate;
+  std::string on_invalid;
+  std::string from_date, to_date;
+  std::vector<std::string> where;
+  std::string format = "table";
+  size_t batch_size = 0;
+  bool restart = false;
+  size_t limit = 20;
+};
+
+void Error(const Status& s) { std::fprintf(stderr, "tether: %s\n", s.message().c_str()); }
+
+Result<Config> Load(const Globals& g) {
+  const char* env = std::getenv("TETHER_CONFIG");
+  std::string path = g.config_path;
+  if (path == "tether.yaml" && env && *env) path = env;
+  return LoadConfig(path);
+}
+
+Result<std::string> PickPipeline(const Config& config, const std::string& asked) {
+  if (!asked.empty()) return asked;
+  if (config.pipelines.size() == 1) return config.pipelines[0].name;
+  std::vector<std::string> names;
+  for (const PipelineConfig& p : config.pipelines) names.push_back(p.name);
+  return Status::InvalidArgument(
+      fmt::format("{}: name a pipeline ({})", config.path, fmt::join(names, ", ")));
+}
+
+template <typename E>
+Result<std::optional<E>> ParseEnum(const std::string& flag, const std::string& text,
+                                   const std::vector<std::pair<std::string, E>>& options) {
+  if (text.empty()) return std::optional<E>();
+  std::vector<std::string> names;
+  for (const auto& [name, value] : options) {
+    if (name == text) return std::optional<E>(value);
+    names.push_back(name);
+  }
+  return Status::InvalidArgument(
+      fmt::format("{} {}: expected one of {}", flag, text, fmt::join(names, " | ")));
+}
+
+// Prints progress on a terminal, records in the chosen format, notices with -v.
+class CliObserver : public SyncObserver {
+ public:
+  CliObserver(const Globals& g, const RunFlags& f, bool plan)
+      : g_(g), f_(f), plan_(plan), tty_(isatty(2) && !g.quiet) {
+    start_ = std::chrono::steady_clock::now();
+  }
+
+  void OnRunStart(const RunInfo& run) override {
+    if (f_.format == "table" && !g_.quiet) {
+      std::printf("%s %s (run %s)\n", run.dry_run ? "plan" : "sync", run.pipeline.c_str(),
+                  run.run_id.c_str());
+    }
+    if (plan_ && f_.format == "json") std::printf("{\"records\":[");
+    if (plan_ && f_.format == "csv") {
+      std::printf("entity,source_id,target_id,action,column,before,after,delta,reason\n");
+    }
+  }
+
+  void OnEntityStart(const std::string& entity) override {
+    entity_start_ = Now();
+    (void)entity;
+  }
+
+  void OnRecord(const RecordPlan& r) override {
+    bool problem = r.action == Action::kFail || r.action == Action::kSkip;
+    if (problem) problems_.push_back(r);
+    if (!plan_) {
+      if (g_.verbose > 0 && !problem) PrintDetail(r);
+      return;
+    }
+    if (f_.format == "json") {
+      std::printf("%s%s", first_record_ ? "" : ",\n", RecordToJson(r).dump().c_str());
+      first_record_ = false;
+    } else if (f_.format == "csv") {
+      for (const std::string& line : RecordToCsv(r)) std::printf("%s\n", line.c_str());
+    } else {
+      size_t& shown = shown_[r.entity];
+      if (f_.limit == 0 || shown < f_.limit) {
+        PrintDetail(r);
+      } else if (shown == f_.limit) {
+        std::printf("  %-9s ... more %s records (raise --limit, or use --format json|csv)\n", "",
+                    r.entity.c_str());
+      }
+      ++shown;
+    }
+  }
+
+  void OnProgress(const std::string& entity, const RunCounts& c) override {
+    if (!tty_) return;
+    double secs = Seconds(entity_start_);
+    std::fprintf(stderr, "\r\033[K  %s: %s rows  %s rows/s", entity.c_str(),
+                 Thousands(c.read).c_str(),
+                 Thousands(secs > 0 ? static_cast<int64_t>(c.read / secs) : 0).c_str());
+    std::fflush(stderr);
+  }
+
+  void OnEntityEnd(const std::string&, const RunCounts&) override {
+    if (tty_) std::fprintf(stderr, "\r\033[K");
+  }
+
+  void OnNotice(const std::string& text) override {
+    if (g_.verbose > 0) std::fprintf(stderr, "%s%s\n", tty_ ? "\r\033[K" : "", text.c_str());
+  }
+
+  void Finish(const SyncReport& report) {
+    double secs = Seconds(start_);
+    if (plan_ && f_.format == "json") {
+      nlohmann::json summary = ReportJson(report, secs);
+      std::printf("],\"summary\":%s}\n", summary.dump().c_str());
+      return;
+    }
+    if (f_.format == "json") {
+      nlohmann::json j = ReportJson(report, secs);
+      nlohmann::json probs = nlohmann::json::array();
+      for (const RecordPlan& r : problems_) probs.push_back(RecordToJson(r));
+      j["problems"] = probs;
+      std::printf("%s\n", j.dump(2).c_str());
+      return;
+    }
+    if (f_.format == "csv" || g_.quiet) return;
+    std::vector<std::vector<std::string>> rows;
+    RunCounts total;
+    for (const EntityReport& e : report.entities) {
+      rows.push_back(CountsRow(e.entity, e.counts));
+      total += e.counts;
+    }
+    rows.push_back(CountsRow("total", total));
+    std::printf("\n%s", FormatTable({"entity", "read", plan_ ? "insert" : "inserted",
+                                     plan_ ? "update" : "updated", "unchanged", "linked", "skipped",
+                                     "failed"},
+                                    rows)
+                            .c_str());
+    if (!plan_ && !problems_.empty()) {
+      std::printf("\nrecords not synced:\n");
+      size_t n = 0;
+      for (const RecordPlan& r : problems_) {
+        if (f_.limit != 0 && n++ >= f_.limit) {
+          std::printf("  ... %zu more (tether runs show %s)\n", problems_.size() - f_.limit,
+                      report.run.run_id.c_str());
+          break;
+        }
+        std::printf("  %-5s %s %s: %s\n", std::string(ActionName(r.action)).c_str(),
+                    r.entity.c_str(), r.source_id.c_str(), r.reason.c_str());
+      }
+    }
+    int64_t rate = secs > 0 ? static_cast<int64_t>(total.read / secs) : 0;
+    std::string verdict;
+    if (plan_) {
+      verdict = "dry run: nothing was written";
+    } else if (!total.Changed()) {
+      verdict = "nothing to do: the target was already up to date";
+    } else {
+      verdict = fmt::format("run {} {}", report.run.run_id, report.run.status);
+    }
+    std::printf("\n%s — %.2f s, %s rows/s\n", verdict.c_str(), secs, Thousands(rate).c_str());
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  static Clock::time_point Now() { return Clock::now(); }
+  static double Seconds(Clock::time_point since) {
+    return std::chrono::duration<double>(Clock::now() - since).count();
+  }
+
+  static std::vector<std::string> CountsRow(const std::string& name, const RunCounts& c) {
+    return {name,
+            Thousands(c.read),
+            Thousands(c.inserted),
+            Thousands(c.updated),
+            Thousands(c.unchanged),
+            Thousands(c.linked),
+            Thousands(c.skipped),
+            Thousands(c.failed)};
+  }
+
+  nlohmann::json ReportJson(const SyncReport& report, double secs) const {
+    nlohmann::json entities = nlohmann::json::array();
+    RunCounts total;
+    for (const EntityReport& e : report.entities) {
+      nlohmann::json one = CountsToJson(e.counts);
+      one["entity"] = e.entity;
+      entities.push_back(std::move(one));
+      total += e.counts;
+    }
+    return {{"run_id", report.run.run_id},   {"pipeline", report.run.pipeline},
+            {"dry_run", report.run.dry_run}, {"status", report.run.status},
+            {"resumed", report.resumed},     {"seconds", secs},
+            {"entities", entities},          {"total", CountsToJson(total)}};
+  }
+
+  void PrintDetail(const RecordPlan& r) {
+    std::string ids = r.source_id;
+    if (!r.target_id.empty() && r.target_id != r.source_id) ids += " → " + r.target_id;
+    std::string what = r.reason;
+    for (const FieldChange& c : r.changes) what += (what.empty() ? "" : "; ") + FormatChange(c);
+    std::printf("  %-9s %-8s %s  %s\n", std::string(ActionName(r.action)).c_str(), r.entity.c_str(),
+                ids.c_str(), what.c_str());
+  }
+
+  const Globals& g_;
+  const RunFlags& f_;
+  bool plan_;
+  bool tty_;
+  bool first_record_ = true;
+  Clock::time_point start_, entity_start_;
+  std::map<std::string, size_t> shown_;
+  std::vector<RecordPlan> problems_;
+};
+
+int RunCommand(const Globals& g, RunFlags f, bool plan) {
+  if (f.format != "table" && f.format != "json" && (f.format != "csv" || !plan)) {
+    Error(Status::InvalidArgument("--format " + f.format + ": expected table|json" +
+                                  (plan ? "|csv" : "")));
+    return kExitUsage;
+  }
+  Result<Config> config = Load(g);
+  if (!config.ok()) {
+    Error(config.status());
+    return ExitCodeFor(config.status());
+  }
+  Result<std::string> pipeline = PickPipeline(*config, f.pipeline);
+  if (!pipeline.ok()) {
+    Error(pipeline.status());
+    return kExitUsage;
+  }
+  SyncRequest req;
+  req.pipeline = *pipeline;
+  req.entities = f.entities;
+  req.dry_run = plan || f.dry_run;
+  auto dup = ParseEnum<OnDuplicate>("--on-duplicate", f.on_duplicate,
+                                    {{"merge", OnDuplicate::kMerge},
+                                     {"skip", OnDuplicate::kSkip},
+                                     {"update", OnDuplicate::kUpdate},
+                                     {"error", OnDuplicate::kError}});
+  auto inv = ParseEnum<OnInvalid>("--on-invalid", f.on_invalid,
+                                  {{"skip", OnInvalid::kSkip}, {"error", OnInvalid::kError}});
+  if (!dup.ok() || !inv.ok()) {
+    Error(dup.ok() ? inv.status() : dup.status());
+    return kExitUsage;
+  }
+  req.on_duplicate = *dup;
+  req.on_invalid = *inv;
+  if (!f.from_date.empty()) req.from_date = f.from_date;
+  if (!f.to_date.empty()) req.to_date = f.to_date;
+  req.where = f.where;
+  req.restart = f.restart;
+  if (f.batch_size > 0) req.batch_size = f.batch_size;
+  req.cancel = &g_cancel;
+  signal(SIGINT, OnSignal);
+  signal(SIGTERM, OnSignal);
+
+  CliObserver obs(g, f, req.dry_run);
+  Result<SyncReport> report = RunSync(*config, req, &obs);
+  if (!report.ok()) {
+    Error(report.status());
+    if (report.status().code() == StatusCode::kPolicy) {
+      std::fprintf(stderr, "tether: nothing was written\n");
+    }
+    return ExitCodeFor(report.status());
+  }
+  obs.Finish(*report);
+  RunCounts total;
+  for (const EntityReport& e : report->entities) total += e.counts;
+  return total.failed > 0 ? kExitPartial : kExitOk;
+}
+
+class NoticePrinter : public SyncObserver {
+ public:
+  void OnNotice(const std::string& text) override { std::printf("%s\n", text.c_str()); }
+};
+
+int CheckCommand(const Globals& g, const std::vector<std::string>& pipelines) {
+  Result<Config> config = Load(g);
+  if (!config.ok()) {
+    Error(config.status());
+    return ExitCodeFor(config.status());
+  }
+  std::printf("config %s: ok\n", config->path.c_str());
+  NoticePrinter printer;
+  Status st = CheckPipelines(*config, pipelines, &printer);
+  if (!st.ok()) {
+    Error(st);
+    return ExitCodeFor(st);
+  }
+  return kExitOk;
+}
+
+// Opens the state store of a pipeline (inside its target) for the read-only commands.
+Result<std::unique_ptr<Connector>> OpenTarget(const Config& config, const std::string& pipeline) {
+  const PipelineConfig* p = config.FindPipeline(pipeline);
+  if (!p) return Status::InvalidArgument(fmt::format("no pipeline '{}'", pipeline));
+  const ConnectionConfig* c = config.FindConnection(p->target);
+  return OpenConnector(c->name, c->url);
+}
+
+int RunsCommand(const Globals& g, const std::string& asked, const std::string& show, size_t limit,
+                const std::string& format) {
+  Result<Config> config = Load(g);
+  if (!config.ok()) {
+    Error(config.status());
+    return ExitCodeFor(config.status());
+  }
+  Result<std::string> pipeline = PickPipeline(*config, asked);
+  if (!pipeline.ok()) {
+    Error(pipeline.status());
+    return kExitUsage;
+  }
+  auto target = OpenTarget(*config, *pipeline);
+  if (!target.ok()) {
+    Error(target.status());
+    return ExitCodeFor(target.status());
+  }
+  StateStore state(target->get());
+  if (!show.empty()) {
+    auto run = state.GetRun(show);
+    auto results = state.ListRecordResults(show, limit);
+    if (!run.ok() || !results.ok()) {
+      Error(run.ok() ? results.status() : run.status());
+      return ExitCodeFor(run.ok() ? results.status() : run.status());
+    }
+    if (!*run) {
+      Error(Status::NotFound(fmt::format("no run '{}' for pipeline '{}'", show, *pipeline)));
+      return kExitUsage;
+    }
+    if (format == "json") {
+      nlohmann::json j = {{"run_id", (*run)->run_id},
+                          {"status", (*run)->status},
+                          {"counts", CountsToJson((*run)->counts)},
+                          {"message", (*run)->message}};
+      nlohmann::json rec = nlohmann::json::array();
+      for (const RecordResult& r : *results) {
+        rec.push_back({{"entity", r.entity},
+                       {"source_id", r.source_id},
+                       {"target_id", r.target_id},
+                       {"action", r.action},
+                       {"error", r.error}});
+      }
+      j["records"] = rec;
+      std::printf("%s\n", j.dump(2).c_str());
+      return kExitOk;
+    }
+    std::printf("run %s  %s  started %s  finished %s\n%s\n", (*run)->run_id.c_str(),
+                (*run)->status.c_str(), (*run)->started_at.c_str(), (*run)->finished_at.c_str(),
+                (*run)->message.c_str());
+    std::vector<std::vector<std::string>> rows;
+    for (const RecordResult& r : *results) {
+      rows.push_back({r.entity, r.source_id, r.target_id, r.action, r.error});
+    }
+    std::printf("%s",
+                FormatTable({"entity", "source_id", "target_id", "action", "error"}, rows).c_str());
+    return kExitOk;
+  }
+  auto runs = state.ListRuns(*pipeline, limit);
+  if (!runs.ok()) {
+    Error(runs.status());
+    return ExitCodeFor(runs.status());
+  }
+  if (format == "json") {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const RunInfo& r : *runs) {
+      arr.push_back({{"run_id", r.run_id},
+                     {"pipeline", r.pipeline},
+                     {"status", r.status},
+                     {"started_at", r.started_at},
+                     {"finished_at", r.finished_at},
+                     {"counts", CountsToJson(r.counts)},
+                     {"message", r.message}});
+    }
+    std::printf("%s\n", arr.dump(2).c_str());
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const RunInfo& r : *runs) {
+    rows.push_back({r.run_id, r.status, r.started_at, Thousands(r.counts.read),
+                    Thousands(r.counts.inserted), Thousands(r.counts.updated),
+                    Thousands(r.counts.unchanged), Thousands(r.counts.skipped),
+                    Thousands(r.counts.failed)});
+  }
+  std::printf("%s", FormatTable({"run", "status", "started", "read", "inserted", "updated",
+                                 "unchanged", "skipped", "failed"},
+                                rows)
+                        .c_str());
+  return kExitOk;
+}
+
+int LinksCommand(const Globals& g, const std::string& asked, const std::string& entity,
+                 const std::string& source_id, const std::string& target_id, bool failed,
+                 const std::string& format) {
+  Result<Config> config = Load(g);
+  if (!config.ok()) {
+    Error(config.status());
+    return ExitCodeFor(config.status());
+  }
+  Result<std::string> pipeline = PickPipeline(*config, asked);
+  if (!pipeline.ok()) {
+    Error(pipeline.status());
+    return kExitUsage;
+  }
+  if (!config->FindEntity(entity)) {
+    Error(Status::InvalidArgument(
+        fmt::format("--entity {}: no such entity in {}", entity, config->path)));
+    return kExitUsage;
+  }
+  auto target = OpenTarget(*config, *pipeline);
+  if (!target.ok()) {
+    Error(target.status());
+    return ExitCodeFor(target.status());
+  }
+  StateStore state(target->get());
+  std::vector<Link> links;
+  if (failed) {
+    auto r = state.ListLinks(*pipeline, entity, std::nullopt, 0, std::string("failed"));
+    if (!r.ok()) {
+      Error(r.status());
+      return ExitCodeFor(r.status());
+    }
+    links = std::move(*r);
+  } else if (!source_id.empty()) {
+    auto r = state.FindLinksBySource(*pipeline, entity, {source_id});
+    if (!r.ok()) {
+      Error(r.status());
+      return ExitCodeFor(r.status());
+    }
+    for (auto& [id, l] : *r) links.push_back(l);
+  } else {
+    auto r = state.FindLinksByTarget(*pipeline, entity, {target_id});
+    if (!r.ok()) {
+      Error(r.status());
+      return ExitCodeFor(r.status());
+    }
+    links = std::move(*r);
+  }
+  if (format == "json") {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const Link& l : links) {
+      arr.push_back({{"pipeline", *pipeline},
+                     {"entity", entity},
+                     {"source_id", l.source_id},
+                     {"target_id", l.target_id ? nlohmann::json(*l.target_id) : nullptr},
+                     {"hash", l.hash},
+                     {"synced_at", l.synced_at},
+                     {"status", l.status},
+                     {"attempts", l.attempts},
+                     {"last_error", l.last_error},
+                     {"metadata", nlohmann::json::parse(l.metadata, nullptr, false)}});
+    }
+    std::printf("%s\n", arr.dump(2).c_str());
+  } else {
+    std::vector<std::vector<std::string>> rows;
+    for (const Link& l : links) {
+      rows.push_back({l.source_id, l.target_id.value_or("-"), l.status, l.synced_at,
+                      std::to_string(l.attempts), l.last_error});
+    }
+    std::printf(
+        "%s", FormatTable(
+                  {"source_id", "target_id", "status", "synced_at", "attempts", "last_error"}, rows)
+                  .c_str());
+  }
+  if (links.empty()) {
+    if (format != "json") std::fprintf(stderr, "tether: no link found\n");
+    return failed ? kExitOk : kExitPartial;
+  }
+  return kExitOk;
+}
+
+void AddRunFlags(CLI::App* cmd, RunFlags* f, bool plan) {
+  cmd->add_option("pipeline", f->pipeline, "Pipeline to run (default: the only one)");
+  cmd->add_option("--entity,-e", f->entities, "Only these entities (repeatable)");
+  if (!plan) cmd->add_flag("--dry-run,-n", f->dry_run, "Plan only: print what would change");
+  cmd->add_option("--on-duplicate", f->on_duplicate, "merge | skip | update | error");
+  cmd->add_option("--on-invalid", f->on_invalid, "skip | error");
+  cmd->add_option("--from-date", f->from_date, "Only rows whose date column is on/after D");
+  cmd->add_option("--to-date", f->to_date, "Only rows whose date column is on/before D");
+  cmd->add_option("--where,-w", f->where,
+                  "[entity.]column op value (op: = != < <= > >= like, is [not] null); bound, "
+                  "never SQL");
+  cmd->add_option("--format,-f", f->format, plan ? "table | json | csv" : "table | json");
+  cmd->add_option("--batch-size", f->batch_size, "Rows per batch (overrides the pipeline)");
+  cmd->add_option("--limit", f->limit, "Records listed per entity in table output (0: all)");
+  if (!plan) {
+    cmd->add_flag("--restart", f->restart,
+                  "Start from the beginning instead of resuming an interrupted run");
+  }
+}
+
+}  // namespace
+
+int ExitCodeFor(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kOk:
+      return kExitOk;
+    case StatusCode::kInvalidArgument:
+      return kExitUsage;
+    case StatusCode::kConfig:
+    case StatusCode::kNotFound:
+    case StatusCode::kUnsupported:
+      return kExitConfig;
+    case StatusCode::kConnection:
+    case StatusCode::kPermissionDenied:
+    case StatusCode::kBusy:
+    case StatusCode::kTryAgain:
+    case StatusCode::kTimedOut:
+      return kExitConnection;
+    case StatusCode::kPolicy:
+      return kExitPolicy;
+    case StatusCode::kCancelled:
+      return kExitInterrupted;
+    default:
+      return kExitInternal;
+  }
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"tether — keeps business records in step between databases"};
+  app.require_subcommand(1);
+  app.fallthrough();  // global flags (-c, -v, -q) may follow the subcommand
+  app.set_version_flag("--version", "tether 0.1.0");
+  Globals g;
+  app.add_option("--config,-c", g.config_path,
+                 "Configuration file (default: tether.yaml, or $TETHER_CONFIG)");
+  app.add_flag("-v,--verbose", g.verbose, "More detail (repeatable)");
+  app.add_flag("-q,--quiet", g.quiet, "Only errors");
+  int code = kExitOk;
+
+  RunFlags sync_flags, plan_flags;
+  plan_flags.limit = 20;
+  CLI::App* sync = app.add_subcommand("sync", "Sync a pipeline: source → target");
+  AddRunFlags(sync, &sync_flags, false);
+  sync->callback([&] { code = RunCommand(g, sync_flags, false); });
+
+  CLI::App* plan =
+      app.add_subcommand("plan", "Dry run: what sync would insert, update, skip, fail");
+  AddRunFlags(plan, &plan_flags, true);
+  plan->callback([&] { code = RunCommand(g, plan_flags, true); });
+
+  std::vector<std::string> check_pipelines;
+  CLI::App* check = app.add_subcommand(
+      "check", "Validate the config, reach every connection, find every table and column");
+  check->add_option("pipeline", check_pipelines, "Pipelines to check (default: all)");
+  check->callback([&] { code = CheckCommand(g, check_pipelines); });
+
+  std::string runs_pipeline, runs_show, runs_format = "table";
+  size_t runs_limit = 20;
+  CLI::App* runs = app.add_subcommand("runs", "Run history with counts; --show RUN for records");
+  runs->add_option("pipeline", runs_pipeline, "Pipeline (default: the only one)");
+  runs->add_option("--show", runs_show, "A run id: its per-record results");
+  runs->add_option("--limit", runs_limit, "How many (default 20; 0: all)");
+  runs->add_option("--format,-f", runs_format, "table | json");
+  runs->callback([&] { code = RunsCommand(g, runs_pipeline, runs_show, runs_limit, runs_format); });
+
+  std::string links_pipeline, links_entity, links_source, links_target, links_format = "table";
+  bool links_failed = false;
+  CLI::App* links = app.add_subcommand("links", "The link registry: which record is which");
+  links->require_subcommand(1);
+  links->fallthrough();
+  CLI::App* find = links->add_subcommand("find", "Find a link by source or target id");
+  find->add_option("pipeline", links_pipeline, "Pipeline (default: the only one)");
+  find->add_option("--entity,-e", links_entity, "Entity")->required();
+  auto* sid = find->add_option("--source-id", links_source, "Source record id");
+  auto* tid = find->add_option("--target-id", links_target, "Target record id");
+  sid->excludes(tid);
+  find->add_option("--format,-f", links_format, "table | json");
+  find->callback([&] {
+    if (links_source.empty() && links_target.empty()) {
+      std::fprintf(stderr, "tether: links find needs --source-id or --target-id\n");
+      code = kExitUsage;
+      return;
+    }
+    code = LinksCommand(g, links_pipeline, links_entity, links_source, links_target, false,
+                        links_format);
+  });
+  CLI::App* failed = links->add_subcommand("failed", "Records that failed, with attempts and why");
+  failed->add_option("pipeline", links_pipeline, "Pipeline (default: the only one)");
+  failed->add_option("--entity,-e", links_entity, "Entity")->required();
+  failed->add_option("--format,-f", links_format, "table | json");
+  failed->callback([&] {
+    links_failed = true;
+    code = LinksCommand(g, links_pipeline, links_entity, "", "", true, links_format);
+  });
+
+  DemoOptions demo_opts;
+  CLI::App* demo = app.add_subcommand("demo", "The bundled demo shop");
+  demo->require_subcommand(1);
+  demo->fallthrough();
+  CLI::App* init = demo->add_subcommand("init", "Create demo/live.db and demo/staging.db");
+  init->add_option("--dir", demo_opts.dir, "Folder (default: demo)");
+  init->add_option("--scale", demo_opts.scale, "Multiply row counts (default 1)");
+  init->callback([&] {
+    DemoSummary summary;
+    Status st = GenerateDemo(demo_opts, &summary);
+    if (!st.ok()) {
+      Error(st);
+      code = ExitCodeFor(st);
+      return;
+    }
+    if (g.quiet) return;
+    std::vector<std::vector<std::string>> rows;
+    for (const DemoTableSummary& t : summary.tables) {
+      rows.push_back({t.table, Thousands(t.live_rows), Thousands(t.staging_rows)});
+    }
+    std::printf("demo shop written:\n  %s\n  %s\n  %s%s\n\n%s", summary.live_path.c_str(),
+                summary.staging_path.c_str(), summary.config_path.c_str(),
+                summary.config_written ? "" : " (kept: it already existed)",
+                FormatTable({"table", "live", "staging"}, rows).c_str());
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  (void)links_failed;
+  return code;
+}
+
+}  // namespace tether::cli

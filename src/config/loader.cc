@@ -1,0 +1,601 @@
+// LoadConfig / ParseConfig: tether.yaml -> Config. Walks the YAML tree with YamlReader, checks
+// every key, type and cross-reference, and reports the first problem with its location.
+// yaml-cpp exceptions stop here and become kConfig statuses.
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <regex>
+#include <sstream>
+
+#include "config/config.h"
+#include "config/env.h"
+#include "config/text.h"
+#include "config/yaml_reader.h"
+
+namespace tether {
+
+namespace {
+
+namespace fs = std::filesystem;
+using config_internal::ClosestMatch;
+using config_internal::JoinNames;
+using config_internal::YamlEntry;
+using config_internal::YamlReader;
+using config_internal::YamlText;
+using config_internal::YamlValue;
+
+const std::vector<std::string_view> kTopKeys = {"version", "connections", "entities", "pipelines"};
+const std::vector<std::string_view> kConnectionKeys = {"url"};
+const std::vector<std::string_view> kEntityKeys = {
+    "table",      "source_table", "target_table", "key",    "keys",   "match",
+    "references", "cursor",       "columns",      "filter", "delete", "validate"};
+const std::vector<std::string_view> kColumnsKeys = {"include", "exclude", "rename", "default",
+                                                    "values"};
+const std::vector<std::string_view> kFilterKeys = {"where", "date_column"};
+const std::vector<std::string_view> kDeleteKeys = {"soft"};
+const std::vector<std::string_view> kRuleKeys = {"required", "type", "min_length", "max_length",
+                                                 "pattern",  "min",  "max"};
+const std::vector<std::string_view> kRuleTypes = {"integer", "number",   "text", "boolean",
+                                                  "date",    "datetime", "email"};
+const std::vector<std::string_view> kPipelineKeys = {
+    "source",      "target",     "entities",    "on_duplicate", "on_invalid",
+    "on_conflict", "batch_size", "concurrency", "schedule",     "state"};
+
+constexpr int64_t kMaxBatchSize = 1'000'000;
+constexpr int64_t kMaxConcurrency = 64;
+
+// Entries of one map by key, for "is this key present" questions.
+class Keys {
+ public:
+  explicit Keys(const std::vector<YamlEntry>& entries) {
+    for (const YamlEntry& e : entries) by_key_.emplace(e.key, &e);
+  }
+  const YamlEntry* Find(std::string_view key) const {
+    auto it = by_key_.find(std::string(key));
+    return it == by_key_.end() ? nullptr : it->second;
+  }
+
+ private:
+  std::map<std::string, const YamlEntry*> by_key_;
+};
+
+// "sqlite:demo/live.db" -> "sqlite:/abs/config/dir/demo/live.db", keeping any "?query".
+std::string ResolveSqliteUrl(const std::string& url, const std::string& base_dir) {
+  constexpr std::string_view kScheme = "sqlite:";
+  if (!url.starts_with(kScheme)) return url;
+  std::string rest = url.substr(kScheme.size());
+  std::string query;
+  if (size_t q = rest.find('?'); q != std::string::npos) {
+    query = rest.substr(q);
+    rest.resize(q);
+  }
+  if (rest.empty() || rest == ":memory:" || rest[0] == '/' || rest.starts_with("file:")) {
+    return url;
+  }
+  return std::string(kScheme) + (fs::path(base_dir) / rest).lexically_normal().string() + query;
+}
+
+// scheme ":" — the form every connection URL tether understands starts with.
+bool HasScheme(std::string_view url) {
+  size_t i = 0;
+  if (url.empty() || !std::isalpha(static_cast<unsigned char>(url[0]))) return false;
+  while (i < url.size() && (std::isalnum(static_cast<unsigned char>(url[i])) || url[i] == '+' ||
+                            url[i] == '.' || url[i] == '-')) {
+    ++i;
+  }
+  return i < url.size() && url[i] == ':';
+}
+
+std::string DidYouMean(std::string_view name, const std::vector<std::string_view>& known) {
+  if (auto close = ClosestMatch(name, known)) return fmt::format(" (did you mean '{}'?)", *close);
+  if (known.empty()) return " (none is defined)";
+  return fmt::format(" (defined: {})", JoinNames(known));
+}
+
+class Loader {
+ public:
+  Loader(const YamlReader& reader, Config* config) : r_(reader), config_(config) {}
+
+  Status Load(const YAML::Node& root_node) {
+    YamlValue root{root_node, "", root_node.Mark()};
+    if (root.IsNull()) return Status::OK();
+    if (!root.node.IsMap()) {
+      return r_.Error(root, fmt::format("a configuration is a map with connections, entities and "
+                                        "pipelines; got {}",
+                                        YamlReader::Describe(root)));
+    }
+    TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> top, r_.Map(root, kTopKeys));
+    Keys keys(top);
+    if (const YamlEntry* e = keys.Find("version")) {
+      TETHER_ASSIGN_OR_RETURN(int64_t version, r_.Integer(e->value, 0, 1'000'000));
+      if (version != 1) {
+        return r_.Error(
+            e->value, fmt::format("unsupported version {}; this tether reads version 1", version));
+      }
+    }
+    if (const YamlEntry* e = keys.Find("connections")) {
+      TETHER_RETURN_IF_ERROR(LoadConnections(e->value));
+    }
+    if (const YamlEntry* e = keys.Find("entities")) {
+      TETHER_RETURN_IF_ERROR(LoadEntities(e->value));
+    }
+    if (const YamlEntry* e = keys.Find("pipelines")) {
+      TETHER_RETURN_IF_ERROR(LoadPipelines(e->value));
+    }
+    for (const PipelineConfig& p : config_->pipelines) {
+      TETHER_RETURN_IF_ERROR(EntityOrder(*config_, p).status());
+    }
+    return Status::OK();
+  }
+
+ private:
+  Status CheckName(const YamlEntry& e, const std::string& section) const {
+    if (e.key.empty()) return r_.Error(e.key_mark, section, "a name must not be empty");
+    return Status::OK();
+  }
+
+  // --- connections ---
+
+  Status LoadConnections(const YamlValue& v) {
+    TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> entries, r_.Map(v));
+    for (const YamlEntry& e : entries) {
+      TETHER_RETURN_IF_ERROR(CheckName(e, v.path));
+      ConnectionConfig c;
+      c.name = e.key;
+      c.location = r_.Location(e.key_mark);
+      YamlValue url_value = e.value;
+      if (e.value.node.IsMap()) {
+        TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> fields, r_.Map(e.value, kConnectionKeys));
+        const YamlEntry* url = Keys(fields).Find("url");
+        if (url == nullptr) return r_.Error(e.key_mark, e.value.path, "missing 'url'");
+        url_value = url->value;
+      } else if (e.value.IsNull() || !e.value.node.IsScalar()) {
+        return r_.Error(e.value, fmt::format("expected a URL or {{ url: ... }}, got {}",
+                                             YamlReader::Describe(e.value)));
+      }
+      TETHER_ASSIGN_OR_RETURN(c.url, r_.String(url_value));
+      // The URL may hold a password: describe the problem without echoing it.
+      if (!HasScheme(c.url)) {
+        return r_.Error(url_value,
+                        "expected a URL such as sqlite:path, postgres://..., mysql://... or "
+                        "https://...");
+      }
+      c.url = ResolveSqliteUrl(c.url, config_->base_dir);
+      config_->connections.push_back(std::move(c));
+    }
+    return Status::OK();
+  }
+
+  // --- entities ---
+
+  Status LoadEntities(const YamlValue& v) {
+    TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> entries, r_.Map(v));
+    for (const YamlEntry& e : entries) {
+      TETHER_RETURN_IF_ERROR(CheckName(e, v.path));
+      EntityConfig entity;
+      TETHER_RETURN_IF_ERROR(LoadEntity(e, &entity));
+      config_->entities.push_back(std::move(entity));
+    }
+    // References may point at entities defined further down; check them once all are known.
+    std::vector<std::string_view> names;
+    for (const EntityConfig& e : config_->entities) names.push_back(e.name);
+    for (const ReferenceSite& site : reference_sites_) {
+      if (config_->FindEntity(site.parent) == nullptr) {
+        return r_.Error(site.value, fmt::format("entity '{}' is not defined{}", site.parent,
+                                                DidYouMean(site.parent, names)));
+      }
+    }
+    return Status::OK();
+  }
+
+  Status LoadEntity(const YamlEntry& e, EntityConfig* entity) {
+    entity->name = e.key;
+    entity->location = r_.Location(e.key_mark);
+    if (!e.value.IsNull() && !e.value.node.IsMap()) {
+      return r_.Error(e.value, fmt::format("expected a map with at least 'table', got {}",
+                                           YamlReader::Describe(e.value)));
+    }
+    TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> fields, r_.Map(e.value, kEntityKeys));
+    Keys keys(fields);
+    const std::string& path = e.value.path;
+
+    const YamlEntry* table = keys.Find("table");
+    const YamlEntry* source_table = keys.Find("source_table");
+    const YamlEntry* target_table = keys.Find("target_table");
+    if (table != nullptr) {
+      if (const YamlEntry* other = source_table != nullptr ? source_table : target_table) {
+        return r_.Error(other->key_mark, path,
+                        fmt::format("'{}' cannot be used with 'table'; write either 'table' or "
+                                    "'source_table' and 'target_table'",
+                                    other->key));
+      }
+      TETHER_ASSIGN_OR_RETURN(entity->source_table, r_.String(table->value));
+      entity->target_table = entity->source_table;
+    } else if (source_table != nullptr && target_table != nullptr) {
+      TETHER_ASSIGN_OR_RETURN(entity->source_table, r_.String(source_table->value));
+      TETHER_ASSIGN_OR_RETURN(entity->target_table, r_.String(target_table->value));
+    } else if (source_table != nullptr || target_table != nullptr) {
+      const YamlEntry* given = source_table != nullptr ? source_table : target_table;
+      return r_.Error(
+          given->key_mark, path,
+          fmt::format("'{}' needs '{}' too (or write 'table' for the same name on "
+                      "both sides)",
+                      given->key, given == source_table ? "target_table" : "source_table"));
+    } else {
+      return r_.Error(e.key_mark, path, "missing 'table' (or 'source_table' and 'target_table')");
+    }
+
+    entity->key = {"id"};
+    if (const YamlEntry* f = keys.Find("key")) {
+      TETHER_ASSIGN_OR_RETURN(entity->key, Names(f->value));
+      if (entity->key.empty()) return r_.Error(f->value, "must name at least one column");
+    }
+    if (const YamlEntry* f = keys.Find("keys")) {
+      TETHER_ASSIGN_OR_RETURN(entity->keys,
+                              r_.Enum<KeyMode>(f->value, {{"identity", KeyMode::kIdentity},
+                                                          {"mapped", KeyMode::kMapped}}));
+    }
+    if (const YamlEntry* f = keys.Find("match")) {
+      TETHER_ASSIGN_OR_RETURN(entity->match, Names(f->value));
+    }
+    if (const YamlEntry* f = keys.Find("references")) {
+      TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> refs, r_.Map(f->value));
+      for (const YamlEntry& ref : refs) {
+        if (ref.key.empty()) return r_.Error(ref.key_mark, f->value.path, "empty column name");
+        TETHER_ASSIGN_OR_RETURN(std::string parent, r_.String(ref.value));
+        entity->references.emplace_back(ref.key, parent);
+        reference_sites_.push_back({ref.value, parent});
+      }
+    }
+    if (const YamlEntry* f = keys.Find("cursor")) {
+      TETHER_ASSIGN_OR_RETURN(entity->cursor, r_.String(f->value));
+    }
+    if (const YamlEntry* f = keys.Find("columns")) {
+      TETHER_RETURN_IF_ERROR(LoadColumns(f->value, &entity->columns));
+    }
+    if (const YamlEntry* f = keys.Find("filter")) {
+      TETHER_RETURN_IF_ERROR(LoadFilter(f->value, &entity->filter));
+    }
+    if (const YamlEntry* f = keys.Find("delete")) {
+      TETHER_RETURN_IF_ERROR(LoadDelete(f->value, entity));
+    }
+    if (const YamlEntry* f = keys.Find("validate")) {
+      TETHER_RETURN_IF_ERROR(LoadValidate(f->value, &entity->validate));
+    }
+    return Status::OK();
+  }
+
+  Result<std::vector<std::string>> Names(const YamlValue& v) const {
+    TETHER_ASSIGN_OR_RETURN(std::vector<YamlText> items, r_.StringList(v));
+    std::vector<std::string> names;
+    for (YamlText& t : items) names.push_back(std::move(t.text));
+    return names;
+  }
+
+  Status LoadColumns(const YamlValue& v, ColumnsConfig* columns) {
+    TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> fields, r_.Map(v, kColumnsKeys));
+    Keys keys(fields);
+    if (const YamlEntry* f = keys.Find("include")) {
+      TETHER_ASSIGN_OR_RETURN(columns->include, Names(f->value));
+    }
+    if (const YamlEntry* f = keys.Find("exclude")) {
+      TETHER_ASSIGN_OR_RETURN(std::vector<YamlText> items, r_.StringList(f->value));
+      for (YamlText& t : items) {
+        if (std::find(columns->include.begin(), columns->include.end(), t.text) !=
+            columns->include.end()) {
+          return r_.Error(t.mark, f->value.path,
+                          fmt::format("'{}' is both included and excluded", t.text));
+        }
+        columns->exclude.push_back(std::move(t.text));
+      }
+    }
+    if (const YamlEntry* f = keys.Find("rename")) {
+      TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> renames, r_.Map(f->value));
+      std::map<std::string, std::string> source_of;  // target -> source
+      for (const YamlEntry& e : renames) {
+        TETHER_ASSIGN_OR_RETURN(std::string target, r_.String(e.value));
+        auto [it, inserted] = source_of.emplace(target, e.key);
+        if (!inserted) {
+          return r_.Error(e.value, fmt::format("'{}' and '{}' are both renamed to '{}'", it->second,
+                                               e.key, target));
+        }
+        columns->rename[e.key] = target;
+      }
+    }
+    if (const YamlEntry* f = keys.Find("default")) {
+      TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> defaults, r_.Map(f->value));
+      for (const YamlEntry& e : defaults) {
+        TETHER_ASSIGN_OR_RETURN(columns->defaults[e.key], r_.TypedScalar(e.value));
+      }
+    }
+    if (const YamlEntry* f = keys.Find("values")) {
+      TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> per_column, r_.Map(f->value));
+      for (const YamlEntry& col : per_column) {
+        if (!col.value.IsNull() && !col.value.node.IsMap()) {
+          return r_.Error(col.value, fmt::format("expected a map of from: to values, got {}",
+                                                 YamlReader::Describe(col.value)));
+        }
+        TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> pairs, r_.Map(col.value));
+        auto& out = columns->values[col.key];
+        for (const YamlEntry& p : pairs) {
+          TETHER_ASSIGN_OR_RETURN(Value to, r_.TypedScalar(p.value));
+          out.emplace_back(r_.TypedKey(p), std::move(to));
+        }
+      }
+    }
+    return Status::OK();
+  }
+
+  Status LoadFilter(const YamlValue& v, FilterConfig* filter) {
+    TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> fields, r_.Map(v, kFilterKeys));
+    Keys keys(fields);
+    if (const YamlEntry* f = keys.Find("where")) {
+      TETHER_ASSIGN_OR_RETURN(std::vector<YamlText> items, r_.StringList(f->value));
+      for (const YamlText& t : items) {
+        Result<Condition> c = ParseCondition(t.text);
+        if (!c.ok()) return r_.Error(t.mark, f->value.path, c.status().message());
+        filter->where.push_back(std::move(c).value());
+      }
+    }
+    if (const YamlEntry* f = keys.Find("date_column")) {
+      TETHER_ASSIGN_OR_RETURN(filter->date_column, r_.String(f->value));
+    }
+    return Status::OK();
+  }
+
+  Status LoadDelete(const YamlValue& v, EntityConfig* entity) {
+    constexpr std::string_view kChoices = "must be ignore, propagate or { soft: column }";
+    if (v.node.IsMap()) {
+      TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> fields, r_.Map(v, kDeleteKeys));
+      const YamlEntry* soft = Keys(fields).Find("soft");
+      if (soft == nullptr) return r_.Error(v, kChoices);
+      TETHER_ASSIGN_OR_RETURN(entity->soft_delete_column, r_.String(soft->value));
+      entity->delete_policy = DeletePolicy::kSoft;
+      return Status::OK();
+    }
+    if (v.IsNull() || !v.node.IsScalar()) {
+      return r_.Error(v, fmt::format("{}, got {}", kChoices, YamlReader::Describe(v)));
+    }
+    TETHER_ASSIGN_OR_RETURN(std::string s, r_.String(v, /*allow_empty=*/true));
+    if (s == "ignore") {
+      entity->delete_policy = DeletePolicy::kIgnore;
+    } else if (s == "propagate") {
+      entity->delete_policy = DeletePolicy::kPropagate;
+    } else if (s == "soft") {
+      return r_.Error(v, "soft delete needs the column to set: write delete: { soft: deleted_at }");
+    } else {
+      return r_.Error(v, fmt::format("{}; got '{}'", kChoices, YamlReader::Raw(v)));
+    }
+    return Status::OK();
+  }
+
+  Status LoadValidate(const YamlValue& v, std::map<std::string, ValidationRule>* rules) {
+    TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> columns, r_.Map(v));
+    for (const YamlEntry& col : columns) {
+      ValidationRule rule;
+      rule.location = r_.Location(col.key_mark);
+      if (!col.value.IsNull() && !col.value.node.IsMap()) {
+        return r_.Error(col.value,
+                        fmt::format("expected a map of rules ({}), got {}", JoinNames(kRuleKeys),
+                                    YamlReader::Describe(col.value)));
+      }
+      TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> fields, r_.Map(col.value, kRuleKeys));
+      Keys keys(fields);
+      if (const YamlEntry* f = keys.Find("required")) {
+        TETHER_ASSIGN_OR_RETURN(rule.required, r_.Bool(f->value));
+      }
+      if (const YamlEntry* f = keys.Find("type")) {
+        TETHER_ASSIGN_OR_RETURN(std::string type, r_.String(f->value, /*allow_empty=*/true));
+        if (std::find(kRuleTypes.begin(), kRuleTypes.end(), type) == kRuleTypes.end()) {
+          return r_.Error(f->value, fmt::format("must be one of {}; got '{}'",
+                                                JoinNames(kRuleTypes), YamlReader::Raw(f->value)));
+        }
+        rule.type = type;
+      }
+      constexpr int64_t kMaxLength = std::numeric_limits<int64_t>::max();
+      if (const YamlEntry* f = keys.Find("min_length")) {
+        TETHER_ASSIGN_OR_RETURN(rule.min_length, r_.Integer(f->value, 0, kMaxLength));
+      }
+      if (const YamlEntry* f = keys.Find("max_length")) {
+        TETHER_ASSIGN_OR_RETURN(rule.max_length, r_.Integer(f->value, 0, kMaxLength));
+        if (rule.min_length && *rule.min_length > *rule.max_length) {
+          return r_.Error(f->value, "max_length is smaller than min_length");
+        }
+      }
+      if (const YamlEntry* f = keys.Find("pattern")) {
+        TETHER_ASSIGN_OR_RETURN(std::string pattern, r_.String(f->value, /*allow_empty=*/true));
+        try {
+          std::regex re(pattern, std::regex::ECMAScript);
+        } catch (const std::regex_error& e) {
+          return r_.Error(f->value, fmt::format("'{}' is not a valid regular expression: {}",
+                                                YamlReader::Raw(f->value), e.what()));
+        }
+        rule.pattern = std::move(pattern);
+      }
+      if (const YamlEntry* f = keys.Find("min")) {
+        TETHER_ASSIGN_OR_RETURN(rule.min, r_.Number(f->value));
+      }
+      if (const YamlEntry* f = keys.Find("max")) {
+        TETHER_ASSIGN_OR_RETURN(rule.max, r_.Number(f->value));
+        if (rule.min && *rule.min > *rule.max) return r_.Error(f->value, "max is smaller than min");
+      }
+      (*rules)[col.key] = std::move(rule);
+    }
+    return Status::OK();
+  }
+
+  // --- pipelines ---
+
+  Status LoadPipelines(const YamlValue& v) {
+    TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> entries, r_.Map(v));
+    for (const YamlEntry& e : entries) {
+      TETHER_RETURN_IF_ERROR(CheckName(e, v.path));
+      PipelineConfig p;
+      TETHER_RETURN_IF_ERROR(LoadPipeline(e, &p));
+      config_->pipelines.push_back(std::move(p));
+    }
+    return Status::OK();
+  }
+
+  Status LoadPipeline(const YamlEntry& e, PipelineConfig* p) {
+    p->name = e.key;
+    p->location = r_.Location(e.key_mark);
+    const std::string& path = e.value.path;
+    if (!e.value.IsNull() && !e.value.node.IsMap()) {
+      return r_.Error(e.value,
+                      fmt::format("expected a map with source, target and entities, got {}",
+                                  YamlReader::Describe(e.value)));
+    }
+    TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> fields, r_.Map(e.value, kPipelineKeys));
+    Keys keys(fields);
+
+    for (const char* side : {"source", "target"}) {
+      const YamlEntry* f = keys.Find(side);
+      if (f == nullptr) return r_.Error(e.key_mark, path, fmt::format("missing '{}'", side));
+      TETHER_ASSIGN_OR_RETURN(std::string name, r_.String(f->value));
+      if (config_->FindConnection(name) == nullptr) {
+        std::vector<std::string_view> known;
+        for (const ConnectionConfig& c : config_->connections) known.push_back(c.name);
+        return r_.Error(f->value, fmt::format("connection '{}' is not defined{}", name,
+                                              DidYouMean(name, known)));
+      }
+      (std::string_view(side) == "source" ? p->source : p->target) = std::move(name);
+    }
+
+    const YamlEntry* list = keys.Find("entities");
+    if (list == nullptr) return r_.Error(e.key_mark, path, "missing 'entities'");
+    TETHER_ASSIGN_OR_RETURN(std::vector<YamlText> items, r_.StringList(list->value));
+    if (items.empty()) return r_.Error(list->value, "must list at least one entity");
+    std::vector<std::string_view> known;
+    for (const EntityConfig& ent : config_->entities) known.push_back(ent.name);
+    for (const YamlText& item : items) {
+      if (config_->FindEntity(item.text) == nullptr) {
+        return r_.Error(
+            item.mark, list->value.path,
+            fmt::format("entity '{}' is not defined{}", item.text, DidYouMean(item.text, known)));
+      }
+      p->entities.push_back(item.text);
+    }
+    // A child cannot run without its parents' links: they must be synced by the same pipeline.
+    for (const YamlText& item : items) {
+      const EntityConfig* entity = config_->FindEntity(item.text);
+      for (const auto& [column, parent] : entity->references) {
+        if (std::find(p->entities.begin(), p->entities.end(), parent) == p->entities.end()) {
+          return r_.Error(item.mark, list->value.path,
+                          fmt::format("entity '{}' references '{}' (column {}), which is not in "
+                                      "pipeline '{}'; add '{}' to its entities",
+                                      item.text, parent, column, p->name, parent));
+        }
+      }
+    }
+
+    if (const YamlEntry* f = keys.Find("on_duplicate")) {
+      TETHER_ASSIGN_OR_RETURN(p->on_duplicate,
+                              r_.Enum<OnDuplicate>(f->value, {{"merge", OnDuplicate::kMerge},
+                                                              {"skip", OnDuplicate::kSkip},
+                                                              {"update", OnDuplicate::kUpdate},
+                                                              {"error", OnDuplicate::kError}}));
+    }
+    if (const YamlEntry* f = keys.Find("on_invalid")) {
+      TETHER_ASSIGN_OR_RETURN(
+          p->on_invalid,
+          r_.Enum<OnInvalid>(f->value, {{"skip", OnInvalid::kSkip}, {"error", OnInvalid::kError}}));
+    }
+    if (const YamlEntry* f = keys.Find("on_conflict")) {
+      TETHER_ASSIGN_OR_RETURN(
+          p->on_conflict, r_.Enum<OnConflict>(f->value, {{"source_wins", OnConflict::kSourceWins},
+                                                         {"target_wins", OnConflict::kTargetWins},
+                                                         {"newest_wins", OnConflict::kNewestWins},
+                                                         {"manual", OnConflict::kManual}}));
+    }
+    if (const YamlEntry* f = keys.Find("batch_size")) {
+      TETHER_ASSIGN_OR_RETURN(int64_t n, r_.Integer(f->value, 1, kMaxBatchSize));
+      p->batch_size = static_cast<size_t>(n);
+    }
+    if (const YamlEntry* f = keys.Find("concurrency")) {
+      TETHER_ASSIGN_OR_RETURN(int64_t n, r_.Integer(f->value, 1, kMaxConcurrency));
+      p->concurrency = static_cast<int>(n);
+    }
+    if (const YamlEntry* f = keys.Find("schedule")) {
+      TETHER_ASSIGN_OR_RETURN(p->schedule, r_.String(f->value));
+    }
+    if (const YamlEntry* f = keys.Find("state")) {
+      TETHER_ASSIGN_OR_RETURN(std::string url, r_.String(f->value));
+      if (!HasScheme(url)) {
+        return r_.Error(f->value, "expected a state store URL such as sqlite:state.db");
+      }
+      p->state = ResolveSqliteUrl(url, config_->base_dir);
+    }
+    return Status::OK();
+  }
+
+  struct ReferenceSite {
+    YamlValue value;
+    std::string parent;
+  };
+
+  const YamlReader& r_;
+  Config* config_;
+  std::vector<ReferenceSite> reference_sites_;
+};
+
+std::string FolderOf(const std::string& file) {
+  std::error_code ec;
+  fs::path abs = fs::absolute(fs::path(file), ec);
+  if (ec) abs = fs::path(file);
+  return abs.parent_path().lexically_normal().string();
+}
+
+}  // namespace
+
+Result<Config> ParseConfig(const std::string& text, const std::string& file_name,
+                           const EnvLookup& env) {
+  YamlReader reader(file_name, env);
+  try {
+    std::vector<YAML::Node> docs = YAML::LoadAll(text);
+    Config config;
+    config.path = file_name;
+    config.base_dir = FolderOf(file_name);
+    if (docs.size() > 1) {
+      return reader.Error(docs[1].Mark(), "", "a configuration file holds one YAML document");
+    }
+    if (!docs.empty()) {
+      TETHER_RETURN_IF_ERROR(Loader(reader, &config).Load(docs[0]));
+    }
+    return config;
+  } catch (const YAML::Exception& e) {
+    return reader.Error(e.mark, "", fmt::format("invalid YAML: {}", e.msg));
+  } catch (const std::exception& e) {
+    return Status::Config(fmt::format("{}: {}", file_name, e.what()));
+  }
+}
+
+Result<Config> LoadConfig(const std::string& path, const LoadOptions& options) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    return Status::NotFound(fmt::format("{}: configuration file not found", path));
+  }
+  if (fs::is_directory(path, ec)) {
+    return Status::Config(fmt::format("{}: is a folder, not a configuration file", path));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::Config(fmt::format("{}: cannot read the file", path));
+  std::stringstream text;
+  text << in.rdbuf();
+
+  EnvLookup env;
+  if (options.env.has_value()) {
+    env = *options.env;
+  } else {
+    const std::string dotenv = (fs::path(path).parent_path() / ".env").string();
+    TETHER_ASSIGN_OR_RETURN(auto vars, config_internal::ReadDotEnv(dotenv));
+    env = config_internal::ProcessEnvThen(std::move(vars));
+  }
+  return ParseConfig(text.str(), path, env);
+}
+
+}  // namespace tether

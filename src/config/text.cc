@@ -1,0 +1,126 @@
+// Small text helpers shared by the config module's parsers: trimming, identifiers, numbers and
+// the edit distance behind "did you mean" suggestions.
+#include "config/text.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <limits>
+
+namespace tether::config_internal {
+
+std::string_view Trim(std::string_view s) {
+  size_t b = 0;
+  size_t e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
+bool IsIdentifier(std::string_view s) {
+  if (s.empty() || !IsIdentifierStart(s[0])) return false;
+  return std::all_of(s.begin() + 1, s.end(), IsIdentifierChar);
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+namespace {
+
+size_t CountDigits(std::string_view s, size_t i) {
+  size_t n = 0;
+  while (i + n < s.size() && s[i + n] >= '0' && s[i + n] <= '9') ++n;
+  return n;
+}
+
+}  // namespace
+
+std::optional<Value> ParseNumber(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  size_t i = (s[0] == '+' || s[0] == '-') ? 1 : 0;
+  const size_t int_digits = CountDigits(s, i);
+  i += int_digits;
+  if (i == s.size()) {
+    if (int_digits == 0) return std::nullopt;
+    // from_chars accepts '-' but not '+'.
+    std::string_view digits = s[0] == '+' ? s.substr(1) : s;
+    int64_t v = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+    if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+    return Value::Int(v);
+  }
+  size_t frac_digits = 0;
+  if (s[i] == '.') {
+    ++i;
+    frac_digits = CountDigits(s, i);
+    i += frac_digits;
+  }
+  if (int_digits == 0 && frac_digits == 0) return std::nullopt;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    const size_t exp_digits = CountDigits(s, i);
+    if (exp_digits == 0) return std::nullopt;
+    i += exp_digits;
+  }
+  if (i != s.size()) return std::nullopt;
+  std::string_view digits = s[0] == '+' ? s.substr(1) : s;
+  double d = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), d);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return Value::Real(d);
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  // Optimal string alignment distance over three rolling rows.
+  std::vector<size_t> prev2(b.size() + 1), prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        cur[j] = std::min(cur[j], prev2[j - 2] + 1);
+      }
+    }
+    std::swap(prev2, prev);
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::optional<std::string_view> ClosestMatch(std::string_view word,
+                                             const std::vector<std::string_view>& candidates) {
+  std::optional<std::string_view> best;
+  size_t best_distance = std::numeric_limits<size_t>::max();
+  for (std::string_view c : candidates) {
+    const size_t d = EditDistance(word, c);
+    // A typo changes about one character in four; short names tolerate one edit.
+    const size_t limit = std::max<size_t>(1, std::min(word.size(), c.size()) / 4);
+    if (d <= limit && d < best_distance) {
+      best = c;
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
+std::string JoinNames(const std::vector<std::string_view>& names) {
+  std::string out;
+  for (std::string_view n : names) {
+    if (!out.empty()) out += ", ";
+    out += n;
+  }
+  return out;
+}
+
+}  // namespace tether::config_internal

@@ -1,0 +1,40 @@
+// Small text helpers shared by the config module's parsers (internal to src/config/).
+// Pure functions; thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/value.h"
+
+namespace tether::config_internal {
+
+std::string_view Trim(std::string_view s);
+
+// [A-Za-z_][A-Za-z0-9_]*
+bool IsIdentifier(std::string_view s);
+inline bool IsIdentifierStart(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+inline bool IsIdentifierChar(char c) { return IsIdentifierStart(c) || (c >= '0' && c <= '9'); }
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+// Int for a decimal integer that fits int64 ("-12", "+7", "007"), Real for a decimal number
+// ("1.5", ".5", "2e3"), nullopt for anything else (including integers too large for int64).
+std::optional<Value> ParseNumber(std::string_view s);
+
+// Edit distance counting an adjacent transposition as one edit ("tabel" -> "table" is 1).
+size_t EditDistance(std::string_view a, std::string_view b);
+
+// The candidate closest to `word` when it is close enough to be a likely typo, else nullopt.
+std::optional<std::string_view> ClosestMatch(std::string_view word,
+                                             const std::vector<std::string_view>& candidates);
+
+// "a, b, c"
+std::string JoinNames(const std::vector<std::string_view>& names);
+
+}  // namespace tether::config_internal

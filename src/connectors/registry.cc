@@ -1,0 +1,118 @@
+// OpenConnector's dispatch on the URL scheme, and RedactUrl.
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <string_view>
+
+#include "connectors/connector.h"
+#include "connectors/sqlite/sqlite_connector.h"
+
+namespace tether {
+namespace {
+
+using Opener = Result<std::unique_ptr<Connector>> (*)(const std::string& connection_name,
+                                                      const std::string& url);
+
+struct Engine {
+  std::string_view scheme;
+  Opener open;
+};
+
+constexpr std::array<Engine, 1> kEngines = {{
+    {"sqlite", &OpenSqliteConnector},
+}};
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// Query or keyword parameters whose value is a secret.
+bool IsSecretKey(std::string_view key) {
+  static constexpr std::array<std::string_view, 7> kSecretSuffixes = {
+      "password", "passwd", "pwd", "secret", "token", "api_key", "apikey"};
+  std::string lower = Lower(key);
+  return std::any_of(kSecretSuffixes.begin(), kSecretSuffixes.end(),
+                     [&lower](std::string_view suffix) { return lower.ends_with(suffix); });
+}
+
+bool IsKeyChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+}
+
+// scheme://user:secret@host/... -> scheme://user:***@host/...
+std::string RedactUserInfo(const std::string& url) {
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return url;
+  size_t start = scheme_end + 3;
+  // A password may hold '/', '?' or '@' when it was not percent-encoded, so the user info ends
+  // at the last '@' before the query, or failing that the last '@' at all: when in doubt, hide
+  // too much rather than too little.
+  size_t query = url.find('?', start);
+  size_t at = query == std::string::npos ? url.rfind('@') : url.rfind('@', query);
+  if (at == std::string::npos || at < start) at = url.rfind('@');
+  if (at == std::string::npos || at < start) return url;
+  size_t colon = url.find(':', start);
+  if (colon == std::string::npos || colon > at) return url;
+  if (url.find('/', start) < colon) return url;  // the ':' belongs to a path, not to user info
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+// password=secret (query string or "key=value key=value") -> password=***
+std::string RedactSecretParams(const std::string& url) {
+  std::string out;
+  out.reserve(url.size());
+  size_t i = 0;
+  while (i < url.size()) {
+    size_t eq = url.find('=', i);
+    if (eq == std::string::npos) break;
+    size_t key_start = eq;
+    while (key_start > i && IsKeyChar(url[key_start - 1])) --key_start;
+    out.append(url, i, eq + 1 - i);
+    i = eq + 1;
+    if (key_start == eq || !IsSecretKey(std::string_view(url).substr(key_start, eq - key_start))) {
+      continue;
+    }
+    size_t end = i;
+    if (end < url.size() && (url[end] == '\'' || url[end] == '"')) {
+      size_t close = url.find(url[end], end + 1);
+      end = close == std::string::npos ? url.size() : close + 1;
+    } else {
+      end = url.find_first_of("& ;#", end);
+      if (end == std::string::npos) end = url.size();
+    }
+    out += "***";
+    i = end;
+  }
+  out.append(url, i, std::string::npos);
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Connector>> OpenConnector(const std::string& connection_name,
+                                                 const std::string& url) {
+  std::string supported;
+  for (const Engine& e : kEngines) {
+    if (!supported.empty()) supported += ", ";
+    supported += e.scheme;
+  }
+  size_t colon = url.find(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Status::Config("connection '" + connection_name + "': URL '" + RedactUrl(url) +
+                          "' has no scheme (supported: " + supported + ")");
+  }
+  const std::string scheme = Lower(std::string_view(url).substr(0, colon));
+  for (const Engine& e : kEngines) {
+    if (e.scheme == scheme) return e.open(connection_name, url);
+  }
+  return Status::Config("connection '" + connection_name + "': unsupported URL scheme '" + scheme +
+                        "' in '" + RedactUrl(url) + "' (supported: " + supported + ")");
+}
+
+std::string RedactUrl(const std::string& url) { return RedactSecretParams(RedactUserInfo(url)); }
+
+}  // namespace tether

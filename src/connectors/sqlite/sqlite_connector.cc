@@ -1,0 +1,657 @@
+#include "connectors/sqlite/sqlite_connector.h"
+
+#include <algorithm>
+#include <bit>
+#include <cctype>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <string_view>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+
+#include "connectors/sqlite/sqlite_dialect.h"
+#include "connectors/sqlite/sqlite_statement.h"
+
+namespace tether {
+namespace sqlite {
+namespace {
+
+// Enough for every statement shape of a sync run; past it the cache starts over.
+constexpr size_t kMaxCachedStatements = 64;
+// Keys per Lookup statement; chunks are padded up to a power of two so that few shapes exist.
+constexpr size_t kMaxLookupKeys = 1024;
+constexpr std::string_view kBatchSavepoint = "tether_batch";
+
+struct Options {
+  std::string path;
+  bool create = false;
+  bool read_only = false;
+  int busy_timeout_ms = 5000;
+};
+
+bool ConsumePrefixNoCase(std::string_view* s, std::string_view prefix) {
+  if (s->size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>((*s)[i])) != prefix[i]) return false;
+  }
+  s->remove_prefix(prefix.size());
+  return true;
+}
+
+Result<Options> ParseUrl(const std::string& name, const std::string& url) {
+  const std::string where = "connection '" + name + "'";
+  std::string_view rest = url;
+  if (!ConsumePrefixNoCase(&rest, "sqlite://") && !ConsumePrefixNoCase(&rest, "sqlite:")) {
+    return Status::Config(where + ": not a sqlite URL: " + url);
+  }
+  Options opt;
+  size_t q = rest.find('?');
+  opt.path = std::string(rest.substr(0, q));
+  if (opt.path.empty()) return Status::Config(where + ": sqlite URL has no database path");
+  std::string_view query = q == std::string_view::npos ? "" : rest.substr(q + 1);
+  const std::string in_url = " in the URL of " + opt.path;
+
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? "" : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    std::string_view key = pair.substr(0, eq);
+    std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    auto bad_value = [&] {
+      return Status::Config(where + ": invalid value '" + std::string(value) + "' for option '" +
+                            std::string(key) + "'" + in_url);
+    };
+    if (key == "create") {
+      if (value == "1" || value == "true") {
+        opt.create = true;
+      } else if (value == "0" || value == "false") {
+        opt.create = false;
+      } else {
+        return bad_value();
+      }
+    } else if (key == "mode") {
+      if (value != "ro" && value != "rw") return bad_value();
+      opt.read_only = value == "ro";
+    } else if (key == "busy_timeout_ms") {
+      int ms = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+      if (ec != std::errc() || end != value.data() + value.size() || ms < 0) return bad_value();
+      opt.busy_timeout_ms = ms;
+    } else {
+      return Status::Config(where + ": unknown option '" + std::string(key) + "'" + in_url +
+                            " (known: create, mode, busy_timeout_ms)");
+    }
+  }
+  if (opt.read_only && opt.create) {
+    return Status::Config(where + ": options mode=ro and create=1 exclude each other" + in_url);
+  }
+  return opt;
+}
+
+class SqliteRowStream final : public RowStream {
+ public:
+  SqliteRowStream(sqlite3* db, Statement stmt, std::string context)
+      : db_(db), stmt_(std::move(stmt)), context_(std::move(context)) {}
+
+  Result<bool> Next(Row* row) override {
+    if (!stmt_.get()) return false;
+    sqlite3_stmt* st = stmt_.get();
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+      int n = sqlite3_column_count(st);
+      row->resize(static_cast<size_t>(n));
+      for (int i = 0; i < n; ++i) (*row)[static_cast<size_t>(i)] = ColumnValue(st, i);
+      return true;
+    }
+    Status error;
+    if (rc != SQLITE_DONE) {
+      error = Status(CodeFor(rc, sqlite3_system_errno(db_)), context_ + ": " + sqlite3_errmsg(db_));
+    }
+    stmt_ = Statement();  // finished: let go of the read lock now, not when the stream dies
+    if (!error.ok()) return error;
+    return false;
+  }
+
+ private:
+  sqlite3* db_;
+  Statement stmt_;
+  std::string context_;
+};
+
+class SqliteConnector final : public Connector {
+ public:
+  SqliteConnector(std::string name, std::string path, DbHandle db)
+      : name_(std::move(name)),
+        where_("connection '" + name_ + "' (" + path + ")"),
+        path_(std::move(path)),
+        db_(std::move(db)) {}
+
+  // Proves the file is a database we can read, then sets the session up.
+  Status Initialize() {
+    Status s = Run("SELECT count(*) FROM sqlite_master");
+    if (s.code() == StatusCode::kConnection &&
+        (sqlite3_extended_errcode(db_.get()) & 0xff) == SQLITE_NOTADB) {
+      return Status::Connection("connection '" + name_ + "': " + path_ +
+                                " is not a SQLite database");
+    }
+    TETHER_RETURN_IF_ERROR(s);
+    return Run("PRAGMA foreign_keys=ON");
+  }
+
+  const std::string& connection_name() const override { return name_; }
+  std::string_view engine() const override { return "sqlite"; }
+  Capabilities capabilities() const override {
+    Capabilities c;
+    c.transactions = true;
+    c.generated_keys = true;
+    c.state_store = true;
+    return c;
+  }
+
+  Status Ping() override { return Run("PRAGMA schema_version"); }
+
+  Result<std::optional<TableSchema>> DescribeTable(const std::string& table) override;
+  Status EnsureTable(const TableDef& def) override;
+  Status ExecuteScript(const std::string& sql) override { return Exec(sql, "script"); }
+
+  Result<std::unique_ptr<RowStream>> Scan(const ScanRequest& request) override;
+  Result<std::vector<Row>> Lookup(const LookupRequest& request) override;
+
+  Result<std::vector<Row>> Insert(const std::string& table, const std::vector<std::string>& columns,
+                                  const std::vector<Row>& rows,
+                                  const std::vector<std::string>& returning) override;
+  Status Update(const std::string& table, const std::vector<std::string>& key_columns,
+                const std::vector<std::string>& set_columns, const std::vector<Row>& rows) override;
+  Status Upsert(const std::string& table, const std::vector<std::string>& columns,
+                const std::vector<std::string>& conflict_columns,
+                const std::vector<Row>& rows) override;
+  Status Delete(const std::string& table, const std::vector<std::string>& key_columns,
+                const std::vector<Row>& keys) override;
+
+  // BEGIN IMMEDIATE takes the write lock now, so a locked target fails here with kBusy and not
+  // halfway through a batch.
+  Status Begin() override { return Run("BEGIN IMMEDIATE"); }
+  Status Commit() override { return Run("COMMIT"); }
+  Status Rollback() override {
+    // SQLite may already have rolled back on its own (disk full, I/O error); that is success.
+    if (sqlite3_get_autocommit(db_.get())) return Status::OK();
+    return Run("ROLLBACK");
+  }
+  Status Savepoint(const std::string& name) override {
+    return Run("SAVEPOINT " + QuoteIdent(name));
+  }
+  Status ReleaseSavepoint(const std::string& name) override {
+    return Run("RELEASE SAVEPOINT " + QuoteIdent(name));
+  }
+  Status RollbackToSavepoint(const std::string& name) override {
+    return Run("ROLLBACK TO SAVEPOINT " + QuoteIdent(name));
+  }
+
+ private:
+  Status Error(int rc, std::string_view what) const {
+    std::string msg = where_;
+    msg += ": ";
+    msg += what;
+    msg += ": ";
+    msg += sqlite3_errmsg(db_.get());
+    return Status(CodeFor(rc, sqlite3_system_errno(db_.get())), std::move(msg));
+  }
+
+  Status RowError(int rc, std::string_view what, size_t index, size_t count) const {
+    return Error(rc, std::string(what) + " (row " + std::to_string(index + 1) + " of " +
+                         std::to_string(count) + ")");
+  }
+
+  Result<Statement> Prepare(const std::string& sql, unsigned flags = 0) {
+    sqlite3_stmt* raw = nullptr;
+    int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), flags, &raw,
+                                nullptr);
+    Statement stmt(raw);
+    if (rc != SQLITE_OK) return Error(rc, "preparing " + sql);
+    return stmt;
+  }
+
+  // A prepared statement for `sql`, kept for reuse. The pointer is valid until the next call
+  // to Cached(); the caller resets it after use.
+  Result<sqlite3_stmt*> Cached(const std::string& sql) {
+    auto it = cache_.find(sql);
+    if (it != cache_.end()) return it->second.get();
+    TETHER_ASSIGN_OR_RETURN(Statement stmt, Prepare(sql, SQLITE_PREPARE_PERSISTENT));
+    if (cache_.size() >= kMaxCachedStatements) cache_.clear();
+    sqlite3_stmt* raw = stmt.get();
+    cache_.emplace(sql, std::move(stmt));
+    return raw;
+  }
+
+  // Runs one parameterless statement to its end, ignoring any rows.
+  Status Run(const std::string& sql) {
+    TETHER_ASSIGN_OR_RETURN(sqlite3_stmt * st, Cached(sql));
+    ScopedReset reset(st);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    }
+    if (rc != SQLITE_DONE) return Error(rc, sql);
+    return Status::OK();
+  }
+
+  // Runs trusted multi-statement SQL.
+  Status Exec(const std::string& sql, std::string_view what) {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &err);
+    if (rc == SQLITE_OK) return Status::OK();
+    std::string msg = where_ + ": " + std::string(what) + ": " + (err ? err : sqlite3_errstr(rc));
+    sqlite3_free(err);
+    return Status(CodeFor(sqlite3_extended_errcode(db_.get()), sqlite3_system_errno(db_.get())),
+                  std::move(msg));
+  }
+
+  // Runs `body` so that it takes effect entirely or not at all: inside the caller's transaction
+  // through a savepoint, otherwise in a transaction of its own (which is also much faster).
+  template <typename Fn>
+  Status Atomically(Fn&& body) {
+    const std::string savepoint = "SAVEPOINT " + std::string(kBatchSavepoint);
+    const std::string release = "RELEASE " + std::string(kBatchSavepoint);
+    TETHER_RETURN_IF_ERROR(Run(savepoint));
+    Status s = body();
+    if (s.ok()) s = Run(release);
+    if (s.ok()) return s;
+    if (!sqlite3_get_autocommit(db_.get())) {
+      // Errors here only repeat the first one; the caller gets the cause.
+      (void)Run("ROLLBACK TO " + std::string(kBatchSavepoint));
+      (void)Run(release);
+    }
+    return s;
+  }
+
+  // Steps `sql` once per row with the row's values bound in order. When `returned` is set it
+  // receives, per row, the first result row (RETURNING), or an empty row.
+  Status ExecEach(const std::string& sql, size_t arity, const std::vector<Row>& rows,
+                  std::string_view what, std::vector<Row>* returned) {
+    for (const Row& row : rows) {
+      if (row.size() != arity) {
+        return Status::InvalidArgument(where_ + ": " + std::string(what) + ": a row has " +
+                                       std::to_string(row.size()) + " values, expected " +
+                                       std::to_string(arity));
+      }
+    }
+    if (rows.empty()) return Status::OK();
+    if (returned) returned->reserve(returned->size() + rows.size());
+    return Atomically([&]() -> Status {
+      TETHER_ASSIGN_OR_RETURN(sqlite3_stmt * st, Cached(sql));
+      for (size_t r = 0; r < rows.size(); ++r) {
+        ScopedReset reset(st);
+        const Row& row = rows[r];
+        for (size_t i = 0; i < arity; ++i) {
+          int rc = BindValue(st, static_cast<int>(i + 1), row[i], /*copy=*/false);
+          if (rc != SQLITE_OK) return RowError(rc, what, r, rows.size());
+        }
+        Row* out = returned ? &returned->emplace_back() : nullptr;
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+          if (out && out->empty()) {
+            int n = sqlite3_column_count(st);
+            out->reserve(static_cast<size_t>(n));
+            for (int i = 0; i < n; ++i) out->push_back(ColumnValue(st, i));
+          }
+        }
+        if (rc != SQLITE_DONE) return RowError(rc, what, r, rows.size());
+      }
+      return Status::OK();
+    });
+  }
+
+  std::string name_;
+  std::string where_;  // "connection 'name' (path)", the start of every error message
+  std::string path_;
+  DbHandle db_;
+  // Declared after db_, so destroyed (finalized) before the database closes.
+  std::unordered_map<std::string, Statement> cache_;
+};
+
+Result<std::optional<TableSchema>> SqliteConnector::DescribeTable(const std::string& table) {
+  const std::string what = "describing table " + table;
+  TableSchema schema;
+  schema.name = table;
+  {
+    // hidden: 1 = hidden column of a virtual table, 2/3 = generated; none of them is writable.
+    TETHER_ASSIGN_OR_RETURN(sqlite3_stmt * st,
+                            Cached("SELECT name, type, \"notnull\", dflt_value IS NOT NULL, pk "
+                                   "FROM pragma_table_xinfo(?1) WHERE hidden = 0 ORDER BY cid"));
+    ScopedReset reset(st);
+    int rc = sqlite3_bind_text64(st, 1, table.data(), table.size(), SQLITE_STATIC, SQLITE_UTF8);
+    if (rc != SQLITE_OK) return Error(rc, what);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      ColumnInfo& col = schema.columns.emplace_back();
+      col.name = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+      const auto* type = reinterpret_cast<const char*>(sqlite3_column_text(st, 1));
+      col.declared_type = type ? type : "";
+      col.type = TypeClassFromDeclared(col.declared_type, &col.max_length);
+      col.not_null = sqlite3_column_int(st, 2) != 0;
+      col.has_default = sqlite3_column_int(st, 3) != 0;
+      col.pk_position = sqlite3_column_int(st, 4);
+    }
+    if (rc != SQLITE_DONE) return Error(rc, what);
+  }
+  if (schema.columns.empty()) return std::optional<TableSchema>();
+
+  std::vector<const ColumnInfo*> pk;
+  for (const ColumnInfo& c : schema.columns) {
+    if (c.pk_position > 0) pk.push_back(&c);
+  }
+  std::sort(pk.begin(), pk.end(), [](const ColumnInfo* a, const ColumnInfo* b) {
+    return a->pk_position < b->pk_position;
+  });
+  for (const ColumnInfo* c : pk) schema.primary_key.push_back(c->name);
+
+  // A single-column primary key declared exactly INTEGER is the rowid, which SQLite assigns —
+  // unless the table is WITHOUT ROWID or the key is DESC; then the key has its own index.
+  if (pk.size() == 1) {
+    std::string declared = pk[0]->declared_type;
+    std::transform(declared.begin(), declared.end(), declared.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    if (declared == "INTEGER") {
+      TETHER_ASSIGN_OR_RETURN(
+          sqlite3_stmt * st,
+          Cached("SELECT count(*) FROM pragma_index_list(?1) WHERE origin = 'pk'"));
+      ScopedReset reset(st);
+      int rc = sqlite3_bind_text64(st, 1, table.data(), table.size(), SQLITE_STATIC, SQLITE_UTF8);
+      if (rc != SQLITE_OK) return Error(rc, what);
+      rc = sqlite3_step(st);
+      if (rc != SQLITE_ROW) return Error(rc, what);
+      if (sqlite3_column_int(st, 0) == 0) {
+        for (ColumnInfo& c : schema.columns) c.auto_increment = c.pk_position == 1;
+      }
+    }
+  }
+  return std::optional<TableSchema>(std::move(schema));
+}
+
+Status SqliteConnector::EnsureTable(const TableDef& def) {
+  if (def.name.empty() || def.columns.empty()) {
+    return Status::InvalidArgument(where_ + ": a table to create needs a name and columns");
+  }
+  std::string sql = "CREATE TABLE IF NOT EXISTS " + QuoteIdent(def.name) + " (";
+  for (size_t i = 0; i < def.columns.size(); ++i) {
+    const ColumnDef& c = def.columns[i];
+    if (i) sql += ", ";
+    sql += QuoteIdent(c.name);
+    std::string_view type = DeclaredTypeFor(c.type);
+    if (!type.empty()) {
+      sql += ' ';
+      sql += type;
+    }
+    if (c.not_null) sql += " NOT NULL";
+  }
+  if (!def.primary_key.empty()) sql += ", PRIMARY KEY (" + QuoteList(def.primary_key) + ")";
+  sql += ");\n";
+  for (const IndexDef& index : def.indexes) {
+    // Index names are global to the database: derive one from the table when none is given.
+    std::string name = index.name;
+    if (name.empty()) {
+      name = def.name;
+      for (const std::string& c : index.columns) name += "_" + c;
+      name += "_idx";
+    }
+    sql += std::string("CREATE ") + (index.unique ? "UNIQUE " : "") + "INDEX IF NOT EXISTS " +
+           QuoteIdent(name) + " ON " + QuoteIdent(def.name) + " (" + QuoteList(index.columns) +
+           ");\n";
+  }
+  return Atomically([&] { return Exec(sql, "creating table " + def.name); });
+}
+
+Result<std::unique_ptr<RowStream>> SqliteConnector::Scan(const ScanRequest& request) {
+  const std::string what = "scanning " + request.table;
+  std::string sql = "SELECT ";
+  sql += request.columns.empty() ? "*" : QuoteList(request.columns);
+  sql += " FROM " + QuoteIdent(request.table);
+
+  std::vector<const Value*> params;
+  const char* joiner = " WHERE ";
+  for (const Condition& c : request.conditions) {
+    sql += joiner;
+    joiner = " AND ";
+    sql += QuoteIdent(c.column);
+    switch (c.op) {
+      case Condition::Op::kEq:
+        sql += " = ?";
+        break;
+      case Condition::Op::kNe:
+        sql += " != ?";
+        break;
+      case Condition::Op::kLt:
+        sql += " < ?";
+        break;
+      case Condition::Op::kLe:
+        sql += " <= ?";
+        break;
+      case Condition::Op::kGt:
+        sql += " > ?";
+        break;
+      case Condition::Op::kGe:
+        sql += " >= ?";
+        break;
+      case Condition::Op::kLike:
+        sql += " LIKE ?";
+        break;
+      case Condition::Op::kIsNull:
+        sql += " IS NULL";
+        continue;
+      case Condition::Op::kIsNotNull:
+        sql += " IS NOT NULL";
+        continue;
+    }
+    params.push_back(&c.value);
+  }
+  if (request.after_key) {
+    if (request.key_columns.empty() || request.after_key->size() != request.key_columns.size()) {
+      return Status::InvalidArgument(where_ + ": " + what +
+                                     ": after_key needs one value per key column");
+    }
+    sql += joiner;
+    sql += "(" + QuoteList(request.key_columns) + ") > (" +
+           Placeholders(request.key_columns.size()) + ")";
+    for (const Value& v : *request.after_key) params.push_back(&v);
+  }
+  if (!request.key_columns.empty()) sql += " ORDER BY " + QuoteList(request.key_columns);
+  if (request.limit > 0) sql += " LIMIT ?";
+
+  TETHER_ASSIGN_OR_RETURN(Statement stmt, Prepare(sql));
+  // The stream outlives the request, so SQLite copies what it binds.
+  for (size_t i = 0; i < params.size(); ++i) {
+    int rc = BindValue(stmt.get(), static_cast<int>(i + 1), *params[i], /*copy=*/true);
+    if (rc != SQLITE_OK) return Error(rc, what);
+  }
+  if (request.limit > 0) {
+    int rc = sqlite3_bind_int64(stmt.get(), static_cast<int>(params.size() + 1),
+                                static_cast<sqlite3_int64>(request.limit));
+    if (rc != SQLITE_OK) return Error(rc, what);
+  }
+  return std::unique_ptr<RowStream>(
+      std::make_unique<SqliteRowStream>(db_.get(), std::move(stmt), where_ + ": " + what));
+}
+
+Result<std::vector<Row>> SqliteConnector::Lookup(const LookupRequest& request) {
+  const std::string what = "looking up rows of " + request.table;
+  const size_t arity = request.by_columns.size();
+  if (arity == 0) return Status::InvalidArgument(where_ + ": " + what + ": no by_columns");
+  for (const Row& key : request.keys) {
+    if (key.size() != arity) {
+      return Status::InvalidArgument(where_ + ": " + what + ": a key has " +
+                                     std::to_string(key.size()) + " values, expected " +
+                                     std::to_string(arity));
+    }
+  }
+  std::string head = "SELECT ";
+  head += request.columns.empty() ? "*" : QuoteList(request.columns);
+  head += " FROM " + QuoteIdent(request.table) + " WHERE ";
+  head += arity == 1 ? QuoteIdent(request.by_columns[0]) + " IN ("
+                     : "(" + QuoteList(request.by_columns) + ") IN (VALUES ";
+  const std::string tuple = arity == 1 ? "?" : "(" + Placeholders(arity) + ")";
+
+  const int var_limit = sqlite3_limit(db_.get(), SQLITE_LIMIT_VARIABLE_NUMBER, -1);
+  const size_t max_keys =
+      std::clamp<size_t>(static_cast<size_t>(var_limit) / arity, 1, kMaxLookupKeys);
+
+  std::vector<Row> out;
+  for (size_t begin = 0; begin < request.keys.size();) {
+    const size_t n = std::min(max_keys, request.keys.size() - begin);
+    // Padding with the last key (IN ignores repeats) keeps the number of statement shapes small.
+    const size_t slots = std::min(std::bit_ceil(n), max_keys);
+    std::string sql = head;
+    sql.reserve(head.size() + slots * (tuple.size() + 1) + 1);
+    for (size_t j = 0; j < slots; ++j) {
+      if (j) sql += ',';
+      sql += tuple;
+    }
+    sql += ')';
+
+    TETHER_ASSIGN_OR_RETURN(sqlite3_stmt * st, Cached(sql));
+    ScopedReset reset(st);
+    int param = 1;
+    for (size_t j = 0; j < slots; ++j) {
+      const Row& key = request.keys[begin + std::min(j, n - 1)];
+      for (const Value& v : key) {
+        int rc = BindValue(st, param++, v, /*copy=*/false);
+        if (rc != SQLITE_OK) return Error(rc, what);
+      }
+    }
+    int rc;
+    const int columns = sqlite3_column_count(st);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      Row& row = out.emplace_back();
+      row.reserve(static_cast<size_t>(columns));
+      for (int i = 0; i < columns; ++i) row.push_back(ColumnValue(st, i));
+    }
+    if (rc != SQLITE_DONE) return Error(rc, what);
+    begin += n;
+  }
+  return out;
+}
+
+Result<std::vector<Row>> SqliteConnector::Insert(const std::string& table,
+                                                 const std::vector<std::string>& columns,
+                                                 const std::vector<Row>& rows,
+                                                 const std::vector<std::string>& returning) {
+  std::string sql = "INSERT INTO " + QuoteIdent(table);
+  if (columns.empty()) {
+    sql += " DEFAULT VALUES";
+  } else {
+    sql += " (" + QuoteList(columns) + ") VALUES (" + Placeholders(columns.size()) + ")";
+  }
+  if (!returning.empty()) sql += " RETURNING " + QuoteList(returning);
+  std::vector<Row> out;
+  TETHER_RETURN_IF_ERROR(ExecEach(sql, columns.size(), rows, "inserting into " + table, &out));
+  return out;
+}
+
+Status SqliteConnector::Update(const std::string& table,
+                               const std::vector<std::string>& key_columns,
+                               const std::vector<std::string>& set_columns,
+                               const std::vector<Row>& rows) {
+  if (key_columns.empty() || set_columns.empty()) {
+    return Status::InvalidArgument(where_ + ": updating " + table +
+                                   ": needs key columns and columns to set");
+  }
+  std::string sql = "UPDATE " + QuoteIdent(table) + " SET ";
+  for (size_t i = 0; i < set_columns.size(); ++i) {
+    if (i) sql += ", ";
+    sql += QuoteIdent(set_columns[i]) + " = ?";
+  }
+  for (size_t i = 0; i < key_columns.size(); ++i) {
+    sql += i ? " AND " : " WHERE ";
+    sql += QuoteIdent(key_columns[i]) + " = ?";
+  }
+  return ExecEach(sql, set_columns.size() + key_columns.size(), rows, "updating " + table, nullptr);
+}
+
+Status SqliteConnector::Upsert(const std::string& table, const std::vector<std::string>& columns,
+                               const std::vector<std::string>& conflict_columns,
+                               const std::vector<Row>& rows) {
+  if (columns.empty() || conflict_columns.empty()) {
+    return Status::InvalidArgument(where_ + ": upserting into " + table +
+                                   ": needs columns and conflict columns");
+  }
+  std::string sql = "INSERT INTO " + QuoteIdent(table) + " (" + QuoteList(columns) + ") VALUES (" +
+                    Placeholders(columns.size()) + ") ON CONFLICT (" + QuoteList(conflict_columns) +
+                    ") DO ";
+  bool any_set = false;
+  for (const std::string& c : columns) {
+    if (std::find(conflict_columns.begin(), conflict_columns.end(), c) != conflict_columns.end()) {
+      continue;
+    }
+    sql += any_set ? ", " : "UPDATE SET ";
+    any_set = true;
+    sql += QuoteIdent(c) + " = excluded." + QuoteIdent(c);
+  }
+  if (!any_set) sql += "NOTHING";
+  return ExecEach(sql, columns.size(), rows, "upserting into " + table, nullptr);
+}
+
+Status SqliteConnector::Delete(const std::string& table,
+                               const std::vector<std::string>& key_columns,
+                               const std::vector<Row>& keys) {
+  if (key_columns.empty()) {
+    return Status::InvalidArgument(where_ + ": deleting from " + table + ": no key columns");
+  }
+  std::string sql = "DELETE FROM " + QuoteIdent(table);
+  for (size_t i = 0; i < key_columns.size(); ++i) {
+    sql += i ? " AND " : " WHERE ";
+    sql += QuoteIdent(key_columns[i]) + " = ?";
+  }
+  return ExecEach(sql, key_columns.size(), keys, "deleting from " + table, nullptr);
+}
+
+}  // namespace
+}  // namespace sqlite
+
+Result<std::unique_ptr<Connector>> OpenSqliteConnector(const std::string& connection_name,
+                                                       const std::string& url) {
+  using sqlite::DbHandle;
+  TETHER_ASSIGN_OR_RETURN(sqlite::Options opt, sqlite::ParseUrl(connection_name, url));
+  const std::string where = "connection '" + connection_name + "'";
+
+  std::string path = opt.path;
+  if (path != ":memory:") {
+    std::error_code ec;
+    std::filesystem::path abs = std::filesystem::absolute(path, ec);
+    if (!ec) path = abs.lexically_normal().string();
+    bool exists = std::filesystem::exists(path, ec);
+    if (ec) {
+      StatusCode code = ec == std::errc::permission_denied ? StatusCode::kPermissionDenied
+                                                           : StatusCode::kConnection;
+      return Status(code, where + ": cannot access database file " + path + ": " + ec.message());
+    }
+    if (!exists && !opt.create) {
+      return Status::Connection(where + ": database file " + path + " does not exist");
+    }
+  }
+
+  int flags = SQLITE_OPEN_NOMUTEX;
+  if (opt.read_only) {
+    flags |= SQLITE_OPEN_READONLY;
+  } else {
+    flags |= SQLITE_OPEN_READWRITE | (opt.create ? SQLITE_OPEN_CREATE : 0);
+  }
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  DbHandle db(raw);
+  if (rc != SQLITE_OK) {
+    int sys_errno = raw ? sqlite3_system_errno(raw) : 0;
+    std::string msg = where + ": cannot open database file " + path + ": " +
+                      (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc));
+    if (sys_errno != 0) msg += std::string(" (") + std::strerror(sys_errno) + ")";
+    return Status(sqlite::CodeFor(rc, sys_errno), std::move(msg));
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, opt.busy_timeout_ms);
+
+  auto connector = std::make_unique<sqlite::SqliteConnector>(connection_name, path, std::move(db));
+  TETHER_RETURN_IF_ERROR(connector->Initialize());
+  return std::unique_ptr<Connector>(std::move(connector));
+}
+
+}  // namespace tether

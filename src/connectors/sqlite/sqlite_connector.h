@@ -1,0 +1,18 @@
+// The SQLite connector: a Connector over one SQLite database file ("sqlite:PATH[?options]").
+// Like every Connector it is used by one thread at a time; open one per thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "connectors/connector.h"
+
+namespace tether {
+
+// Opens `url` ("sqlite:PATH" or "sqlite://PATH", then optional "?create=1&mode=ro&
+// busy_timeout_ms=N"). A missing file is an error unless create=1; the file must be a SQLite
+// database. Turns on foreign keys; leaves the file's journal mode alone.
+Result<std::unique_ptr<Connector>> OpenSqliteConnector(const std::string& connection_name,
+                                                       const std::string& url);
+
+}  // namespace tether

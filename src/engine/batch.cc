@@ -1,0 +1,653 @@
+#include "engine/batch.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+#include "engine/coerce.h"
+
+namespace tether {
+
+struct BatchProcessor::Item {
+  Row src;
+  std::string sid;
+  Row desired;                // one value per mapped column
+  std::vector<bool> pending;  // dry run: reference to a parent that the run would create
+  std::optional<Link> link;
+  std::optional<Row> target_key;
+  std::string target_id;
+  std::optional<Row> target_row;  // current target values, one per mapped column
+  bool matched = false;           // found by match key, not by link
+  std::string waiting_on;         // source id of a parent in this same batch (self-reference)
+  Action action = Action::kUnchanged;
+  std::string reason;
+  std::vector<FieldChange> changes;
+  std::string hash;
+  std::vector<std::string> kept;  // target columns whose value merge kept (source empty)
+  bool rejected = false;
+  bool done = false;
+};
+
+namespace {
+
+constexpr int kMaxDepth = 64;
+// Dry run: the target id of a row the run would insert (it has none yet).
+constexpr char kPlanned[] = "\x01planned";
+
+Value KeyValueFromId(const std::string& id) {
+  Row r;
+  DecodeKey(id, 1, &r);
+  return r[0];
+}
+
+}  // namespace
+
+Row TypedKey(const std::string& id, const TableSchema& schema,
+             const std::vector<std::string>& columns) {
+  Row key;
+  if (columns.size() == 1) {
+    const ColumnInfo* c = schema.Find(columns[0]);
+    bool textual = c && (c->type == TypeClass::kText || c->type == TypeClass::kDate ||
+                         c->type == TypeClass::kTimestamp);
+    key.push_back(textual ? Value::Text(id) : KeyValueFromId(id));
+    return key;
+  }
+  if (!DecodeKey(id, columns.size(), &key)) key.clear();
+  return key;
+}
+
+namespace {
+
+std::string Shorten(std::string s) {
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  return s;
+}
+
+bool IsRecordError(const Status& s) {
+  return s.code() == StatusCode::kConstraint || s.code() == StatusCode::kInvalidRecord;
+}
+
+Row Pick(const Row& row, const std::vector<int>& positions) {
+  Row out;
+  out.reserve(positions.size());
+  for (int p : positions) out.push_back(row[p]);
+  return out;
+}
+
+std::vector<int> NonKeyPositions(const EntityMapping& m) {
+  std::vector<int> out;
+  for (size_t i = 0; i < m.columns.size(); ++i) {
+    if (!m.columns[i].is_key) out.push_back(static_cast<int>(i));
+  }
+  return out;
+}
+
+std::string RowImage(const EntityMapping& m, const Row& row) {
+  nlohmann::json j = nlohmann::json::object();
+  for (size_t i = 0; i < m.columns.size(); ++i) j[m.columns[i].target] = ValueToJson(row[i]);
+  return j.dump();
+}
+
+}  // namespace
+
+std::string_view ActionName(Action a) {
+  switch (a) {
+    case Action::kInsert:
+      return "insert";
+    case Action::kUpdate:
+      return "update";
+    case Action::kUnchanged:
+      return "unchanged";
+    case Action::kLink:
+      return "link";
+    case Action::kSkip:
+      return "skip";
+    case Action::kFail:
+      return "fail";
+    case Action::kDelete:
+      return "delete";
+  }
+  return "?";
+}
+
+Status BatchProcessor::Process(const EntityMapping& m, std::vector<Row> rows) {
+  known_.clear();
+  pulling_.clear();
+  return ProcessDepth(m, std::move(rows), 0);
+}
+
+void BatchProcessor::Reject(const EntityMapping& m, Item& item, Action action, std::string reason) {
+  item.rejected = true;
+  item.action = action;
+  item.reason = std::move(reason);
+  if (ctx_->violation.ok() && !silent_) {
+    if (action == Action::kSkip && ctx_->on_invalid == OnInvalid::kError) {
+      ctx_->violation = Status::Policy(fmt::format("entity {} record {}: {} (on_invalid: error)",
+                                                   m.name(), item.sid, item.reason));
+    }
+  }
+}
+
+Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> rows, int depth) {
+  if (depth > kMaxDepth) {
+    return Status::Internal(
+        fmt::format("entity {}: parents nested deeper than {}", m.name(), kMaxDepth));
+  }
+  RunCounts scratch;
+  RunCounts& counts = silent_ ? scratch : ctx_->counts[m.name()];
+  counts.read += static_cast<int64_t>(rows.size());
+
+  std::vector<Item> items(rows.size());
+  std::vector<std::string> sids;
+  sids.reserve(rows.size());
+  for (size_t r = 0; r < rows.size(); ++r) {
+    Item& it = items[r];
+    it.src = std::move(rows[r]);
+    it.sid = EncodeKey(Pick(it.src, m.source_key));
+    sids.push_back(it.sid);
+    it.desired.resize(m.columns.size());
+    it.pending.assign(m.columns.size(), false);
+    for (size_t c = 0; c < m.columns.size(); ++c) {
+      const MappedColumn& mc = m.columns[c];
+      Value v = mc.source_index >= 0 ? it.src[mc.source_index] : Value::Null();
+      if (mc.rule && !it.rejected) {
+        std::string why = mc.rule->Check(v);
+        if (!why.empty()) {
+          Reject(m, it, Action::kSkip,
+                 fmt::format("{} '{}' {}", mc.source, Shorten(v.ToText()), why));
+        }
+      }
+      if (mc.value_map) {
+        for (const auto& [from, to] : *mc.value_map) {
+          if (SameValue(from, v) || (!v.is_null() && from.ToText() == v.ToText())) {
+            v = to;
+            break;
+          }
+        }
+      }
+      if (v.is_null() && mc.default_value) v = *mc.default_value;
+      it.desired[c] = std::move(v);
+    }
+  }
+
+  if (m.mapped()) {
+    TETHER_ASSIGN_OR_RETURN(auto links,
+                            ctx_->state->FindLinksBySource(ctx_->pipeline->name, m.name(), sids));
+    auto& known = known_[m.name()];
+    for (Item& it : items) {
+      auto found = links.find(it.sid);
+      if (found == links.end()) continue;
+      it.link = found->second;
+      if (it.link->target_id && it.link->status != "deleted") known[it.sid] = *it.link->target_id;
+    }
+  }
+
+  TETHER_RETURN_IF_ERROR(ResolveReferences(m, items, depth));
+
+  // Waves: a row whose parent is in this same batch waits until the parent has its target id.
+  for (;;) {
+    std::vector<Item*> wave;
+    for (Item& it : items) {
+      if (it.done || it.rejected) continue;
+      if (!it.waiting_on.empty()) {
+        auto& known = known_[m.name()];
+        auto found = known.find(it.waiting_on);
+        if (found == known.end()) continue;
+        for (int p : m.references) {
+          if (*m.columns[p].references == m.name() && !it.desired[p].is_null() &&
+              EncodeKey({it.desired[p]}) == it.waiting_on) {
+            if (found->second == kPlanned) {
+              it.pending[p] = true;
+            } else if (m.mapped()) {
+              it.desired[p] = KeyValueFromId(found->second);
+            }
+          }
+        }
+        it.waiting_on.clear();
+      }
+      wave.push_back(&it);
+    }
+    if (wave.empty()) break;
+    // Coerce to the target's types: a value the target cannot hold exactly is invalid.
+    for (Item* it : wave) {
+      for (size_t c = 0; c < m.columns.size() && !it->rejected; ++c) {
+        const MappedColumn& mc = m.columns[c];
+        if (it->pending[c] || (mc.is_key && m.generated_key)) continue;
+        Result<Value> v = CoerceToColumn(it->desired[c], mc.target_info);
+        if (!v.ok()) {
+          Reject(m, *it, Action::kSkip, v.status().message());
+        } else {
+          it->desired[c] = std::move(v).value();
+        }
+      }
+    }
+    std::vector<Item*> live;
+    for (Item* it : wave) {
+      if (!it->rejected) live.push_back(it);
+    }
+    TETHER_RETURN_IF_ERROR(Identify(m, live));
+    TETHER_RETURN_IF_ERROR(Decide(m, live));
+    TETHER_RETURN_IF_ERROR(Apply(m, live));
+    for (Item* it : wave) it->done = true;
+  }
+
+  std::vector<Link> links;
+  std::string now = UtcNow();
+  for (Item& it : items) {
+    if (!it.done && !it.rejected) {
+      Reject(m, it, Action::kFail,
+             fmt::format("its parent {} {} could not be written", m.name(), it.waiting_on));
+    }
+    if (!it.rejected || silent_) continue;
+    (it.action == Action::kSkip ? counts.skipped : counts.failed)++;
+    RecordPlan plan{m.name(),  it.sid, it.link && it.link->target_id ? *it.link->target_id : "",
+                    it.action, {},     it.reason};
+    if (ctx_->observer) ctx_->observer->OnRecord(plan);
+    ctx_->results.push_back(
+        {m.name(), it.sid, plan.target_id, std::string(ActionName(it.action)), it.reason});
+    if (m.mapped()) {
+      Link l = it.link.value_or(Link{});
+      l.source_id = it.sid;
+      l.status = "failed";
+      l.attempts += 1;
+      l.last_error = it.reason;
+      l.synced_at = now;
+      links.push_back(std::move(l));
+    }
+  }
+  for (Item& it : items) {
+    if (it.rejected || !m.mapped()) continue;
+    bool same = it.link && it.link->target_id == it.target_id && it.link->hash == it.hash &&
+                it.link->status == "synced";
+    if (same || it.target_id.empty()) continue;
+    Link l = it.link.value_or(Link{});
+    l.source_id = it.sid;
+    l.target_id = it.target_id;
+    l.hash = it.hash;
+    l.synced_at = now;
+    l.status = "synced";
+    l.attempts = 0;
+    l.last_error.clear();
+    nlohmann::json meta = nlohmann::json::parse(l.metadata, nullptr, false);
+    if (!meta.is_object()) meta = nlohmann::json::object();
+    if (it.kept.empty()) {
+      meta.erase("kept");
+    } else {
+      meta["kept"] = it.kept;
+    }
+    l.metadata = meta.dump();
+    links.push_back(std::move(l));
+  }
+  if (!ctx_->dry_run) {
+    TETHER_RETURN_IF_ERROR(ctx_->state->PutLinks(ctx_->pipeline->name, m.name(), links));
+  }
+  return Status::OK();
+}
+
+Status BatchProcessor::ResolveReferences(const EntityMapping& m, std::vector<Item>& items,
+                                         int depth) {
+  std::set<std::string> batch_ids;
+  for (const Item& it : items) batch_ids.insert(it.sid);
+  for (int p : m.references) {
+    const std::string& parent_name = *m.columns[p].references;
+    const EntityMapping& pm = *ctx_->mappings.at(parent_name);
+    auto& known = known_[parent_name];
+    auto unknown_ids = [&]() {
+      std::vector<std::string> ids;
+      std::set<std::string> seen;
+      for (const Item& it : items) {
+        if (it.rejected || it.desired[p].is_null()) continue;
+        std::string id = EncodeKey({it.desired[p]});
+        if (!known.count(id) && seen.insert(id).second) ids.push_back(id);
+      }
+      return ids;
+    };
+    std::vector<std::string> ids = unknown_ids();
+    if (!ids.empty()) {
+      if (pm.mapped()) {
+        TETHER_ASSIGN_OR_RETURN(
+            auto links, ctx_->state->FindLinksBySource(ctx_->pipeline->name, parent_name, ids));
+        for (auto& [sid, l] : links) {
+          if (l.target_id && l.status != "deleted") known[sid] = *l.target_id;
+        }
+      } else {
+        // Identity keys: the parent's target row carries the same key; make sure it is there.
+        LookupRequest req{pm.target_schema.name, pm.TargetKeyNames(), pm.TargetKeyNames(), {}};
+        for (const std::string& id : ids) {
+          req.keys.push_back(TypedKey(id, pm.target_schema, pm.TargetKeyNames()));
+        }
+        TETHER_ASSIGN_OR_RETURN(auto rows, ctx_->target->Lookup(req));
+        for (const Row& r : rows) known[EncodeKey(r)] = EncodeKey(r);
+      }
+      ids = unknown_ids();
+    }
+    // Parents of this same batch come in a later wave; others are pulled from the source first.
+    std::vector<std::string> to_pull;
+    for (const std::string& id : ids) {
+      if (parent_name == m.name() && batch_ids.count(id)) continue;
+      to_pull.push_back(id);
+    }
+    std::set<std::string> in_source;
+    if (!to_pull.empty()) {
+      LookupRequest req{pm.source_schema.name, pm.SourceKeyNames(), pm.SourceKeyNames(), {}};
+      for (const std::string& id : to_pull) {
+        req.keys.push_back(TypedKey(id, pm.source_schema, pm.SourceKeyNames()));
+      }
+      TETHER_ASSIGN_OR_RETURN(auto rows, ctx_->source->Lookup(req));
+      for (const Row& r : rows) in_source.insert(EncodeKey(r));
+      std::vector<std::string> pull(in_source.begin(), in_source.end());
+      TETHER_RETURN_IF_ERROR(PullParents(pm, pull, depth + 1));
+    }
+    for (Item& it : items) {
+      if (it.rejected || it.desired[p].is_null()) continue;
+      std::string id = EncodeKey({it.desired[p]});
+      auto found = known.find(id);
+      if (found != known.end() && found->second == kPlanned) {
+        it.pending[p] = true;
+      } else if (found != known.end()) {
+        // Identity parents keep the value; mapped ones take the parent's target id.
+        if (pm.mapped()) it.desired[p] = KeyValueFromId(found->second);
+      } else if (parent_name == m.name() && batch_ids.count(id)) {
+        it.waiting_on = id;
+      } else if (!in_source.count(id)) {
+        Reject(m, it, Action::kFail,
+               fmt::format("{} = {} refers to {} {}, which does not exist in the source",
+                           m.columns[p].source, id, parent_name, id));
+      } else if (ctx_->dry_run) {
+        it.pending[p] = true;  // the run would create the parent first
+      } else {
+        Reject(m, it, Action::kFail,
+               fmt::format("{} = {}: parent {} {} could not be synced", m.columns[p].source, id,
+                           parent_name, id));
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Status BatchProcessor::PullParents(const EntityMapping& pm, const std::vector<std::string>& ids,
+                                   int depth) {
+  std::vector<Row> keys;
+  for (const std::string& id : ids) {
+    if (!pulling_.insert({pm.name(), id}).second) continue;  // already on its way (a cycle)
+    Row k = TypedKey(id, pm.source_schema, pm.SourceKeyNames());
+    if (!k.empty()) keys.push_back(std::move(k));
+  }
+  if (keys.empty()) return Status::OK();
+  LookupRequest req{pm.source_schema.name, pm.source_columns, pm.SourceKeyNames(), keys};
+  TETHER_ASSIGN_OR_RETURN(auto rows, ctx_->source->Lookup(req));
+  if (!ctx_->dry_run) {
+    if (ctx_->observer) {
+      ctx_->observer->OnNotice(
+          fmt::format("pulling {} missing {} parent(s) first", rows.size(), pm.name()));
+    }
+    return ProcessDepth(pm, std::move(rows), depth);
+  }
+  // A dry run identifies the parents (to resolve references) without reporting them twice:
+  // their own entity's pass reports them.
+  bool was_silent = silent_;
+  silent_ = true;
+  Status st = ProcessDepth(pm, std::move(rows), depth);
+  silent_ = was_silent;
+  return st;
+}
+
+Status BatchProcessor::Identify(const EntityMapping& m, std::vector<Item*>& wave) {
+  std::vector<Item*> need_match;
+  for (Item* it : wave) {
+    if (!m.mapped()) {
+      bool planned_parent = false;
+      for (int p : m.key) planned_parent = planned_parent || it->pending[p];
+      if (!planned_parent) it->target_key = Pick(it->desired, m.key);  // else: new (dry run)
+    } else if (it->link && it->link->target_id && it->link->status != "deleted") {
+      Row k = TypedKey(*it->link->target_id, m.target_schema, m.TargetKeyNames());
+      if (!k.empty()) it->target_key = std::move(k);
+    } else if (!m.match.empty()) {
+      bool usable = true;
+      for (int p : m.match) usable = usable && !it->desired[p].is_null() && !it->pending[p];
+      if (usable) need_match.push_back(it);
+    }
+  }
+  const std::vector<std::string> all_columns = m.TargetColumnNames();
+  // By key: linked and identity rows.
+  LookupRequest by_key{m.target_schema.name, all_columns, m.TargetKeyNames(), {}};
+  for (Item* it : wave) {
+    if (it->target_key) by_key.keys.push_back(*it->target_key);
+  }
+  if (!by_key.keys.empty()) {
+    TETHER_ASSIGN_OR_RETURN(auto rows, ctx_->target->Lookup(by_key));
+    std::unordered_map<std::string, Row> found;
+    for (Row& r : rows) found.emplace(EncodeKey(Pick(r, m.key)), std::move(r));
+    for (Item* it : wave) {
+      if (!it->target_key) continue;
+      auto f = found.find(EncodeKey(*it->target_key));
+      if (f != found.end()) it->target_row = f->second;
+    }
+  }
+  // By match key: rows with no link yet.
+  if (!need_match.empty()) {
+    std::vector<std::string> match_names;
+    for (int p : m.match) match_names.push_back(m.columns[p].target);
+    LookupRequest by_match{m.target_schema.name, all_columns, match_names, {}};
+    for (Item* it : need_match) by_match.keys.push_back(Pick(it->desired, m.match));
+    TETHER_ASSIGN_OR_RETURN(auto rows, ctx_->target->Lookup(by_match));
+    std::unordered_map<std::string, std::vector<Row>> found;
+    for (Row& r : rows) found[EncodeKey(Pick(r, m.match))].push_back(std::move(r));
+    std::vector<std::string> target_ids;
+    for (Item* it : need_match) {
+      auto f = found.find(EncodeKey(Pick(it->desired, m.match)));
+      if (f == found.end()) continue;
+      if (f->second.size() > 1) {
+        Reject(m, *it, Action::kFail,
+               fmt::format("matches {} target rows by {}", f->second.size(),
+                           fmt::join(match_names, ", ")));
+        continue;
+      }
+      it->matched = true;
+      it->target_row = f->second[0];
+      it->target_key = Pick(*it->target_row, m.key);
+      target_ids.push_back(EncodeKey(*it->target_key));
+    }
+    // A target row already linked to another source record must not be taken twice.
+    TETHER_ASSIGN_OR_RETURN(
+        auto taken, ctx_->state->FindLinksByTarget(ctx_->pipeline->name, m.name(), target_ids));
+    std::unordered_map<std::string, std::string> owner;
+    for (const Link& l : taken) {
+      if (l.status != "deleted") owner[*l.target_id] = l.source_id;
+    }
+    for (Item* it : need_match) {
+      if (!it->matched || it->rejected) continue;
+      auto o = owner.find(EncodeKey(*it->target_key));
+      if (o != owner.end() && o->second != it->sid) {
+        Reject(m, *it, Action::kFail,
+               fmt::format("matches target row {}, which is already linked to source record {}",
+                           o->first, o->second));
+      }
+    }
+  }
+  for (Item* it : wave) {
+    if (it->target_key) it->target_id = EncodeKey(*it->target_key);
+  }
+  wave.erase(std::remove_if(wave.begin(), wave.end(), [](Item* it) { return it->rejected; }),
+             wave.end());
+  return Status::OK();
+}
+
+Status BatchProcessor::Decide(const EntityMapping& m, std::vector<Item*>& wave) {
+  const std::vector<int> non_key = NonKeyPositions(m);
+  for (Item* it : wave) {
+    if (!it->target_row) {
+      it->action = Action::kInsert;
+      if (m.generated_key) it->target_id.clear();  // the target will give it one
+    } else {
+      if (it->matched) {
+        switch (ctx_->on_duplicate) {
+          case OnDuplicate::kError:
+            Reject(m, *it, Action::kFail,
+                   fmt::format("already exists in the target as {} (on_duplicate: error)",
+                               it->target_id));
+            if (ctx_->violation.ok() && !silent_) {
+              ctx_->violation = Status::Policy(fmt::format(
+                  "entity {} record {}: already exists in the target as {} (on_duplicate: error)",
+                  m.name(), it->sid, it->target_id));
+            }
+            continue;
+          case OnDuplicate::kSkip:
+            for (int p : non_key) it->desired[p] = (*it->target_row)[p];
+            break;
+          case OnDuplicate::kMerge:
+            for (int p : non_key) {
+              if (it->desired[p].IsEmpty() && !(*it->target_row)[p].IsEmpty()) {
+                it->desired[p] = (*it->target_row)[p];
+                it->kept.push_back(m.columns[p].target);
+              }
+            }
+            break;
+          case OnDuplicate::kUpdate:
+            break;
+        }
+      } else if (it->link) {
+        // A field merge kept from the target stays until the source has a value for it.
+        nlohmann::json meta = nlohmann::json::parse(it->link->metadata, nullptr, false);
+        if (meta.is_object() && meta.contains("kept") && meta["kept"].is_array()) {
+          for (int p : non_key) {
+            const std::string& name = m.columns[p].target;
+            bool was_kept =
+                std::find(meta["kept"].begin(), meta["kept"].end(), name) != meta["kept"].end();
+            if (was_kept && it->desired[p].IsEmpty() && !(*it->target_row)[p].IsEmpty()) {
+              it->desired[p] = (*it->target_row)[p];
+              it->kept.push_back(name);
+            }
+          }
+        }
+      }
+      for (int p : non_key) {
+        if (it->pending[p]) continue;
+        if (!SameValue(it->desired[p], (*it->target_row)[p])) {
+          it->changes.push_back({m.columns[p].target, (*it->target_row)[p], it->desired[p]});
+        }
+      }
+      if (!it->changes.empty()) {
+        it->action = Action::kUpdate;
+      } else {
+        it->action = it->matched ? Action::kLink : Action::kUnchanged;
+      }
+    }
+    it->hash = HashRow(Pick(it->desired, non_key));
+  }
+  wave.erase(std::remove_if(wave.begin(), wave.end(), [](Item* it) { return it->rejected; }),
+             wave.end());
+  return Status::OK();
+}
+
+Status BatchProcessor::ApplyBulk(const EntityMapping& m, std::vector<Item*>& wave) {
+  std::vector<int> insert_cols;
+  for (size_t i = 0; i < m.columns.size(); ++i) {
+    if (!(m.generated_key && m.columns[i].is_key)) insert_cols.push_back(static_cast<int>(i));
+  }
+  std::vector<std::string> insert_names;
+  for (int p : insert_cols) insert_names.push_back(m.columns[p].target);
+  const std::vector<int> non_key = NonKeyPositions(m);
+  std::vector<std::string> set_names;
+  for (int p : non_key) set_names.push_back(m.columns[p].target);
+
+  std::vector<Row> inserts, updates;
+  std::vector<Item*> inserted;
+  for (Item* it : wave) {
+    if (it->action == Action::kInsert) {
+      inserts.push_back(Pick(it->desired, insert_cols));
+      inserted.push_back(it);
+    } else if (it->action == Action::kUpdate) {
+      Row r = Pick(it->desired, non_key);
+      for (const Value& k : *it->target_key) r.push_back(k);
+      updates.push_back(std::move(r));
+      ctx_->images.push_back({m.name(), it->target_id, "update", RowImage(m, *it->target_row)});
+    }
+  }
+  if (!inserts.empty()) {
+    std::vector<std::string> returning;
+    if (m.generated_key) returning = m.TargetKeyNames();
+    TETHER_ASSIGN_OR_RETURN(
+        auto keys, ctx_->target->Insert(m.target_schema.name, insert_names, inserts, returning));
+    for (size_t i = 0; i < inserted.size(); ++i) {
+      Item* it = inserted[i];
+      it->target_key = m.generated_key ? keys.at(i) : Pick(it->desired, m.key);
+      it->target_id = EncodeKey(*it->target_key);
+    }
+  }
+  if (!updates.empty() && !set_names.empty()) {
+    TETHER_RETURN_IF_ERROR(
+        ctx_->target->Update(m.target_schema.name, m.TargetKeyNames(), set_names, updates));
+  }
+  return Status::OK();
+}
+
+Status BatchProcessor::Apply(const EntityMapping& m, std::vector<Item*>& wave) {
+  if (!ctx_->dry_run) {
+    std::string sp = fmt::format("tether_b{}", ++savepoint_seq_);
+    size_t images_before = ctx_->images.size();
+    TETHER_RETURN_IF_ERROR(ctx_->target->Savepoint(sp));
+    Status st = ApplyBulk(m, wave);
+    if (!st.ok()) {
+      TETHER_RETURN_IF_ERROR(ctx_->target->RollbackToSavepoint(sp));
+      if (!IsRecordError(st)) return st;
+      // One record spoiled the bulk statement: redo one by one, so only it fails.
+      ctx_->images.resize(images_before);
+      for (Item* it : wave) {
+        std::vector<Item*> one{it};
+        std::string isp = fmt::format("tether_r{}", ++savepoint_seq_);
+        TETHER_RETURN_IF_ERROR(ctx_->target->Savepoint(isp));
+        size_t mark = ctx_->images.size();
+        Status one_st = ApplyBulk(m, one);
+        if (one_st.ok()) {
+          TETHER_RETURN_IF_ERROR(ctx_->target->ReleaseSavepoint(isp));
+          continue;
+        }
+        TETHER_RETURN_IF_ERROR(ctx_->target->RollbackToSavepoint(isp));
+        TETHER_RETURN_IF_ERROR(ctx_->target->ReleaseSavepoint(isp));
+        if (!IsRecordError(one_st)) return one_st;
+        ctx_->images.resize(mark);
+        Reject(m, *it, Action::kFail, one_st.message());
+      }
+    }
+    TETHER_RETURN_IF_ERROR(ctx_->target->ReleaseSavepoint(sp));
+  }
+  RunCounts scratch;
+  RunCounts& counts = silent_ ? scratch : ctx_->counts[m.name()];
+  auto& known = known_[m.name()];
+  for (Item* it : wave) {
+    if (it->rejected) continue;
+    switch (it->action) {
+      case Action::kInsert:
+        counts.inserted++;
+        break;
+      case Action::kUpdate:
+        counts.updated++;
+        break;
+      case Action::kLink:
+        counts.linked++;
+        break;
+      default:
+        counts.unchanged++;
+        break;
+    }
+    // Dry run: a new row has no id yet; children in this batch refer to it by its source id.
+    known[it->sid] = it->target_id.empty() ? std::string(kPlanned) : it->target_id;
+    if (it->action != Action::kUnchanged && ctx_->observer && !silent_) {
+      ctx_->observer->OnRecord({m.name(), it->sid, it->target_id, it->action, it->changes, ""});
+    }
+  }
+  return Status::OK();
+}
+
+Result<size_t> BatchProcessor::SweepDeletes(const EntityMapping& m, std::optional<Row>* cursor,
+                                            size_t limit) {
+  (void)m;
+  (void)cursor;
+  (void)limit;
+  return Status::Unsupported("delete sweep not built yet");
+}
+
+}  // namespace tether

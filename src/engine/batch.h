@@ -1,0 +1,76 @@
+// BatchProcessor: turns one batch of source rows of one entity into target writes — identify
+// (link, match key, new), resolve references (pulling missing parents first), validate, decide,
+// apply — inside the caller's open target transaction. Used by RunSync on one thread.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "connectors/connector.h"
+#include "engine/mapping.h"
+#include "engine/sync.h"
+#include "state/state_store.h"
+
+namespace tether {
+
+struct RunContext {
+  const Config* config = nullptr;
+  const PipelineConfig* pipeline = nullptr;
+  Connector* source = nullptr;
+  Connector* target = nullptr;
+  StateStore* state = nullptr;
+  std::map<std::string, std::unique_ptr<EntityMapping>> mappings;
+  std::string run_id;
+  bool dry_run = false;
+  OnDuplicate on_duplicate = OnDuplicate::kMerge;
+  OnInvalid on_invalid = OnInvalid::kSkip;
+  SyncObserver* observer = nullptr;
+  std::map<std::string, RunCounts> counts;  // per entity, whole run
+
+  // Filled during a batch, written with it by the caller.
+  std::vector<RecordResult> results;
+  std::vector<BeforeImage> images;
+  // First violation of an error policy (on_invalid / on_duplicate = error).
+  Status violation;
+};
+
+// The key a text id (EncodeKey) stands for, typed by the table's columns ("007" stays text).
+Row TypedKey(const std::string& id, const TableSchema& schema,
+             const std::vector<std::string>& columns);
+
+class BatchProcessor {
+ public:
+  explicit BatchProcessor(RunContext* ctx) : ctx_(ctx) {}
+
+  // Processes source rows (in the mapping's source_columns order). Per-record problems become
+  // record results; the Status is for what stops the batch (connection, policy).
+  Status Process(const EntityMapping& m, std::vector<Row> rows);
+
+  // Removes (or soft-deletes) target rows whose source row is gone, for one page of candidates.
+  // Returns how many candidates were examined; 0 when done. `cursor` carries the position.
+  Result<size_t> SweepDeletes(const EntityMapping& m, std::optional<Row>* cursor, size_t limit);
+
+ private:
+  struct Item;
+  Status ProcessDepth(const EntityMapping& m, std::vector<Row> rows, int depth);
+  Status ResolveReferences(const EntityMapping& m, std::vector<Item>& items, int depth);
+  Status Identify(const EntityMapping& m, std::vector<Item*>& wave);
+  Status Decide(const EntityMapping& m, std::vector<Item*>& wave);
+  Status Apply(const EntityMapping& m, std::vector<Item*>& wave);
+  Status ApplyBulk(const EntityMapping& m, std::vector<Item*>& wave);
+  Status PullParents(const EntityMapping& parent, const std::vector<std::string>& ids, int depth);
+  void Reject(const EntityMapping& m, Item& item, Action action, std::string reason);
+
+  RunContext* ctx_;
+  // Target ids known in this batch: entity -> source id -> target id (new inserts, links read).
+  std::map<std::string, std::map<std::string, std::string>> known_;
+  std::set<std::pair<std::string, std::string>> pulling_;
+  int savepoint_seq_ = 0;
+  bool silent_ = false;  // dry-run pulls: identify parents without counting or reporting them
+};
+
+}  // namespace tether

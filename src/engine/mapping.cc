@@ -1,0 +1,181 @@
+#include "engine/mapping.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+namespace tether {
+namespace {
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+}  // namespace
+
+std::vector<std::string> EntityMapping::TargetColumnNames() const {
+  std::vector<std::string> out;
+  for (const MappedColumn& c : columns) out.push_back(c.target);
+  return out;
+}
+
+std::vector<std::string> EntityMapping::TargetKeyNames() const {
+  std::vector<std::string> out;
+  for (int i : key) out.push_back(columns[i].target);
+  return out;
+}
+
+std::vector<std::string> EntityMapping::SourceKeyNames() const { return config->key; }
+
+Result<std::unique_ptr<EntityMapping>> BuildMapping(const EntityConfig& e,
+                                                    const std::string& source_connection,
+                                                    const TableSchema& source,
+                                                    const std::string& target_connection,
+                                                    const TableSchema& target) {
+  auto m = std::make_unique<EntityMapping>();
+  m->config = &e;
+  m->source_connection = source_connection;
+  m->target_connection = target_connection;
+  m->source_schema = source;
+  m->target_schema = target;
+  const std::string where = e.location.ToString();
+
+  auto missing_source = [&](const std::string& column, std::string_view role) {
+    return Status::NotFound(fmt::format(
+        "{}: entity '{}': {} column '{}' does not exist in table '{}' of connection '{}'", where,
+        e.name, role, column, source.name, source_connection));
+  };
+  auto need_source = [&](const std::string& column, std::string_view role) -> Status {
+    return source.Find(column) ? Status::OK() : missing_source(column, role);
+  };
+  for (const std::string& k : e.key) TETHER_RETURN_IF_ERROR(need_source(k, "key"));
+  for (const std::string& k : e.match) TETHER_RETURN_IF_ERROR(need_source(k, "match"));
+  for (const auto& [col, parent] : e.references) {
+    TETHER_RETURN_IF_ERROR(need_source(col, "reference"));
+  }
+  if (e.cursor) TETHER_RETURN_IF_ERROR(need_source(*e.cursor, "cursor"));
+  if (e.filter.date_column) TETHER_RETURN_IF_ERROR(need_source(*e.filter.date_column, "date"));
+  for (const Condition& c : e.filter.where) TETHER_RETURN_IF_ERROR(need_source(c.column, "filter"));
+  for (const std::string& c : e.columns.include) TETHER_RETURN_IF_ERROR(need_source(c, "included"));
+  for (const std::string& c : e.columns.exclude) TETHER_RETURN_IF_ERROR(need_source(c, "excluded"));
+  for (const auto& [col, rule] : e.validate) TETHER_RETURN_IF_ERROR(need_source(col, "validated"));
+  for (const auto& [col, to] : e.columns.rename)
+    TETHER_RETURN_IF_ERROR(need_source(col, "renamed"));
+  for (const auto& [col, map] : e.columns.values) {
+    TETHER_RETURN_IF_ERROR(need_source(col, "value-mapped"));
+  }
+
+  // Which source columns travel: the include list (or all), minus exclusions; keys, match keys
+  // and references always travel because identification depends on them.
+  std::vector<std::string> selected;
+  for (const ColumnInfo& c : source.columns) {
+    bool wanted = e.columns.include.empty() || Contains(e.columns.include, c.name);
+    bool forced = Contains(e.key, c.name) || Contains(e.match, c.name) || e.ReferenceOf(c.name);
+    if (forced || (wanted && !Contains(e.columns.exclude, c.name))) selected.push_back(c.name);
+  }
+  auto target_name = [&](const std::string& s) {
+    auto it = e.columns.rename.find(s);
+    return it == e.columns.rename.end() ? s : it->second;
+  };
+  std::set<std::string> written;
+  for (const std::string& s : selected) {
+    std::string t = target_name(s);
+    const ColumnInfo* tc = target.Find(t);
+    if (!tc) {
+      return Status::NotFound(fmt::format(
+          "{}: entity '{}': source column '{}' has no column '{}' in table '{}' of connection "
+          "'{}' (exclude it, or rename it to a target column)",
+          where, e.name, s, t, target.name, target_connection));
+    }
+    m->source_columns.push_back(s);
+    MappedColumn mc;
+    mc.target = t;
+    mc.target_info = *tc;
+    mc.source = s;
+    mc.source_index = static_cast<int>(m->source_columns.size()) - 1;
+    if (const std::string* parent = e.ReferenceOf(s)) mc.references = *parent;
+    if (auto it = e.columns.values.find(s); it != e.columns.values.end())
+      mc.value_map = &it->second;
+    if (auto it = e.columns.defaults.find(t); it != e.columns.defaults.end()) {
+      mc.default_value = it->second;
+    }
+    if (auto it = e.validate.find(s); it != e.validate.end()) {
+      m->rules.push_back(std::make_unique<CompiledRule>(it->second));
+      mc.rule = m->rules.back().get();
+    }
+    mc.is_key = Contains(e.key, s);
+    written.insert(t);
+    m->columns.push_back(std::move(mc));
+  }
+  // Defaults for target columns that no source column feeds.
+  for (const auto& [t, value] : e.columns.defaults) {
+    if (written.count(t)) continue;
+    const ColumnInfo* tc = target.Find(t);
+    if (!tc) {
+      return Status::NotFound(fmt::format(
+          "{}: entity '{}': default for column '{}', which does not exist in table '{}' of "
+          "connection '{}'",
+          where, e.name, t, target.name, target_connection));
+    }
+    MappedColumn mc;
+    mc.target = t;
+    mc.target_info = *tc;
+    mc.default_value = value;
+    m->columns.push_back(std::move(mc));
+  }
+  auto position = [&](const std::string& source_col) {
+    for (size_t i = 0; i < m->columns.size(); ++i) {
+      if (m->columns[i].source == source_col) return static_cast<int>(i);
+    }
+    return -1;
+  };
+  for (const std::string& k : e.key) {
+    m->key.push_back(position(k));
+    for (size_t i = 0; i < m->source_columns.size(); ++i) {
+      if (m->source_columns[i] == k) m->source_key.push_back(static_cast<int>(i));
+    }
+  }
+  for (const std::string& k : e.match) m->match.push_back(position(k));
+  for (size_t i = 0; i < m->columns.size(); ++i) {
+    if (m->columns[i].references) m->references.push_back(static_cast<int>(i));
+  }
+  if (e.delete_policy == DeletePolicy::kSoft && e.soft_delete_column) {
+    const ColumnInfo* tc = target.Find(*e.soft_delete_column);
+    if (!tc) {
+      return Status::NotFound(fmt::format(
+          "{}: entity '{}': soft-delete column '{}' does not exist in table '{}' of connection "
+          "'{}'",
+          where, e.name, *e.soft_delete_column, target.name, target_connection));
+    }
+    int p = -1;
+    for (size_t i = 0; i < m->columns.size(); ++i) {
+      if (m->columns[i].target == *e.soft_delete_column) p = static_cast<int>(i);
+    }
+    if (p < 0) {
+      MappedColumn mc;
+      mc.target = tc->name;
+      mc.target_info = *tc;
+      mc.default_value = Value::Null();
+      m->columns.push_back(std::move(mc));
+      p = static_cast<int>(m->columns.size()) - 1;
+    }
+    m->soft_delete = p;
+  }
+
+  // The target must be able to find a row by its key.
+  std::vector<std::string> tkey = m->TargetKeyNames();
+  if (e.keys == KeyMode::kMapped) {
+    if (tkey.size() != 1 || !m->columns[m->key[0]].target_info.auto_increment) {
+      return Status::Config(fmt::format(
+          "{}: entity '{}' has keys: mapped, but the key of table '{}' on connection '{}' is not "
+          "generated by the target (it needs a single auto-increment / INTEGER PRIMARY KEY "
+          "column); use keys: identity to copy keys as they are",
+          where, e.name, target.name, target_connection));
+    }
+    m->generated_key = true;
+  }
+  return m;
+}
+
+}  // namespace tether

@@ -1,0 +1,60 @@
+// EntityMapping: an entity's config resolved against the real source and target schemas —
+// which source columns are read, which target columns they become, keys, match keys,
+// references and rules. Built once per run; read-only afterwards, so shareable across threads.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "core/schema.h"
+#include "engine/coerce.h"
+
+namespace tether {
+
+struct MappedColumn {
+  std::string target;  // target column name
+  ColumnInfo target_info;
+  int source_index = -1;  // in EntityMapping::source_columns; -1: target-only default
+  std::string source;     // source column name ("" for target-only)
+  std::optional<std::string> references;  // parent entity name
+  const std::vector<std::pair<Value, Value>>* value_map = nullptr;
+  std::optional<Value> default_value;
+  const CompiledRule* rule = nullptr;  // validate: rule on the source column
+  bool is_key = false;
+};
+
+struct EntityMapping {
+  const EntityConfig* config = nullptr;
+  std::string source_connection;
+  std::string target_connection;
+  TableSchema source_schema;
+  TableSchema target_schema;
+  std::vector<std::string> source_columns;  // read from the source, in this order
+  std::vector<int> source_key;              // positions of the key in source_columns
+  std::vector<MappedColumn> columns;        // written to the target, in this order
+  std::vector<int> key;                     // positions of the key in `columns`
+  std::vector<int> match;                   // positions of match columns in `columns`
+  std::vector<int> references;              // positions of reference columns in `columns`
+  std::optional<int> soft_delete;           // position of the soft-delete column, if any
+  bool generated_key = false;               // mapped keys: the target generates them on insert
+  std::vector<std::unique_ptr<CompiledRule>> rules;  // owned; MappedColumn::rule points here
+
+  bool mapped() const { return config->keys == KeyMode::kMapped; }
+  const std::string& name() const { return config->name; }
+  std::vector<std::string> TargetColumnNames() const;
+  std::vector<std::string> TargetKeyNames() const;
+  std::vector<std::string> SourceKeyNames() const;
+};
+
+// Resolves `entity` against both schemas. kNotFound / kConfig errors name the connection,
+// the table and the column at fault.
+Result<std::unique_ptr<EntityMapping>> BuildMapping(const EntityConfig& entity,
+                                                    const std::string& source_connection,
+                                                    const TableSchema& source,
+                                                    const std::string& target_connection,
+                                                    const TableSchema& target);
+
+}  // namespace tether

@@ -1,0 +1,457 @@
+#include "engine/sync.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <thread>
+
+#include "engine/batch.h"
+#include "engine/mapping.h"
+
+namespace tether {
+namespace {
+
+constexpr int kMaxAttempts = 4;  // a batch that hits a retryable error is tried again
+
+struct EntityPlan {
+  const EntityMapping* mapping;
+  std::vector<Condition> conditions;
+  bool filtered = false;
+  std::string options_hash;
+};
+
+std::string HostName() {
+  char buf[256] = {0};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+bool ProcessAlive(int64_t pid) {
+  return pid > 0 && (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+}
+
+// "2024-12-31" -> the start of the next day, for an inclusive --to-date.
+Result<std::pair<std::string, bool>> ParseDateBound(const std::string& text, bool upper) {
+  static const std::regex kDate(R"(\d{4}-\d{2}-\d{2})");
+  static const std::regex kDateTime(R"(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)");
+  if (std::regex_match(text, kDate)) {
+    if (!upper) return std::make_pair(text, true);
+    std::tm tm{};
+    tm.tm_year = std::stoi(text.substr(0, 4)) - 1900;
+    tm.tm_mon = std::stoi(text.substr(5, 2)) - 1;
+    tm.tm_mday = std::stoi(text.substr(8, 2)) + 1;
+    tm.tm_hour = 12;
+    std::time_t t = timegm(&tm);
+    std::tm next{};
+    gmtime_r(&t, &next);
+    return std::make_pair(
+        fmt::format("{:04}-{:02}-{:02}", next.tm_year + 1900, next.tm_mon + 1, next.tm_mday),
+        false);  // exclusive
+  }
+  if (std::regex_match(text, kDateTime)) return std::make_pair(text, true);
+  return Status::InvalidArgument(
+      fmt::format("date '{}' is not YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]", text));
+}
+
+Result<std::map<std::string, std::vector<Condition>>> BuildFilters(
+    const Config& config, const std::vector<std::string>& selected, const SyncRequest& req) {
+  std::map<std::string, std::vector<Condition>> out;
+  for (const std::string& name : selected) out[name] = config.FindEntity(name)->filter.where;
+  if (req.from_date || req.to_date) {
+    bool any = false;
+    for (const std::string& name : selected) {
+      const EntityConfig* e = config.FindEntity(name);
+      if (!e->filter.date_column) continue;
+      any = true;
+      if (req.from_date) {
+        TETHER_ASSIGN_OR_RETURN(auto b, ParseDateBound(*req.from_date, false));
+        out[name].push_back({*e->filter.date_column, Condition::Op::kGe, Value::Text(b.first)});
+      }
+      if (req.to_date) {
+        TETHER_ASSIGN_OR_RETURN(auto b, ParseDateBound(*req.to_date, true));
+        out[name].push_back({*e->filter.date_column,
+                             b.second ? Condition::Op::kLe : Condition::Op::kLt,
+                             Value::Text(b.first)});
+      }
+    }
+    if (!any) {
+      return Status::InvalidArgument(
+          "--from-date/--to-date: none of the selected entities has a filter.date_column");
+    }
+  }
+  for (const std::string& text : req.where) {
+    std::string entity;
+    std::string cond_text = text;
+    static const std::regex kPrefixed(R"(^\s*([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_].*)$)");
+    std::smatch mm;
+    if (std::regex_match(text, mm, kPrefixed)) {
+      entity = mm[1];
+      cond_text = mm[2];
+    }
+    Result<Condition> c = ParseCondition(cond_text);
+    if (!c.ok()) return c.status().WithContext(fmt::format("--where '{}'", text));
+    if (!entity.empty()) {
+      if (!out.count(entity)) {
+        return Status::InvalidArgument(
+            fmt::format("--where '{}': entity '{}' is not selected in this run", text, entity));
+      }
+      out[entity].push_back(*c);
+      continue;
+    }
+    bool applied = false;
+    for (const std::string& name : selected) {
+      // Applies where the source table has the column; checked against the schema later.
+      out[name].push_back(*c);
+      applied = true;
+    }
+    if (!applied) return Status::InvalidArgument(fmt::format("--where '{}': no entity", text));
+  }
+  return out;
+}
+
+std::string ConditionsHash(const std::vector<Condition>& conds) {
+  Row r;
+  for (const Condition& c : conds) {
+    r.push_back(Value::Text(c.column));
+    r.push_back(Value::Int(static_cast<int64_t>(c.op)));
+    r.push_back(c.value);
+  }
+  return HashRow(r);
+}
+
+class Runner {
+ public:
+  Runner(const Config& config, const SyncRequest& req, SyncObserver* obs)
+      : config_(config), req_(req), obs_(obs) {}
+
+  Result<SyncReport> Run();
+  // Opens both sides and resolves every entity against the real schemas; writes nothing.
+  Status Prepare();
+
+ private:
+  Status RunEntities(bool dry_run, SyncObserver* obs);
+  Status RunEntity(const EntityPlan& plan, bool dry_run);
+  Status CommitBatch(const EntityPlan& plan, const Row& last_key, bool dry_run);
+  Status LockPipeline();
+  Status FinishRun(const Status& outcome);
+
+  const Config& config_;
+  const SyncRequest& req_;
+  SyncObserver* obs_;
+  const PipelineConfig* pipeline_ = nullptr;
+  std::unique_ptr<Connector> source_, target_;
+  std::unique_ptr<StateStore> state_;
+  RunContext ctx_;
+  std::vector<std::string> order_;  // selected entities, parents first
+  std::map<std::string, EntityPlan> plans_;
+  RunInfo run_;
+  bool resumed_ = false;
+};
+
+Status Runner::Prepare() {
+  pipeline_ = config_.FindPipeline(req_.pipeline);
+  if (!pipeline_) {
+    std::vector<std::string> names;
+    for (const PipelineConfig& p : config_.pipelines) names.push_back(p.name);
+    return Status::InvalidArgument(fmt::format("{}: no pipeline '{}' (defined: {})", config_.path,
+                                               req_.pipeline, fmt::join(names, ", ")));
+  }
+  if (pipeline_->state) {
+    return Status::Unsupported(fmt::format(
+        "{}: pipeline '{}': a separate state store is not supported yet; leave `state` out to "
+        "keep state in the target",
+        pipeline_->location.ToString(), pipeline_->name));
+  }
+  TETHER_ASSIGN_OR_RETURN(std::vector<std::string> all, EntityOrder(config_, *pipeline_));
+  for (const std::string& e : req_.entities) {
+    if (std::find(all.begin(), all.end(), e) == all.end()) {
+      return Status::InvalidArgument(fmt::format("--entity {}: not an entity of pipeline '{}' ({})",
+                                                 e, pipeline_->name, fmt::join(all, ", ")));
+    }
+  }
+  for (const std::string& e : all) {
+    if (req_.entities.empty() ||
+        std::find(req_.entities.begin(), req_.entities.end(), e) != req_.entities.end()) {
+      order_.push_back(e);
+    }
+  }
+  const ConnectionConfig* sc = config_.FindConnection(pipeline_->source);
+  const ConnectionConfig* tc = config_.FindConnection(pipeline_->target);
+  TETHER_ASSIGN_OR_RETURN(source_, OpenConnector(sc->name, sc->url));
+  TETHER_ASSIGN_OR_RETURN(target_, OpenConnector(tc->name, tc->url));
+  if (!target_->capabilities().state_store || !target_->capabilities().transactions) {
+    return Status::Unsupported(fmt::format("connection '{}' cannot hold tether's state", tc->name));
+  }
+  state_ = std::make_unique<StateStore>(target_.get());
+
+  for (const std::string& name : all) {
+    const EntityConfig* e = config_.FindEntity(name);
+    TETHER_ASSIGN_OR_RETURN(auto src, source_->DescribeTable(e->source_table));
+    if (!src) {
+      return Status::NotFound(
+          fmt::format("{}: entity '{}': table '{}' does not exist on "
+                      "connection '{}'",
+                      e->location.ToString(), name, e->source_table, sc->name));
+    }
+    TETHER_ASSIGN_OR_RETURN(auto dst, target_->DescribeTable(e->target_table));
+    if (!dst) {
+      return Status::NotFound(
+          fmt::format("{}: entity '{}': table '{}' does not exist on "
+                      "connection '{}'",
+                      e->location.ToString(), name, e->target_table, tc->name));
+    }
+    TETHER_ASSIGN_OR_RETURN(auto mapping, BuildMapping(*e, sc->name, *src, tc->name, *dst));
+    ctx_.mappings[name] = std::move(mapping);
+  }
+  TETHER_ASSIGN_OR_RETURN(auto filters, BuildFilters(config_, order_, req_));
+  std::set<std::string> used_where;
+  for (const std::string& name : order_) {
+    EntityPlan plan;
+    plan.mapping = ctx_.mappings[name].get();
+    for (const Condition& c : filters[name]) {
+      if (!plan.mapping->source_schema.Find(c.column)) {
+        bool from_cli = std::find_if(config_.FindEntity(name)->filter.where.begin(),
+                                     config_.FindEntity(name)->filter.where.end(),
+                                     [&](const Condition& w) { return w.column == c.column; }) ==
+                        config_.FindEntity(name)->filter.where.end();
+        if (from_cli) continue;  // an unprefixed --where applies where the column exists
+      }
+      used_where.insert(c.column);
+      plan.conditions.push_back(c);
+    }
+    plan.filtered = !plan.conditions.empty();
+    plan.options_hash = ConditionsHash(plan.conditions);
+    plans_[name] = std::move(plan);
+  }
+  for (const std::string& text : req_.where) {
+    auto c = ParseCondition(text.find('.') != std::string::npos &&
+                                    text.find('.') < text.find_first_of(" =<>!")
+                                ? text.substr(text.find('.') + 1)
+                                : text);
+    if (c.ok() && !used_where.count(c->column)) {
+      return Status::InvalidArgument(fmt::format(
+          "--where '{}': no selected entity's source table has a column '{}'", text, c->column));
+    }
+  }
+  ctx_.config = &config_;
+  ctx_.pipeline = pipeline_;
+  ctx_.source = source_.get();
+  ctx_.target = target_.get();
+  ctx_.state = state_.get();
+  ctx_.on_duplicate = req_.on_duplicate.value_or(pipeline_->on_duplicate);
+  ctx_.on_invalid = req_.on_invalid.value_or(pipeline_->on_invalid);
+  return Status::OK();
+}
+
+Status Runner::LockPipeline() {
+  TETHER_ASSIGN_OR_RETURN(auto runs, state_->ListRuns(pipeline_->name, 50));
+  for (RunInfo& r : runs) {
+    if (r.status != "running") continue;
+    if (r.host == HostName() && ProcessAlive(r.pid) && r.pid != getpid()) {
+      return Status::Busy(fmt::format("pipeline '{}' is already running as run {} (pid {})",
+                                      pipeline_->name, r.run_id, r.pid));
+    }
+    r.status = "interrupted";
+    r.finished_at = UtcNow();
+    r.message = "the process ended before the run finished";
+    TETHER_RETURN_IF_ERROR(state_->PutRun(r));
+  }
+  return Status::OK();
+}
+
+Status Runner::CommitBatch(const EntityPlan& plan, const Row& last_key, bool dry_run) {
+  if (dry_run) return Status::OK();
+  const std::string& entity = plan.mapping->name();
+  TETHER_RETURN_IF_ERROR(state_->AddRecordResults(run_.run_id, ctx_.results));
+  TETHER_RETURN_IF_ERROR(state_->AddBeforeImages(run_.run_id, ctx_.images));
+  Checkpoint cp;
+  cp.position = EncodeKey(last_key);
+  cp.run_id = run_.run_id;
+  cp.options_hash = plan.options_hash;
+  TETHER_RETURN_IF_ERROR(state_->PutCheckpoint(pipeline_->name, entity, cp));
+  run_.counts = RunCounts{};
+  for (auto& [name, c] : ctx_.counts) run_.counts += c;
+  TETHER_RETURN_IF_ERROR(state_->PutRun(run_));
+  return target_->Commit();
+}
+
+Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
+  const EntityMapping& m = *plan.mapping;
+  const std::string& name = m.name();
+  if (obs_ && !dry_run) obs_->OnEntityStart(name);
+  size_t batch_size = req_.batch_size.value_or(pipeline_->batch_size);
+  std::optional<Row> after;
+  if (!req_.restart) {
+    TETHER_ASSIGN_OR_RETURN(auto cp, state_->GetCheckpoint(pipeline_->name, name));
+    if (cp && cp->mode == "full" && cp->position && cp->options_hash == plan.options_hash) {
+      Row k = TypedKey(*cp->position, m.source_schema, m.SourceKeyNames());
+      if (!k.empty()) {
+        after = std::move(k);
+        resumed_ = true;
+        if (obs_ && !dry_run) {
+          obs_->OnNotice(fmt::format("{}: resuming after key {} (checkpoint of run {})", name,
+                                     *cp->position, cp->run_id));
+        }
+      }
+    }
+  }
+  BatchProcessor processor(&ctx_);
+  for (;;) {
+    if (req_.cancel && req_.cancel->load()) return Status::Cancelled("stopped on request");
+    ScanRequest scan;
+    scan.table = m.source_schema.name;
+    scan.columns = m.source_columns;
+    scan.key_columns = m.SourceKeyNames();
+    scan.after_key = after;
+    scan.conditions = plan.conditions;
+    scan.limit = batch_size;
+    std::vector<Row> rows;
+    {
+      TETHER_ASSIGN_OR_RETURN(auto stream, source_->Scan(scan));
+      Row row;
+      for (;;) {
+        TETHER_ASSIGN_OR_RETURN(bool more, stream->Next(&row));
+        if (!more) break;
+        rows.push_back(std::move(row));
+      }
+    }
+    if (rows.empty()) break;
+    Row last_key;
+    for (int p : m.source_key) last_key.push_back(rows.back()[p]);
+    Status st;
+    for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
+      auto saved_counts = ctx_.counts;
+      ctx_.results.clear();
+      ctx_.images.clear();
+      if (!dry_run) TETHER_RETURN_IF_ERROR(target_->Begin());
+      st = processor.Process(m, attempt == kMaxAttempts ? std::move(rows) : rows);
+      if (st.ok() && !ctx_.violation.ok() && !dry_run) st = ctx_.violation;
+      if (st.ok()) st = CommitBatch(plan, last_key, dry_run);
+      if (st.ok()) break;
+      if (!dry_run) (void)target_->Rollback();
+      ctx_.counts = std::move(saved_counts);
+      if (!st.IsRetryable() || attempt == kMaxAttempts) return st;
+      if (obs_) obs_->OnNotice(fmt::format("{}: {} — retrying the batch", name, st.ToString()));
+      std::this_thread::sleep_for(std::chrono::milliseconds(100 << (2 * attempt)));
+    }
+    if (obs_ && !dry_run) obs_->OnProgress(name, ctx_.counts[name]);
+    after = std::move(last_key);
+  }
+  if (!dry_run) {
+    // The entity is complete: the next run starts from the beginning.
+    TETHER_RETURN_IF_ERROR(target_->Begin());
+    Checkpoint cp;
+    cp.run_id = run_.run_id;
+    cp.options_hash = plan.options_hash;
+    Status st = state_->PutCheckpoint(pipeline_->name, name, cp);
+    if (st.ok()) st = target_->Commit();
+    if (!st.ok()) {
+      (void)target_->Rollback();
+      return st;
+    }
+  }
+  if (obs_ && !dry_run) obs_->OnEntityEnd(name, ctx_.counts[name]);
+  return Status::OK();
+}
+
+Status Runner::RunEntities(bool dry_run, SyncObserver* obs) {
+  ctx_.dry_run = dry_run;
+  ctx_.observer = obs;
+  ctx_.counts.clear();
+  ctx_.violation = Status::OK();
+  for (const std::string& name : order_) {
+    TETHER_RETURN_IF_ERROR(RunEntity(plans_.at(name), dry_run));
+  }
+  return Status::OK();
+}
+
+Status Runner::FinishRun(const Status& outcome) {
+  run_.finished_at = UtcNow();
+  run_.counts = RunCounts{};
+  for (auto& [name, c] : ctx_.counts) run_.counts += c;
+  if (!outcome.ok()) {
+    run_.status = outcome.code() == StatusCode::kCancelled ? "cancelled" : "failed";
+    run_.message = outcome.ToString();
+  } else {
+    run_.status = run_.counts.failed > 0 ? "partial" : "succeeded";
+  }
+  if (run_.dry_run) return Status::OK();
+  return state_->PutRun(run_);
+}
+
+Result<SyncReport> Runner::Run() {
+  TETHER_RETURN_IF_ERROR(Prepare());
+  run_.run_id = NewRunId();
+  run_.pipeline = pipeline_->name;
+  run_.dry_run = req_.dry_run;
+  run_.started_at = UtcNow();
+  run_.pid = getpid();
+  run_.host = HostName();
+  nlohmann::json opts = {{"entities", order_}, {"where", req_.where}, {"dry_run", req_.dry_run}};
+  if (req_.from_date) opts["from_date"] = *req_.from_date;
+  if (req_.to_date) opts["to_date"] = *req_.to_date;
+  run_.options = opts.dump();
+  ctx_.run_id = run_.run_id;
+
+  if (req_.dry_run) {
+    if (obs_) obs_->OnRunStart(run_);
+    TETHER_RETURN_IF_ERROR(RunEntities(true, obs_));
+  } else {
+    // An error policy promises that nothing is written when it trips: plan everything first.
+    if (ctx_.on_invalid == OnInvalid::kError || ctx_.on_duplicate == OnDuplicate::kError) {
+      TETHER_RETURN_IF_ERROR(RunEntities(true, nullptr));
+      if (!ctx_.violation.ok()) return ctx_.violation;
+    }
+    TETHER_RETURN_IF_ERROR(state_->EnsureSchema());
+    TETHER_RETURN_IF_ERROR(LockPipeline());
+    TETHER_RETURN_IF_ERROR(state_->PutRun(run_));
+    if (obs_) obs_->OnRunStart(run_);
+    Status st = RunEntities(false, obs_);
+    Status fin = FinishRun(st);
+    TETHER_RETURN_IF_ERROR(st);
+    TETHER_RETURN_IF_ERROR(fin);
+  }
+  if (req_.dry_run) (void)FinishRun(Status::OK());
+  SyncReport report;
+  report.run = run_;
+  report.resumed = resumed_;
+  for (const std::string& name : order_) report.entities.push_back({name, ctx_.counts[name]});
+  return report;
+}
+
+}  // namespace
+
+Result<SyncReport> RunSync(const Config& config, const SyncRequest& request,
+                           SyncObserver* observer) {
+  Runner runner(config, request, observer);
+  return runner.Run();
+}
+
+Status CheckPipelines(const Config& config, const std::vector<std::string>& pipelines,
+                      SyncObserver* observer) {
+  std::vector<std::string> names = pipelines;
+  if (names.empty()) {
+    for (const PipelineConfig& p : config.pipelines) names.push_back(p.name);
+  }
+  for (const ConnectionConfig& c : config.connections) {
+    TETHER_ASSIGN_OR_RETURN(auto conn, OpenConnector(c.name, c.url));
+    TETHER_RETURN_IF_ERROR(conn->Ping());
+    if (observer) {
+      observer->OnNotice(fmt::format("connection {}: ok ({})", c.name, RedactUrl(c.url)));
+    }
+  }
+  for (const std::string& name : names) {
+    SyncRequest req;
+    req.pipeline = name;
+    Runner runner(config, req, nullptr);
+    TETHER_RETURN_IF_ERROR(runner.Prepare());
+    if (observer) observer->OnNotice(fmt::format("pipeline {}: ok", name));
+  }
+  return Status::OK();
+}
+
+}  // namespace tether

@@ -1,0 +1,94 @@
+// The one-way sync engine: plan -> apply for a pipeline's entities, parents first, in atomic
+// batches that carry their links, checkpoint and before-images. The CLI and (later) the server
+// call RunSync; it holds all sync logic. One RunSync per thread; observers are called on the
+// calling thread.
+#pragma once
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "core/status.h"
+#include "core/value.h"
+#include "state/state_store.h"
+
+namespace tether {
+
+enum class Action { kInsert, kUpdate, kUnchanged, kLink, kSkip, kFail, kDelete };
+std::string_view ActionName(Action a);
+
+struct FieldChange {
+  std::string column;  // target column
+  Value before;
+  Value after;
+};
+
+// One record's decision, as a plan line or a result.
+struct RecordPlan {
+  std::string entity;
+  std::string source_id;
+  std::string target_id;  // "" for a new row not yet written (dry run)
+  Action action = Action::kUnchanged;
+  std::vector<FieldChange> changes;  // updates: only the fields that differ
+  std::string reason;                // skip / fail: why
+};
+
+class SyncObserver {
+ public:
+  virtual ~SyncObserver() = default;
+  virtual void OnRunStart(const RunInfo& run) { (void)run; }
+  virtual void OnEntityStart(const std::string& entity) { (void)entity; }
+  // Every decision except kUnchanged.
+  virtual void OnRecord(const RecordPlan& record) { (void)record; }
+  // After each committed (or planned) batch, with the entity's totals so far.
+  virtual void OnProgress(const std::string& entity, const RunCounts& totals) {
+    (void)entity;
+    (void)totals;
+  }
+  virtual void OnEntityEnd(const std::string& entity, const RunCounts& counts) {
+    (void)entity;
+    (void)counts;
+  }
+  virtual void OnNotice(const std::string& text) { (void)text; }
+};
+
+struct SyncRequest {
+  std::string pipeline;
+  std::vector<std::string> entities;  // empty: all of the pipeline's
+  bool dry_run = false;
+  std::optional<OnDuplicate> on_duplicate;  // overrides the pipeline's
+  std::optional<OnInvalid> on_invalid;
+  std::optional<std::string> from_date;  // YYYY-MM-DD[ HH:MM[:SS]]; inclusive
+  std::optional<std::string> to_date;    // a bare date includes that whole day
+  // "[entity.]column op value" filters; an unprefixed one applies to every selected entity
+  // that has the column (and must apply to at least one).
+  std::vector<std::string> where;
+  bool restart = false;  // ignore an interrupted run's checkpoints and start from the beginning
+  std::optional<size_t> batch_size;
+  const std::atomic<bool>* cancel = nullptr;  // checked between batches
+};
+
+struct EntityReport {
+  std::string entity;
+  RunCounts counts;
+};
+
+struct SyncReport {
+  RunInfo run;
+  std::vector<EntityReport> entities;  // in run order
+  bool resumed = false;
+};
+
+// Runs (or with dry_run, plans) a pipeline. A kPolicy status means an error policy stopped the
+// run before anything was written; per-record failures are in the report, not in the status.
+Result<SyncReport> RunSync(const Config& config, const SyncRequest& request,
+                           SyncObserver* observer = nullptr);
+
+// `tether check`: every connection reachable, every table and column of every pipeline present,
+// keys usable. Returns the first problem; notices go to the observer.
+Status CheckPipelines(const Config& config, const std::vector<std::string>& pipelines,
+                      SyncObserver* observer = nullptr);
+
+}  // namespace tether

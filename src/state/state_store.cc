@@ -1,0 +1,364 @@
+#include "state/state_store.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <random>
+
+namespace tether {
+namespace {
+
+constexpr char kLinks[] = "tether_links";
+constexpr char kCheckpoints[] = "tether_checkpoints";
+constexpr char kRuns[] = "tether_runs";
+constexpr char kRecords[] = "tether_run_records";
+constexpr char kImages[] = "tether_before_images";
+
+const std::vector<std::string> kLinkColumns = {"pipeline",   "entity",    "source_id", "target_id",
+                                               "hash",       "synced_at", "status",    "attempts",
+                                               "last_error", "metadata"};
+const std::vector<std::string> kRunColumns = {
+    "run_id",  "pipeline",  "status", "dry_run", "started_at", "finished_at",
+    "options", "message",   "pid",    "host",    "rows_read",  "inserted",
+    "updated", "unchanged", "linked", "deleted", "skipped",    "failed"};
+
+Value TextOrNull(const std::optional<std::string>& s) {
+  return s ? Value::Text(*s) : Value::Null();
+}
+std::string Str(const Value& v) { return v.is_null() ? std::string() : v.ToText(); }
+int64_t Int(const Value& v) { return v.kind() == ValueKind::kInt ? v.as_int() : 0; }
+
+Link LinkFromRow(const Row& r) {  // r in kLinkColumns order
+  Link l;
+  l.source_id = Str(r[2]);
+  if (!r[3].is_null()) l.target_id = r[3].ToText();
+  l.hash = Str(r[4]);
+  l.synced_at = Str(r[5]);
+  l.status = Str(r[6]);
+  l.attempts = Int(r[7]);
+  l.last_error = Str(r[8]);
+  l.metadata = Str(r[9]);
+  return l;
+}
+
+RunInfo RunFromRow(const Row& r) {  // r in kRunColumns order
+  RunInfo run;
+  run.run_id = Str(r[0]);
+  run.pipeline = Str(r[1]);
+  run.status = Str(r[2]);
+  run.dry_run = Int(r[3]) != 0;
+  run.started_at = Str(r[4]);
+  run.finished_at = Str(r[5]);
+  run.options = Str(r[6]);
+  run.message = Str(r[7]);
+  run.pid = Int(r[8]);
+  run.host = Str(r[9]);
+  run.counts.read = Int(r[10]);
+  run.counts.inserted = Int(r[11]);
+  run.counts.updated = Int(r[12]);
+  run.counts.unchanged = Int(r[13]);
+  run.counts.linked = Int(r[14]);
+  run.counts.deleted = Int(r[15]);
+  run.counts.skipped = Int(r[16]);
+  run.counts.failed = Int(r[17]);
+  return run;
+}
+
+}  // namespace
+
+RunCounts& RunCounts::operator+=(const RunCounts& o) {
+  read += o.read;
+  inserted += o.inserted;
+  updated += o.updated;
+  unchanged += o.unchanged;
+  linked += o.linked;
+  deleted += o.deleted;
+  skipped += o.skipped;
+  failed += o.failed;
+  return *this;
+}
+
+std::string UtcNow() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+}
+
+std::string NewRunId() {
+  std::string t = UtcNow();  // 2026-11-22T02:26:38.123Z -> 20261122T022638123
+  std::string compact;
+  for (char c : t) {
+    if (std::isdigit(static_cast<unsigned char>(c)) || c == 'T') compact.push_back(c);
+  }
+  std::random_device rd;
+  return fmt::format("r{}-{:04x}", compact, rd() & 0xffff);
+}
+
+Status StateStore::EnsureSchema() {
+  auto text = [](const char* n, bool not_null = false) {
+    return ColumnDef{n, TypeClass::kText, not_null};
+  };
+  auto integer = [](const char* n) { return ColumnDef{n, TypeClass::kInteger, false}; };
+  TableDef links{kLinks,
+                 {text("pipeline", true), text("entity", true), text("source_id", true),
+                  text("target_id"), text("hash"), text("synced_at"), text("status"),
+                  integer("attempts"), text("last_error"), text("metadata")},
+                 {"pipeline", "entity", "source_id"},
+                 {{"tether_links_target", {"pipeline", "entity", "target_id"}, false}}};
+  TableDef checkpoints{kCheckpoints,
+                       {text("pipeline", true), text("entity", true), text("mode"),
+                        text("position"), text("run_id"), text("options_hash"), text("updated_at")},
+                       {"pipeline", "entity"},
+                       {}};
+  TableDef runs{
+      kRuns, {}, {"run_id"}, {{"tether_runs_pipeline", {"pipeline", "started_at"}, false}}};
+  for (const std::string& c : kRunColumns) {
+    bool is_int = c == "dry_run" || c == "pid" || c == "rows_read" || c == "inserted" ||
+                  c == "updated" || c == "unchanged" || c == "linked" || c == "deleted" ||
+                  c == "skipped" || c == "failed";
+    runs.columns.push_back({c, is_int ? TypeClass::kInteger : TypeClass::kText, c == "run_id"});
+  }
+  TableDef records{kRecords,
+                   {text("run_id", true), text("entity"), text("source_id"), text("target_id"),
+                    text("action"), text("error"), text("at")},
+                   {},
+                   {{"tether_run_records_run", {"run_id"}, false}}};
+  TableDef images{kImages,
+                  {text("run_id", true), text("entity"), text("target_id"), text("op"),
+                   text("image"), text("at")},
+                  {},
+                  {{"tether_before_images_run", {"run_id"}, false}}};
+  for (const TableDef* def : {&links, &checkpoints, &runs, &records, &images}) {
+    TETHER_RETURN_IF_ERROR(conn_->EnsureTable(*def));
+  }
+  exists_ = true;
+  return Status::OK();
+}
+
+Result<bool> StateStore::Exists() {
+  if (!exists_) {
+    TETHER_ASSIGN_OR_RETURN(auto schema, conn_->DescribeTable(kRuns));
+    exists_ = schema.has_value();
+  }
+  return *exists_;
+}
+
+Result<bool> StateStore::ReadOnlyEmpty() {
+  TETHER_ASSIGN_OR_RETURN(bool exists, Exists());
+  return !exists;
+}
+
+Result<std::map<std::string, Link>> StateStore::FindLinksBySource(
+    const std::string& pipeline, const std::string& entity, const std::vector<std::string>& ids) {
+  std::map<std::string, Link> out;
+  TETHER_ASSIGN_OR_RETURN(bool empty, ReadOnlyEmpty());
+  if (empty || ids.empty()) return out;
+  LookupRequest req{kLinks, kLinkColumns, {"pipeline", "entity", "source_id"}, {}};
+  req.keys.reserve(ids.size());
+  for (const std::string& id : ids) {
+    req.keys.push_back({Value::Text(pipeline), Value::Text(entity), Value::Text(id)});
+  }
+  TETHER_ASSIGN_OR_RETURN(auto rows, conn_->Lookup(req));
+  for (const Row& r : rows) {
+    Link l = LinkFromRow(r);
+    out.emplace(l.source_id, std::move(l));
+  }
+  return out;
+}
+
+Result<std::vector<Link>> StateStore::FindLinksByTarget(const std::string& pipeline,
+                                                        const std::string& entity,
+                                                        const std::vector<std::string>& ids) {
+  std::vector<Link> out;
+  TETHER_ASSIGN_OR_RETURN(bool empty, ReadOnlyEmpty());
+  if (empty || ids.empty()) return out;
+  LookupRequest req{kLinks, kLinkColumns, {"pipeline", "entity", "target_id"}, {}};
+  for (const std::string& id : ids) {
+    req.keys.push_back({Value::Text(pipeline), Value::Text(entity), Value::Text(id)});
+  }
+  TETHER_ASSIGN_OR_RETURN(auto rows, conn_->Lookup(req));
+  for (const Row& r : rows) out.push_back(LinkFromRow(r));
+  return out;
+}
+
+Result<std::vector<Link>> StateStore::ListLinks(const std::string& pipeline,
+                                                const std::string& entity,
+                                                const std::optional<std::string>& after,
+                                                size_t limit,
+                                                const std::optional<std::string>& status) {
+  std::vector<Link> out;
+  TETHER_ASSIGN_OR_RETURN(bool empty, ReadOnlyEmpty());
+  if (empty) return out;
+  ScanRequest req;
+  req.table = kLinks;
+  req.columns = kLinkColumns;
+  req.key_columns = {"pipeline", "entity", "source_id"};
+  req.conditions = {{"pipeline", Condition::Op::kEq, Value::Text(pipeline)},
+                    {"entity", Condition::Op::kEq, Value::Text(entity)}};
+  if (status) req.conditions.push_back({"status", Condition::Op::kEq, Value::Text(*status)});
+  if (after) {
+    req.after_key = Row{Value::Text(pipeline), Value::Text(entity), Value::Text(*after)};
+  }
+  req.limit = limit;
+  TETHER_ASSIGN_OR_RETURN(auto stream, conn_->Scan(req));
+  Row row;
+  for (;;) {
+    TETHER_ASSIGN_OR_RETURN(bool more, stream->Next(&row));
+    if (!more) break;
+    out.push_back(LinkFromRow(row));
+  }
+  return out;
+}
+
+Status StateStore::PutLinks(const std::string& pipeline, const std::string& entity,
+                            const std::vector<Link>& links) {
+  if (links.empty()) return Status::OK();
+  std::vector<Row> rows;
+  rows.reserve(links.size());
+  for (const Link& l : links) {
+    rows.push_back({Value::Text(pipeline), Value::Text(entity), Value::Text(l.source_id),
+                    TextOrNull(l.target_id), Value::Text(l.hash), Value::Text(l.synced_at),
+                    Value::Text(l.status), Value::Int(l.attempts), Value::Text(l.last_error),
+                    Value::Text(l.metadata)});
+  }
+  return conn_->Upsert(kLinks, kLinkColumns, {"pipeline", "entity", "source_id"}, rows);
+}
+
+Status StateStore::DeleteLinks(const std::string& pipeline, const std::string& entity,
+                               const std::vector<std::string>& source_ids) {
+  if (source_ids.empty()) return Status::OK();
+  std::vector<Row> keys;
+  for (const std::string& id : source_ids) {
+    keys.push_back({Value::Text(pipeline), Value::Text(entity), Value::Text(id)});
+  }
+  return conn_->Delete(kLinks, {"pipeline", "entity", "source_id"}, keys);
+}
+
+Result<std::optional<Checkpoint>> StateStore::GetCheckpoint(const std::string& pipeline,
+                                                            const std::string& entity) {
+  TETHER_ASSIGN_OR_RETURN(bool empty, ReadOnlyEmpty());
+  if (empty) return std::optional<Checkpoint>();
+  LookupRequest req{kCheckpoints,
+                    {"mode", "position", "run_id", "options_hash", "updated_at"},
+                    {"pipeline", "entity"},
+                    {{Value::Text(pipeline), Value::Text(entity)}}};
+  TETHER_ASSIGN_OR_RETURN(auto rows, conn_->Lookup(req));
+  if (rows.empty()) return std::optional<Checkpoint>();
+  const Row& r = rows[0];
+  Checkpoint c;
+  c.mode = Str(r[0]);
+  if (!r[1].is_null()) c.position = r[1].ToText();
+  c.run_id = Str(r[2]);
+  c.options_hash = Str(r[3]);
+  c.updated_at = Str(r[4]);
+  return std::optional<Checkpoint>(std::move(c));
+}
+
+Status StateStore::PutCheckpoint(const std::string& pipeline, const std::string& entity,
+                                 const Checkpoint& c) {
+  return conn_->Upsert(
+      kCheckpoints,
+      {"pipeline", "entity", "mode", "position", "run_id", "options_hash", "updated_at"},
+      {"pipeline", "entity"},
+      {{Value::Text(pipeline), Value::Text(entity), Value::Text(c.mode), TextOrNull(c.position),
+        Value::Text(c.run_id), Value::Text(c.options_hash), Value::Text(UtcNow())}});
+}
+
+Status StateStore::PutRun(const RunInfo& r) {
+  const RunCounts& c = r.counts;
+  Row row = {Value::Text(r.run_id),  Value::Text(r.pipeline),   Value::Text(r.status),
+             Value::Int(r.dry_run),  Value::Text(r.started_at), Value::Text(r.finished_at),
+             Value::Text(r.options), Value::Text(r.message),    Value::Int(r.pid),
+             Value::Text(r.host),    Value::Int(c.read),        Value::Int(c.inserted),
+             Value::Int(c.updated),  Value::Int(c.unchanged),   Value::Int(c.linked),
+             Value::Int(c.deleted),  Value::Int(c.skipped),     Value::Int(c.failed)};
+  return conn_->Upsert(kRuns, kRunColumns, {"run_id"}, {row});
+}
+
+Result<std::optional<RunInfo>> StateStore::GetRun(const std::string& run_id) {
+  TETHER_ASSIGN_OR_RETURN(bool empty, ReadOnlyEmpty());
+  if (empty) return std::optional<RunInfo>();
+  TETHER_ASSIGN_OR_RETURN(auto rows,
+                          conn_->Lookup({kRuns, kRunColumns, {"run_id"}, {{Value::Text(run_id)}}}));
+  if (rows.empty()) return std::optional<RunInfo>();
+  return std::optional<RunInfo>(RunFromRow(rows[0]));
+}
+
+Result<std::vector<RunInfo>> StateStore::ListRuns(const std::string& pipeline, size_t limit) {
+  std::vector<RunInfo> out;
+  TETHER_ASSIGN_OR_RETURN(bool empty, ReadOnlyEmpty());
+  if (empty) return out;
+  // Run ids sort by start time; keep the newest `limit` while streaming in id order.
+  ScanRequest req;
+  req.table = kRuns;
+  req.columns = kRunColumns;
+  req.key_columns = {"run_id"};
+  if (!pipeline.empty()) {
+    req.conditions.push_back({"pipeline", Condition::Op::kEq, Value::Text(pipeline)});
+  }
+  TETHER_ASSIGN_OR_RETURN(auto stream, conn_->Scan(req));
+  Row row;
+  for (;;) {
+    TETHER_ASSIGN_OR_RETURN(bool more, stream->Next(&row));
+    if (!more) break;
+    out.push_back(RunFromRow(row));
+    if (limit > 0 && out.size() > limit) out.erase(out.begin());
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+Status StateStore::AddRecordResults(const std::string& run_id,
+                                    const std::vector<RecordResult>& results) {
+  if (results.empty()) return Status::OK();
+  std::vector<Row> rows;
+  std::string now = UtcNow();
+  for (const RecordResult& r : results) {
+    rows.push_back({Value::Text(run_id), Value::Text(r.entity), Value::Text(r.source_id),
+                    Value::Text(r.target_id), Value::Text(r.action), Value::Text(r.error),
+                    Value::Text(now)});
+  }
+  auto inserted = conn_->Insert(
+      kRecords, {"run_id", "entity", "source_id", "target_id", "action", "error", "at"}, rows, {});
+  return inserted.status();
+}
+
+Result<std::vector<RecordResult>> StateStore::ListRecordResults(const std::string& run_id,
+                                                                size_t limit) {
+  std::vector<RecordResult> out;
+  TETHER_ASSIGN_OR_RETURN(bool empty, ReadOnlyEmpty());
+  if (empty) return out;
+  TETHER_ASSIGN_OR_RETURN(auto rows,
+                          conn_->Lookup({kRecords,
+                                         {"entity", "source_id", "target_id", "action", "error"},
+                                         {"run_id"},
+                                         {{Value::Text(run_id)}}}));
+  for (const Row& r : rows) {
+    if (limit > 0 && out.size() >= limit) break;
+    out.push_back({Str(r[0]), Str(r[1]), Str(r[2]), Str(r[3]), Str(r[4])});
+  }
+  return out;
+}
+
+Status StateStore::AddBeforeImages(const std::string& run_id,
+                                   const std::vector<BeforeImage>& images) {
+  if (images.empty()) return Status::OK();
+  std::vector<Row> rows;
+  std::string now = UtcNow();
+  for (const BeforeImage& b : images) {
+    rows.push_back({Value::Text(run_id), Value::Text(b.entity), Value::Text(b.target_id),
+                    Value::Text(b.op), Value::Text(b.image), Value::Text(now)});
+  }
+  auto inserted =
+      conn_->Insert(kImages, {"run_id", "entity", "target_id", "op", "image", "at"}, rows, {});
+  return inserted.status();
+}
+
+}  // namespace tether
