@@ -173,8 +173,8 @@ class CliObserver : public SyncObserver {
     }
     rows.push_back(CountsRow("total", total));
     std::printf("\n%s", FormatTable({"entity", "read", plan_ ? "insert" : "inserted",
-                                     plan_ ? "update" : "updated", "unchanged", "linked", "skipped",
-                                     "failed"},
+                                     plan_ ? "update" : "updated", "unchanged", "linked",
+                                     plan_ ? "delete" : "deleted", "skipped", "failed"},
                                     rows)
                             .c_str());
     if (!plan_ && !problems_.empty()) {
@@ -216,6 +216,7 @@ class CliObserver : public SyncObserver {
             Thousands(c.updated),
             Thousands(c.unchanged),
             Thousands(c.linked),
+            Thousands(c.deleted),
             Thousands(c.skipped),
             Thousands(c.failed)};
   }

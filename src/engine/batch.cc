@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -584,35 +585,49 @@ Status BatchProcessor::ApplyBulk(const EntityMapping& m, std::vector<Item*>& wav
   return Status::OK();
 }
 
+Status BatchProcessor::WriteEach(size_t n,
+                                 const std::function<Status(const std::vector<size_t>&)>& write,
+                                 const std::function<void(size_t, const Status&)>& refused) {
+  std::vector<size_t> all(n);
+  for (size_t i = 0; i < n; ++i) all[i] = i;
+  std::string sp = fmt::format("tether_b{}", ++savepoint_seq_);
+  size_t images_before = ctx_->images.size();
+  TETHER_RETURN_IF_ERROR(ctx_->target->Savepoint(sp));
+  Status st = write(all);
+  if (!st.ok()) {
+    TETHER_RETURN_IF_ERROR(ctx_->target->RollbackToSavepoint(sp));
+    if (!IsRecordError(st)) return st;
+    // One record spoiled the bulk statement: redo one by one, so only it fails.
+    ctx_->images.resize(images_before);
+    for (size_t i = 0; i < n; ++i) {
+      std::string one = fmt::format("tether_r{}", ++savepoint_seq_);
+      TETHER_RETURN_IF_ERROR(ctx_->target->Savepoint(one));
+      size_t mark = ctx_->images.size();
+      Status one_st = write({i});
+      if (one_st.ok()) {
+        TETHER_RETURN_IF_ERROR(ctx_->target->ReleaseSavepoint(one));
+        continue;
+      }
+      TETHER_RETURN_IF_ERROR(ctx_->target->RollbackToSavepoint(one));
+      TETHER_RETURN_IF_ERROR(ctx_->target->ReleaseSavepoint(one));
+      if (!IsRecordError(one_st)) return one_st;
+      ctx_->images.resize(mark);
+      refused(i, one_st);
+    }
+  }
+  return ctx_->target->ReleaseSavepoint(sp);
+}
+
 Status BatchProcessor::Apply(const EntityMapping& m, std::vector<Item*>& wave) {
   if (!ctx_->dry_run) {
-    std::string sp = fmt::format("tether_b{}", ++savepoint_seq_);
-    size_t images_before = ctx_->images.size();
-    TETHER_RETURN_IF_ERROR(ctx_->target->Savepoint(sp));
-    Status st = ApplyBulk(m, wave);
-    if (!st.ok()) {
-      TETHER_RETURN_IF_ERROR(ctx_->target->RollbackToSavepoint(sp));
-      if (!IsRecordError(st)) return st;
-      // One record spoiled the bulk statement: redo one by one, so only it fails.
-      ctx_->images.resize(images_before);
-      for (Item* it : wave) {
-        std::vector<Item*> one{it};
-        std::string isp = fmt::format("tether_r{}", ++savepoint_seq_);
-        TETHER_RETURN_IF_ERROR(ctx_->target->Savepoint(isp));
-        size_t mark = ctx_->images.size();
-        Status one_st = ApplyBulk(m, one);
-        if (one_st.ok()) {
-          TETHER_RETURN_IF_ERROR(ctx_->target->ReleaseSavepoint(isp));
-          continue;
-        }
-        TETHER_RETURN_IF_ERROR(ctx_->target->RollbackToSavepoint(isp));
-        TETHER_RETURN_IF_ERROR(ctx_->target->ReleaseSavepoint(isp));
-        if (!IsRecordError(one_st)) return one_st;
-        ctx_->images.resize(mark);
-        Reject(m, *it, Action::kFail, one_st.message());
-      }
-    }
-    TETHER_RETURN_IF_ERROR(ctx_->target->ReleaseSavepoint(sp));
+    TETHER_RETURN_IF_ERROR(WriteEach(
+        wave.size(),
+        [&](const std::vector<size_t>& which) {
+          std::vector<Item*> part;
+          for (size_t i : which) part.push_back(wave[i]);
+          return ApplyBulk(m, part);
+        },
+        [&](size_t i, const Status& why) { Reject(m, *wave[i], Action::kFail, why.message()); }));
   }
   RunCounts scratch;
   RunCounts& counts = silent_ ? scratch : ctx_->counts[m.name()];
@@ -644,10 +659,139 @@ Status BatchProcessor::Apply(const EntityMapping& m, std::vector<Item*>& wave) {
 
 Result<size_t> BatchProcessor::SweepDeletes(const EntityMapping& m, std::optional<Row>* cursor,
                                             size_t limit) {
-  (void)m;
-  (void)cursor;
-  (void)limit;
-  return Status::Unsupported("delete sweep not built yet");
+  // Candidates: linked target rows (mapped keys) or every target row (identity keys).
+  std::vector<std::string> source_ids;  // EncodeKey of the source key
+  std::vector<Row> target_keys;
+  if (m.mapped()) {
+    std::optional<std::string> after;
+    if (*cursor) after = (**cursor)[0].ToText();
+    TETHER_ASSIGN_OR_RETURN(auto links,
+                            ctx_->state->ListLinks(ctx_->pipeline->name, m.name(), after, limit,
+                                                   std::string("synced")));
+    if (links.empty()) return size_t{0};
+    *cursor = Row{Value::Text(links.back().source_id)};
+    for (const Link& l : links) {
+      if (!l.target_id) continue;
+      Row tk = TypedKey(*l.target_id, m.target_schema, m.TargetKeyNames());
+      if (tk.empty()) continue;
+      source_ids.push_back(l.source_id);
+      target_keys.push_back(std::move(tk));
+    }
+    if (source_ids.empty()) return links.size();
+  } else {
+    ScanRequest scan{
+        m.target_schema.name, m.TargetKeyNames(), m.TargetKeyNames(), *cursor, {}, limit};
+    TETHER_ASSIGN_OR_RETURN(auto stream, ctx_->target->Scan(scan));
+    Row row;
+    for (;;) {
+      TETHER_ASSIGN_OR_RETURN(bool more, stream->Next(&row));
+      if (!more) break;
+      source_ids.push_back(EncodeKey(row));
+      target_keys.push_back(row);
+    }
+    if (target_keys.empty()) return size_t{0};
+    *cursor = target_keys.back();
+  }
+  const size_t examined = source_ids.size();
+
+  // Which of them still exist in the source?
+  LookupRequest in_source{m.source_schema.name, m.SourceKeyNames(), m.SourceKeyNames(), {}};
+  for (const std::string& id : source_ids) {
+    in_source.keys.push_back(TypedKey(id, m.source_schema, m.SourceKeyNames()));
+  }
+  TETHER_ASSIGN_OR_RETURN(auto present_rows, ctx_->source->Lookup(in_source));
+  std::set<std::string> present;
+  for (const Row& r : present_rows) present.insert(EncodeKey(r));
+  std::vector<size_t> gone;
+  for (size_t i = 0; i < source_ids.size(); ++i) {
+    if (!present.count(source_ids[i])) gone.push_back(i);
+  }
+  if (gone.empty()) return examined;
+
+  // Their current target rows, for before-images (and to skip rows already soft-deleted).
+  LookupRequest current{m.target_schema.name, m.TargetColumnNames(), m.TargetKeyNames(), {}};
+  for (size_t i : gone) current.keys.push_back(target_keys[i]);
+  TETHER_ASSIGN_OR_RETURN(auto rows, ctx_->target->Lookup(current));
+  std::unordered_map<std::string, Row> by_key;
+  for (Row& r : rows) by_key.emplace(EncodeKey(Pick(r, m.key)), std::move(r));
+
+  const bool soft = m.config->delete_policy == DeletePolicy::kSoft;
+  std::vector<size_t> todo;
+  for (size_t i : gone) {
+    auto f = by_key.find(EncodeKey(target_keys[i]));
+    if (f == by_key.end()) continue;                             // already gone from the target too
+    if (soft && !f->second[*m.soft_delete].is_null()) continue;  // already marked
+    todo.push_back(i);
+  }
+  std::vector<bool> refused(todo.size(), false);
+  if (!ctx_->dry_run && !todo.empty()) {
+    const std::string now = UtcNow();
+    TETHER_RETURN_IF_ERROR(WriteEach(
+        todo.size(),
+        [&](const std::vector<size_t>& which) -> Status {
+          std::vector<Row> keys;
+          for (size_t w : which) {
+            const Row& key = target_keys[todo[w]];
+            keys.push_back(key);
+            ctx_->images.push_back({m.name(), EncodeKey(key), soft ? "update" : "delete",
+                                    RowImage(m, by_key.at(EncodeKey(key)))});
+          }
+          if (!soft) return ctx_->target->Delete(m.target_schema.name, m.TargetKeyNames(), keys);
+          std::vector<Row> sets;
+          for (Row& k : keys) {
+            Row r{Value::Text(now)};
+            r.insert(r.end(), k.begin(), k.end());
+            sets.push_back(std::move(r));
+          }
+          return ctx_->target->Update(m.target_schema.name, m.TargetKeyNames(),
+                                      {m.columns[*m.soft_delete].target}, sets);
+        },
+        [&](size_t w, const Status& why) {
+          refused[w] = true;
+          size_t i = todo[w];
+          ctx_->counts[m.name()].failed++;
+          RecordPlan plan{m.name(),
+                          source_ids[i],
+                          EncodeKey(target_keys[i]),
+                          Action::kFail,
+                          {},
+                          "delete refused: " + why.message()};
+          if (ctx_->observer) ctx_->observer->OnRecord(plan);
+          ctx_->results.push_back(
+              {m.name(), plan.source_id, plan.target_id, "failed", plan.reason});
+        }));
+  }
+  std::vector<std::string> unlinked;
+  std::vector<Link> marked;
+  for (size_t w = 0; w < todo.size(); ++w) {
+    if (refused[w]) continue;
+    size_t i = todo[w];
+    ctx_->counts[m.name()].deleted++;
+    RecordPlan plan{m.name(),
+                    source_ids[i],
+                    EncodeKey(target_keys[i]),
+                    Action::kDelete,
+                    {},
+                    soft ? "soft delete" : ""};
+    if (ctx_->observer) ctx_->observer->OnRecord(plan);
+    ctx_->results.push_back({m.name(), plan.source_id, plan.target_id, "deleted", plan.reason});
+    if (!m.mapped()) continue;
+    if (soft) {
+      Link l;
+      l.source_id = source_ids[i];
+      l.target_id = plan.target_id;
+      l.status = "deleted";
+      l.synced_at = UtcNow();
+      marked.push_back(std::move(l));
+    } else {
+      unlinked.push_back(source_ids[i]);
+    }
+  }
+  if (!ctx_->dry_run) {
+    TETHER_RETURN_IF_ERROR(ctx_->state->DeleteLinks(ctx_->pipeline->name, m.name(), unlinked));
+    TETHER_RETURN_IF_ERROR(ctx_->state->PutLinks(ctx_->pipeline->name, m.name(), marked));
+  }
+  return examined;
 }
 
 }  // namespace tether

@@ -3,6 +3,7 @@
 // apply — inside the caller's open target transaction. Used by RunSync on one thread.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -62,6 +63,10 @@ class BatchProcessor {
   Status Decide(const EntityMapping& m, std::vector<Item*>& wave);
   Status Apply(const EntityMapping& m, std::vector<Item*>& wave);
   Status ApplyBulk(const EntityMapping& m, std::vector<Item*>& wave);
+  // Writes records 0..n-1 with `write` in one savepoint; if the target refuses a record, redoes
+  // them one by one so that only the refused ones fail (reported through `refused`).
+  Status WriteEach(size_t n, const std::function<Status(const std::vector<size_t>&)>& write,
+                   const std::function<void(size_t, const Status&)>& refused);
   Status PullParents(const EntityMapping& parent, const std::vector<std::string>& ids, int depth);
   void Reject(const EntityMapping& m, Item& item, Action action, std::string reason);
 

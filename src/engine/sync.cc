@@ -136,6 +136,7 @@ class Runner {
   Status RunEntities(bool dry_run, SyncObserver* obs);
   Status RunEntity(const EntityPlan& plan, bool dry_run);
   Status CommitBatch(const EntityPlan& plan, const Row& last_key, bool dry_run);
+  Status RunDeletes(bool dry_run);
   Status LockPipeline();
   Status FinishRun(const Status& outcome);
 
@@ -365,6 +366,47 @@ Status Runner::RunEntities(bool dry_run, SyncObserver* obs) {
   ctx_.violation = Status::OK();
   for (const std::string& name : order_) {
     TETHER_RETURN_IF_ERROR(RunEntity(plans_.at(name), dry_run));
+  }
+  return RunDeletes(dry_run);
+}
+
+Status Runner::RunDeletes(bool dry_run) {
+  // Children first, so that a parent is never removed from under its children.
+  for (auto name = order_.rbegin(); name != order_.rend(); ++name) {
+    const EntityPlan& plan = plans_.at(*name);
+    const EntityMapping& m = *plan.mapping;
+    if (m.config->delete_policy == DeletePolicy::kIgnore) continue;
+    if (plan.filtered) {
+      if (ctx_.observer) {
+        ctx_.observer->OnNotice(fmt::format(
+            "{}: deletes are not propagated by a filtered run (it cannot tell deleted from "
+            "filtered out)",
+            *name));
+      }
+      continue;
+    }
+    BatchProcessor processor(&ctx_);
+    std::optional<Row> cursor;
+    const size_t page = req_.batch_size.value_or(pipeline_->batch_size);
+    for (;;) {
+      if (req_.cancel && req_.cancel->load()) return Status::Cancelled("stopped on request");
+      ctx_.results.clear();
+      ctx_.images.clear();
+      if (!dry_run) TETHER_RETURN_IF_ERROR(target_->Begin());
+      Result<size_t> examined = processor.SweepDeletes(m, &cursor, page);
+      Status st = examined.status();
+      if (st.ok() && !dry_run) {
+        st = state_->AddRecordResults(run_.run_id, ctx_.results);
+        if (st.ok()) st = state_->AddBeforeImages(run_.run_id, ctx_.images);
+        if (st.ok()) st = target_->Commit();
+      }
+      if (!st.ok()) {
+        if (!dry_run) (void)target_->Rollback();
+        return st;
+      }
+      if (*examined == 0) break;
+    }
+    if (obs_ && !dry_run) obs_->OnProgress(*name, ctx_.counts[*name]);
   }
   return Status::OK();
 }

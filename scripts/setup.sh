@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what tether needs from Debian's packages (only what is missing) and builds it.
+#   scripts/setup.sh [--tests] [--sanitize] [--build-dir DIR]
+# Idempotent: when everything is installed and built, it takes a second or two.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tests=0
+sanitize=0
+build_dir=build
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --tests) tests=1 ;;
+    --sanitize) sanitize=1 ;;
+    --build-dir) build_dir="$2"; shift ;;
+    *) echo "setup.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+packages=(g++ cmake ninja-build pkg-config sqlite3 libsqlite3-dev libyaml-cpp-dev
+          nlohmann-json3-dev libcli11-dev libfmt-dev libxxhash-dev)
+if [ "$tests" = 1 ]; then
+  packages+=(googletest libgtest-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cmake_args=(-S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+            -DTETHER_TESTS=$([ "$tests" = 1 ] && echo ON || echo OFF)
+            -DTETHER_SANITIZE=$([ "$sanitize" = 1 ] && echo ON || echo OFF)
+            -DTETHER_BENCH=OFF)
+cmake "${cmake_args[@]}" >/dev/null  # cheap when nothing changed; keeps options as asked
+cmake --build "$build_dir" -j "$(nproc)"

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite: install what is missing, build, run every test, then build and run the
+# tests again under AddressSanitizer + UBSan. Exits non-zero on any failure.
+#   scripts/test.sh [--no-sanitize]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sanitize=1
+[ "${1:-}" = "--no-sanitize" ] && sanitize=0
+
+start=$(date +%s)
+scripts/setup.sh --tests --build-dir build
+echo "== tests"
+(cd build && ctest --output-on-failure -j 2 --timeout 900)
+
+if [ "$sanitize" = 1 ]; then
+  scripts/setup.sh --tests --sanitize --build-dir build-asan
+  echo "== tests under AddressSanitizer + UBSan"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  (cd build-asan && ctest --output-on-failure -j 2 --timeout 900 -E 'Crash')
+fi
+echo "== all tests passed in $(( $(date +%s) - start )) s"
