@@ -9,6 +9,7 @@
 #include <string_view>
 #include <system_error>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "connectors/sqlite/sqlite_dialect.h"
@@ -139,6 +140,11 @@ class SqliteConnector final : public Connector {
                                 " is not a SQLite database");
     }
     TETHER_RETURN_IF_ERROR(s);
+    // Per-connection settings only (nothing persists in the user's file): a page cache large
+    // enough for the link and key indexes a sync probes for every batch (SQLite's default is
+    // 2 MiB), and temporary b-trees in memory.
+    TETHER_RETURN_IF_ERROR(Run("PRAGMA cache_size=-65536"));
+    TETHER_RETURN_IF_ERROR(Run("PRAGMA temp_store=MEMORY"));
     return Run("PRAGMA foreign_keys=ON");
   }
 
@@ -485,36 +491,65 @@ Result<std::vector<Row>> SqliteConnector::Lookup(const LookupRequest& request) {
                                      std::to_string(arity));
     }
   }
+  // One column: `c IN (?,...)`. Several: a join against the key list, because SQLite answers
+  // `(a,b) IN (VALUES ...)` with a full table scan, while the join probes the index per key.
   std::string head = "SELECT ";
-  head += request.columns.empty() ? "*" : QuoteList(request.columns);
-  head += " FROM " + QuoteIdent(request.table) + " WHERE ";
-  head += arity == 1 ? QuoteIdent(request.by_columns[0]) + " IN ("
-                     : "(" + QuoteList(request.by_columns) + ") IN (VALUES ";
+  std::string tail;
+  if (arity == 1) {
+    head += request.columns.empty() ? "*" : QuoteList(request.columns);
+    head += " FROM " + QuoteIdent(request.table) + " WHERE " +
+            QuoteIdent(request.by_columns[0]) + " IN (";
+    tail = ")";
+  } else {
+    if (request.columns.empty()) {
+      head += "t.*";
+    } else {
+      for (size_t i = 0; i < request.columns.size(); ++i) {
+        head += (i ? ", t." : "t.") + QuoteIdent(request.columns[i]);
+      }
+    }
+    head += " FROM (VALUES ";
+    tail = ") AS k CROSS JOIN " + QuoteIdent(request.table) + " AS t ON ";
+    for (size_t i = 0; i < arity; ++i) {
+      if (i) tail += " AND ";
+      tail += "t." + QuoteIdent(request.by_columns[i]) + " = k.column" + std::to_string(i + 1);
+    }
+  }
   const std::string tuple = arity == 1 ? "?" : "(" + Placeholders(arity) + ")";
+
+  // Each key once: a repeated key would return its rows twice.
+  std::vector<const Row*> keys;
+  keys.reserve(request.keys.size());
+  {
+    std::unordered_set<std::string> seen;
+    for (const Row& key : request.keys) {
+      if (seen.insert(EncodeKey(key)).second) keys.push_back(&key);
+    }
+  }
 
   const int var_limit = sqlite3_limit(db_.get(), SQLITE_LIMIT_VARIABLE_NUMBER, -1);
   const size_t max_keys =
       std::clamp<size_t>(static_cast<size_t>(var_limit) / arity, 1, kMaxLookupKeys);
 
   std::vector<Row> out;
-  for (size_t begin = 0; begin < request.keys.size();) {
-    const size_t n = std::min(max_keys, request.keys.size() - begin);
-    // Padding with the last key (IN ignores repeats) keeps the number of statement shapes small.
+  for (size_t begin = 0; begin < keys.size();) {
+    const size_t n = std::min(max_keys, keys.size() - begin);
+    // Padding with NULL keys (they match nothing) keeps the number of statement shapes small.
     const size_t slots = std::min(std::bit_ceil(n), max_keys);
     std::string sql = head;
-    sql.reserve(head.size() + slots * (tuple.size() + 1) + 1);
+    sql.reserve(head.size() + slots * (tuple.size() + 1) + tail.size());
     for (size_t j = 0; j < slots; ++j) {
       if (j) sql += ',';
       sql += tuple;
     }
-    sql += ')';
+    sql += tail;
 
     TETHER_ASSIGN_OR_RETURN(sqlite3_stmt * st, Cached(sql));
     ScopedReset reset(st);
+    sqlite3_clear_bindings(st);
     int param = 1;
-    for (size_t j = 0; j < slots; ++j) {
-      const Row& key = request.keys[begin + std::min(j, n - 1)];
-      for (const Value& v : key) {
+    for (size_t j = 0; j < n; ++j) {
+      for (const Value& v : *keys[begin + j]) {
         int rc = BindValue(st, param++, v, /*copy=*/false);
         if (rc != SQLITE_OK) return Error(rc, what);
       }
