@@ -132,12 +132,24 @@ class CliObserver : public SyncObserver {
     }
   }
 
+  void OnEntityTotal(const std::string&, int64_t total) override { total_ = total; }
+
   void OnProgress(const std::string& entity, const RunCounts& c) override {
     if (!tty_) return;
     double secs = Seconds(entity_start_);
-    std::fprintf(stderr, "\r\033[K  %s: %s rows  %s rows/s", entity.c_str(),
-                 Thousands(c.read).c_str(),
-                 Thousands(secs > 0 ? static_cast<int64_t>(c.read / secs) : 0).c_str());
+    double rate = secs > 0 ? c.read / secs : 0;
+    std::string line = fmt::format("  {}: {}", entity, Thousands(c.read));
+    if (total_ > 0) {
+      line += fmt::format(" / {} rows ({}%)", Thousands(total_),
+                          std::min<int64_t>(100, c.read * 100 / total_));
+    } else {
+      line += " rows";
+    }
+    line += fmt::format("  {} rows/s", Thousands(static_cast<int64_t>(rate)));
+    if (total_ > c.read && rate > 0) {
+      line += fmt::format("  ETA {:.0f} s", static_cast<double>(total_ - c.read) / rate);
+    }
+    std::fprintf(stderr, "\r\033[K%s", line.c_str());
     std::fflush(stderr);
   }
 
@@ -250,6 +262,7 @@ class CliObserver : public SyncObserver {
   bool plan_;
   bool tty_;
   bool first_record_ = true;
+  int64_t total_ = 0;
   Clock::time_point start_, entity_start_;
   std::map<std::string, size_t> shown_;
   std::vector<RecordPlan> problems_;
@@ -294,6 +307,7 @@ int RunCommand(const Globals& g, RunFlags f, bool plan) {
   req.restart = f.restart;
   if (f.batch_size > 0) req.batch_size = f.batch_size;
   req.cancel = &g_cancel;
+  req.count_rows = isatty(2) && !g.quiet;
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
 

@@ -76,6 +76,9 @@ class Connector {
 
   virtual Result<std::unique_ptr<RowStream>> Scan(const ScanRequest& request) = 0;
   virtual Result<std::vector<Row>> Lookup(const LookupRequest& request) = 0;
+  // How many rows match; used for progress estimates only.
+  virtual Result<int64_t> Count(const std::string& table,
+                                const std::vector<Condition>& conditions) = 0;
 
   // Inserts rows (each with one value per column). Returns, per input row and in order, the
   // values of `returning` (e.g. a generated key); empty rows when `returning` is empty.

@@ -300,6 +300,10 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
       }
     }
   }
+  if (req_.count_rows && obs_ && !dry_run) {
+    TETHER_ASSIGN_OR_RETURN(int64_t total, source_->Count(m.source_schema.name, plan.conditions));
+    obs_->OnEntityTotal(name, total);
+  }
   BatchProcessor processor(&ctx_);
   for (;;) {
     if (req_.cancel && req_.cancel->load()) return Status::Cancelled("stopped on request");
@@ -328,8 +332,9 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
       auto saved_counts = ctx_.counts;
       ctx_.results.clear();
       ctx_.images.clear();
-      if (!dry_run) TETHER_RETURN_IF_ERROR(target_->Begin());
-      st = processor.Process(m, attempt == kMaxAttempts ? std::move(rows) : rows);
+      // A locked target fails Begin with kBusy: retried like the rest of the batch.
+      st = dry_run ? Status::OK() : target_->Begin();
+      if (st.ok()) st = processor.Process(m, attempt == kMaxAttempts ? std::move(rows) : rows);
       if (st.ok() && !ctx_.violation.ok() && !dry_run) st = ctx_.violation;
       if (st.ok()) st = CommitBatch(plan, last_key, dry_run);
       if (st.ok()) break;
@@ -363,6 +368,8 @@ Status Runner::RunEntities(bool dry_run, SyncObserver* obs) {
   ctx_.dry_run = dry_run;
   ctx_.observer = obs;
   ctx_.counts.clear();
+  ctx_.pulled.clear();
+  ctx_.rejected.clear();
   ctx_.violation = Status::OK();
   for (const std::string& name : order_) {
     TETHER_RETURN_IF_ERROR(RunEntity(plans_.at(name), dry_run));

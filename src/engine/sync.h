@@ -40,6 +40,11 @@ class SyncObserver {
   virtual ~SyncObserver() = default;
   virtual void OnRunStart(const RunInfo& run) { (void)run; }
   virtual void OnEntityStart(const std::string& entity) { (void)entity; }
+  // With SyncRequest::count_rows: how many source rows the entity's run will read.
+  virtual void OnEntityTotal(const std::string& entity, int64_t total) {
+    (void)entity;
+    (void)total;
+  }
   // Every decision except kUnchanged.
   virtual void OnRecord(const RecordPlan& record) { (void)record; }
   // After each committed (or planned) batch, with the entity's totals so far.
@@ -68,6 +73,7 @@ struct SyncRequest {
   bool restart = false;  // ignore an interrupted run's checkpoints and start from the beginning
   std::optional<size_t> batch_size;
   const std::atomic<bool>* cancel = nullptr;  // checked between batches
+  bool count_rows = false;  // count each entity's source rows first, for progress estimates
 };
 
 struct EntityReport {

@@ -165,6 +165,8 @@ class SqliteConnector final : public Connector {
   Status ExecuteScript(const std::string& sql) override { return Exec(sql, "script"); }
 
   Result<std::unique_ptr<RowStream>> Scan(const ScanRequest& request) override;
+  Result<int64_t> Count(const std::string& table,
+                        const std::vector<Condition>& conditions) override;
   Result<std::vector<Row>> Lookup(const LookupRequest& request) override;
 
   Result<std::vector<Row>> Insert(const std::string& table, const std::vector<std::string>& columns,
@@ -409,6 +411,65 @@ Status SqliteConnector::EnsureTable(const TableDef& def) {
   return Atomically([&] { return Exec(sql, "creating table " + def.name); });
 }
 
+// Appends " WHERE c1 op ? AND ..." and collects the values to bind; returns the joiner for
+// whatever comes next (" WHERE " when there were no conditions, " AND " otherwise).
+const char* AppendConditions(const std::vector<Condition>& conditions, std::string* sql,
+                             std::vector<const Value*>* params) {
+  const char* joiner = " WHERE ";
+  for (const Condition& c : conditions) {
+    *sql += joiner;
+    joiner = " AND ";
+    *sql += QuoteIdent(c.column);
+    switch (c.op) {
+      case Condition::Op::kEq:
+        *sql += " = ?";
+        break;
+      case Condition::Op::kNe:
+        *sql += " != ?";
+        break;
+      case Condition::Op::kLt:
+        *sql += " < ?";
+        break;
+      case Condition::Op::kLe:
+        *sql += " <= ?";
+        break;
+      case Condition::Op::kGt:
+        *sql += " > ?";
+        break;
+      case Condition::Op::kGe:
+        *sql += " >= ?";
+        break;
+      case Condition::Op::kLike:
+        *sql += " LIKE ?";
+        break;
+      case Condition::Op::kIsNull:
+        *sql += " IS NULL";
+        continue;
+      case Condition::Op::kIsNotNull:
+        *sql += " IS NOT NULL";
+        continue;
+    }
+    params->push_back(&c.value);
+  }
+  return joiner;
+}
+
+Result<int64_t> SqliteConnector::Count(const std::string& table,
+                                       const std::vector<Condition>& conditions) {
+  const std::string what = "counting rows of " + table;
+  std::string sql = "SELECT count(*) FROM " + QuoteIdent(table);
+  std::vector<const Value*> params;
+  AppendConditions(conditions, &sql, &params);
+  TETHER_ASSIGN_OR_RETURN(Statement stmt, Prepare(sql));
+  for (size_t i = 0; i < params.size(); ++i) {
+    int rc = BindValue(stmt.get(), static_cast<int>(i + 1), *params[i], /*copy=*/false);
+    if (rc != SQLITE_OK) return Error(rc, what);
+  }
+  int rc = sqlite3_step(stmt.get());
+  if (rc != SQLITE_ROW) return Error(rc, what);
+  return static_cast<int64_t>(sqlite3_column_int64(stmt.get(), 0));
+}
+
 Result<std::unique_ptr<RowStream>> SqliteConnector::Scan(const ScanRequest& request) {
   const std::string what = "scanning " + request.table;
   std::string sql = "SELECT ";
@@ -416,42 +477,7 @@ Result<std::unique_ptr<RowStream>> SqliteConnector::Scan(const ScanRequest& requ
   sql += " FROM " + QuoteIdent(request.table);
 
   std::vector<const Value*> params;
-  const char* joiner = " WHERE ";
-  for (const Condition& c : request.conditions) {
-    sql += joiner;
-    joiner = " AND ";
-    sql += QuoteIdent(c.column);
-    switch (c.op) {
-      case Condition::Op::kEq:
-        sql += " = ?";
-        break;
-      case Condition::Op::kNe:
-        sql += " != ?";
-        break;
-      case Condition::Op::kLt:
-        sql += " < ?";
-        break;
-      case Condition::Op::kLe:
-        sql += " <= ?";
-        break;
-      case Condition::Op::kGt:
-        sql += " > ?";
-        break;
-      case Condition::Op::kGe:
-        sql += " >= ?";
-        break;
-      case Condition::Op::kLike:
-        sql += " LIKE ?";
-        break;
-      case Condition::Op::kIsNull:
-        sql += " IS NULL";
-        continue;
-      case Condition::Op::kIsNotNull:
-        sql += " IS NOT NULL";
-        continue;
-    }
-    params.push_back(&c.value);
-  }
+  const char* joiner = AppendConditions(request.conditions, &sql, &params);
   if (request.after_key) {
     if (request.key_columns.empty() || request.after_key->size() != request.key_columns.size()) {
       return Status::InvalidArgument(where_ + ": " + what +
@@ -497,8 +523,8 @@ Result<std::vector<Row>> SqliteConnector::Lookup(const LookupRequest& request) {
   std::string tail;
   if (arity == 1) {
     head += request.columns.empty() ? "*" : QuoteList(request.columns);
-    head += " FROM " + QuoteIdent(request.table) + " WHERE " +
-            QuoteIdent(request.by_columns[0]) + " IN (";
+    head += " FROM " + QuoteIdent(request.table) + " WHERE " + QuoteIdent(request.by_columns[0]) +
+            " IN (";
     tail = ")";
   } else {
     if (request.columns.empty()) {
