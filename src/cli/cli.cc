@@ -55,12 +55,7 @@ struct RunFlags {
 
 void Error(const Status& s) { std::fprintf(stderr, "tether: %s\n", s.message().c_str()); }
 
-Result<Config> Load(const Globals& g) {
-  const char* env = std::getenv("TETHER_CONFIG");
-  std::string path = g.config_path;
-  if (path == "tether.yaml" && env && *env) path = env;
-  return LoadConfig(path);
-}
+Result<Config> Load(const Globals& g) { return LoadConfig(g.config_path); }
 
 Result<std::string> PickPipeline(const Config& config, const std::string& asked) {
   if (!asked.empty()) return asked;
@@ -120,7 +115,7 @@ class CliObserver : public SyncObserver {
       first_record_ = false;
     } else if (f_.format == "csv") {
       for (const std::string& line : RecordToCsv(r)) std::printf("%s\n", line.c_str());
-    } else {
+    } else if (!g_.quiet) {
       size_t& shown = shown_[r.entity];
       if (f_.limit == 0 || shown < f_.limit) {
         PrintDetail(r);
@@ -208,6 +203,9 @@ class CliObserver : public SyncObserver {
       verdict = "dry run: nothing was written";
     } else if (!total.Changed()) {
       verdict = "nothing to do: the target was already up to date";
+      if (!problems_.empty()) {
+        verdict += fmt::format(" (but for the {} record(s) not synced, above)", problems_.size());
+      }
     } else {
       verdict = fmt::format("run {} {}", report.run.run_id, report.run.status);
     }
@@ -401,9 +399,9 @@ int RunsCommand(const Globals& g, const std::string& asked, const std::string& s
       std::printf("%s\n", j.dump(2).c_str());
       return kExitOk;
     }
-    std::printf("run %s  %s  started %s  finished %s\n%s\n", (*run)->run_id.c_str(),
-                (*run)->status.c_str(), (*run)->started_at.c_str(), (*run)->finished_at.c_str(),
-                (*run)->message.c_str());
+    std::printf("run %s  %s  started %s  finished %s\n", (*run)->run_id.c_str(),
+                (*run)->status.c_str(), (*run)->started_at.c_str(), (*run)->finished_at.c_str());
+    if (!(*run)->message.empty()) std::printf("%s\n", (*run)->message.c_str());
     std::vector<std::vector<std::string>> rows;
     for (const RecordResult& r : *results) {
       rows.push_back({r.entity, r.source_id, r.target_id, r.action, r.error});
@@ -520,7 +518,7 @@ int LinksCommand(const Globals& g, const std::string& asked, const std::string& 
   }
   if (links.empty()) {
     if (format != "json") std::fprintf(stderr, "tether: no link found\n");
-    return failed ? kExitOk : kExitPartial;
+    return failed ? kExitOk : kExitNotFound;
   }
   return kExitOk;
 }
@@ -536,9 +534,12 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f, bool plan) {
   cmd->add_option("--where,-w", f->where,
                   "[entity.]column op value (op: = != < <= > >= like, is [not] null); bound, "
                   "never SQL");
-  cmd->add_option("--format,-f", f->format, plan ? "table | json | csv" : "table | json");
-  cmd->add_option("--batch-size", f->batch_size, "Rows per batch (overrides the pipeline)");
-  cmd->add_option("--limit", f->limit, "Records listed per entity in table output (0: all)");
+  cmd->add_option("--format,-f", f->format, plan ? "table | json | csv" : "table | json")
+      ->check(plan ? CLI::IsMember({"table", "json", "csv"}) : CLI::IsMember({"table", "json"}));
+  cmd->add_option("--batch-size", f->batch_size, "Rows per batch (overrides the pipeline)")
+      ->check(CLI::Range(size_t{1}, size_t{1000000}));
+  cmd->add_option("--limit", f->limit, "Records listed per entity in table output (0: all)")
+      ->check(CLI::NonNegativeNumber);
   if (!plan) {
     cmd->add_flag("--restart", f->restart,
                   "Start from the beginning instead of resuming an interrupted run");
@@ -579,7 +580,8 @@ int Main(int argc, char** argv) {
   app.set_version_flag("--version", "tether 0.1.0");
   Globals g;
   app.add_option("--config,-c", g.config_path,
-                 "Configuration file (default: tether.yaml, or $TETHER_CONFIG)");
+                 "Configuration file (default: tether.yaml, or $TETHER_CONFIG)")
+      ->envname("TETHER_CONFIG");
   app.add_flag("-v,--verbose", g.verbose, "More detail (repeatable)");
   app.add_flag("-q,--quiet", g.quiet, "Only errors");
   int code = kExitOk;
@@ -606,8 +608,10 @@ int Main(int argc, char** argv) {
   CLI::App* runs = app.add_subcommand("runs", "Run history with counts; --show RUN for records");
   runs->add_option("pipeline", runs_pipeline, "Pipeline (default: the only one)");
   runs->add_option("--show", runs_show, "A run id: its per-record results");
-  runs->add_option("--limit", runs_limit, "How many (default 20; 0: all)");
-  runs->add_option("--format,-f", runs_format, "table | json");
+  runs->add_option("--limit", runs_limit, "How many (default 20; 0: all)")
+      ->check(CLI::NonNegativeNumber);
+  runs->add_option("--format,-f", runs_format, "table | json")
+      ->check(CLI::IsMember({"table", "json"}));
   runs->callback([&] { code = RunsCommand(g, runs_pipeline, runs_show, runs_limit, runs_format); });
 
   std::string links_pipeline, links_entity, links_source, links_target, links_format = "table";
@@ -621,7 +625,8 @@ int Main(int argc, char** argv) {
   auto* sid = find->add_option("--source-id", links_source, "Source record id");
   auto* tid = find->add_option("--target-id", links_target, "Target record id");
   sid->excludes(tid);
-  find->add_option("--format,-f", links_format, "table | json");
+  find->add_option("--format,-f", links_format, "table | json")
+      ->check(CLI::IsMember({"table", "json"}));
   find->callback([&] {
     if (links_source.empty() && links_target.empty()) {
       std::fprintf(stderr, "tether: links find needs --source-id or --target-id\n");
@@ -634,7 +639,8 @@ int Main(int argc, char** argv) {
   CLI::App* failed = links->add_subcommand("failed", "Records that failed, with attempts and why");
   failed->add_option("pipeline", links_pipeline, "Pipeline (default: the only one)");
   failed->add_option("--entity,-e", links_entity, "Entity")->required();
-  failed->add_option("--format,-f", links_format, "table | json");
+  failed->add_option("--format,-f", links_format, "table | json")
+      ->check(CLI::IsMember({"table", "json"}));
   failed->callback([&] {
     links_failed = true;
     code = LinksCommand(g, links_pipeline, links_entity, "", "", true, links_format);
@@ -668,9 +674,15 @@ int Main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitUsage;
+    std::fprintf(stderr, "tether: %s\nRun with --help for more information.\n", e.what());
+    return kExitUsage;
   }
   (void)links_failed;
   return code;

@@ -15,6 +15,7 @@ enum ExitCode {
   kExitConnection = 4,  // cannot open / reach / lock a connection
   kExitPartial = 5,     // the run finished, but some records failed
   kExitPolicy = 6,      // on_invalid / on_duplicate = error stopped the run; nothing written
+  kExitNotFound = 7,    // links find: no such link
   kExitInterrupted = 130,
 };
 

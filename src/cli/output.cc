@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <optional>
 
 namespace tether::cli {
 namespace {
@@ -33,12 +34,35 @@ bool AsNumber(const Value& v, long double* out) {
   }
 }
 
+// Digits after the decimal point in a number's text form (12.50 -> 2, 7 -> 0).
+int DecimalPlaces(const Value& v) {
+  if (v.kind() == ValueKind::kInt) return 0;
+  std::string t = v.kind() == ValueKind::kReal ? v.ToText() : v.as_string();
+  if (t.find_first_of("eE") != std::string::npos) return 6;
+  size_t dot = t.find('.');
+  return dot == std::string::npos ? 0 : static_cast<int>(t.size() - dot - 1);
+}
+
 std::string Quoted(const Value& v) {
   if (v.kind() == ValueKind::kText) return "\"" + v.as_string() + "\"";
   return v.ToText();
 }
 
 }  // namespace
+
+std::optional<std::string> NumericDelta(const Value& before, const Value& after) {
+  long double a = 0, b = 0;
+  if (!AsNumber(before, &a) || !AsNumber(after, &b)) return std::nullopt;
+  // As precise as the inputs, no more: 40.99 -> 44 is 3.01, not 3.009999999999998.
+  int places = std::max(DecimalPlaces(before), DecimalPlaces(after));
+  std::string s = fmt::format("{:+.{}f}", static_cast<double>(b - a), places);
+  if (s.find('.') != std::string::npos) {
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
+  }
+  if (s == "-0" || s == "+0") s = "0";
+  return s;
+}
 
 std::string FormatTable(const std::vector<std::string>& header,
                         const std::vector<std::vector<std::string>>& rows) {
@@ -49,13 +73,27 @@ std::string FormatTable(const std::vector<std::string>& header,
       width[i] = std::max(width[i], DisplayWidth(r[i]));
     }
   }
+  // A column of numbers lines up on the right (its header too); text on the left.
+  auto is_number = [](const std::string& cell) {
+    return !cell.empty() && cell.find_first_not_of("0123456789,.-+%") == std::string::npos;
+  };
+  std::vector<bool> right(header.size(), false);
+  for (size_t i = 1; i < header.size(); ++i) {
+    bool any = false, all = true;
+    for (const auto& r : rows) {
+      if (i >= r.size() || r[i].empty() || r[i] == "-") continue;
+      any = true;
+      all = all && is_number(r[i]);
+    }
+    right[i] = any && all;
+  }
   std::string out;
   auto line = [&](const std::vector<std::string>& r) {
     for (size_t i = 0; i < width.size(); ++i) {
       std::string cell = i < r.size() ? r[i] : "";
       std::string pad(width[i] - DisplayWidth(cell), ' ');
       if (i > 0) out += "  ";
-      out += i == 0 ? cell + pad : pad + cell;
+      out += right[i] ? pad + cell : cell + pad;
     }
     while (!out.empty() && out.back() == ' ') out.pop_back();
     out += '\n';
@@ -73,14 +111,7 @@ std::string Thousands(int64_t n) {
 
 std::string FormatChange(const FieldChange& c) {
   std::string s = fmt::format("{}: {} → {}", c.column, Quoted(c.before), Quoted(c.after));
-  long double a = 0, b = 0;
-  if (AsNumber(c.before, &a) && AsNumber(c.after, &b)) {
-    long double d = b - a;
-    char buf[64];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<double>(d));
-    (void)ec;
-    s += fmt::format(" (Δ {}{})", d >= 0 ? "+" : "", std::string(buf, end));
-  }
+  if (auto d = NumericDelta(c.before, c.after)) s += fmt::format(" (Δ {})", *d);
   return s;
 }
 
@@ -95,9 +126,7 @@ nlohmann::json RecordToJson(const RecordPlan& r) {
     for (const FieldChange& c : r.changes) {
       nlohmann::json one = {
           {"column", c.column}, {"before", ValueToJson(c.before)}, {"after", ValueToJson(c.after)}};
-      long double a = 0, b = 0;
-      if (AsNumber(c.before, &a) && AsNumber(c.after, &b))
-        one["delta"] = static_cast<double>(b - a);
+      if (auto d = NumericDelta(c.before, c.after)) one["delta"] = std::stod(*d);
       ch.push_back(std::move(one));
     }
     j["changes"] = std::move(ch);
@@ -132,14 +161,7 @@ std::vector<std::string> RecordToCsv(const RecordPlan& r) {
     return lines;
   }
   for (const FieldChange& c : r.changes) {
-    long double a = 0, b = 0;
-    std::string delta;
-    if (AsNumber(c.before, &a) && AsNumber(c.after, &b)) {
-      char buf[64];
-      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<double>(b - a));
-      (void)ec;
-      delta = std::string(buf, end);
-    }
+    std::string delta = NumericDelta(c.before, c.after).value_or("");
     lines.push_back(base() + "," + CsvField(c.column) + "," + CsvField(c.before.ToText()) + "," +
                     CsvField(c.after.ToText()) + "," + delta + ",");
   }

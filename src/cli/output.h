@@ -3,6 +3,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,9 @@ namespace tether::cli {
 std::string FormatTable(const std::vector<std::string>& header,
                         const std::vector<std::vector<std::string>>& rows);
 std::string Thousands(int64_t n);
+// after - before, signed, with as many decimals as the inputs have; nullopt unless both are
+// numbers.
+std::optional<std::string> NumericDelta(const Value& before, const Value& after);
 // "10.5 → 12" plus " (Δ +1.5)" when both sides are numbers.
 std::string FormatChange(const FieldChange& c);
 nlohmann::json RecordToJson(const RecordPlan& r);

@@ -48,12 +48,9 @@ std::string RedactUserInfo(const std::string& url) {
   size_t scheme_end = url.find("://");
   if (scheme_end == std::string::npos) return url;
   size_t start = scheme_end + 3;
-  // A password may hold '/', '?' or '@' when it was not percent-encoded, so the user info ends
-  // at the last '@' before the query, or failing that the last '@' at all: when in doubt, hide
-  // too much rather than too little.
-  size_t query = url.find('?', start);
-  size_t at = query == std::string::npos ? url.rfind('@') : url.rfind('@', query);
-  if (at == std::string::npos || at < start) at = url.rfind('@');
+  // A password may hold '/', '?', '&' or '@' when it was not percent-encoded, so the user info
+  // ends at the last '@' of the whole URL: when in doubt, hide too much rather than too little.
+  size_t at = url.rfind('@');
   if (at == std::string::npos || at < start) return url;
   size_t colon = url.find(':', start);
   if (colon == std::string::npos || colon > at) return url;
@@ -61,7 +58,7 @@ std::string RedactUserInfo(const std::string& url) {
   return url.substr(0, colon + 1) + "***" + url.substr(at);
 }
 
-// password=secret (query string or "key=value key=value") -> password=***
+// password=secret&sslmode=... (query string or "key=value key=value") -> password=***
 std::string RedactSecretParams(const std::string& url) {
   std::string out;
   out.reserve(url.size());
@@ -76,16 +73,9 @@ std::string RedactSecretParams(const std::string& url) {
     if (key_start == eq || !IsSecretKey(std::string_view(url).substr(key_start, eq - key_start))) {
       continue;
     }
-    size_t end = i;
-    if (end < url.size() && (url[end] == '\'' || url[end] == '"')) {
-      size_t close = url.find(url[end], end + 1);
-      end = close == std::string::npos ? url.size() : close + 1;
-    } else {
-      end = url.find_first_of("& ;#", end);
-      if (end == std::string::npos) end = url.size();
-    }
+    // A secret may itself hold '&', ' ', ';' or quotes, so everything after it is hidden.
     out += "***";
-    i = end;
+    i = url.size();
   }
   out.append(url, i, std::string::npos);
   return out;

@@ -38,6 +38,30 @@ bool ProcessAlive(int64_t pid) {
 Result<std::pair<std::string, bool>> ParseDateBound(const std::string& text, bool upper) {
   static const std::regex kDate(R"(\d{4}-\d{2}-\d{2})");
   static const std::regex kDateTime(R"(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)");
+  const char* flag = upper ? "--to-date" : "--from-date";
+  bool dated = std::regex_match(text, kDate) || std::regex_match(text, kDateTime);
+  if (dated) {
+    // A real calendar day: 2025-02-30 and 2025-13-01 are refused, not rolled over.
+    std::tm tm{};
+    tm.tm_year = std::stoi(text.substr(0, 4)) - 1900;
+    tm.tm_mon = std::stoi(text.substr(5, 2)) - 1;
+    tm.tm_mday = std::stoi(text.substr(8, 2));
+    tm.tm_hour = 12;
+    std::tm check = tm;
+    std::time_t t = timegm(&check);
+    std::tm back{};
+    gmtime_r(&t, &back);
+    if (back.tm_year != tm.tm_year || back.tm_mon != tm.tm_mon || back.tm_mday != tm.tm_mday) {
+      return Status::InvalidArgument(fmt::format("{} {}: no such date", flag, text));
+    }
+    if (text.size() > 10) {
+      int hh = std::stoi(text.substr(11, 2)), mi = std::stoi(text.substr(14, 2));
+      int ss = text.size() >= 19 ? std::stoi(text.substr(17, 2)) : 0;
+      if (hh > 23 || mi > 59 || ss > 59) {
+        return Status::InvalidArgument(fmt::format("{} {}: no such time", flag, text));
+      }
+    }
+  }
   if (std::regex_match(text, kDate)) {
     if (!upper) return std::make_pair(text, true);
     std::tm tm{};
@@ -54,7 +78,7 @@ Result<std::pair<std::string, bool>> ParseDateBound(const std::string& text, boo
   }
   if (std::regex_match(text, kDateTime)) return std::make_pair(text, true);
   return Status::InvalidArgument(
-      fmt::format("date '{}' is not YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]", text));
+      fmt::format("{} {}: expected YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]", flag, text));
 }
 
 Result<std::map<std::string, std::vector<Condition>>> BuildFilters(
@@ -148,6 +172,7 @@ class Runner {
   std::unique_ptr<StateStore> state_;
   RunContext ctx_;
   std::vector<std::string> order_;  // selected entities, parents first
+  std::vector<std::string> all_;    // every entity of the pipeline, parents first
   std::map<std::string, EntityPlan> plans_;
   RunInfo run_;
   bool resumed_ = false;
@@ -174,6 +199,7 @@ Status Runner::Prepare() {
                                                  e, pipeline_->name, fmt::join(all, ", ")));
     }
   }
+  all_ = all;
   for (const std::string& e : all) {
     if (req_.entities.empty() ||
         std::find(req_.entities.begin(), req_.entities.end(), e) != req_.entities.end()) {
@@ -468,7 +494,14 @@ Result<SyncReport> Runner::Run() {
   SyncReport report;
   report.run = run_;
   report.resumed = resumed_;
-  for (const std::string& name : order_) report.entities.push_back({name, ctx_.counts[name]});
+  // Selected entities, and any other whose records were pulled in as parents.
+  for (const std::string& name : all_) {
+    bool selected = std::find(order_.begin(), order_.end(), name) != order_.end();
+    auto c = ctx_.counts.find(name);
+    if (selected || (c != ctx_.counts.end() && c->second.read > 0)) {
+      report.entities.push_back({name, ctx_.counts[name]});
+    }
+  }
   return report;
 }
 

@@ -44,15 +44,19 @@ TEST(RedactUrlTest, HidesUserInfoPassword) {
 TEST(RedactUrlTest, HidesPasswordsHoldingUrlCharacters) {
   EXPECT_EQ(RedactUrl("postgres://u:a/b?c@host/db"), "postgres://u:***@host/db");
   EXPECT_EQ(RedactUrl("postgres://u:a@b@host/db?x=1"), "postgres://u:***@host/db?x=1");
+  EXPECT_EQ(RedactUrl("postgres://sync:p@ss?w=rd@host/db"), "postgres://sync:***@host/db");
 }
 
 TEST(RedactUrlTest, HidesPasswordParameters) {
+  // Everything after a secret parameter is hidden: the secret itself may hold '&', ' ' or ';'.
   EXPECT_EQ(RedactUrl("postgres://host/db?user=u&password=s3cret&sslmode=require"),
-            "postgres://host/db?user=u&password=***&sslmode=require");
-  EXPECT_EQ(RedactUrl("host=h PASSWORD=s3cret dbname=shop"), "host=h PASSWORD=*** dbname=shop");
-  EXPECT_EQ(RedactUrl("host=h password='a b c' dbname=shop"), "host=h password=*** dbname=shop");
+            "postgres://host/db?user=u&password=***");
+  EXPECT_EQ(RedactUrl("mysql://host/db?user=u&password=x&y"),
+            "mysql://host/db?user=u&password=***");
+  EXPECT_EQ(RedactUrl("host=h PASSWORD=s3cret dbname=shop"), "host=h PASSWORD=***");
+  EXPECT_EQ(RedactUrl("host=h password='a b c' dbname=shop"), "host=h password=***");
   EXPECT_EQ(RedactUrl("https://api.example.com/v1?api_key=abc&page=2"),
-            "https://api.example.com/v1?api_key=***&page=2");
+            "https://api.example.com/v1?api_key=***");
 }
 
 TEST(RedactUrlTest, LeavesUrlsWithoutSecretsAlone) {

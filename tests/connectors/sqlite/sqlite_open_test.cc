@@ -1,9 +1,14 @@
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "connectors/connector.h"
 #include "util/test_util.h"
@@ -53,18 +58,72 @@ TEST(SqliteOpenTest, NotADatabaseIsAConnectionError) {
   EXPECT_TRUE(Contains(c.status().message(), path)) << c.status().message();
 }
 
+// Opens `path` through OpenConnector as `nobody` (uid 65534) when running as root, in a forked
+// child that drops its privileges and reports the status code as its exit code and the message
+// through a pipe; as the current user otherwise.
+std::pair<StatusCode, std::string> OpenAsUnprivileged(const std::string& path) {
+  constexpr uid_t kNobody = 65534;
+  if (geteuid() != 0) {
+    auto c = OpenConnector("live", "sqlite:" + path);
+    return {c.status().code(), c.status().message()};
+  }
+  int fds[2];
+  if (pipe(fds) != 0) return {StatusCode::kInternal, "pipe failed"};
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    if (setgroups(0, nullptr) != 0 || setgid(kNobody) != 0 || setuid(kNobody) != 0 ||
+        geteuid() != kNobody) {
+      _exit(200);
+    }
+    auto c = OpenConnector("live", "sqlite:" + path);
+    const std::string message = c.status().message();
+    if (write(fds[1], message.data(), message.size()) < 0) _exit(201);
+    close(fds[1]);
+    _exit(static_cast<int>(c.status().code()));
+  }
+  close(fds[1]);
+  std::string message;
+  char buf[512];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) message.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status)) return {StatusCode::kInternal, "child died"};
+  if (WEXITSTATUS(status) >= 200) {
+    return {StatusCode::kInternal,
+            "could not become uid 65534: " + std::to_string(WEXITSTATUS(status))};
+  }
+  return {static_cast<StatusCode>(WEXITSTATUS(status)), message};
+}
+
 TEST(SqliteOpenTest, UnreadableFileIsReported) {
-  if (geteuid() == 0) GTEST_SKIP() << "root reads any file";
+  // As root, the open runs as `nobody` (uid 65534), for whom the file and its folder are closed.
   testing::TempDir dir;
   const std::string path = dir.File("secret.db");
   testing::SqliteExec(path, "CREATE TABLE t(x)");
   ASSERT_EQ(chmod(path.c_str(), 0), 0);
-  auto c = OpenConnector("live", "sqlite:" + path);
-  ASSERT_FALSE(c.ok());
-  EXPECT_TRUE(c.status().code() == StatusCode::kPermissionDenied ||
-              c.status().code() == StatusCode::kConnection)
-      << c.status().ToString();
-  EXPECT_TRUE(Contains(c.status().message(), path)) << c.status().message();
+
+  // The folder can be entered but not listed: the file is found, and cannot be opened.
+  ASSERT_EQ(chmod(dir.path().c_str(), 0711), 0);
+  auto [code, message] = OpenAsUnprivileged(path);
+  EXPECT_TRUE(code == StatusCode::kPermissionDenied || code == StatusCode::kConnection)
+      << StatusCodeName(code) << ": " << message;
+  EXPECT_TRUE(Contains(message, path)) << message;
+  EXPECT_TRUE(Contains(message, "live")) << message;
+
+  // The folder cannot even be entered.
+  ASSERT_EQ(chmod(dir.path().c_str(), 0700), 0);
+  std::tie(code, message) = OpenAsUnprivileged(path);
+  EXPECT_TRUE(code == StatusCode::kPermissionDenied || code == StatusCode::kConnection)
+      << StatusCodeName(code) << ": " << message;
+  EXPECT_TRUE(Contains(message, path)) << message;
+  EXPECT_TRUE(Contains(message, "live")) << message;
+
+  // Neither attempt created or changed anything.
+  EXPECT_EQ(testing::SqliteRows(path, "SELECT count(*) FROM sqlite_master"),
+            std::vector<std::string>{"1"});
 }
 
 TEST(SqliteOpenTest, LockedDatabaseIsBusy) {
