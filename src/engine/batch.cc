@@ -27,6 +27,8 @@ struct BatchProcessor::Item {
   std::vector<FieldChange> changes;
   std::string hash;
   std::vector<std::string> kept;  // target columns whose value merge kept (source empty)
+  bool left = false;       // on_duplicate=skip: the target row stays as it is while the source does
+  bool elsewhere = false;  // a pull made for this same batch processed it (a parent's parent)
   bool rejected = false;
   bool done = false;
 };
@@ -116,6 +118,12 @@ std::string_view ActionName(Action a) {
 Status BatchProcessor::Process(const EntityMapping& m, std::vector<Row> rows) {
   known_.clear();
   pulling_.clear();
+  // A row this run already pulled as a parent is done: it is neither written nor counted again.
+  if (!ctx_->pulled.empty()) {
+    std::erase_if(rows, [&](const Row& r) {
+      return ctx_->pulled.count({m.name(), EncodeKey(Pick(r, m.source_key))}) > 0;
+    });
+  }
   return ProcessDepth(m, std::move(rows), 0);
 }
 
@@ -123,7 +131,8 @@ void BatchProcessor::Reject(const EntityMapping& m, Item& item, Action action, s
   item.rejected = true;
   item.action = action;
   item.reason = std::move(reason);
-  if (ctx_->violation.ok() && !silent_) {
+  // Also while silent: a dry run's pulled parent that is invalid stops the real run too.
+  if (ctx_->violation.ok()) {
     if (action == Action::kSkip && ctx_->on_invalid == OnInvalid::kError) {
       ctx_->violation = Status::Policy(fmt::format("entity {} record {}: {} (on_invalid: error)",
                                                    m.name(), item.sid, item.reason));
@@ -186,6 +195,14 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
   }
 
   TETHER_RETURN_IF_ERROR(ResolveReferences(m, items, depth));
+  // A record of this batch that was pulled just now, as the parent of a parent, is done.
+  if (!silent_) {
+    for (Item& it : items) {
+      if (!ctx_->pulled.count({m.name(), it.sid})) continue;
+      it.elsewhere = it.done = true;
+      counts.read--;
+    }
+  }
 
   // Waves: a row whose parent is in this same batch waits until the parent has its target id.
   for (;;) {
@@ -237,10 +254,13 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
   std::vector<Link> links;
   std::string now = UtcNow();
   for (Item& it : items) {
+    if (it.elsewhere) continue;
     if (!it.done && !it.rejected) {
       Reject(m, it, Action::kFail,
              fmt::format("its parent {} {} could not be written", m.name(), it.waiting_on));
     }
+    if (depth > 0 && !silent_) ctx_->pulled.insert({m.name(), it.sid});
+    if (it.rejected) ctx_->rejected.insert({m.name(), it.sid});
     if (!it.rejected || silent_) continue;
     (it.action == Action::kSkip ? counts.skipped : counts.failed)++;
     RecordPlan plan{m.name(),  it.sid, it.link && it.link->target_id ? *it.link->target_id : "",
@@ -259,7 +279,7 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
     }
   }
   for (Item& it : items) {
-    if (it.rejected || !m.mapped()) continue;
+    if (it.rejected || it.elsewhere || !m.mapped()) continue;
     bool same = it.link && it.link->target_id == it.target_id && it.link->hash == it.hash &&
                 it.link->status == "synced";
     if (same || it.target_id.empty()) continue;
@@ -277,6 +297,11 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
       meta.erase("kept");
     } else {
       meta["kept"] = it.kept;
+    }
+    if (it.left) {
+      meta["left"] = true;
+    } else {
+      meta.erase("left");
     }
     l.metadata = meta.dump();
     links.push_back(std::move(l));
@@ -307,21 +332,7 @@ Status BatchProcessor::ResolveReferences(const EntityMapping& m, std::vector<Ite
     };
     std::vector<std::string> ids = unknown_ids();
     if (!ids.empty()) {
-      if (pm.mapped()) {
-        TETHER_ASSIGN_OR_RETURN(
-            auto links, ctx_->state->FindLinksBySource(ctx_->pipeline->name, parent_name, ids));
-        for (auto& [sid, l] : links) {
-          if (l.target_id && l.status != "deleted") known[sid] = *l.target_id;
-        }
-      } else {
-        // Identity keys: the parent's target row carries the same key; make sure it is there.
-        LookupRequest req{pm.target_schema.name, pm.TargetKeyNames(), pm.TargetKeyNames(), {}};
-        for (const std::string& id : ids) {
-          req.keys.push_back(TypedKey(id, pm.target_schema, pm.TargetKeyNames()));
-        }
-        TETHER_ASSIGN_OR_RETURN(auto rows, ctx_->target->Lookup(req));
-        for (const Row& r : rows) known[EncodeKey(r)] = EncodeKey(r);
-      }
+      TETHER_RETURN_IF_ERROR(LearnTargetIds(pm, ids));
       ids = unknown_ids();
     }
     // Parents of this same batch come in a later wave; others are pulled from the source first.
@@ -338,7 +349,10 @@ Status BatchProcessor::ResolveReferences(const EntityMapping& m, std::vector<Ite
       }
       TETHER_ASSIGN_OR_RETURN(auto rows, ctx_->source->Lookup(req));
       for (const Row& r : rows) in_source.insert(EncodeKey(r));
-      std::vector<std::string> pull(in_source.begin(), in_source.end());
+      std::vector<std::string> pull;
+      for (const std::string& id : in_source) {
+        if (!ctx_->rejected.count({parent_name, id})) pull.push_back(id);
+      }
       TETHER_RETURN_IF_ERROR(PullParents(pm, pull, depth + 1));
     }
     for (Item& it : items) {
@@ -356,7 +370,7 @@ Status BatchProcessor::ResolveReferences(const EntityMapping& m, std::vector<Ite
         Reject(m, it, Action::kFail,
                fmt::format("{} = {} refers to {} {}, which does not exist in the source",
                            m.columns[p].source, id, parent_name, id));
-      } else if (ctx_->dry_run) {
+      } else if (ctx_->dry_run && !ctx_->rejected.count({parent_name, id})) {
         it.pending[p] = true;  // the run would create the parent first
       } else {
         Reject(m, it, Action::kFail,
@@ -379,6 +393,36 @@ Status BatchProcessor::PullParents(const EntityMapping& pm, const std::vector<st
   if (keys.empty()) return Status::OK();
   LookupRequest req{pm.source_schema.name, pm.source_columns, pm.SourceKeyNames(), keys};
   TETHER_ASSIGN_OR_RETURN(auto rows, ctx_->source->Lookup(req));
+  // A tree: take the whole chain of missing ancestors now, as one batch that is written top-down
+  // in waves, rather than nesting one level deeper per generation.
+  std::vector<int> up_columns;  // positions in source_columns of the self-references
+  for (int p : pm.references) {
+    if (*pm.columns[p].references == pm.name()) up_columns.push_back(pm.columns[p].source_index);
+  }
+  for (size_t from = 0; !up_columns.empty() && from < rows.size();) {
+    std::set<std::string> up;
+    for (size_t r = from; r < rows.size(); ++r) {
+      for (int c : up_columns) {
+        if (!rows[r][c].is_null()) up.insert(EncodeKey({rows[r][c]}));
+      }
+    }
+    from = rows.size();
+    std::vector<std::string> ids;
+    for (const std::string& id : up) {
+      if (!pulling_.count({pm.name(), id})) ids.push_back(id);
+    }
+    TETHER_RETURN_IF_ERROR(LearnTargetIds(pm, ids));
+    req.keys.clear();
+    for (const std::string& id : ids) {
+      if (known_[pm.name()].count(id) || ctx_->rejected.count({pm.name(), id})) continue;
+      pulling_.insert({pm.name(), id});
+      Row k = TypedKey(id, pm.source_schema, pm.SourceKeyNames());
+      if (!k.empty()) req.keys.push_back(std::move(k));
+    }
+    if (req.keys.empty()) break;
+    TETHER_ASSIGN_OR_RETURN(auto more, ctx_->source->Lookup(req));
+    for (Row& r : more) rows.push_back(std::move(r));
+  }
   if (!ctx_->dry_run) {
     if (ctx_->observer) {
       ctx_->observer->OnNotice(
@@ -393,6 +437,27 @@ Status BatchProcessor::PullParents(const EntityMapping& pm, const std::vector<st
   Status st = ProcessDepth(pm, std::move(rows), depth);
   silent_ = was_silent;
   return st;
+}
+
+Status BatchProcessor::LearnTargetIds(const EntityMapping& m, const std::vector<std::string>& ids) {
+  if (ids.empty()) return Status::OK();
+  auto& known = known_[m.name()];
+  if (m.mapped()) {
+    TETHER_ASSIGN_OR_RETURN(auto links,
+                            ctx_->state->FindLinksBySource(ctx_->pipeline->name, m.name(), ids));
+    for (auto& [sid, l] : links) {
+      if (l.target_id && l.status != "deleted") known[sid] = *l.target_id;
+    }
+    return Status::OK();
+  }
+  // Identity keys: the target row carries the same key; make sure it is there.
+  LookupRequest req{m.target_schema.name, m.TargetKeyNames(), m.TargetKeyNames(), {}};
+  for (const std::string& id : ids) {
+    req.keys.push_back(TypedKey(id, m.target_schema, m.TargetKeyNames()));
+  }
+  TETHER_ASSIGN_OR_RETURN(auto rows, ctx_->target->Lookup(req));
+  for (const Row& r : rows) known[EncodeKey(r)] = EncodeKey(r);
+  return Status::OK();
 }
 
 Status BatchProcessor::Identify(const EntityMapping& m, std::vector<Item*>& wave) {
@@ -458,10 +523,12 @@ Status BatchProcessor::Identify(const EntityMapping& m, std::vector<Item*>& wave
     for (const Link& l : taken) {
       if (l.status != "deleted") owner[*l.target_id] = l.source_id;
     }
+    // Nor by two records of this batch, whose links are not written yet: the first one keeps it.
+    for (const auto& [sid, tid] : known_[m.name()]) owner.emplace(tid, sid);
     for (Item* it : need_match) {
       if (!it->matched || it->rejected) continue;
-      auto o = owner.find(EncodeKey(*it->target_key));
-      if (o != owner.end() && o->second != it->sid) {
+      auto [o, fresh] = owner.emplace(EncodeKey(*it->target_key), it->sid);
+      if (!fresh && o->second != it->sid) {
         Reject(m, *it, Action::kFail,
                fmt::format("matches target row {}, which is already linked to source record {}",
                            o->first, o->second));
@@ -479,6 +546,8 @@ Status BatchProcessor::Identify(const EntityMapping& m, std::vector<Item*>& wave
 Status BatchProcessor::Decide(const EntityMapping& m, std::vector<Item*>& wave) {
   const std::vector<int> non_key = NonKeyPositions(m);
   for (Item* it : wave) {
+    // The record as the source has it now, to tell later whether it changed.
+    const std::string source_hash = HashRow(Pick(it->desired, non_key));
     if (!it->target_row) {
       it->action = Action::kInsert;
       if (m.generated_key) it->target_id.clear();  // the target will give it one
@@ -489,7 +558,7 @@ Status BatchProcessor::Decide(const EntityMapping& m, std::vector<Item*>& wave) 
             Reject(m, *it, Action::kFail,
                    fmt::format("already exists in the target as {} (on_duplicate: error)",
                                it->target_id));
-            if (ctx_->violation.ok() && !silent_) {
+            if (ctx_->violation.ok()) {
               ctx_->violation = Status::Policy(fmt::format(
                   "entity {} record {}: already exists in the target as {} (on_duplicate: error)",
                   m.name(), it->sid, it->target_id));
@@ -497,6 +566,7 @@ Status BatchProcessor::Decide(const EntityMapping& m, std::vector<Item*>& wave) 
             continue;
           case OnDuplicate::kSkip:
             for (int p : non_key) it->desired[p] = (*it->target_row)[p];
+            it->left = true;
             break;
           case OnDuplicate::kMerge:
             for (int p : non_key) {
@@ -512,7 +582,12 @@ Status BatchProcessor::Decide(const EntityMapping& m, std::vector<Item*>& wave) 
       } else if (it->link) {
         // A field merge kept from the target stays until the source has a value for it.
         nlohmann::json meta = nlohmann::json::parse(it->link->metadata, nullptr, false);
-        if (meta.is_object() && meta.contains("kept") && meta["kept"].is_array()) {
+        if (meta.is_object() && meta.contains("left") && meta["left"] == true &&
+            it->link->hash == source_hash) {
+          // A duplicate that on_duplicate=skip left alone stays so until the source changes it.
+          for (int p : non_key) it->desired[p] = (*it->target_row)[p];
+          it->left = true;
+        } else if (meta.is_object() && meta.contains("kept") && meta["kept"].is_array()) {
           for (int p : non_key) {
             const std::string& name = m.columns[p].target;
             bool was_kept =
@@ -536,7 +611,7 @@ Status BatchProcessor::Decide(const EntityMapping& m, std::vector<Item*>& wave) 
         it->action = it->matched ? Action::kLink : Action::kUnchanged;
       }
     }
-    it->hash = HashRow(Pick(it->desired, non_key));
+    it->hash = it->left ? source_hash : HashRow(Pick(it->desired, non_key));
   }
   wave.erase(std::remove_if(wave.begin(), wave.end(), [](Item* it) { return it->rejected; }),
              wave.end());

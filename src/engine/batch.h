@@ -37,6 +37,11 @@ struct RunContext {
   std::vector<BeforeImage> images;
   // First violation of an error policy (on_invalid / on_duplicate = error).
   Status violation;
+  // Records this run has decided already (entity, source id), so that none is processed or
+  // counted twice: parents pulled ahead of their own batch, and rejected records (not pulled
+  // again for each of their children; a dry run also learns from them that a child would fail).
+  std::set<std::pair<std::string, std::string>> pulled;
+  std::set<std::pair<std::string, std::string>> rejected;
 };
 
 // The key a text id (EncodeKey) stands for, typed by the table's columns ("007" stays text).
@@ -68,6 +73,8 @@ class BatchProcessor {
   Status WriteEach(size_t n, const std::function<Status(const std::vector<size_t>&)>& write,
                    const std::function<void(size_t, const Status&)>& refused);
   Status PullParents(const EntityMapping& parent, const std::vector<std::string>& ids, int depth);
+  // Adds to known_ the target ids of those of `ids` (source ids of `m`) the target already has.
+  Status LearnTargetIds(const EntityMapping& m, const std::vector<std::string>& ids);
   void Reject(const EntityMapping& m, Item& item, Action action, std::string reason);
 
   RunContext* ctx_;

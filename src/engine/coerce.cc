@@ -82,7 +82,8 @@ size_t Utf8Length(const std::string& s) {
 
 Result<Value> CoerceToColumn(const Value& v, const ColumnInfo& c) {
   if (v.is_null()) {
-    if (c.not_null && !c.has_default && !c.auto_increment) {
+    // A column's DEFAULT does not help: the NULL is written explicitly, and refused.
+    if (c.not_null && !c.auto_increment) {
       return Status::InvalidRecord(fmt::format("column {}: NULL in a NOT NULL column", c.name));
     }
     return v;

@@ -1,0 +1,372 @@
+// Whole runs: dry run, rerun, single-field changes with before-images, cancel and resume,
+// restart, the pipeline lock, and the run history in the state store.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "engine_fixture.h"
+
+namespace tether::testing {
+namespace {
+
+constexpr char kDdl[] = R"(
+  CREATE TABLE customer (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT,
+                         points INTEGER);
+  CREATE TABLE sales_order (id INTEGER PRIMARY KEY, increment_id TEXT NOT NULL UNIQUE,
+                            customer_id INTEGER REFERENCES customer(id), total REAL);
+)";
+
+constexpr char kEntities[] = R"(
+entities:
+  customer:
+    table: customer
+    match: [email]
+    validate: { email: { required: true, type: email } }
+  order:
+    table: sales_order
+    match: [increment_id]
+    references: { customer_id: customer }
+)";
+
+class RunTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    EngineTest::SetUp();
+    Both(kDdl);
+    Configure(std::string(kEntities) + Pipeline("order, customer", "    batch_size: 3\n"));
+  }
+  // n customers and, for each, one order.
+  void Fill(int n) {
+    std::string sql;
+    for (int i = 1; i <= n; ++i) {
+      std::string id = std::to_string(i);
+      sql += "INSERT INTO customer VALUES (" + id + ", 'c" + id + "@x.io', 'C" + id + "', " + id +
+             ");\nINSERT INTO sales_order VALUES (" + id + ", 'O-" + id + "', " + id + ", " + id +
+             ".5);\n";
+    }
+    Source(sql);
+  }
+  static constexpr char kOrders[] =
+      "SELECT o.increment_id, c.email, c.name, c.points, o.total FROM sales_order o "
+      "LEFT JOIN customer c ON c.id = o.customer_id ORDER BY 1";
+};
+
+TEST_F(RunTest, DryRunWritesNothingAndCountsWhatTheRunDoes) {
+  Fill(8);
+  // An invalid customer and its order, an order of a missing customer, a matched customer with
+  // other values, and target rows of its own under colliding ids.
+  Source(R"(
+    INSERT INTO customer VALUES (20, 'not-an-email', 'Bad', 0);
+    INSERT INTO sales_order VALUES (20, 'O-20', 20, 1), (21, 'O-21', 77, 1);
+  )");
+  Target(R"(
+    INSERT INTO customer VALUES (1, 'mine@x.io', 'Mine', 0), (2, 'c5@x.io', 'Old five', 0);
+    INSERT INTO sales_order VALUES (1, 'T-1', 1, 9);
+  )");
+  std::string before = TargetBytes();
+  auto plan = DryRun();
+  ASSERT_OK(plan);
+  EXPECT_TRUE(plan->run.dry_run);
+  EXPECT_TRUE(TargetBytes() == before);
+  EXPECT_FALSE(TargetHasStateTables());
+  std::vector<RecordPlan> planned = obs_.records;
+  // New rows have no target id yet in a plan; the matched customer has its own.
+  for (const RecordPlan& p : planned) {
+    if (p.action == Action::kInsert) {
+      EXPECT_EQ(p.target_id, "") << p.entity << " " << p.source_id;
+    }
+  }
+
+  auto real = Sync();
+  ASSERT_OK(real);
+  EXPECT_EQ(CountsOf(*plan, "customer"), CountsOf(*real, "customer"));
+  EXPECT_EQ(CountsOf(*plan, "order"), CountsOf(*real, "order"));
+  EXPECT_EQ(CountsOf(*real, "customer"), Counts(9, 7, 1, 0, 0, 0, 1, 0));
+  EXPECT_EQ(CountsOf(*real, "order"), Counts(10, 8, 0, 0, 0, 0, 0, 2));
+  ASSERT_EQ(planned.size(), obs_.records.size());
+  for (size_t i = 0; i < planned.size(); ++i) {
+    EXPECT_EQ(planned[i].entity, obs_.records[i].entity);
+    EXPECT_EQ(planned[i].source_id, obs_.records[i].source_id);
+    EXPECT_EQ(planned[i].action, obs_.records[i].action);
+  }
+
+  // With the state tables in place, after a change: still nothing written, same counts.
+  Source("UPDATE customer SET points = 100 WHERE id = 3");
+  Source("INSERT INTO customer VALUES (30, 'new@x.io', 'New', 1)");
+  before = TargetBytes();
+  auto plan2 = DryRun();
+  ASSERT_OK(plan2);
+  EXPECT_TRUE(TargetBytes() == before);
+  auto real2 = Sync();
+  ASSERT_OK(real2);
+  EXPECT_EQ(CountsOf(*plan2, "customer"), CountsOf(*real2, "customer"));
+  EXPECT_EQ(CountsOf(*plan2, "order"), CountsOf(*real2, "order"));
+  EXPECT_EQ(CountsOf(*real2, "customer"), Counts(10, 1, 1, 7, 0, 0, 1, 0));
+
+  // Dry runs leave no run behind; the two real runs are listed newest first.
+  State state = OpenState();
+  auto runs = state->ListRuns("p", 0);
+  ASSERT_OK(runs);
+  ASSERT_EQ(runs->size(), 2u);
+  EXPECT_EQ((*runs)[0].run_id, real2->run.run_id);
+  EXPECT_EQ((*runs)[1].run_id, real->run.run_id);
+  EXPECT_EQ((*runs)[1].counts.inserted, 15);
+  auto one = state->ListRuns("p", 1);
+  ASSERT_OK(one);
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ((*one)[0].run_id, real2->run.run_id);
+  EXPECT_TRUE(state->ListRuns("other", 0)->empty());
+}
+
+TEST_F(RunTest, DryRunOfAChildWhoseParentWouldBeCreatedFirst) {
+  // Orders only: their customers are not selected, so the run pulls them.
+  Fill(4);
+  std::string before = TargetBytes();
+  auto plan = DryRun(Only({"order"}));
+  ASSERT_OK(plan);
+  EXPECT_TRUE(TargetBytes() == before);
+  EXPECT_EQ(CountsOf(*plan, "order"), Counts(4, 4, 0, 0));
+  auto real = Sync(Only({"order"}));
+  ASSERT_OK(real);
+  EXPECT_EQ(CountsOf(*real, "order"), CountsOf(*plan, "order"));
+  EXPECT_EQ(Dst(kOrders), Src(kOrders));
+}
+
+TEST_F(RunTest, RerunIsANoOpAndOneChangedFieldUpdatesExactlyThatRow) {
+  Fill(7);
+  ASSERT_OK(Sync());
+  EXPECT_EQ(Dst(kOrders), Src(kOrders));
+  std::string before = TargetBytes();
+
+  auto again = Sync();
+  ASSERT_OK(again);
+  EXPECT_EQ(CountsOf(*again, "customer"), Counts(7, 0, 0, 7));
+  EXPECT_EQ(CountsOf(*again, "order"), Counts(7, 0, 0, 7));
+  EXPECT_TRUE(obs_.records.empty());
+  // Nothing of the data changed (only the run history grows).
+  EXPECT_EQ(Dst("SELECT count(*) FROM tether_before_images"), std::vector<std::string>{"0"});
+
+  Source("UPDATE customer SET points = 42 WHERE id = 5");
+  std::vector<std::string> target_before = Dst("SELECT * FROM customer ORDER BY id");
+  auto changed = Sync();
+  ASSERT_OK(changed);
+  EXPECT_EQ(CountsOf(*changed, "customer"), Counts(7, 0, 1, 6));
+  EXPECT_EQ(CountsOf(*changed, "order"), Counts(7, 0, 0, 7));
+  ASSERT_EQ(obs_.records.size(), 1u);
+  const RecordPlan& p = obs_.records[0];
+  EXPECT_EQ(p.entity, "customer");
+  EXPECT_EQ(p.source_id, "5");
+  EXPECT_EQ(p.action, Action::kUpdate);
+  std::string target_id = *LinkOf("customer", "5").target_id;
+  EXPECT_EQ(p.target_id, target_id);
+  ASSERT_EQ(p.changes.size(), 1u);
+  EXPECT_EQ(p.changes[0].column, "points");
+  EXPECT_EQ(p.changes[0].before, Value::Int(5));
+  EXPECT_EQ(p.changes[0].after, Value::Int(42));
+  // Exactly that row differs.
+  std::vector<std::string> target_after = Dst("SELECT * FROM customer ORDER BY id");
+  ASSERT_EQ(target_after.size(), target_before.size());
+  int differing = 0;
+  for (size_t i = 0; i < target_after.size(); ++i) differing += target_after[i] != target_before[i];
+  EXPECT_EQ(differing, 1);
+  EXPECT_EQ(Dst("SELECT points FROM customer WHERE email = 'c5@x.io'"),
+            std::vector<std::string>{"42"});
+
+  // Its before-image holds the row as it was, under this run.
+  auto images = Dst("SELECT run_id, entity, target_id, op, image FROM tether_before_images");
+  ASSERT_EQ(images.size(), 1u);
+  std::string prefix = changed->run.run_id + "|customer|" + target_id + "|update|";
+  ASSERT_EQ(images[0].substr(0, prefix.size()), prefix);
+  nlohmann::json image = nlohmann::json::parse(images[0].substr(prefix.size()));
+  EXPECT_EQ(image["points"], 5);
+  EXPECT_EQ(image["email"], "c5@x.io");
+  EXPECT_EQ(image["name"], "C5");
+
+  auto last = Sync();
+  ASSERT_OK(last);
+  EXPECT_FALSE(Total(*last).Changed());
+}
+
+TEST_F(RunTest, ATargetSideChangeIsPutBackFromTheSource) {
+  Fill(3);
+  ASSERT_OK(Sync());
+  Target("UPDATE customer SET name = 'Edited' WHERE email = 'c2@x.io'");
+  auto report = Sync();
+  ASSERT_OK(report);
+  EXPECT_EQ(CountsOf(*report, "customer"), Counts(3, 0, 1, 2));
+  EXPECT_EQ(Dst(kOrders), Src(kOrders));
+}
+
+TEST_F(RunTest, ALinkedRowDeletedOnTheTargetIsWrittenAgain) {
+  Fill(3);
+  ASSERT_OK(Sync(Only({"customer"})));
+  std::string old_id = *LinkOf("customer", "2").target_id;
+  Target("DELETE FROM customer WHERE email = 'c2@x.io'");
+  auto report = Sync(Only({"customer"}));
+  ASSERT_OK(report);
+  EXPECT_EQ(CountsOf(*report, "customer"), Counts(3, 1, 0, 2));
+  std::string new_id = *LinkOf("customer", "2").target_id;
+  EXPECT_NE(new_id, old_id);
+  EXPECT_EQ(Dst("SELECT id FROM customer WHERE email = 'c2@x.io'"),
+            std::vector<std::string>{new_id});
+}
+
+TEST_F(RunTest, CancelledRunResumesAfterItsCheckpoint) {
+  Fill(20);
+  cancel_after_ = 2;  // the customer pass stops after two batches of 3
+  ASSERT_CODE(Sync(), StatusCode::kCancelled);
+  EXPECT_EQ(Dst("SELECT count(*) FROM customer"), std::vector<std::string>{"6"});
+  EXPECT_EQ(Dst("SELECT count(*) FROM sales_order"), std::vector<std::string>{"0"});
+  State state = OpenState();
+  auto runs = state->ListRuns("p", 0);
+  ASSERT_OK(runs);
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ((*runs)[0].status, "cancelled");
+  EXPECT_EQ((*runs)[0].counts.inserted, 6);
+  auto cp = state->GetCheckpoint("p", "customer");
+  ASSERT_OK(cp);
+  ASSERT_TRUE(cp->has_value());
+  EXPECT_EQ((*cp)->position, std::optional<std::string>("6"));
+
+  cancel_after_ = 0;
+  auto resumed = Sync();
+  ASSERT_OK(resumed);
+  EXPECT_TRUE(resumed->resumed);
+  EXPECT_EQ(CountsOf(*resumed, "customer"), Counts(14, 14, 0, 0));
+  EXPECT_EQ(CountsOf(*resumed, "order"), Counts(20, 20, 0, 0));
+  EXPECT_EQ(Dst(kOrders), Src(kOrders));
+  EXPECT_EQ(Dst("SELECT count(*) FROM customer"), std::vector<std::string>{"20"});
+  cp = state->GetCheckpoint("p", "customer");
+  ASSERT_OK(cp);
+  EXPECT_FALSE((*cp)->position.has_value());  // finished
+
+  auto next = Sync();
+  ASSERT_OK(next);
+  EXPECT_FALSE(next->resumed);
+  EXPECT_EQ(CountsOf(*next, "customer"), Counts(20, 0, 0, 20));
+}
+
+TEST_F(RunTest, CancelInTheSecondEntityResumesThere) {
+  Fill(10);
+  cancel_after_ = 6;  // 4 customer batches, then 2 order batches
+  ASSERT_CODE(Sync(), StatusCode::kCancelled);
+  EXPECT_EQ(Dst("SELECT count(*) FROM customer"), std::vector<std::string>{"10"});
+  EXPECT_EQ(Dst("SELECT count(*) FROM sales_order"), std::vector<std::string>{"6"});
+  cancel_after_ = 0;
+  auto resumed = Sync();
+  ASSERT_OK(resumed);
+  EXPECT_TRUE(resumed->resumed);
+  EXPECT_EQ(CountsOf(*resumed, "customer"), Counts(10, 0, 0, 10));
+  EXPECT_EQ(CountsOf(*resumed, "order"), Counts(4, 4, 0, 0));
+  EXPECT_EQ(Dst(kOrders), Src(kOrders));
+}
+
+TEST_F(RunTest, RestartIgnoresTheCheckpoint) {
+  Fill(10);
+  cancel_after_ = 1;
+  ASSERT_CODE(Sync(), StatusCode::kCancelled);
+  cancel_after_ = 0;
+  SyncRequest req;
+  req.restart = true;
+  auto report = Sync(req);
+  ASSERT_OK(report);
+  EXPECT_FALSE(report->resumed);
+  EXPECT_EQ(CountsOf(*report, "customer"), Counts(10, 7, 0, 3));
+  EXPECT_EQ(Dst(kOrders), Src(kOrders));
+}
+
+TEST_F(RunTest, ACheckpointIsOnlyResumedWithTheSameFilters) {
+  Fill(10);
+  cancel_after_ = 1;
+  ASSERT_CODE(Sync(), StatusCode::kCancelled);
+  cancel_after_ = 0;
+  SyncRequest req;
+  req.where = {"customer.points >= 0"};
+  auto report = Sync(req);
+  ASSERT_OK(report);
+  EXPECT_FALSE(report->resumed);
+  EXPECT_EQ(CountsOf(*report, "customer"), Counts(10, 7, 0, 3));
+}
+
+TEST_F(RunTest, ARunLeftRunningByADeadProcessIsInterruptedAndResumed) {
+  Fill(9);
+  cancel_after_ = 1;
+  ASSERT_CODE(Sync(), StatusCode::kCancelled);
+  cancel_after_ = 0;
+  // As if the process had been killed mid-run: the run row still says running.
+  Target("UPDATE tether_runs SET status = 'running', pid = 2147483646");
+  auto report = Sync();
+  ASSERT_OK(report);
+  EXPECT_TRUE(report->resumed);
+  EXPECT_EQ(CountsOf(*report, "customer"), Counts(6, 6, 0, 0));
+  State state = OpenState();
+  auto runs = state->ListRuns("p", 0);
+  ASSERT_OK(runs);
+  ASSERT_EQ(runs->size(), 2u);
+  EXPECT_EQ((*runs)[1].status, "interrupted");
+  EXPECT_EQ((*runs)[0].status, "succeeded");
+  EXPECT_EQ(Dst(kOrders), Src(kOrders));
+}
+
+TEST_F(RunTest, ARunningProcessHoldsThePipeline) {
+  Fill(3);
+  ASSERT_OK(Sync());
+  // Another live process on this host (our parent) is running the pipeline.
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  Target("UPDATE tether_runs SET status = 'running', pid = " + std::to_string(getppid()) +
+         ", host = '" + host + "'");
+  ASSERT_CODE(Sync(), StatusCode::kBusy);
+}
+
+// Holds the target's write lock from another connection for a while, after the first batch.
+class LockingObserver : public RecordingObserver {
+ public:
+  explicit LockingObserver(std::string path) : path_(std::move(path)) {}
+  ~LockingObserver() override {
+    if (holder_.joinable()) holder_.join();
+  }
+  void OnProgress(const std::string& entity, const RunCounts& totals) override {
+    RecordingObserver::OnProgress(entity, totals);
+    if (holder_.joinable()) return;
+    std::promise<void> locked;
+    std::future<void> ready = locked.get_future();
+    holder_ = std::thread([this, &locked] {
+      sqlite3* db = nullptr;
+      sqlite3_open(path_.c_str(), &db);
+      sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+      locked.set_value();
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+      sqlite3_close(db);
+    });
+    ready.wait();
+  }
+
+ private:
+  std::string path_;
+  std::thread holder_;
+};
+
+TEST_F(RunTest, ABatchThatFindsTheTargetLockedIsRetried) {
+  target_url_options_ = "?busy_timeout_ms=50";
+  Configure(std::string(kEntities) + Pipeline("order, customer", "    batch_size: 3\n"));
+  Fill(6);
+  LockingObserver observer(dst_);
+  SyncRequest req;
+  req.pipeline = "p";
+  auto report = RunSync(config_, req, &observer);
+  ASSERT_OK(report);
+  EXPECT_EQ(CountsOf(*report, "customer"), Counts(6, 6, 0, 0));
+  EXPECT_EQ(CountsOf(*report, "order"), Counts(6, 6, 0, 0));
+  EXPECT_FALSE(observer.notices.empty());  // the retry is announced
+  EXPECT_EQ(Dst(kOrders), Src(kOrders));
+}
+
+}  // namespace
+}  // namespace tether::testing
