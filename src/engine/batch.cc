@@ -259,8 +259,8 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
       Reject(m, it, Action::kFail,
              fmt::format("its parent {} {} could not be written", m.name(), it.waiting_on));
     }
-    if (depth > 0 && !silent_) ctx_->pulled.insert({m.name(), it.sid});
-    if (it.rejected) ctx_->rejected.insert({m.name(), it.sid});
+    if (depth > 0 && !silent_) ctx_->Remember(&ctx_->pulled, m.name(), it.sid);
+    if (it.rejected) ctx_->Remember(&ctx_->rejected, m.name(), it.sid);
     if (!it.rejected || silent_) continue;
     (it.action == Action::kSkip ? counts.skipped : counts.failed)++;
     RecordPlan plan{m.name(),  it.sid, it.link && it.link->target_id ? *it.link->target_id : "",

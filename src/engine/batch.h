@@ -42,6 +42,24 @@ struct RunContext {
   // again for each of their children; a dry run also learns from them that a child would fail).
   std::set<std::pair<std::string, std::string>> pulled;
   std::set<std::pair<std::string, std::string>> rejected;
+
+  // Adds to `pulled` or `rejected`, remembering the addition so that a rolled-back attempt can
+  // take it back (ForgetAttempt): what a rolled-back batch decided did not happen.
+  void Remember(std::set<std::pair<std::string, std::string>>* set, std::string entity,
+                std::string id) {
+    auto [pos, added] = set->insert({std::move(entity), std::move(id)});
+    if (added) attempt_log_.push_back({set, *pos});
+  }
+  void StartAttempt() { attempt_log_.clear(); }
+  void ForgetAttempt() {
+    for (auto& [set, key] : attempt_log_) set->erase(key);
+    attempt_log_.clear();
+  }
+
+ private:
+  std::vector<std::pair<std::set<std::pair<std::string, std::string>>*,
+                        std::pair<std::string, std::string>>>
+      attempt_log_;
 };
 
 // The key a text id (EncodeKey) stands for, typed by the table's columns ("007" stays text).

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
@@ -147,6 +148,30 @@ std::string ConditionsHash(const std::vector<Condition>& conds) {
   return HashRow(r);
 }
 
+// Holds a transaction's per-record reports until it commits: a batch that is rolled back and
+// retried must not report its records twice. Everything else passes straight through.
+class BufferedObserver : public SyncObserver {
+ public:
+  void Reset(SyncObserver* to) {
+    to_ = to;
+    records_.clear();
+  }
+  void Flush() {
+    if (to_) {
+      for (const RecordPlan& r : records_) to_->OnRecord(r);
+    }
+    records_.clear();
+  }
+  void OnRecord(const RecordPlan& record) override { records_.push_back(record); }
+  void OnNotice(const std::string& text) override {
+    if (to_) to_->OnNotice(text);
+  }
+
+ private:
+  SyncObserver* to_ = nullptr;
+  std::vector<RecordPlan> records_;
+};
+
 class Runner {
  public:
   Runner(const Config& config, const SyncRequest& req, SyncObserver* obs)
@@ -160,6 +185,9 @@ class Runner {
   Status RunEntities(bool dry_run, SyncObserver* obs);
   Status RunEntity(const EntityPlan& plan, bool dry_run);
   Status CommitBatch(const EntityPlan& plan, const Row& last_key, bool dry_run);
+  // Runs `body` in one target transaction (none in a dry run). A retryable failure rolls it
+  // back, restores the run's in-memory state and tries again, up to kMaxAttempts times.
+  Status Transaction(bool dry_run, const std::string& what, const std::function<Status()>& body);
   Status RunDeletes(bool dry_run);
   Status LockPipeline();
   Status FinishRun(const Status& outcome);
@@ -176,6 +204,7 @@ class Runner {
   std::map<std::string, EntityPlan> plans_;
   RunInfo run_;
   bool resumed_ = false;
+  BufferedObserver buffer_;
 };
 
 Status Runner::Prepare() {
@@ -302,8 +331,35 @@ Status Runner::CommitBatch(const EntityPlan& plan, const Row& last_key, bool dry
   TETHER_RETURN_IF_ERROR(state_->PutCheckpoint(pipeline_->name, entity, cp));
   run_.counts = RunCounts{};
   for (auto& [name, c] : ctx_.counts) run_.counts += c;
-  TETHER_RETURN_IF_ERROR(state_->PutRun(run_));
-  return target_->Commit();
+  return state_->PutRun(run_);
+}
+
+Status Runner::Transaction(bool dry_run, const std::string& what,
+                           const std::function<Status()>& body) {
+  SyncObserver* real = ctx_.observer;
+  for (int attempt = 1;; ++attempt) {
+    auto saved_counts = ctx_.counts;
+    ctx_.results.clear();
+    ctx_.images.clear();
+    ctx_.StartAttempt();
+    buffer_.Reset(real);
+    ctx_.observer = real ? &buffer_ : nullptr;
+    // A locked target fails Begin with kBusy: retried like the rest.
+    Status st = dry_run ? Status::OK() : target_->Begin();
+    if (st.ok()) st = body();
+    if (st.ok() && !dry_run) st = target_->Commit();
+    ctx_.observer = real;
+    if (st.ok()) {
+      buffer_.Flush();
+      return st;
+    }
+    if (!dry_run) (void)target_->Rollback();
+    ctx_.counts = std::move(saved_counts);
+    ctx_.ForgetAttempt();
+    if (!st.IsRetryable() || attempt == kMaxAttempts) return st;
+    if (real) real->OnNotice(fmt::format("{}: {} — retrying", what, st.ToString()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100 << (2 * attempt)));
+  }
 }
 
 Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
@@ -353,38 +409,21 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
     if (rows.empty()) break;
     Row last_key;
     for (int p : m.source_key) last_key.push_back(rows.back()[p]);
-    Status st;
-    for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
-      auto saved_counts = ctx_.counts;
-      ctx_.results.clear();
-      ctx_.images.clear();
-      // A locked target fails Begin with kBusy: retried like the rest of the batch.
-      st = dry_run ? Status::OK() : target_->Begin();
-      if (st.ok()) st = processor.Process(m, attempt == kMaxAttempts ? std::move(rows) : rows);
-      if (st.ok() && !ctx_.violation.ok() && !dry_run) st = ctx_.violation;
-      if (st.ok()) st = CommitBatch(plan, last_key, dry_run);
-      if (st.ok()) break;
-      if (!dry_run) (void)target_->Rollback();
-      ctx_.counts = std::move(saved_counts);
-      if (!st.IsRetryable() || attempt == kMaxAttempts) return st;
-      if (obs_) obs_->OnNotice(fmt::format("{}: {} — retrying the batch", name, st.ToString()));
-      std::this_thread::sleep_for(std::chrono::milliseconds(100 << (2 * attempt)));
-    }
+    TETHER_RETURN_IF_ERROR(Transaction(dry_run, name, [&]() -> Status {
+      TETHER_RETURN_IF_ERROR(processor.Process(m, rows));
+      if (!ctx_.violation.ok() && !dry_run) return ctx_.violation;
+      return CommitBatch(plan, last_key, dry_run);
+    }));
     if (obs_ && !dry_run) obs_->OnProgress(name, ctx_.counts[name]);
     after = std::move(last_key);
   }
   if (!dry_run) {
     // The entity is complete: the next run starts from the beginning.
-    TETHER_RETURN_IF_ERROR(target_->Begin());
     Checkpoint cp;
     cp.run_id = run_.run_id;
     cp.options_hash = plan.options_hash;
-    Status st = state_->PutCheckpoint(pipeline_->name, name, cp);
-    if (st.ok()) st = target_->Commit();
-    if (!st.ok()) {
-      (void)target_->Rollback();
-      return st;
-    }
+    TETHER_RETURN_IF_ERROR(Transaction(
+        dry_run, name, [&] { return state_->PutCheckpoint(pipeline_->name, name, cp); }));
   }
   if (obs_ && !dry_run) obs_->OnEntityEnd(name, ctx_.counts[name]);
   return Status::OK();
@@ -423,21 +462,16 @@ Status Runner::RunDeletes(bool dry_run) {
     const size_t page = req_.batch_size.value_or(pipeline_->batch_size);
     for (;;) {
       if (req_.cancel && req_.cancel->load()) return Status::Cancelled("stopped on request");
-      ctx_.results.clear();
-      ctx_.images.clear();
-      if (!dry_run) TETHER_RETURN_IF_ERROR(target_->Begin());
-      Result<size_t> examined = processor.SweepDeletes(m, &cursor, page);
-      Status st = examined.status();
-      if (st.ok() && !dry_run) {
-        st = state_->AddRecordResults(run_.run_id, ctx_.results);
-        if (st.ok()) st = state_->AddBeforeImages(run_.run_id, ctx_.images);
-        if (st.ok()) st = target_->Commit();
-      }
-      if (!st.ok()) {
-        if (!dry_run) (void)target_->Rollback();
-        return st;
-      }
-      if (*examined == 0) break;
+      size_t examined = 0;
+      std::optional<Row> start = cursor;
+      TETHER_RETURN_IF_ERROR(Transaction(dry_run, *name, [&]() -> Status {
+        cursor = start;
+        TETHER_ASSIGN_OR_RETURN(examined, processor.SweepDeletes(m, &cursor, page));
+        if (dry_run) return Status::OK();
+        TETHER_RETURN_IF_ERROR(state_->AddRecordResults(run_.run_id, ctx_.results));
+        return state_->AddBeforeImages(run_.run_id, ctx_.images);
+      }));
+      if (examined == 0) break;
     }
     if (obs_ && !dry_run) obs_->OnProgress(*name, ctx_.counts[*name]);
   }

@@ -370,3 +370,56 @@ TEST_F(RunTest, ABatchThatFindsTheTargetLockedIsRetried) {
 
 }  // namespace
 }  // namespace tether::testing
+
+namespace tether::testing {
+namespace {
+
+// Holds a read transaction on the target from the start of the run, so that the first batch's
+// COMMIT (which needs the exclusive lock) fails with kBusy after the batch has pulled parents.
+class ReaderObserver : public RecordingObserver {
+ public:
+  explicit ReaderObserver(std::string path) : path_(std::move(path)) {}
+  ~ReaderObserver() override {
+    if (holder_.joinable()) holder_.join();
+  }
+  void OnRunStart(const RunInfo& run) override {
+    RecordingObserver::OnRunStart(run);
+    std::promise<void> reading;
+    std::future<void> ready = reading.get_future();
+    holder_ = std::thread([this, &reading] {
+      sqlite3* db = nullptr;
+      sqlite3_open(path_.c_str(), &db);
+      sqlite3_exec(db, "BEGIN; SELECT count(*) FROM customer;", nullptr, nullptr, nullptr);
+      reading.set_value();
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+      sqlite3_close(db);
+    });
+    ready.wait();
+  }
+
+ private:
+  std::string path_;
+  std::thread holder_;
+};
+
+TEST_F(RunTest, ARetriedBatchPullsItsParentsAgainAndReportsEachRecordOnce) {
+  target_url_options_ = "?busy_timeout_ms=50";
+  Configure(std::string(kEntities) + Pipeline("order, customer", "    batch_size: 3\n"));
+  Fill(6);
+  ReaderObserver observer(dst_);
+  SyncRequest req = Only({"order"});
+  req.pipeline = "p";
+  auto report = RunSync(config_, req, &observer);
+  ASSERT_OK(report);
+  EXPECT_FALSE(observer.notices.empty());  // the first commit was refused and retried
+  // The customers were pulled in the rolled-back attempt; the retry must pull them again.
+  EXPECT_EQ(CountsOf(*report, "customer"), Counts(6, 6, 0, 0));
+  EXPECT_EQ(CountsOf(*report, "order"), Counts(6, 6, 0, 0));
+  EXPECT_EQ(Dst(kOrders), Src(kOrders));
+  // Records of the rolled-back attempt are not reported.
+  EXPECT_EQ(observer.records.size(), 12u);
+}
+
+}  // namespace
+}  // namespace tether::testing
