@@ -54,6 +54,7 @@ struct Capabilities {
   bool transactions = false;    // Begin/Commit/Rollback and savepoints
   bool generated_keys = false;  // Insert can return keys the system generated
   bool state_store = false;     // can hold tether_ tables next to the data
+  bool writable = false;        // opened for writing (false: read-only, e.g. sqlite ?mode=ro)
 };
 
 class Connector {

@@ -242,6 +242,11 @@ Status Runner::Prepare() {
   if (!target_->capabilities().state_store || !target_->capabilities().transactions) {
     return Status::Unsupported(fmt::format("connection '{}' cannot hold tether's state", tc->name));
   }
+  if (!req_.dry_run && !target_->capabilities().writable) {
+    return Status::PermissionDenied(
+        fmt::format("connection '{}' is open read-only ({}), so it cannot be the target of a sync",
+                    tc->name, RedactUrl(tc->url)));
+  }
   state_ = std::make_unique<StateStore>(target_.get());
 
   for (const std::string& name : all) {

@@ -148,7 +148,7 @@ TEST_F(BadInputTest, ReadOnlyTarget) {
   const std::string before = ReadFile(shop_.staging());
   CommandResult plan = shop_.Run({"plan"});
   EXPECT_EQ(plan.exit_code, 0) << Show(plan);
-  ExpectRefused({{"sync"}}, kConnection, {"'staging'"});
+  ExpectRefused({{"sync"}, {"check"}}, kConnection, {"'staging'", "read-only"});
   CommandResult sync = shop_.Run({"sync"});
   EXPECT_TRUE(Contains(sync.err, "read")) << "says it is read-only\n" << Show(sync);
   EXPECT_TRUE(ReadFile(shop_.staging()) == before);

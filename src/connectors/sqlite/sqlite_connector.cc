@@ -153,6 +153,7 @@ class SqliteConnector final : public Connector {
   Capabilities capabilities() const override {
     Capabilities c;
     c.transactions = true;
+    c.writable = sqlite3_db_readonly(db_.get(), "main") == 0;
     c.generated_keys = true;
     c.state_store = true;
     return c;

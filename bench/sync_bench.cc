@@ -1,0 +1,451 @@
+// sync_bench: wall time and peak memory of the real `tether sync` binary copying a product table
+// of N rows (a full copy, then a no-op rerun, with `keys: identity` and `keys: mapped`), side by
+// side with the plain sqlite3 path measured in the same run. Prints figures; asserts no timing.
+// Single-threaded; see bench/README.md for how to run it and read the table.
+#include <fmt/format.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kTable[] = R"sql(
+CREATE TABLE product (
+  id INTEGER PRIMARY KEY,
+  sku TEXT NOT NULL,
+  name TEXT NOT NULL,
+  price DECIMAL(12,2),
+  qty INTEGER,
+  in_stock BOOLEAN,
+  updated_at DATETIME,
+  description TEXT
+);
+CREATE UNIQUE INDEX product_sku ON product (sku);
+)sql";
+
+constexpr char kColumns[] = "sku, name, price, qty, in_stock, updated_at, description";
+
+struct Options {
+  std::vector<int64_t> rows = {100000, 1000000};
+  std::vector<std::string> modes = {"identity", "mapped"};
+  std::string tether;
+  std::string sqlite3 = "sqlite3";
+  std::string dir;  // where the temporary folder goes
+  size_t batch_size = 0;
+};
+
+struct Measure {
+  double seconds = 0;
+  double cpu_seconds = 0;  // user + system
+  long max_rss_kb = 0;
+  int exit_code = -1;
+  std::string out, err;
+};
+
+fs::path g_data_dir;  // removed on every way out
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "sync_bench: %s\n", what.c_str());
+  if (!g_data_dir.empty()) {
+    std::error_code ec;
+    fs::remove_all(g_data_dir, ec);
+  }
+  std::exit(1);
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs argv[0] with its arguments, in `cwd`, and measures it the same way for every program:
+// wall time around fork..wait4, and the child's own rusage (peak RSS, CPU time).
+Measure Run(const std::vector<std::string>& argv, const fs::path& cwd) {
+  const std::string out = (cwd / "child.out").string();
+  const std::string err = (cwd / "child.err").string();
+  std::fflush(nullptr);
+  auto start = std::chrono::steady_clock::now();
+  pid_t pid = fork();
+  if (pid < 0) Die("fork failed");
+  if (pid == 0) {
+    if (chdir(cwd.c_str()) != 0) _exit(126);
+    if (!freopen(out.c_str(), "w", stdout) || !freopen(err.c_str(), "w", stderr)) _exit(126);
+    if (!freopen("/dev/null", "r", stdin)) _exit(126);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  struct rusage ru {};
+  while (wait4(pid, &status, 0, &ru) < 0) {
+    if (errno != EINTR) Die("wait4 failed");
+  }
+  Measure m;
+  m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  m.cpu_seconds = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                  static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  m.max_rss_kb = ru.ru_maxrss;  // kilobytes on Linux
+  m.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  m.out = Slurp(out);
+  m.err = Slurp(err);
+  return m;
+}
+
+class Db {
+ public:
+  explicit Db(const std::string& path) {
+    if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) Die("cannot open " + path);
+  }
+  ~Db() { sqlite3_close(db_); }
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+  sqlite3* get() { return db_; }
+  void Exec(const std::string& sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "?";
+      sqlite3_free(err);
+      Die(msg + " in: " + sql);
+    }
+  }
+  int64_t Count(const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) Die(sql);
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    return n;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// N product-like rows; descriptions are ~100 characters of shop words.
+void WriteSource(const std::string& path, int64_t rows) {
+  static const char* kWords[] = {"soft",   "cotton", "blend", "shirt",   "with",    "classic",
+                                 "collar", "and",    "long",  "sleeves", "machine", "washable",
+                                 "fits",   "true",   "to",    "size",    "organic", "dye"};
+  std::mt19937_64 rng(42);
+  Db db(path);
+  db.Exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;");
+  db.Exec(kTable);
+  db.Exec("BEGIN");
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db.get(), "INSERT INTO product VALUES (?,?,?,?,?,?,?,?)", -1, &st,
+                         nullptr) != SQLITE_OK) {
+    Die(sqlite3_errmsg(db.get()));
+  }
+  std::string sku, name, date, description;
+  for (int64_t id = 1; id <= rows; ++id) {
+    sku = fmt::format("SKU-{:08}", id);
+    name = fmt::format("Product {} {}", id, kWords[rng() % std::size(kWords)]);
+    date = fmt::format("2024-{:02}-{:02} {:02}:{:02}:{:02}", rng() % 12 + 1, rng() % 28 + 1,
+                       rng() % 24, rng() % 60, rng() % 60);
+    description.clear();
+    while (description.size() < 100) {
+      if (!description.empty()) description += ' ';
+      description += kWords[rng() % std::size(kWords)];
+    }
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, sku.c_str(), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, name.c_str(), -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 4, static_cast<double>(rng() % 1000000) / 100.0);
+    sqlite3_bind_int64(st, 5, static_cast<int64_t>(rng() % 1000));
+    sqlite3_bind_int(st, 6, rng() % 5 != 0);
+    sqlite3_bind_text(st, 7, date.c_str(), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, description.c_str(), -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) Die(sqlite3_errmsg(db.get()));
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  db.Exec("COMMIT");
+}
+
+// A fresh, empty target with the source's schema (same index, so both paths maintain it).
+void WriteEmptyTarget(const std::string& path) {
+  fs::remove(path);
+  fs::remove(path + "-journal");
+  Db db(path);
+  db.Exec(kTable);
+}
+
+std::string Config(const std::string& mode, size_t batch_size) {
+  std::string yaml = R"(connections:
+  src: { url: "sqlite:source.db" }
+  dst: { url: "sqlite:target.db" }
+entities:
+  product:
+    table: product
+    key: id
+    keys: )" + mode + "\n";
+  if (mode == "mapped") yaml += "    match: [sku]\n";
+  yaml += "pipelines:\n  bench:\n    source: src\n    target: dst\n    entities: [product]\n";
+  if (batch_size > 0) yaml += fmt::format("    batch_size: {}\n", batch_size);
+  return yaml;
+}
+
+std::string Thousands(int64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+std::string Rate(int64_t rows, double secs) {
+  return secs > 0 ? Thousands(static_cast<int64_t>(static_cast<double>(rows) / secs)) : "-";
+}
+
+std::string Mb(long kb) { return fmt::format("{:.1f}", static_cast<double>(kb) / 1024.0); }
+
+struct Line {
+  int64_t rows;
+  std::string mode;  // identity | mapped
+  std::string run;   // copy | no-op
+  Measure tether;
+  Measure peer;
+};
+
+// Checks that tether did what the figure claims it did; a benchmark of a failed run means nothing.
+void CheckTether(const Measure& m, const std::string& what, const char* count, int64_t rows) {
+  if (m.exit_code != 0) Die(what + ": tether exited " + std::to_string(m.exit_code) + "\n" + m.err);
+  nlohmann::json j = nlohmann::json::parse(m.out, nullptr, false);
+  if (!j.is_object() || !j.contains("total")) Die(what + ": unexpected output:\n" + m.out);
+  int64_t n = j["total"].value(count, int64_t{-1});
+  if (n != rows) {
+    Die(fmt::format("{}: expected {} {} rows, tether reports {}\n{}", what, Thousands(rows), count,
+                    n, m.out));
+  }
+}
+
+void CheckPeer(const Measure& m, const std::string& what) {
+  if (m.exit_code != 0)
+    Die(what + ": sqlite3 exited " + std::to_string(m.exit_code) + "\n" + m.err);
+}
+
+std::vector<Line> BenchRows(const Options& opt, const fs::path& dir, int64_t rows) {
+  const std::string source = (dir / "source.db").string();
+  const std::string target = (dir / "target.db").string();
+  auto t0 = std::chrono::steady_clock::now();
+  fs::remove(source);
+  WriteSource(source, rows);
+  std::fprintf(stderr, "  %s rows: source written in %.1f s (%s MB)\n", Thousands(rows).c_str(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+               Mb(static_cast<long>(fs::file_size(source) / 1024)).c_str());
+
+  // The peer: one INSERT ... SELECT in the sqlite3 shell, then the same upsert a hand-written
+  // incremental copy would run, which finds nothing to change.
+  WriteEmptyTarget(target);
+  Measure peer_copy = Run({opt.sqlite3, "target.db",
+                           "ATTACH 'source.db' AS s; INSERT INTO product SELECT * FROM s.product;"},
+                          dir);
+  CheckPeer(peer_copy, "sqlite3 copy");
+  std::string set, differs_old, differs_new;
+  for (std::string c : {"sku", "name", "price", "qty", "in_stock", "updated_at", "description"}) {
+    set += (set.empty() ? "" : ", ") + c + " = excluded." + c;
+    differs_old += (differs_old.empty() ? "" : ", ") + c;
+    differs_new += (differs_new.empty() ? "" : ", ") + std::string("excluded.") + c;
+  }
+  Measure peer_noop =
+      Run({opt.sqlite3, "target.db",
+           fmt::format("ATTACH 'source.db' AS s; INSERT INTO product SELECT * FROM s.product WHERE "
+                       "true ON CONFLICT (id) DO UPDATE SET {} WHERE ({}) IS NOT ({}); SELECT "
+                       "changes();",
+                       set, differs_old, differs_new)},
+          dir);
+  CheckPeer(peer_noop, "sqlite3 no-op");
+  if (peer_noop.out.find_first_not_of("0\n") != std::string::npos) {
+    Die("sqlite3 no-op changed rows: " + peer_noop.out);
+  }
+  {
+    Db check(target);
+    if (check.Count("SELECT count(*) FROM product") != rows) Die("sqlite3 copy is incomplete");
+  }
+
+  std::vector<Line> lines;
+  for (const std::string& mode : opt.modes) {
+    std::ofstream(dir / "bench.yaml") << Config(mode, opt.batch_size);
+    WriteEmptyTarget(target);
+    const std::vector<std::string> sync = {opt.tether, "-c",       "bench.yaml",
+                                           "sync",     "--format", "json"};
+    std::fprintf(stderr, "  %s rows: tether %s copy...\n", Thousands(rows).c_str(), mode.c_str());
+    Measure copy = Run(sync, dir);
+    CheckTether(copy, mode + " copy", "inserted", rows);
+    std::fprintf(stderr, "  %s rows: tether %s no-op...\n", Thousands(rows).c_str(), mode.c_str());
+    Measure noop = Run(sync, dir);
+    CheckTether(noop, mode + " no-op", "unchanged", rows);
+    lines.push_back({rows, mode, "copy", copy, peer_copy});
+    lines.push_back({rows, mode, "no-op", noop, peer_noop});
+  }
+  fs::remove(source);
+  fs::remove(target);
+  return lines;
+}
+
+void PrintTable(const std::vector<Line>& lines) {
+  std::vector<std::vector<std::string>> cells = {{"rows", "keys", "run", "tether s", "rows/s",
+                                                  "cpu s", "RSS MB", "sqlite3 s", "rows/s",
+                                                  "RSS MB", "time ×"}};
+  for (const Line& l : lines) {
+    cells.push_back(
+        {Thousands(l.rows), l.mode, l.run, fmt::format("{:.2f}", l.tether.seconds),
+         Rate(l.rows, l.tether.seconds), fmt::format("{:.2f}", l.tether.cpu_seconds),
+         Mb(l.tether.max_rss_kb), fmt::format("{:.2f}", l.peer.seconds),
+         Rate(l.rows, l.peer.seconds), Mb(l.peer.max_rss_kb),
+         l.peer.seconds > 0 ? fmt::format("{:.1f}", l.tether.seconds / l.peer.seconds) : "-"});
+  }
+  std::vector<size_t> width(cells[0].size(), 0);
+  auto display = [](const std::string& s) {
+    size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+  };
+  for (const auto& row : cells) {
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], display(row[i]));
+  }
+  for (size_t r = 0; r < cells.size(); ++r) {
+    std::string line;
+    for (size_t i = 0; i < cells[r].size(); ++i) {
+      std::string pad(width[i] - display(cells[r][i]), ' ');
+      if (i) line += i == 3 || i == 7 || i == 10 ? " | " : "  ";
+      line += i < 3 ? cells[r][i] + pad : pad + cells[r][i];
+    }
+    std::printf("%s\n", line.c_str());
+  }
+}
+
+std::vector<int64_t> ParseRows(const std::string& text) {
+  std::vector<int64_t> out;
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    if (part.empty()) continue;
+    int64_t mult = 1;
+    char last = part.back();
+    if (last == 'k' || last == 'K') mult = 1000;
+    if (last == 'm' || last == 'M') mult = 1000000;
+    if (mult > 1) part.pop_back();
+    char* end = nullptr;
+    long long n = std::strtoll(part.c_str(), &end, 10);
+    if (!end || *end || n <= 0) Die("--rows: not a row count: " + part);
+    out.push_back(n * mult);
+  }
+  if (out.empty()) Die("--rows: no row count");
+  return out;
+}
+
+void Usage() {
+  std::printf(
+      "usage: sync_bench [--rows 100k,1M] [--keys identity,mapped] [--tether PATH]\n"
+      "                  [--sqlite3 PATH] [--batch-size N] [--dir DIR]\n"
+      "  --rows        row counts to measure (k and M suffixes; default 100k,1M)\n"
+      "  --keys        identity, mapped or both (default both)\n"
+      "  --tether      the tether binary (default $TETHER_BINARY, else ./tether beside this\n"
+      "                program)\n"
+      "  --sqlite3     the sqlite3 shell used as the peer (default: sqlite3 on PATH)\n"
+      "  --batch-size  rows per batch (default: the pipeline default)\n"
+      "  --dir         where to put the temporary data (default: the system temp dir)\n");
+}
+
+Options ParseArgs(int argc, char** argv) {
+  Options opt;
+  if (const char* env = std::getenv("TETHER_BINARY"); env && *env) opt.tether = env;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) Die(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--rows") {
+      opt.rows = ParseRows(value());
+    } else if (a == "--keys") {
+      std::string v = value();
+      if (v == "both") {
+        opt.modes = {"identity", "mapped"};
+      } else if (v == "identity" || v == "mapped") {
+        opt.modes = {v};
+      } else if (v == "identity,mapped" || v == "mapped,identity") {
+        opt.modes = {"identity", "mapped"};
+      } else {
+        Die("--keys: identity, mapped or both");
+      }
+    } else if (a == "--tether") {
+      opt.tether = value();
+    } else if (a == "--sqlite3") {
+      opt.sqlite3 = value();
+    } else if (a == "--batch-size") {
+      opt.batch_size = static_cast<size_t>(std::strtoull(value().c_str(), nullptr, 10));
+    } else if (a == "--dir") {
+      opt.dir = value();
+    } else if (a == "-h" || a == "--help") {
+      Usage();
+      std::exit(0);
+    } else {
+      Usage();
+      Die("unknown argument " + a);
+    }
+  }
+  if (opt.tether.empty()) {
+    std::error_code ec;
+    fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    if (ec) self = fs::absolute(argv[0]);
+    opt.tether = (self.parent_path() / "tether").string();
+  }
+  opt.tether = fs::absolute(opt.tether).string();
+  if (access(opt.tether.c_str(), X_OK) != 0) {
+    Die("no tether binary at " + opt.tether + " (pass --tether PATH or set TETHER_BINARY)");
+  }
+  return opt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt = ParseArgs(argc, argv);
+  fs::path base = opt.dir.empty() ? fs::temp_directory_path() : fs::path(opt.dir);
+  std::string tmpl = (base / "tether-bench-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) Die("cannot create a folder under " + base.string());
+  const fs::path dir = tmpl;
+  g_data_dir = dir;
+  std::vector<Line> lines;
+  for (int64_t rows : opt.rows) {
+    std::vector<Line> more = BenchRows(opt, dir, rows);
+    lines.insert(lines.end(), more.begin(), more.end());
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  g_data_dir.clear();
+
+  Measure version = Run({opt.tether, "--version"}, fs::temp_directory_path());
+  Measure sqlite_version = Run({opt.sqlite3, "--version"}, fs::temp_directory_path());
+  auto first_line = [](const std::string& s) { return s.substr(0, s.find('\n')); };
+  std::printf("tether: %s (%s)\nsqlite3 shell: %s (%s)\nbatch size: %s\n\n", opt.tether.c_str(),
+              first_line(version.out).c_str(), opt.sqlite3.c_str(),
+              first_line(sqlite_version.out).substr(0, 17).c_str(),
+              opt.batch_size ? std::to_string(opt.batch_size).c_str() : "pipeline default");
+  std::printf("%*s%s\n", 0, "",
+              "columns: tether (wall s, rows/s, CPU s, peak RSS) | sqlite3 shell "
+              "(wall s, rows/s, peak RSS) | tether time / sqlite3 time");
+  PrintTable(lines);
+  return 0;
+}
