@@ -17,6 +17,7 @@ namespace tether {
 namespace {
 
 constexpr int kMaxAttempts = 4;  // a batch that hits a retryable error is tried again
+constexpr std::chrono::seconds kStateInterval{2};  // the longest a no-op batch defers state
 
 struct EntityPlan {
   const EntityMapping* mapping;
@@ -205,6 +206,8 @@ class Runner {
   RunInfo run_;
   bool resumed_ = false;
   BufferedObserver buffer_;
+  int64_t state_changes_ = -1;  // changes counted when run state was last written
+  std::chrono::steady_clock::time_point state_written_{};
 };
 
 Status Runner::Prepare() {
@@ -327,6 +330,20 @@ Status Runner::LockPipeline() {
 Status Runner::CommitBatch(const EntityPlan& plan, const Row& last_key, bool dry_run) {
   if (dry_run) return Status::OK();
   const std::string& entity = plan.mapping->name();
+  RunCounts totals;
+  for (auto& [name, c] : ctx_.counts) totals += c;
+  const int64_t changes = totals.inserted + totals.updated + totals.linked + totals.deleted +
+                          totals.skipped + totals.failed;
+  const auto now = std::chrono::steady_clock::now();
+  // A batch that changed nothing has nothing to protect: its checkpoint can wait (a resume
+  // then re-reads a few unchanged batches), which spares a no-op rerun a write and an fsync
+  // per batch. State is still written at least every kStateInterval.
+  if (changes == state_changes_ && ctx_.results.empty() && ctx_.images.empty() &&
+      now - state_written_ < kStateInterval) {
+    return Status::OK();
+  }
+  state_changes_ = changes;
+  state_written_ = now;
   TETHER_RETURN_IF_ERROR(state_->AddRecordResults(run_.run_id, ctx_.results));
   TETHER_RETURN_IF_ERROR(state_->AddBeforeImages(run_.run_id, ctx_.images));
   Checkpoint cp;
@@ -334,8 +351,7 @@ Status Runner::CommitBatch(const EntityPlan& plan, const Row& last_key, bool dry
   cp.run_id = run_.run_id;
   cp.options_hash = plan.options_hash;
   TETHER_RETURN_IF_ERROR(state_->PutCheckpoint(pipeline_->name, entity, cp));
-  run_.counts = RunCounts{};
-  for (auto& [name, c] : ctx_.counts) run_.counts += c;
+  run_.counts = totals;
   return state_->PutRun(run_);
 }
 
