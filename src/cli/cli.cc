@@ -345,32 +345,51 @@ int CheckCommand(const Globals& g, const std::vector<std::string>& pipelines) {
   return kExitOk;
 }
 
-// Opens the state store of a pipeline (inside its target) for the read-only commands.
-Result<std::unique_ptr<Connector>> OpenTarget(const Config& config, const std::string& pipeline) {
-  const PipelineConfig* p = config.FindPipeline(pipeline);
-  if (!p) return Status::InvalidArgument(fmt::format("no pipeline '{}'", pipeline));
-  const ConnectionConfig* c = config.FindConnection(p->target);
-  return OpenConnector(c->name, c->url);
-}
+// What the read-only commands (runs, links) need: the config, the pipeline and its target
+// connection, which holds the state store. On failure, prints why and sets the exit code.
+struct StateAccess {
+  Config config;
+  std::string pipeline;
+  std::unique_ptr<Connector> target;
+};
 
-int RunsCommand(const Globals& g, const std::string& asked, const std::string& show, size_t limit,
-                const std::string& format) {
+std::optional<StateAccess> OpenState(const Globals& g, const std::string& asked, int* exit_code) {
   Result<Config> config = Load(g);
   if (!config.ok()) {
     Error(config.status());
-    return ExitCodeFor(config.status());
+    *exit_code = ExitCodeFor(config.status());
+    return std::nullopt;
   }
   Result<std::string> pipeline = PickPipeline(*config, asked);
   if (!pipeline.ok()) {
     Error(pipeline.status());
-    return kExitUsage;
+    *exit_code = kExitUsage;
+    return std::nullopt;
   }
-  auto target = OpenTarget(*config, *pipeline);
+  const PipelineConfig* p = config->FindPipeline(*pipeline);
+  if (!p) {
+    Error(Status::InvalidArgument(fmt::format("no pipeline '{}'", *pipeline)));
+    *exit_code = kExitUsage;
+    return std::nullopt;
+  }
+  const ConnectionConfig* c = config->FindConnection(p->target);
+  Result<std::unique_ptr<Connector>> target = OpenConnector(c->name, c->url);
   if (!target.ok()) {
     Error(target.status());
-    return ExitCodeFor(target.status());
+    *exit_code = ExitCodeFor(target.status());
+    return std::nullopt;
   }
-  StateStore state(target->get());
+  return StateAccess{std::move(config).value(), std::move(pipeline).value(),
+                     std::move(target).value()};
+}
+
+int RunsCommand(const Globals& g, const std::string& asked, const std::string& show, size_t limit,
+                const std::string& format) {
+  int code = kExitOk;
+  std::optional<StateAccess> access = OpenState(g, asked, &code);
+  if (!access) return code;
+  const std::string* pipeline = &access->pipeline;
+  StateStore state(access->target.get());
   if (!show.empty()) {
     auto run = state.GetRun(show);
     auto results = state.ListRecordResults(show, limit);
@@ -446,27 +465,16 @@ int RunsCommand(const Globals& g, const std::string& asked, const std::string& s
 int LinksCommand(const Globals& g, const std::string& asked, const std::string& entity,
                  const std::string& source_id, const std::string& target_id, bool failed,
                  const std::string& format) {
-  Result<Config> config = Load(g);
-  if (!config.ok()) {
-    Error(config.status());
-    return ExitCodeFor(config.status());
-  }
-  Result<std::string> pipeline = PickPipeline(*config, asked);
-  if (!pipeline.ok()) {
-    Error(pipeline.status());
-    return kExitUsage;
-  }
-  if (!config->FindEntity(entity)) {
+  int code = kExitOk;
+  std::optional<StateAccess> access = OpenState(g, asked, &code);
+  if (!access) return code;
+  const std::string* pipeline = &access->pipeline;
+  if (!access->config.FindEntity(entity)) {
     Error(Status::InvalidArgument(
-        fmt::format("--entity {}: no such entity in {}", entity, config->path)));
+        fmt::format("--entity {}: no such entity in {}", entity, access->config.path)));
     return kExitUsage;
   }
-  auto target = OpenTarget(*config, *pipeline);
-  if (!target.ok()) {
-    Error(target.status());
-    return ExitCodeFor(target.status());
-  }
-  StateStore state(target->get());
+  StateStore state(access->target.get());
   std::vector<Link> links;
   if (failed) {
     auto r = state.ListLinks(*pipeline, entity, std::nullopt, 0, std::string("failed"));

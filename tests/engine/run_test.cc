@@ -325,21 +325,35 @@ TEST_F(RunTest, ARunningProcessHoldsThePipeline) {
 }
 
 // Holds the target's write lock from another connection for a while, after the first batch.
-class LockingObserver : public RecordingObserver {
+// Holds a lock on the target for 300 ms from a moment of the run, with `sql` run on a second
+// connection: "BEGIN IMMEDIATE" takes the write lock; "BEGIN; SELECT ..." a shared lock, which
+// lets a batch start but makes its COMMIT (which needs the exclusive lock) fail with kBusy.
+class LockHoldingObserver : public RecordingObserver {
  public:
-  explicit LockingObserver(std::string path) : path_(std::move(path)) {}
-  ~LockingObserver() override {
+  enum class When { kRunStart, kFirstBatch };
+  LockHoldingObserver(std::string path, std::string sql, When when)
+      : path_(std::move(path)), sql_(std::move(sql)), when_(when) {}
+  ~LockHoldingObserver() override {
     if (holder_.joinable()) holder_.join();
+  }
+  void OnRunStart(const RunInfo& run) override {
+    RecordingObserver::OnRunStart(run);
+    if (when_ == When::kRunStart) Hold();
   }
   void OnProgress(const std::string& entity, const RunCounts& totals) override {
     RecordingObserver::OnProgress(entity, totals);
+    if (when_ == When::kFirstBatch) Hold();
+  }
+
+ private:
+  void Hold() {
     if (holder_.joinable()) return;
     std::promise<void> locked;
     std::future<void> ready = locked.get_future();
     holder_ = std::thread([this, &locked] {
       sqlite3* db = nullptr;
       sqlite3_open(path_.c_str(), &db);
-      sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+      sqlite3_exec(db, sql_.c_str(), nullptr, nullptr, nullptr);
       locked.set_value();
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
       sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
@@ -348,8 +362,9 @@ class LockingObserver : public RecordingObserver {
     ready.wait();
   }
 
- private:
   std::string path_;
+  std::string sql_;
+  When when_;
   std::thread holder_;
 };
 
@@ -357,7 +372,7 @@ TEST_F(RunTest, ABatchThatFindsTheTargetLockedIsRetried) {
   target_url_options_ = "?busy_timeout_ms=50";
   Configure(std::string(kEntities) + Pipeline("order, customer", "    batch_size: 3\n"));
   Fill(6);
-  LockingObserver observer(dst_);
+  LockHoldingObserver observer(dst_, "BEGIN IMMEDIATE", LockHoldingObserver::When::kFirstBatch);
   SyncRequest req;
   req.pipeline = "p";
   auto report = RunSync(config_, req, &observer);
@@ -374,40 +389,12 @@ TEST_F(RunTest, ABatchThatFindsTheTargetLockedIsRetried) {
 namespace tether::testing {
 namespace {
 
-// Holds a read transaction on the target from the start of the run, so that the first batch's
-// COMMIT (which needs the exclusive lock) fails with kBusy after the batch has pulled parents.
-class ReaderObserver : public RecordingObserver {
- public:
-  explicit ReaderObserver(std::string path) : path_(std::move(path)) {}
-  ~ReaderObserver() override {
-    if (holder_.joinable()) holder_.join();
-  }
-  void OnRunStart(const RunInfo& run) override {
-    RecordingObserver::OnRunStart(run);
-    std::promise<void> reading;
-    std::future<void> ready = reading.get_future();
-    holder_ = std::thread([this, &reading] {
-      sqlite3* db = nullptr;
-      sqlite3_open(path_.c_str(), &db);
-      sqlite3_exec(db, "BEGIN; SELECT count(*) FROM customer;", nullptr, nullptr, nullptr);
-      reading.set_value();
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));
-      sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
-      sqlite3_close(db);
-    });
-    ready.wait();
-  }
-
- private:
-  std::string path_;
-  std::thread holder_;
-};
-
 TEST_F(RunTest, ARetriedBatchPullsItsParentsAgainAndReportsEachRecordOnce) {
   target_url_options_ = "?busy_timeout_ms=50";
   Configure(std::string(kEntities) + Pipeline("order, customer", "    batch_size: 3\n"));
   Fill(6);
-  ReaderObserver observer(dst_);
+  LockHoldingObserver observer(dst_, "BEGIN; SELECT count(*) FROM customer;",
+                               LockHoldingObserver::When::kRunStart);
   SyncRequest req = Only({"order"});
   req.pipeline = "p";
   auto report = RunSync(config_, req, &observer);
