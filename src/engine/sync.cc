@@ -83,8 +83,15 @@ Result<std::pair<std::string, bool>> ParseDateBound(const std::string& text, boo
       fmt::format("{} {}: expected YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]", flag, text));
 }
 
+// Per selected entity, the conditions of its source reads: its own `filter.where`, the date
+// range on its date column, and --where ("[entity.]column op value"; unprefixed, it applies
+// to every selected entity whose source table has the column, and must apply to one).
 Result<std::map<std::string, std::vector<Condition>>> BuildFilters(
-    const Config& config, const std::vector<std::string>& selected, const SyncRequest& req) {
+    const Config& config, const std::vector<std::string>& selected,
+    const std::map<std::string, std::unique_ptr<EntityMapping>>& mappings, const SyncRequest& req) {
+  auto has_column = [&](const std::string& entity, const std::string& column) {
+    return mappings.at(entity)->source_schema.Find(column) != nullptr;
+  };
   std::map<std::string, std::vector<Condition>> out;
   for (const std::string& name : selected) out[name] = config.FindEntity(name)->filter.where;
   if (req.from_date || req.to_date) {
@@ -125,16 +132,24 @@ Result<std::map<std::string, std::vector<Condition>>> BuildFilters(
         return Status::InvalidArgument(
             fmt::format("--where '{}': entity '{}' is not selected in this run", text, entity));
       }
+      if (!has_column(entity, c->column)) {
+        return Status::InvalidArgument(
+            fmt::format("--where '{}': the source table '{}' of entity '{}' has no column '{}'",
+                        text, mappings.at(entity)->source_schema.name, entity, c->column));
+      }
       out[entity].push_back(*c);
       continue;
     }
     bool applied = false;
     for (const std::string& name : selected) {
-      // Applies where the source table has the column; checked against the schema later.
+      if (!has_column(name, c->column)) continue;
       out[name].push_back(*c);
       applied = true;
     }
-    if (!applied) return Status::InvalidArgument(fmt::format("--where '{}': no entity", text));
+    if (!applied) {
+      return Status::InvalidArgument(fmt::format(
+          "--where '{}': no selected entity's source table has a column '{}'", text, c->column));
+    }
   }
   return out;
 }
@@ -271,35 +286,14 @@ Status Runner::Prepare() {
     TETHER_ASSIGN_OR_RETURN(auto mapping, BuildMapping(*e, sc->name, *src, tc->name, *dst));
     ctx_.mappings[name] = std::move(mapping);
   }
-  TETHER_ASSIGN_OR_RETURN(auto filters, BuildFilters(config_, order_, req_));
-  std::set<std::string> used_where;
+  TETHER_ASSIGN_OR_RETURN(auto filters, BuildFilters(config_, order_, ctx_.mappings, req_));
   for (const std::string& name : order_) {
     EntityPlan plan;
     plan.mapping = ctx_.mappings[name].get();
-    for (const Condition& c : filters[name]) {
-      if (!plan.mapping->source_schema.Find(c.column)) {
-        bool from_cli = std::find_if(config_.FindEntity(name)->filter.where.begin(),
-                                     config_.FindEntity(name)->filter.where.end(),
-                                     [&](const Condition& w) { return w.column == c.column; }) ==
-                        config_.FindEntity(name)->filter.where.end();
-        if (from_cli) continue;  // an unprefixed --where applies where the column exists
-      }
-      used_where.insert(c.column);
-      plan.conditions.push_back(c);
-    }
+    plan.conditions = std::move(filters[name]);
     plan.filtered = !plan.conditions.empty();
     plan.options_hash = ConditionsHash(plan.conditions);
     plans_[name] = std::move(plan);
-  }
-  for (const std::string& text : req_.where) {
-    auto c = ParseCondition(text.find('.') != std::string::npos &&
-                                    text.find('.') < text.find_first_of(" =<>!")
-                                ? text.substr(text.find('.') + 1)
-                                : text);
-    if (c.ok() && !used_where.count(c->column)) {
-      return Status::InvalidArgument(fmt::format(
-          "--where '{}': no selected entity's source table has a column '{}'", text, c->column));
-    }
   }
   ctx_.config = &config_;
   ctx_.pipeline = pipeline_;
