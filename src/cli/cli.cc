@@ -623,7 +623,6 @@ int Main(int argc, char** argv) {
   runs->callback([&] { code = RunsCommand(g, runs_pipeline, runs_show, runs_limit, runs_format); });
 
   std::string links_pipeline, links_entity, links_source, links_target, links_format = "table";
-  bool links_failed = false;
   CLI::App* links = app.add_subcommand("links", "The link registry: which record is which");
   links->require_subcommand(1);
   links->fallthrough();
@@ -649,10 +648,8 @@ int Main(int argc, char** argv) {
   failed->add_option("--entity,-e", links_entity, "Entity")->required();
   failed->add_option("--format,-f", links_format, "table | json")
       ->check(CLI::IsMember({"table", "json"}));
-  failed->callback([&] {
-    links_failed = true;
-    code = LinksCommand(g, links_pipeline, links_entity, "", "", true, links_format);
-  });
+  failed->callback(
+      [&] { code = LinksCommand(g, links_pipeline, links_entity, "", "", true, links_format); });
 
   DemoOptions demo_opts;
   CLI::App* demo = app.add_subcommand("demo", "The bundled demo shop");
@@ -692,7 +689,6 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "tether: %s\nRun with --help for more information.\n", e.what());
     return kExitUsage;
   }
-  (void)links_failed;
   return code;
 }
 

@@ -2,6 +2,7 @@
 // copies ~110,000 related rows with mapped keys; runs are repeated until one finishes, and the
 // target must then equal the source row for row through the links, with no duplicate, no lost
 // record and no dangling reference (DESIGN.md, "A one-way run").
+#include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -409,20 +410,11 @@ class Child {
   Child(const std::vector<std::string>& args, const std::string& cwd, const std::string& out,
         const std::string& err)
       : out_(out), err_(err) {
-    std::fflush(nullptr);  // or the child would print the parent's pending output again
-    pid_ = fork();
-    if (pid_ == 0) {
-      if (chdir(cwd.c_str()) != 0) _exit(127);
-      if (!freopen(out.c_str(), "w", stdout) || !freopen(err.c_str(), "w", stderr)) _exit(127);
-      if (!freopen("/dev/null", "r", stdin)) _exit(127);
-      std::vector<char*> argv;
-      std::string bin = TETHER_BINARY;
-      argv.push_back(bin.data());
-      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(bin.c_str(), argv.data());
-      _exit(127);
-    }
+    int out_fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err_fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_ = StartTether(args, cwd, out_fd, err_fd);
+    close(out_fd);
+    close(err_fd);
   }
   ~Child() {
     if (pid_ > 0 && !status_) {

@@ -27,19 +27,9 @@ struct Interrupted {
 Interrupted SyncAndInterrupt(const std::string& dir, std::chrono::milliseconds delay) {
   Interrupted result;
   const std::string err_path = dir + "/interrupted.err";
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (chdir(dir.c_str()) != 0) _exit(127);
-    int out = open("/dev/null", O_WRONLY);
-    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (out < 0 || err < 0) _exit(127);
-    dup2(out, 1);
-    dup2(err, 2);
-    putenv(const_cast<char*>("TETHER_CONFIG="));
-    const char* argv[] = {TETHER_BINARY, "sync", nullptr};
-    execv(TETHER_BINARY, const_cast<char* const*>(argv));
-    _exit(127);
-  }
+  int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = testing::StartTether({"sync"}, dir, -1, err, {"TETHER_CONFIG="});
+  close(err);
   EXPECT_GT(pid, 0);
   if (pid <= 0) return result;
   std::this_thread::sleep_for(delay);

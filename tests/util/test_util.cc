@@ -102,6 +102,26 @@ std::string Slurp(int fd) {
 }
 }  // namespace
 
+pid_t StartTether(const std::vector<std::string>& args, const std::string& cwd, int out_fd,
+                  int err_fd, const std::vector<std::string>& extra_env) {
+  std::fflush(nullptr);  // or the child would print the parent's pending output again
+  pid_t pid = fork();
+  if (pid != 0) return pid;
+  int devnull = open("/dev/null", O_RDWR);
+  if (chdir(cwd.c_str()) != 0 || devnull < 0) _exit(127);
+  dup2(devnull, 0);
+  dup2(out_fd >= 0 ? out_fd : devnull, 1);
+  dup2(err_fd >= 0 ? err_fd : devnull, 2);
+  for (const std::string& kv : extra_env) putenv(const_cast<char*>(kv.c_str()));
+  std::vector<char*> argv;
+  std::string bin = TETHER_BINARY;
+  argv.push_back(bin.data());
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  execv(bin.c_str(), argv.data());
+  _exit(127);
+}
+
 CommandResult RunTether(const std::vector<std::string>& args, const std::string& cwd,
                         const std::vector<std::string>& extra_env) {
   CommandResult result;
@@ -111,24 +131,9 @@ CommandResult RunTether(const std::vector<std::string>& args, const std::string&
   int err_fd = mkstemp(err_tmpl);
   unlink(out_tmpl);
   unlink(err_tmpl);
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (chdir(cwd.c_str()) != 0) _exit(127);
-    dup2(out_fd, 1);
-    dup2(err_fd, 2);
-    int devnull = open("/dev/null", O_RDONLY);
-    dup2(devnull, 0);
-    for (const std::string& kv : extra_env) putenv(const_cast<char*>(kv.c_str()));
-    std::vector<char*> argv;
-    std::string bin = TETHER_BINARY;
-    argv.push_back(bin.data());
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(bin.c_str(), argv.data());
-    _exit(127);
-  }
+  pid_t pid = StartTether(args, cwd, out_fd, err_fd, extra_env);
   int status = 0;
-  waitpid(pid, &status, 0);
+  if (pid > 0) waitpid(pid, &status, 0);
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.exit_code = 128 + WTERMSIG(status);
   lseek(out_fd, 0, SEEK_SET);

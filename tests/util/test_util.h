@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/types.h>
 
 #include <filesystem>
 #include <memory>
@@ -65,6 +66,11 @@ struct CommandResult {
   std::string out;
   std::string err;
 };
+// Starts the built `tether` binary with args in `cwd`, stdin from /dev/null, stdout and stderr
+// to the given descriptors (-1: /dev/null), with `extra_env` ("NAME=value") added. Returns the
+// child's pid (the caller waits for it), or -1.
+pid_t StartTether(const std::vector<std::string>& args, const std::string& cwd, int out_fd,
+                  int err_fd, const std::vector<std::string>& extra_env = {});
 // Runs the built `tether` binary with args in `cwd`, capturing output.
 CommandResult RunTether(const std::vector<std::string>& args, const std::string& cwd = ".",
                         const std::vector<std::string>& extra_env = {});
