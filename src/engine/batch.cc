@@ -579,7 +579,7 @@ Status BatchProcessor::Decide(const EntityMapping& m, std::vector<Item*>& wave) 
           case OnDuplicate::kUpdate:
             break;
         }
-      } else if (it->link) {
+      } else if (it->link && it->link->metadata != "{}") {
         // A field merge kept from the target stays until the source has a value for it.
         nlohmann::json meta = nlohmann::json::parse(it->link->metadata, nullptr, false);
         if (meta.is_object() && meta.contains("left") && meta["left"] == true &&
@@ -611,7 +611,8 @@ Status BatchProcessor::Decide(const EntityMapping& m, std::vector<Item*>& wave) 
         it->action = it->matched ? Action::kLink : Action::kUnchanged;
       }
     }
-    it->hash = it->left ? source_hash : HashRow(Pick(it->desired, non_key));
+    // Only merge's kept fields change `desired` after source_hash (skip keeps the source's).
+    it->hash = it->kept.empty() || it->left ? source_hash : HashRow(Pick(it->desired, non_key));
   }
   wave.erase(std::remove_if(wave.begin(), wave.end(), [](Item* it) { return it->rejected; }),
              wave.end());
