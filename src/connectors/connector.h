@@ -72,8 +72,16 @@ class Connector {
   virtual Result<std::optional<TableSchema>> DescribeTable(const std::string& table) = 0;
   // Creates the table and its indexes if they do not exist yet.
   virtual Status EnsureTable(const TableDef& def) = 0;
+  // The statements EnsureTable runs for `def`, in order, each without a trailing ';'
+  // (for `tether schema` to print). Types follow docs/TYPES.md.
+  virtual std::vector<std::string> TableDdl(const TableDef& def) const = 0;
   // Runs trusted SQL written by tether itself or shipped with it (demo schema); never user values.
+  // May hold several statements separated by ';'.
   virtual Status ExecuteScript(const std::string& sql) = 0;
+  // One trusted statement written by tether (never text from config, CLI or records) with
+  // `params` bound in order to its placeholders ('?' in SQLite and MySQL, $1.. in PostgreSQL).
+  // Returns all result rows, values converted as Scan would (by the result's column types).
+  virtual Result<std::vector<Row>> Query(const std::string& sql, const Row& params = {}) = 0;
 
   virtual Result<std::unique_ptr<RowStream>> Scan(const ScanRequest& request) = 0;
   virtual Result<std::vector<Row>> Lookup(const LookupRequest& request) = 0;

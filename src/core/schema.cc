@@ -20,8 +20,16 @@ std::string_view TypeClassName(TypeClass t) {
       return "boolean";
     case TypeClass::kDate:
       return "date";
+    case TypeClass::kTime:
+      return "time";
     case TypeClass::kTimestamp:
       return "timestamp";
+    case TypeClass::kTimestampTz:
+      return "timestamptz";
+    case TypeClass::kJson:
+      return "json";
+    case TypeClass::kUuid:
+      return "uuid";
   }
   return "unknown";
 }

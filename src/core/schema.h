@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tether {
@@ -17,9 +18,14 @@ enum class TypeClass {
   kText,
   kBlob,
   kBoolean,
-  kDate,  // stored as ISO text by engines without a date type
-  kTimestamp,
+  kDate,         // values travel as text "YYYY-MM-DD"
+  kTime,         // "HH:MM:SS[.ffffff]"
+  kTimestamp,    // "YYYY-MM-DD HH:MM:SS[.ffffff]", no time zone
+  kTimestampTz,  // "YYYY-MM-DD HH:MM:SS[.ffffff]+00:00", always in UTC
+  kJson,         // JSON document as text
+  kUuid,         // "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", lower case
 };
+// Canonical text forms of temporal values are in core/temporal.h.
 
 std::string_view TypeClassName(TypeClass t);
 
@@ -31,7 +37,11 @@ struct ColumnInfo {
   bool has_default = false;
   int pk_position = 0;                // 1-based position in the primary key, 0 when not part of it
   std::optional<int64_t> max_length;  // characters, from e.g. VARCHAR(64)
-  bool auto_increment = false;        // the engine generates it when omitted on insert
+  // kDecimal: total digits and digits after the point, from e.g. NUMERIC(12,2).
+  // kTime / kTimestamp / kTimestampTz: `scale` is the digits of fractional seconds kept.
+  std::optional<int> precision;
+  std::optional<int> scale;
+  bool auto_increment = false;  // the engine generates it when omitted on insert
 };
 
 struct TableSchema {
@@ -43,9 +53,17 @@ struct TableSchema {
 };
 
 struct ColumnDef {
+  ColumnDef() = default;
+  ColumnDef(std::string column_name, TypeClass column_type, bool is_not_null = false)
+      : name(std::move(column_name)), type(column_type), not_null(is_not_null) {}
+
   std::string name;
   TypeClass type = TypeClass::kText;
   bool not_null = false;
+  std::optional<int64_t> max_length;  // kText: VARCHAR(n) where the engine has it
+  std::optional<int> precision;       // as in ColumnInfo
+  std::optional<int> scale;
+  bool auto_increment = false;  // integer key the engine generates (SERIAL, AUTO_INCREMENT)
 };
 
 struct IndexDef {

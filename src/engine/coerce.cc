@@ -149,7 +149,11 @@ Result<Value> CoerceToColumn(const Value& v, const ColumnInfo& c) {
     }
     case TypeClass::kText:
     case TypeClass::kDate:
-    case TypeClass::kTimestamp: {
+    case TypeClass::kTime:
+    case TypeClass::kTimestamp:
+    case TypeClass::kTimestampTz:
+    case TypeClass::kJson:
+    case TypeClass::kUuid: {
       Value t = v;
       if (v.kind() == ValueKind::kBlob) return Invalid(c, v, "is binary, not text");
       if (v.kind() != ValueKind::kText) t = Value::Text(v.ToText());

@@ -102,18 +102,25 @@ std::string NewRunId() {
 }
 
 Status StateStore::EnsureSchema() {
-  auto text = [](const char* n, bool not_null = false) {
-    return ColumnDef{n, TypeClass::kText, not_null};
+  // Columns in keys and indexes have a length, which MySQL needs to index them: 100 + 100 + 500
+  // characters of utf8mb4 stay under InnoDB's 3072-byte key limit. A record key longer than 500
+  // characters cannot be linked (the write fails and says so).
+  auto text = [](const char* n, bool not_null = false, std::optional<int64_t> length = {}) {
+    ColumnDef c{n, TypeClass::kText, not_null};
+    c.max_length = length;
+    return c;
   };
-  auto integer = [](const char* n) { return ColumnDef{n, TypeClass::kInteger, false}; };
+  auto name = [&text](const char* n) { return text(n, true, 100); };
+  auto key = [&text](const char* n, bool not_null) { return text(n, not_null, 500); };
+  auto integer = [](const char* n) { return ColumnDef{n, TypeClass::kInteger}; };
   TableDef links{kLinks,
-                 {text("pipeline", true), text("entity", true), text("source_id", true),
-                  text("target_id"), text("hash"), text("synced_at"), text("status"),
-                  integer("attempts"), text("last_error"), text("metadata")},
+                 {name("pipeline"), name("entity"), key("source_id", true), key("target_id", false),
+                  text("hash"), text("synced_at"), text("status"), integer("attempts"),
+                  text("last_error"), text("metadata")},
                  {"pipeline", "entity", "source_id"},
                  {{"tether_links_target", {"pipeline", "entity", "target_id"}, false}}};
   TableDef checkpoints{kCheckpoints,
-                       {text("pipeline", true), text("entity", true), text("mode"),
+                       {name("pipeline"), name("entity"), text("mode"),
                         text("position"), text("run_id"), text("options_hash"), text("updated_at")},
                        {"pipeline", "entity"},
                        {}};
@@ -123,15 +130,18 @@ Status StateStore::EnsureSchema() {
     bool is_int = c == "dry_run" || c == "pid" || c == "rows_read" || c == "inserted" ||
                   c == "updated" || c == "unchanged" || c == "linked" || c == "deleted" ||
                   c == "skipped" || c == "failed";
-    runs.columns.push_back({c, is_int ? TypeClass::kInteger : TypeClass::kText, c == "run_id"});
+    ColumnDef def{c, is_int ? TypeClass::kInteger : TypeClass::kText, c == "run_id"};
+    if (c == "run_id") def.max_length = 64;
+    if (c == "pipeline" || c == "started_at") def.max_length = 100;
+    runs.columns.push_back(def);
   }
   TableDef records{kRecords,
-                   {text("run_id", true), text("entity"), text("source_id"), text("target_id"),
+                   {text("run_id", true, 64), text("entity"), text("source_id"), text("target_id"),
                     text("action"), text("error"), text("at")},
                    {},
                    {{"tether_run_records_run", {"run_id"}, false}}};
   TableDef images{kImages,
-                  {text("run_id", true), text("entity"), text("target_id"), text("op"),
+                  {text("run_id", true, 64), text("entity"), text("target_id"), text("op"),
                    text("image"), text("at")},
                   {},
                   {{"tether_before_images_run", {"run_id"}, false}}};

@@ -163,7 +163,9 @@ class SqliteConnector final : public Connector {
 
   Result<std::optional<TableSchema>> DescribeTable(const std::string& table) override;
   Status EnsureTable(const TableDef& def) override;
+  std::vector<std::string> TableDdl(const TableDef& def) const override;
   Status ExecuteScript(const std::string& sql) override { return Exec(sql, "script"); }
+  Result<std::vector<Row>> Query(const std::string& sql, const Row& params) override;
 
   Result<std::unique_ptr<RowStream>> Scan(const ScanRequest& request) override;
   Result<int64_t> Count(const std::string& table,
@@ -338,7 +340,7 @@ Result<std::optional<TableSchema>> SqliteConnector::DescribeTable(const std::str
       col.name = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
       const auto* type = reinterpret_cast<const char*>(sqlite3_column_text(st, 1));
       col.declared_type = type ? type : "";
-      col.type = TypeClassFromDeclared(col.declared_type, &col.max_length);
+      ClassifyDeclared(col.declared_type, &col);
       col.not_null = sqlite3_column_int(st, 2) != 0;
       col.has_default = sqlite3_column_int(st, 3) != 0;
       col.pk_position = sqlite3_column_int(st, 4);
@@ -379,24 +381,27 @@ Result<std::optional<TableSchema>> SqliteConnector::DescribeTable(const std::str
   return std::optional<TableSchema>(std::move(schema));
 }
 
-Status SqliteConnector::EnsureTable(const TableDef& def) {
-  if (def.name.empty() || def.columns.empty()) {
-    return Status::InvalidArgument(where_ + ": a table to create needs a name and columns");
-  }
+std::vector<std::string> SqliteConnector::TableDdl(const TableDef& def) const {
+  std::vector<std::string> out;
   std::string sql = "CREATE TABLE IF NOT EXISTS " + QuoteIdent(def.name) + " (";
   for (size_t i = 0; i < def.columns.size(); ++i) {
     const ColumnDef& c = def.columns[i];
     if (i) sql += ", ";
     sql += QuoteIdent(c.name);
-    std::string_view type = DeclaredTypeFor(c.type);
-    if (!type.empty()) {
-      sql += ' ';
-      sql += type;
-    }
+    // SQLite generates a key only for a column declared exactly INTEGER PRIMARY KEY.
+    const bool rowid = c.auto_increment && def.primary_key.size() == 1 && def.primary_key[0] == c.name;
+    std::string type = rowid ? "INTEGER PRIMARY KEY" : DeclaredTypeFor(c);
+    if (!type.empty()) sql += " " + type;
     if (c.not_null) sql += " NOT NULL";
   }
-  if (!def.primary_key.empty()) sql += ", PRIMARY KEY (" + QuoteList(def.primary_key) + ")";
-  sql += ");\n";
+  const bool rowid_key = std::any_of(def.columns.begin(), def.columns.end(), [&def](const ColumnDef& c) {
+    return c.auto_increment && def.primary_key.size() == 1 && def.primary_key[0] == c.name;
+  });
+  if (!def.primary_key.empty() && !rowid_key) {
+    sql += ", PRIMARY KEY (" + QuoteList(def.primary_key) + ")";
+  }
+  sql += ")";
+  out.push_back(std::move(sql));
   for (const IndexDef& index : def.indexes) {
     // Index names are global to the database: derive one from the table when none is given.
     std::string name = index.name;
@@ -405,11 +410,40 @@ Status SqliteConnector::EnsureTable(const TableDef& def) {
       for (const std::string& c : index.columns) name += "_" + c;
       name += "_idx";
     }
-    sql += std::string("CREATE ") + (index.unique ? "UNIQUE " : "") + "INDEX IF NOT EXISTS " +
-           QuoteIdent(name) + " ON " + QuoteIdent(def.name) + " (" + QuoteList(index.columns) +
-           ");\n";
+    out.push_back(std::string("CREATE ") + (index.unique ? "UNIQUE " : "") +
+                  "INDEX IF NOT EXISTS " + QuoteIdent(name) + " ON " + QuoteIdent(def.name) +
+                  " (" + QuoteList(index.columns) + ")");
   }
+  return out;
+}
+
+Status SqliteConnector::EnsureTable(const TableDef& def) {
+  if (def.name.empty() || def.columns.empty()) {
+    return Status::InvalidArgument(where_ + ": a table to create needs a name and columns");
+  }
+  std::string sql;
+  for (const std::string& statement : TableDdl(def)) sql += statement + ";\n";
   return Atomically([&] { return Exec(sql, "creating table " + def.name); });
+}
+
+Result<std::vector<Row>> SqliteConnector::Query(const std::string& sql, const Row& params) {
+  TETHER_ASSIGN_OR_RETURN(Statement stmt, Prepare(sql));
+  for (size_t i = 0; i < params.size(); ++i) {
+    int rc = BindValue(stmt.get(), static_cast<int>(i + 1), params[i], /*copy=*/false);
+    if (rc != SQLITE_OK) return Error(rc, "binding a parameter of " + sql);
+  }
+  std::vector<Row> rows;
+  const int n = sqlite3_column_count(stmt.get());
+  while (true) {
+    int rc = sqlite3_step(stmt.get());
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return Error(rc, "running " + sql);
+    Row row;
+    row.reserve(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) row.push_back(ColumnValue(stmt.get(), i));
+    rows.push_back(std::move(row));
+  }
+  return rows;
 }
 
 // Appends " WHERE c1 op ? AND ..." and collects the values to bind; returns the joiner for

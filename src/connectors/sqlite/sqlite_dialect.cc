@@ -36,43 +36,88 @@ std::string Placeholders(size_t n) {
 
 namespace {
 
-std::optional<int64_t> ParenthesizedLength(std::string_view type) {
+// The numbers in "(n)" or "(p, s)" of a declared type, if any.
+std::vector<int64_t> ParenthesizedNumbers(std::string_view type) {
+  std::vector<int64_t> out;
   size_t open = type.find('(');
-  if (open == std::string_view::npos) return std::nullopt;
-  size_t start = open + 1;
-  while (start < type.size() && type[start] == ' ') ++start;
-  int64_t n = 0;
-  auto [end, ec] = std::from_chars(type.data() + start, type.data() + type.size(), n);
-  if (ec != std::errc() || n <= 0) return std::nullopt;
-  return n;
+  if (open == std::string_view::npos) return out;
+  size_t pos = open + 1;
+  while (pos < type.size()) {
+    while (pos < type.size() && type[pos] == ' ') ++pos;
+    int64_t n = 0;
+    auto [end, ec] = std::from_chars(type.data() + pos, type.data() + type.size(), n);
+    if (ec != std::errc() || n < 0) return {};
+    out.push_back(n);
+    pos = static_cast<size_t>(end - type.data());
+    while (pos < type.size() && type[pos] == ' ') ++pos;
+    if (pos < type.size() && type[pos] == ',') {
+      ++pos;
+      continue;
+    }
+    break;
+  }
+  return out;
 }
 
 }  // namespace
 
-TypeClass TypeClassFromDeclared(std::string_view declared, std::optional<int64_t>* max_length) {
-  *max_length = std::nullopt;
+void ClassifyDeclared(std::string_view declared, ColumnInfo* column) {
+  column->max_length.reset();
+  column->precision.reset();
+  column->scale.reset();
   std::string upper(declared);
   std::transform(upper.begin(), upper.end(), upper.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   auto has = [&upper](std::string_view part) { return upper.find(part) != std::string::npos; };
+  const std::vector<int64_t> numbers = ParenthesizedNumbers(upper);
+  auto set_scale = [&] {
+    if (!numbers.empty()) column->scale = static_cast<int>(numbers[0]);
+  };
 
-  if (upper.find_first_not_of(" \t\n\r") == std::string::npos) return TypeClass::kAny;
-  if (has("INT")) return TypeClass::kInteger;
-  if (has("CHAR") || has("CLOB") || has("TEXT")) {
-    *max_length = ParenthesizedLength(upper);
-    return TypeClass::kText;
+  TypeClass& t = column->type;
+  if (upper.find_first_not_of(" \t\n\r") == std::string::npos) {
+    t = TypeClass::kAny;
+  } else if (has("INT")) {
+    t = TypeClass::kInteger;
+  } else if (has("CHAR") || has("CLOB") || has("TEXT")) {
+    t = TypeClass::kText;
+    if (!numbers.empty() && numbers[0] > 0) column->max_length = numbers[0];
+  } else if (has("BLOB")) {
+    t = TypeClass::kBlob;
+  } else if (has("REAL") || has("FLOA") || has("DOUB")) {
+    t = TypeClass::kReal;
+  } else if (has("BOOL")) {
+    t = TypeClass::kBoolean;
+  } else if (has("TIMESTAMPTZ") || has("WITH TIME ZONE")) {
+    t = TypeClass::kTimestampTz;
+    set_scale();
+  } else if (has("DATETIME") || has("TIMESTAMP")) {
+    t = TypeClass::kTimestamp;
+    set_scale();
+  } else if (has("DATE")) {
+    t = TypeClass::kDate;
+  } else if (has("TIME")) {
+    t = TypeClass::kTime;
+    set_scale();
+  } else if (has("DECIMAL") || has("NUMERIC")) {
+    t = TypeClass::kDecimal;
+    if (!numbers.empty()) column->precision = static_cast<int>(numbers[0]);
+    if (numbers.size() > 1) column->scale = static_cast<int>(numbers[1]);
+    if (numbers.size() == 1) column->scale = 0;
+  } else if (has("JSON")) {
+    t = TypeClass::kJson;
+  } else if (has("UUID")) {
+    t = TypeClass::kUuid;
+  } else {
+    t = TypeClass::kAny;
   }
-  if (has("BLOB")) return TypeClass::kBlob;
-  if (has("REAL") || has("FLOA") || has("DOUB")) return TypeClass::kReal;
-  if (has("BOOL")) return TypeClass::kBoolean;
-  if (has("DATETIME") || has("TIMESTAMP")) return TypeClass::kTimestamp;
-  if (has("DATE")) return TypeClass::kDate;
-  if (has("DECIMAL") || has("NUMERIC")) return TypeClass::kDecimal;
-  return TypeClass::kAny;
 }
 
-std::string_view DeclaredTypeFor(TypeClass type) {
-  switch (type) {
+std::string DeclaredTypeFor(const ColumnDef& c) {
+  auto with_scale = [&c](const char* name) {
+    return c.scale ? std::string(name) + "(" + std::to_string(*c.scale) + ")" : std::string(name);
+  };
+  switch (c.type) {
     case TypeClass::kAny:
       return "";
     case TypeClass::kInteger:
@@ -80,17 +125,29 @@ std::string_view DeclaredTypeFor(TypeClass type) {
     case TypeClass::kReal:
       return "REAL";
     case TypeClass::kDecimal:
+      if (c.precision) {
+        return "NUMERIC(" + std::to_string(*c.precision) + "," + std::to_string(c.scale.value_or(0)) +
+               ")";
+      }
       return "NUMERIC";
     case TypeClass::kText:
-      return "TEXT";
+      return c.max_length ? "VARCHAR(" + std::to_string(*c.max_length) + ")" : "TEXT";
     case TypeClass::kBlob:
       return "BLOB";
     case TypeClass::kBoolean:
       return "BOOLEAN";
     case TypeClass::kDate:
       return "DATE";
+    case TypeClass::kTime:
+      return with_scale("TIME");
     case TypeClass::kTimestamp:
-      return "TIMESTAMP";
+      return with_scale("TIMESTAMP");
+    case TypeClass::kTimestampTz:
+      return with_scale("TIMESTAMPTZ");
+    case TypeClass::kJson:
+      return "JSON";
+    case TypeClass::kUuid:
+      return "UUID";
   }
   return "";
 }

@@ -20,13 +20,16 @@ std::string QuoteList(const std::vector<std::string>& names);
 // ?,?,? (n of them)
 std::string Placeholders(size_t n);
 
-// SQLite's affinity rules, refined: INT -> integer; CHAR/CLOB/TEXT -> text (with max_length
-// from "(n)"); BLOB -> blob; REAL/FLOA/DOUB -> real; BOOL -> boolean; DATETIME/TIMESTAMP ->
-// timestamp; DATE -> date; DECIMAL/NUMERIC -> decimal. An empty or unrecognized type (JSON,
-// UUID, ...) is kAny: SQLite will store whatever it is given.
-TypeClass TypeClassFromDeclared(std::string_view declared, std::optional<int64_t>* max_length);
+// SQLite's affinity rules, refined (docs/TYPES.md): INT -> integer; CHAR/CLOB/TEXT -> text (with
+// max_length from "(n)"); BLOB -> blob; REAL/FLOA/DOUB -> real; BOOL -> boolean;
+// TIMESTAMPTZ / "WITH TIME ZONE" -> timestamptz; DATETIME/TIMESTAMP -> timestamp; DATE -> date;
+// TIME -> time; DECIMAL/NUMERIC -> decimal (precision, scale from "(p,s)"); JSON -> json;
+// UUID -> uuid. An empty or unrecognized type is kAny: SQLite stores whatever it is given.
+// Fills type, max_length, precision and scale of *column.
+void ClassifyDeclared(std::string_view declared, ColumnInfo* column);
 
-// The declared type EnsureTable writes for a TypeClass; empty for kAny.
-std::string_view DeclaredTypeFor(TypeClass type);
+// The declared type EnsureTable writes for a column; empty for kAny. Chosen so that
+// ClassifyDeclared reads it back as the same class, length, precision and scale.
+std::string DeclaredTypeFor(const ColumnDef& column);
 
 }  // namespace tether::sqlite

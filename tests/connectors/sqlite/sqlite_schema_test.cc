@@ -63,7 +63,7 @@ TEST_F(SqliteSchemaTest, DescribesColumnsTypesAndConstraints) {
                        {"created_at", TypeClass::kTimestamp},
                        {"photo", TypeClass::kBlob},
                        {"anything", TypeClass::kAny},
-                       {"doc", TypeClass::kAny}};
+                       {"doc", TypeClass::kJson}};
   for (size_t i = 0; i < std::size(want); ++i) {
     EXPECT_EQ(s.columns[i].name, want[i].name);
     EXPECT_EQ(s.columns[i].type, want[i].type) << want[i].name;
@@ -171,25 +171,57 @@ TEST_F(SqliteSchemaTest, EnsureTableCreatesTableAndIndexesOnce) {
             (std::vector<std::string>{"tether_link_synced_at_idx|0", "tether_link_target|1"}));
 }
 
-TEST(SqliteDialectTest, TypeClassFromDeclared) {
-  std::optional<int64_t> len;
-  using sqlite::TypeClassFromDeclared;
-  EXPECT_EQ(TypeClassFromDeclared("", &len), TypeClass::kAny);
-  EXPECT_EQ(TypeClassFromDeclared("unsigned big int", &len), TypeClass::kInteger);
-  EXPECT_EQ(TypeClassFromDeclared("nvarchar(100)", &len), TypeClass::kText);
-  EXPECT_EQ(len, 100);
-  EXPECT_EQ(TypeClassFromDeclared("CHARACTER(20)", &len), TypeClass::kText);
-  EXPECT_EQ(len, 20);
-  EXPECT_EQ(TypeClassFromDeclared("CLOB", &len), TypeClass::kText);
-  EXPECT_EQ(len, std::nullopt);
-  EXPECT_EQ(TypeClassFromDeclared("FLOAT", &len), TypeClass::kReal);
-  EXPECT_EQ(TypeClassFromDeclared("DOUBLE PRECISION", &len), TypeClass::kReal);
-  EXPECT_EQ(TypeClassFromDeclared("NUMERIC", &len), TypeClass::kDecimal);
-  EXPECT_EQ(TypeClassFromDeclared("decimal(10, 5)", &len), TypeClass::kDecimal);
-  EXPECT_EQ(len, std::nullopt);
-  EXPECT_EQ(TypeClassFromDeclared("BOOL", &len), TypeClass::kBoolean);
-  EXPECT_EQ(TypeClassFromDeclared("datetime", &len), TypeClass::kTimestamp);
-  EXPECT_EQ(TypeClassFromDeclared("date", &len), TypeClass::kDate);
+TEST(SqliteDialectTest, ClassifyDeclared) {
+  auto classify = [](std::string_view declared) {
+    ColumnInfo c;
+    sqlite::ClassifyDeclared(declared, &c);
+    return c;
+  };
+  EXPECT_EQ(classify("").type, TypeClass::kAny);
+  EXPECT_EQ(classify("unsigned big int").type, TypeClass::kInteger);
+  EXPECT_EQ(classify("nvarchar(100)").type, TypeClass::kText);
+  EXPECT_EQ(classify("nvarchar(100)").max_length, 100);
+  EXPECT_EQ(classify("CHARACTER(20)").max_length, 20);
+  EXPECT_EQ(classify("CLOB").type, TypeClass::kText);
+  EXPECT_EQ(classify("CLOB").max_length, std::nullopt);
+  EXPECT_EQ(classify("FLOAT").type, TypeClass::kReal);
+  EXPECT_EQ(classify("DOUBLE PRECISION").type, TypeClass::kReal);
+  EXPECT_EQ(classify("NUMERIC").type, TypeClass::kDecimal);
+  EXPECT_EQ(classify("NUMERIC").precision, std::nullopt);
+  ColumnInfo dec = classify("decimal(10, 5)");
+  EXPECT_EQ(dec.type, TypeClass::kDecimal);
+  EXPECT_EQ(dec.precision, 10);
+  EXPECT_EQ(dec.scale, 5);
+  EXPECT_EQ(dec.max_length, std::nullopt);
+  EXPECT_EQ(classify("BOOL").type, TypeClass::kBoolean);
+  EXPECT_EQ(classify("datetime").type, TypeClass::kTimestamp);
+  EXPECT_EQ(classify("TIMESTAMP(3)").scale, 3);
+  EXPECT_EQ(classify("timestamptz").type, TypeClass::kTimestampTz);
+  EXPECT_EQ(classify("TIMESTAMP WITH TIME ZONE").type, TypeClass::kTimestampTz);
+  EXPECT_EQ(classify("date").type, TypeClass::kDate);
+  EXPECT_EQ(classify("time").type, TypeClass::kTime);
+  EXPECT_EQ(classify("JSON").type, TypeClass::kJson);
+  EXPECT_EQ(classify("uuid").type, TypeClass::kUuid);
+}
+
+TEST(SqliteDialectTest, DeclaredTypesReadBackAsTheSameClass) {
+  for (TypeClass t : {TypeClass::kInteger, TypeClass::kReal, TypeClass::kDecimal, TypeClass::kText,
+                      TypeClass::kBlob, TypeClass::kBoolean, TypeClass::kDate, TypeClass::kTime,
+                      TypeClass::kTimestamp, TypeClass::kTimestampTz, TypeClass::kJson,
+                      TypeClass::kUuid}) {
+    ColumnDef def{"c", t};
+    if (t == TypeClass::kDecimal) {
+      def.precision = 12;
+      def.scale = 2;
+    }
+    if (t == TypeClass::kText) def.max_length = 64;
+    ColumnInfo back;
+    sqlite::ClassifyDeclared(sqlite::DeclaredTypeFor(def), &back);
+    EXPECT_EQ(back.type, t) << sqlite::DeclaredTypeFor(def);
+    EXPECT_EQ(back.precision, def.precision);
+    EXPECT_EQ(back.scale, def.scale);
+    EXPECT_EQ(back.max_length, def.max_length);
+  }
 }
 
 TEST(SqliteDialectTest, QuoteIdentDoublesQuotes) {

@@ -1,0 +1,199 @@
+#include "core/temporal.h"
+
+#include <cstdint>
+#include <cstdio>
+
+namespace tether {
+namespace {
+
+// Reads exactly `n` digits at *pos.
+bool Digits(std::string_view s, size_t* pos, size_t n, int* out) {
+  if (*pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = 0; i < n; ++i) {
+    char c = s[*pos + i];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *pos += n;
+  *out = v;
+  return true;
+}
+
+bool Eat(std::string_view s, size_t* pos, char c) {
+  if (*pos < s.size() && s[*pos] == c) {
+    ++*pos;
+    return true;
+  }
+  return false;
+}
+
+bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+int DaysInMonth(int y, int m) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
+}
+
+// Days since 1970-01-01 of a civil date, and back (Howard Hinnant's algorithms).
+int64_t DaysFromCivil(int64_t y, int m, int d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+void CivilFromDays(int64_t z, int* y, int* m, int* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  *d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  *m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  *y = static_cast<int>(yoe + era * 400 + (*m <= 2));
+}
+
+struct Date {
+  int y = 0, m = 0, d = 0;
+};
+struct Time {
+  int h = 0, mi = 0, s = 0;
+  std::string fraction;  // digits, trailing zeros removed
+};
+
+bool ParseDate(std::string_view s, size_t* pos, Date* out) {
+  if (!Digits(s, pos, 4, &out->y) || !Eat(s, pos, '-') || !Digits(s, pos, 2, &out->m) ||
+      !Eat(s, pos, '-') || !Digits(s, pos, 2, &out->d)) {
+    return false;
+  }
+  return out->m >= 1 && out->m <= 12 && out->d >= 1 && out->d <= DaysInMonth(out->y, out->m);
+}
+
+bool ParseTime(std::string_view s, size_t* pos, Time* out) {
+  if (!Digits(s, pos, 2, &out->h) || !Eat(s, pos, ':') || !Digits(s, pos, 2, &out->mi)) {
+    return false;
+  }
+  if (Eat(s, pos, ':')) {
+    if (!Digits(s, pos, 2, &out->s)) return false;
+    if (Eat(s, pos, '.')) {
+      size_t start = *pos;
+      while (*pos < s.size() && s[*pos] >= '0' && s[*pos] <= '9') ++*pos;
+      if (*pos == start) return false;
+      out->fraction.assign(s.substr(start, *pos - start));
+      while (!out->fraction.empty() && out->fraction.back() == '0') out->fraction.pop_back();
+    }
+  }
+  if (out->h == 24) return out->mi == 0 && out->s == 0 && out->fraction.empty();
+  return out->h < 24 && out->mi < 60 && out->s < 60;
+}
+
+// "Z", "+HH", "+HHMM", "+HH:MM" (also with seconds, as PostgreSQL prints for old dates).
+bool ParseZone(std::string_view s, size_t* pos, int* offset_seconds) {
+  if (Eat(s, pos, 'Z') || Eat(s, pos, 'z')) {
+    *offset_seconds = 0;
+    return true;
+  }
+  int sign = 0;
+  if (Eat(s, pos, '+')) {
+    sign = 1;
+  } else if (Eat(s, pos, '-')) {
+    sign = -1;
+  } else {
+    return false;
+  }
+  int h = 0, m = 0, sec = 0;
+  if (!Digits(s, pos, 2, &h)) return false;
+  bool colon = Eat(s, pos, ':');
+  if (*pos < s.size()) {
+    if (!Digits(s, pos, 2, &m)) return false;
+    if ((colon ? Eat(s, pos, ':') : false) && !Digits(s, pos, 2, &sec)) return false;
+  } else if (colon) {
+    return false;
+  }
+  if (h > 15 || m > 59 || sec > 59) return false;
+  *offset_seconds = sign * (h * 3600 + m * 60 + sec);
+  return true;
+}
+
+std::string FormatDate(const Date& d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", d.y, d.m, d.d);
+  return buf;
+}
+
+std::string FormatTime(const Time& t) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%02d:%02d:%02d", t.h, t.mi, t.s);
+  std::string out = buf;
+  if (!t.fraction.empty()) out += "." + t.fraction;
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> CanonicalDate(std::string_view text) {
+  size_t pos = 0;
+  Date d;
+  if (!ParseDate(text, &pos, &d)) return std::nullopt;
+  if (pos != text.size()) {
+    Time t;
+    if (!(Eat(text, &pos, ' ') || Eat(text, &pos, 'T')) || !ParseTime(text, &pos, &t) ||
+        pos != text.size() || t.h || t.mi || t.s || !t.fraction.empty()) {
+      return std::nullopt;
+    }
+  }
+  return FormatDate(d);
+}
+
+std::optional<std::string> CanonicalTime(std::string_view text) {
+  size_t pos = 0;
+  Time t;
+  if (!ParseTime(text, &pos, &t) || pos != text.size()) return std::nullopt;
+  return FormatTime(t);
+}
+
+std::optional<std::string> CanonicalTimestamp(std::string_view text, bool with_zone) {
+  size_t pos = 0;
+  Date d;
+  Time t;
+  if (!ParseDate(text, &pos, &d)) return std::nullopt;
+  bool has_zone = false;
+  int offset = 0;
+  if (pos < text.size()) {
+    if (!(Eat(text, &pos, ' ') || Eat(text, &pos, 'T')) || !ParseTime(text, &pos, &t)) {
+      return std::nullopt;
+    }
+    Eat(text, &pos, ' ');
+    if (pos < text.size()) {
+      if (!ParseZone(text, &pos, &offset) || pos != text.size()) return std::nullopt;
+      has_zone = true;
+    }
+  }
+  if (has_zone && offset != 0) {
+    int64_t secs = DaysFromCivil(d.y, d.m, d.d) * 86400 + t.h * 3600 + t.mi * 60 + t.s - offset;
+    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+    int64_t rest = secs - days * 86400;
+    CivilFromDays(days, &d.y, &d.m, &d.d);
+    t.h = static_cast<int>(rest / 3600);
+    t.mi = static_cast<int>(rest % 3600 / 60);
+    t.s = static_cast<int>(rest % 60);
+  }
+  if (d.y < 0 || d.y > 9999) return std::nullopt;
+  std::string out = FormatDate(d) + " " + FormatTime(t);
+  if (with_zone) out += "+00:00";
+  return out;
+}
+
+int FractionDigits(std::string_view canonical) {
+  size_t dot = canonical.find('.');
+  if (dot == std::string_view::npos) return 0;
+  size_t end = dot + 1;
+  while (end < canonical.size() && canonical[end] >= '0' && canonical[end] <= '9') ++end;
+  return static_cast<int>(end - dot - 1);
+}
+
+}  // namespace tether

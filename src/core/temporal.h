@@ -1,0 +1,30 @@
+// Canonical text forms of dates, times and timestamps, so that the same instant read from
+// SQLite, PostgreSQL or MySQL compares equal and is written the same way everywhere.
+//   date         2024-03-01
+//   time         13:05:09, 13:05:09.25        (fraction without trailing zeros)
+//   timestamp    2024-03-01 13:05:09.123456   (no zone)
+//   timestamptz  2024-03-01 12:05:09.5+00:00  (always converted to UTC)
+// Pure functions; thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tether {
+
+// "YYYY-MM-DD" (a trailing " 00:00:00" is accepted); nullopt when not a valid date.
+std::optional<std::string> CanonicalDate(std::string_view text);
+
+// "HH:MM[:SS[.fraction]]"; 24:00:00 is allowed. nullopt when not a valid time.
+std::optional<std::string> CanonicalTime(std::string_view text);
+
+// "YYYY-MM-DD[ T]HH:MM[:SS[.fraction]]" with an optional zone "Z", "+HH", "+HHMM" or "+HH:MM";
+// a date alone means midnight. with_zone = false: a zone in the input is applied (the result is
+// the UTC wall time) and dropped. with_zone = true: no zone means UTC; the result ends "+00:00".
+std::optional<std::string> CanonicalTimestamp(std::string_view text, bool with_zone);
+
+// Digits after the seconds' decimal point in a canonical time or timestamp (0 when none).
+int FractionDigits(std::string_view canonical);
+
+}  // namespace tether
