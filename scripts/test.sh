@@ -9,6 +9,15 @@ sanitize=1
 
 start=$(date +%s)
 scripts/setup.sh --tests --build-dir build
+
+# Throwaway PostgreSQL and MariaDB servers on loopback for the whole run, stopped on any exit.
+servers=$(mktemp -d /tmp/tether-servers.XXXXXX)
+trap 'scripts/test-servers.sh stop "$servers"' EXIT
+scripts/test-servers.sh start "$servers"
+# shellcheck disable=SC1091
+source "$servers/env"
+export TETHER_TEST_PG_URL TETHER_TEST_MYSQL_URL
+
 echo "== tests"
 (cd build && ctest --output-on-failure -j 2 --timeout 900)
 

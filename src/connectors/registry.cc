@@ -6,6 +6,8 @@
 #include <string_view>
 
 #include "connectors/connector.h"
+#include "connectors/mysql/mysql_connector.h"
+#include "connectors/postgres/postgres_connector.h"
 #include "connectors/sqlite/sqlite_connector.h"
 
 namespace tether {
@@ -19,8 +21,12 @@ struct Engine {
   Opener open;
 };
 
-constexpr std::array<Engine, 1> kEngines = {{
+constexpr std::array<Engine, 5> kEngines = {{
     {"sqlite", &OpenSqliteConnector},
+    {"postgres", &OpenPostgresConnector},
+    {"postgresql", &OpenPostgresConnector},
+    {"mysql", &OpenMysqlConnector},
+    {"mariadb", &OpenMysqlConnector},
 }};
 
 std::string Lower(std::string_view s) {
