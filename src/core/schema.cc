@@ -34,6 +34,21 @@ std::string_view TypeClassName(TypeClass t) {
   return "unknown";
 }
 
+bool IsTextual(TypeClass t) {
+  switch (t) {
+    case TypeClass::kText:
+    case TypeClass::kDate:
+    case TypeClass::kTime:
+    case TypeClass::kTimestamp:
+    case TypeClass::kTimestampTz:
+    case TypeClass::kJson:
+    case TypeClass::kUuid:
+      return true;
+    default:
+      return false;
+  }
+}
+
 const ColumnInfo* TableSchema::Find(const std::string& column) const {
   for (const ColumnInfo& c : columns) {
     if (c.name == column) return &c;

@@ -29,6 +29,9 @@ enum class TypeClass {
 
 std::string_view TypeClassName(TypeClass t);
 
+// True for classes whose values travel as text (text, dates, times, json, uuid).
+bool IsTextual(TypeClass t);
+
 struct ColumnInfo {
   std::string name;
   std::string declared_type;  // as the engine reports it, e.g. "VARCHAR(64)"

@@ -52,8 +52,7 @@ Row TypedKey(const std::string& id, const TableSchema& schema,
   Row key;
   if (columns.size() == 1) {
     const ColumnInfo* c = schema.Find(columns[0]);
-    bool textual = c && (c->type == TypeClass::kText || c->type == TypeClass::kDate ||
-                         c->type == TypeClass::kTimestamp);
+    bool textual = c && IsTextual(c->type);
     key.push_back(textual ? Value::Text(id) : KeyValueFromId(id));
     return key;
   }
@@ -601,7 +600,7 @@ Status BatchProcessor::Decide(const EntityMapping& m, std::vector<Item*>& wave) 
       }
       for (int p : non_key) {
         if (it->pending[p]) continue;
-        if (!SameValue(it->desired[p], (*it->target_row)[p])) {
+        if (!SameValueIn(it->desired[p], (*it->target_row)[p], m.columns[p].target_info)) {
           it->changes.push_back({m.columns[p].target, (*it->target_row)[p], it->desired[p]});
         }
       }

@@ -2,9 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+
+#include "core/temporal.h"
 
 namespace tether {
 namespace {
@@ -64,6 +68,69 @@ std::string NumericText(const Value& v) {
   }
 }
 
+// Digits before and after the point of a canonical decimal ("-12.5" -> 2, 1).
+void CountDigits(const std::string& canonical, int* integer_digits, int* fraction_digits) {
+  size_t start = !canonical.empty() && canonical[0] == '-' ? 1 : 0;
+  size_t dot = canonical.find('.');
+  size_t int_end = dot == std::string::npos ? canonical.size() : dot;
+  *integer_digits = static_cast<int>(int_end - start);
+  if (*integer_digits == 1 && canonical[start] == '0') *integer_digits = 0;
+  *fraction_digits = dot == std::string::npos ? 0 : static_cast<int>(canonical.size() - dot - 1);
+}
+
+bool IsPlainDecimal(const std::string& s) {
+  size_t i = s.size() > 0 && s[0] == '-' ? 1 : 0;
+  bool digits = false, dot = false;
+  for (; i < s.size(); ++i) {
+    if (s[i] >= '0' && s[i] <= '9') {
+      digits = true;
+    } else if (s[i] == '.' && !dot) {
+      dot = true;
+    } else {
+      return false;
+    }
+  }
+  return digits;
+}
+
+std::optional<std::string> CanonicalUuid(const std::string& s) {
+  if (s.size() == 38 && s.front() == '{' && s.back() == '}') return CanonicalUuid(s.substr(1, 36));
+  std::string hex;
+  for (char ch : s) {
+    if (ch == '-') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(ch))) return std::nullopt;
+    hex += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  if (hex.size() != 32) return std::nullopt;
+  if (s.size() != 32 && (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' ||
+                         s[23] != '-')) {
+    return std::nullopt;
+  }
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20);
+}
+
+// The canonical text of a temporal value for a column of class `t`, or nullopt.
+std::optional<std::string> CanonicalTemporal(TypeClass t, const std::string& s) {
+  switch (t) {
+    case TypeClass::kDate:
+      return CanonicalDate(s);
+    case TypeClass::kTime:
+      return CanonicalTime(s);
+    case TypeClass::kTimestamp:
+      return CanonicalTimestamp(s, /*with_zone=*/false);
+    case TypeClass::kTimestampTz:
+      return CanonicalTimestamp(s, /*with_zone=*/true);
+    default:
+      return std::nullopt;
+  }
+}
+
+bool IsTemporal(TypeClass t) {
+  return t == TypeClass::kDate || t == TypeClass::kTime || t == TypeClass::kTimestamp ||
+         t == TypeClass::kTimestampTz;
+}
+
 Status Invalid(const ColumnInfo& c, const Value& v, std::string_view why) {
   std::string shown = v.ToText();
   if (shown.size() > 40) shown = shown.substr(0, 37) + "...";
@@ -117,23 +184,60 @@ Result<Value> CoerceToColumn(const Value& v, const ColumnInfo& c) {
           return Invalid(c, v, "is not an integer");
       }
     }
-    case TypeClass::kReal:
-    case TypeClass::kDecimal: {
+    case TypeClass::kReal: {
       switch (v.kind()) {
         case ValueKind::kInt:
         case ValueKind::kReal:
-        case ValueKind::kDecimal:
           return v;
         case ValueKind::kBool:
           return Value::Int(v.as_int());
-        case ValueKind::kText: {
+        case ValueKind::kText:
+        case ValueKind::kDecimal: {
           double d = 0;
           if (!ParseDouble(v.as_string(), &d)) return Invalid(c, v, "is not a number");
-          return c.type == TypeClass::kReal ? Value::Real(d) : Value::Decimal(v.as_string());
+          return Value::Real(d);
         }
         default:
           return Invalid(c, v, "is not a number");
       }
+    }
+    case TypeClass::kDecimal: {
+      std::string text;
+      switch (v.kind()) {
+        case ValueKind::kInt:
+        case ValueKind::kBool:
+          text = std::to_string(v.as_int());
+          break;
+        case ValueKind::kReal:
+          if (!std::isfinite(v.as_real())) return Invalid(c, v, "is not a finite number");
+          text = CanonicalDecimal(v.ToText());
+          break;
+        case ValueKind::kText:
+        case ValueKind::kDecimal: {
+          double d = 0;
+          if (!ParseDouble(v.as_string(), &d)) return Invalid(c, v, "is not a number");
+          text = CanonicalDecimal(v.as_string());
+          if (!IsPlainDecimal(text)) return Invalid(c, v, "is not an exact decimal number");
+          break;
+        }
+        default:
+          return Invalid(c, v, "is not a number");
+      }
+      if (!IsPlainDecimal(text)) return Invalid(c, v, "is not an exact decimal number");
+      int int_digits = 0, frac_digits = 0;
+      CountDigits(text, &int_digits, &frac_digits);
+      if (c.scale && frac_digits > *c.scale) {
+        return Invalid(c, v,
+                       fmt::format("has {} digits after the point; the column keeps {}",
+                                   frac_digits, *c.scale));
+      }
+      if (c.precision && int_digits > *c.precision - c.scale.value_or(0)) {
+        return Invalid(c, v,
+                       fmt::format("has {} digits before the point; the column holds {}",
+                                   int_digits, *c.precision - c.scale.value_or(0)));
+      }
+      if (v.kind() == ValueKind::kInt) return v;
+      return Value::Decimal(text);
     }
     case TypeClass::kBoolean: {
       if (v.kind() == ValueKind::kBool) return v;
@@ -147,13 +251,34 @@ Result<Value> CoerceToColumn(const Value& v, const ColumnInfo& c) {
       }
       return Invalid(c, v, "is not a boolean");
     }
-    case TypeClass::kText:
     case TypeClass::kDate:
     case TypeClass::kTime:
     case TypeClass::kTimestamp:
-    case TypeClass::kTimestampTz:
-    case TypeClass::kJson:
+    case TypeClass::kTimestampTz: {
+      if (v.kind() != ValueKind::kText) {
+        return Invalid(c, v, fmt::format("is not a {}", TypeClassName(c.type)));
+      }
+      std::optional<std::string> canonical = CanonicalTemporal(c.type, v.as_string());
+      if (!canonical) return Invalid(c, v, fmt::format("is not a valid {}", TypeClassName(c.type)));
+      if (c.type != TypeClass::kDate && c.scale && FractionDigits(*canonical) > *c.scale) {
+        return Invalid(c, v,
+                       fmt::format("has {} digits of fractional seconds; the column keeps {}",
+                                   FractionDigits(*canonical), *c.scale));
+      }
+      return Value::Text(std::move(*canonical));
+    }
+    case TypeClass::kJson: {
+      if (v.kind() != ValueKind::kText) return Invalid(c, v, "is not JSON text");
+      if (!nlohmann::json::accept(v.as_string())) return Invalid(c, v, "is not valid JSON");
+      return v;
+    }
     case TypeClass::kUuid: {
+      if (v.kind() != ValueKind::kText) return Invalid(c, v, "is not a UUID");
+      std::optional<std::string> canonical = CanonicalUuid(v.as_string());
+      if (!canonical) return Invalid(c, v, "is not a UUID");
+      return Value::Text(std::move(*canonical));
+    }
+    case TypeClass::kText: {
       Value t = v;
       if (v.kind() == ValueKind::kBlob) return Invalid(c, v, "is binary, not text");
       if (v.kind() != ValueKind::kText) t = Value::Text(v.ToText());
@@ -184,6 +309,27 @@ bool SameValue(const Value& a, const Value& b) {
            NumericText(num) == CanonicalDecimal(txt.as_string());
   }
   return a.as_string() == b.as_string();
+}
+
+bool SameValueIn(const Value& a, const Value& b, const ColumnInfo& column) {
+  if (a.kind() == ValueKind::kText && b.kind() == ValueKind::kText &&
+      a.as_string() != b.as_string()) {
+    if (IsTemporal(column.type)) {
+      std::optional<std::string> ca = CanonicalTemporal(column.type, a.as_string());
+      std::optional<std::string> cb = CanonicalTemporal(column.type, b.as_string());
+      return ca && cb && *ca == *cb;
+    }
+    if (column.type == TypeClass::kJson) {
+      nlohmann::json ja = nlohmann::json::parse(a.as_string(), nullptr, /*allow_exceptions=*/false);
+      nlohmann::json jb = nlohmann::json::parse(b.as_string(), nullptr, /*allow_exceptions=*/false);
+      return !ja.is_discarded() && !jb.is_discarded() && ja == jb;
+    }
+    if (column.type == TypeClass::kUuid) {
+      std::optional<std::string> ca = CanonicalUuid(a.as_string());
+      return ca && ca == CanonicalUuid(b.as_string());
+    }
+  }
+  return SameValue(a, b);
 }
 
 CompiledRule::CompiledRule(const ValidationRule& rule) : rule_(rule) {

@@ -21,6 +21,10 @@ Result<Value> CoerceToColumn(const Value& v, const ColumnInfo& column);
 // (1 = 1.0 = "1.00" as decimal), text and bytes exactly, NULL only equals NULL.
 bool SameValue(const Value& a, const Value& b);
 
+// SameValue, knowing the column both values belong to: timestamps compare as instants in any
+// accepted spelling, JSON as documents (key order and spacing aside), UUIDs case-insensitively.
+bool SameValueIn(const Value& a, const Value& b, const ColumnInfo& column);
+
 // A validation rule compiled once (the pattern is a std::regex).
 class CompiledRule {
  public:

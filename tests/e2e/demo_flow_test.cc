@@ -29,9 +29,10 @@ std::vector<std::string> Words(const std::string& line) {
   return out;
 }
 
-// A JSON value that holds a number, or a decimal as text.
+// A JSON value that holds a number, a decimal as text, or an exact decimal {"$decimal":"1.50"}.
 double Number(const nlohmann::json& v) {
   if (v.is_number()) return v.get<double>();
+  if (v.is_object() && v.contains("$decimal")) return Number(v["$decimal"]);
   if (v.is_string()) return std::strtod(v.get<std::string>().c_str(), nullptr);
   ADD_FAILURE() << "not a number: " << v.dump();
   return 0;

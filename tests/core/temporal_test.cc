@@ -1,0 +1,54 @@
+#include "core/temporal.h"
+
+#include <gtest/gtest.h>
+
+namespace tether {
+namespace {
+
+TEST(TemporalTest, DatesAreCheckedAndKeptAsIs) {
+  EXPECT_EQ(CanonicalDate("2024-02-29"), "2024-02-29");
+  EXPECT_EQ(CanonicalDate("2024-02-29 00:00:00"), "2024-02-29");
+  EXPECT_EQ(CanonicalDate("2023-02-29"), std::nullopt);
+  EXPECT_EQ(CanonicalDate("2024-13-01"), std::nullopt);
+  EXPECT_EQ(CanonicalDate("2024-01-01 10:00:00"), std::nullopt);  // not a whole day
+  EXPECT_EQ(CanonicalDate("0000-00-00"), std::nullopt);          // MySQL's zero date
+  EXPECT_EQ(CanonicalDate("yesterday"), std::nullopt);
+}
+
+TEST(TemporalTest, TimesDropTrailingFractionZeros) {
+  EXPECT_EQ(CanonicalTime("13:05"), "13:05:00");
+  EXPECT_EQ(CanonicalTime("13:05:09.250000"), "13:05:09.25");
+  EXPECT_EQ(CanonicalTime("13:05:09.000"), "13:05:09");
+  EXPECT_EQ(CanonicalTime("24:00:00"), "24:00:00");
+  EXPECT_EQ(CanonicalTime("24:00:01"), std::nullopt);
+  EXPECT_EQ(CanonicalTime("13:60:00"), std::nullopt);
+}
+
+TEST(TemporalTest, TimestampsWithoutZone) {
+  EXPECT_EQ(CanonicalTimestamp("2024-03-01T13:05:09", false), "2024-03-01 13:05:09");
+  EXPECT_EQ(CanonicalTimestamp("2024-03-01 13:05:09.123456", false),
+            "2024-03-01 13:05:09.123456");
+  EXPECT_EQ(CanonicalTimestamp("2024-03-01", false), "2024-03-01 00:00:00");
+  // A zone in the input is applied: the result is the UTC wall time.
+  EXPECT_EQ(CanonicalTimestamp("2024-03-01T01:00:00+02:00", false), "2024-02-29 23:00:00");
+  EXPECT_EQ(CanonicalTimestamp("2024-03-01 13:05:09Z", false), "2024-03-01 13:05:09");
+  EXPECT_EQ(CanonicalTimestamp("2024-03-01 25:00:00", false), std::nullopt);
+}
+
+TEST(TemporalTest, TimestampsWithZoneAreUtc) {
+  EXPECT_EQ(CanonicalTimestamp("2024-03-01 13:05:09.5+00", true), "2024-03-01 13:05:09.5+00:00");
+  EXPECT_EQ(CanonicalTimestamp("2024-03-01 13:05:09", true), "2024-03-01 13:05:09+00:00");
+  EXPECT_EQ(CanonicalTimestamp("2023-12-31T22:30:00-0230", true), "2024-01-01 01:00:00+00:00");
+  EXPECT_EQ(CanonicalTimestamp("2024-01-01 00:30:00+05:30", true), "2023-12-31 19:00:00+00:00");
+  EXPECT_EQ(CanonicalTimestamp("2024-01-01 00:30:00 +05:30", true), "2023-12-31 19:00:00+00:00");
+  EXPECT_EQ(CanonicalTimestamp("2024-01-01 00:30:00+5", true), std::nullopt);
+}
+
+TEST(TemporalTest, FractionDigits) {
+  EXPECT_EQ(FractionDigits("2024-03-01 13:05:09"), 0);
+  EXPECT_EQ(FractionDigits("2024-03-01 13:05:09.123+00:00"), 3);
+  EXPECT_EQ(FractionDigits("13:05:09.5"), 1);
+}
+
+}  // namespace
+}  // namespace tether
