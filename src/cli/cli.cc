@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "demo/demo.h"
 #include "engine/sync.h"
+#include "engine/target_tables.h"
 #include "state/state_store.h"
 
 namespace tether::cli {
@@ -50,6 +51,7 @@ struct RunFlags {
   std::string format = "table";
   size_t batch_size = 0;
   bool restart = false;
+  bool create_tables = false;
   size_t limit = 20;
 };
 
@@ -303,6 +305,7 @@ int RunCommand(const Globals& g, RunFlags f, bool plan) {
   if (!f.to_date.empty()) req.to_date = f.to_date;
   req.where = f.where;
   req.restart = f.restart;
+  req.create_tables = f.create_tables;
   if (f.batch_size > 0) req.batch_size = f.batch_size;
   req.cancel = &g_cancel;
   req.count_rows = isatty(2) && !g.quiet;
@@ -341,6 +344,65 @@ int CheckCommand(const Globals& g, const std::vector<std::string>& pipelines) {
   if (!st.ok()) {
     Error(st);
     return ExitCodeFor(st);
+  }
+  return kExitOk;
+}
+
+// `tether schema`: the DDL of target tables that do not exist yet; --apply creates them.
+int SchemaCommand(const Globals& g, const std::string& asked, const std::vector<std::string>& entities,
+                  bool apply) {
+  Result<Config> config = Load(g);
+  if (!config.ok()) {
+    Error(config.status());
+    return ExitCodeFor(config.status());
+  }
+  Result<std::string> pipeline = PickPipeline(*config, asked);
+  if (!pipeline.ok()) {
+    Error(pipeline.status());
+    return kExitUsage;
+  }
+  const PipelineConfig* p = config->FindPipeline(*pipeline);
+  if (!p) {
+    Error(Status::InvalidArgument(fmt::format("{}: no pipeline '{}'", config->path, *pipeline)));
+    return kExitUsage;
+  }
+  const ConnectionConfig* sc = config->FindConnection(p->source);
+  const ConnectionConfig* tc = config->FindConnection(p->target);
+  auto source = OpenConnector(sc->name, sc->url);
+  auto target = source.ok() ? OpenConnector(tc->name, tc->url) : source.status();
+  if (!target.ok()) {
+    Error(target.status());
+    return ExitCodeFor(target.status());
+  }
+  auto missing = FindMissingTables(*config, *p, entities, **source, **target);
+  if (!missing.ok()) {
+    Error(missing.status());
+    return ExitCodeFor(missing.status());
+  }
+  if (missing->empty()) {
+    std::fprintf(stderr, "tether: every target table of pipeline '%s' exists on connection '%s'\n",
+                 p->name.c_str(), tc->name.c_str());
+    return kExitOk;
+  }
+  for (const MissingTable& t : *missing) {
+    std::printf("-- entity %s: table %s on connection %s (%s)\n", t.entity.c_str(),
+                t.table.name.c_str(), t.connection.c_str(), std::string((*target)->engine()).c_str());
+    for (const std::string& statement : t.ddl) std::printf("%s;\n", statement.c_str());
+    if (apply) {
+      Status st = (*target)->EnsureTable(t.table);
+      if (!st.ok()) {
+        Error(st);
+        return ExitCodeFor(st);
+      }
+      std::printf("-- created\n");
+    }
+    std::printf("\n");
+  }
+  if (!apply) {
+    std::fprintf(stderr,
+                 "tether: %zu table(s) missing; `tether schema --apply` or `tether sync "
+                 "--create-tables` creates them\n",
+                 missing->size());
   }
   return kExitOk;
 }
@@ -551,6 +613,8 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f, bool plan) {
   if (!plan) {
     cmd->add_flag("--restart", f->restart,
                   "Start from the beginning instead of resuming an interrupted run");
+    cmd->add_flag("--create-tables", f->create_tables,
+                  "Create missing target tables first (see `tether schema`)");
   }
 }
 
@@ -613,6 +677,17 @@ int Main(int argc, char** argv) {
 
   std::string runs_pipeline, runs_show, runs_format = "table";
   size_t runs_limit = 20;
+  CLI::App* schema = app.add_subcommand(
+      "schema", "Print (or --apply) the DDL of target tables that do not exist yet");
+  std::string schema_pipeline;
+  std::vector<std::string> schema_entities;
+  bool schema_apply = false;
+  schema->add_option("pipeline", schema_pipeline, "Pipeline (default: the only one)");
+  schema->add_option("--entity,-e", schema_entities, "Only these entities (repeatable)");
+  schema->add_flag("--apply", schema_apply, "Create the tables on the target");
+  schema->callback(
+      [&] { code = SchemaCommand(g, schema_pipeline, schema_entities, schema_apply); });
+
   CLI::App* runs = app.add_subcommand("runs", "Run history with counts; --show RUN for records");
   runs->add_option("pipeline", runs_pipeline, "Pipeline (default: the only one)");
   runs->add_option("--show", runs_show, "A run id: its per-record results");

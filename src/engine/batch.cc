@@ -800,7 +800,12 @@ Result<size_t> BatchProcessor::SweepDeletes(const EntityMapping& m, std::optiona
   }
   std::vector<bool> refused(todo.size(), false);
   if (!ctx_->dry_run && !todo.empty()) {
-    const std::string now = UtcNow();
+    // The deletion time, in the form the soft-delete column takes (a timestamp, or text).
+    Value now = Value::Text(UtcNow());
+    if (soft) {
+      Result<Value> stamp = CoerceToColumn(now, m.columns[*m.soft_delete].target_info);
+      if (stamp.ok()) now = std::move(*stamp);
+    }
     TETHER_RETURN_IF_ERROR(WriteEach(
         todo.size(),
         [&](const std::vector<size_t>& which) -> Status {
@@ -814,7 +819,7 @@ Result<size_t> BatchProcessor::SweepDeletes(const EntityMapping& m, std::optiona
           if (!soft) return ctx_->target->Delete(m.target_schema.name, m.TargetKeyNames(), keys);
           std::vector<Row> sets;
           for (Row& k : keys) {
-            Row r{Value::Text(now)};
+            Row r{now};
             r.insert(r.end(), k.begin(), k.end());
             sets.push_back(std::move(r));
           }

@@ -12,6 +12,7 @@
 
 #include "engine/batch.h"
 #include "engine/mapping.h"
+#include "engine/target_tables.h"
 
 namespace tether {
 namespace {
@@ -267,6 +268,18 @@ Status Runner::Prepare() {
   }
   state_ = std::make_unique<StateStore>(target_.get());
 
+  if (req_.create_tables && !req_.dry_run) {
+    TETHER_ASSIGN_OR_RETURN(auto missing,
+                            FindMissingTables(config_, *pipeline_, {}, *source_, *target_));
+    for (const MissingTable& t : missing) {
+      TETHER_RETURN_IF_ERROR(target_->EnsureTable(t.table));
+      if (obs_) {
+        obs_->OnNotice(fmt::format("created table '{}' on connection '{}' for entity '{}'",
+                                   t.table.name, t.connection, t.entity));
+      }
+    }
+  }
+
   for (const std::string& name : all) {
     const EntityConfig* e = config_.FindEntity(name);
     TETHER_ASSIGN_OR_RETURN(auto src, source_->DescribeTable(e->source_table));
@@ -279,8 +292,9 @@ Status Runner::Prepare() {
     TETHER_ASSIGN_OR_RETURN(auto dst, target_->DescribeTable(e->target_table));
     if (!dst) {
       return Status::NotFound(
-          fmt::format("{}: entity '{}': table '{}' does not exist on "
-                      "connection '{}'",
+          fmt::format("{}: entity '{}': table '{}' does not exist on connection '{}' "
+                      "(`tether schema` shows the table tether would create; "
+                      "`tether sync --create-tables` creates it)",
                       e->location.ToString(), name, e->target_table, tc->name));
     }
     TETHER_ASSIGN_OR_RETURN(auto mapping, BuildMapping(*e, sc->name, *src, tc->name, *dst));

@@ -74,6 +74,7 @@ struct SyncRequest {
   std::optional<size_t> batch_size;
   const std::atomic<bool>* cancel = nullptr;  // checked between batches
   bool count_rows = false;  // count each entity's source rows first, for progress estimates
+  bool create_tables = false;  // create missing target tables first (engine/target_tables.h)
 };
 
 struct EntityReport {

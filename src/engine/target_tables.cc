@@ -1,0 +1,147 @@
+#include "engine/target_tables.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace tether {
+namespace {
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+TypeClass ClassOfValue(const Value& v) {
+  switch (v.kind()) {
+    case ValueKind::kInt:
+      return TypeClass::kInteger;
+    case ValueKind::kReal:
+      return TypeClass::kReal;
+    case ValueKind::kDecimal:
+      return TypeClass::kDecimal;
+    case ValueKind::kBool:
+      return TypeClass::kBoolean;
+    case ValueKind::kBlob:
+      return TypeClass::kBlob;
+    default:
+      return TypeClass::kText;
+  }
+}
+
+std::string TargetName(const EntityConfig& e, const std::string& source_column) {
+  auto it = e.columns.rename.find(source_column);
+  return it == e.columns.rename.end() ? source_column : it->second;
+}
+
+}  // namespace
+
+Result<TableDef> TargetTableFor(const EntityConfig& e, const TableSchema& source) {
+  TableDef def;
+  def.name = e.target_table;
+  for (const ColumnInfo& c : source.columns) {
+    bool wanted = e.columns.include.empty() || Contains(e.columns.include, c.name);
+    bool forced = Contains(e.key, c.name) || Contains(e.match, c.name) || e.ReferenceOf(c.name);
+    if (!forced && (!wanted || Contains(e.columns.exclude, c.name))) continue;
+    ColumnDef col(TargetName(e, c.name), c.type == TypeClass::kAny ? TypeClass::kText : c.type,
+                  c.not_null);
+    col.max_length = c.max_length;
+    col.precision = c.precision;
+    col.scale = c.scale;
+    if (Contains(e.key, c.name)) {
+      col.not_null = true;
+      if (e.keys == KeyMode::kMapped) {
+        // The target numbers its own rows; the source's key only lives in the links.
+        col.type = TypeClass::kInteger;
+        col.auto_increment = true;
+        col.max_length.reset();
+        col.precision.reset();
+        col.scale.reset();
+      }
+    }
+    def.columns.push_back(std::move(col));
+  }
+  for (const auto& [column, value] : e.columns.defaults) {
+    bool present = std::any_of(def.columns.begin(), def.columns.end(),
+                               [&column](const ColumnDef& d) { return d.name == column; });
+    if (!present) def.columns.emplace_back(column, ClassOfValue(value));
+  }
+  if (e.delete_policy == DeletePolicy::kSoft && e.soft_delete_column) {
+    bool present = std::any_of(def.columns.begin(), def.columns.end(), [&e](const ColumnDef& d) {
+      return d.name == *e.soft_delete_column;
+    });
+    if (!present) def.columns.emplace_back(*e.soft_delete_column, TypeClass::kTimestampTz);
+  }
+  if (def.columns.empty()) {
+    return Status::Config(fmt::format("{}: entity '{}': no columns to create table '{}' with",
+                                      e.location.ToString(), e.name, e.target_table));
+  }
+  for (const std::string& k : e.key) def.primary_key.push_back(TargetName(e, k));
+
+  // tether looks target rows up by match key and by reference (remapped foreign keys).
+  // An index whose columns lead the primary key or another index already exists in effect.
+  auto covered = [](const std::vector<std::string>& by, const std::vector<std::string>& columns) {
+    return columns.size() <= by.size() && std::equal(columns.begin(), columns.end(), by.begin());
+  };
+  auto add_index = [&def, &covered](std::vector<std::string> columns) {
+    if (covered(def.primary_key, columns)) return;
+    for (const IndexDef& i : def.indexes) {
+      if (covered(i.columns, columns)) return;
+    }
+    def.indexes.push_back({"", std::move(columns), false});
+  };
+  if (!e.match.empty()) {
+    std::vector<std::string> match;
+    for (const std::string& m : e.match) match.push_back(TargetName(e, m));
+    add_index(std::move(match));
+  }
+  for (const auto& [column, parent] : e.references) add_index({TargetName(e, column)});
+  return def;
+}
+
+Result<std::vector<MissingTable>> FindMissingTables(const Config& config,
+                                                    const PipelineConfig& pipeline,
+                                                    const std::vector<std::string>& entities,
+                                                    Connector& source, Connector& target) {
+  TETHER_ASSIGN_OR_RETURN(std::vector<std::string> order, EntityOrder(config, pipeline));
+  std::vector<MissingTable> out;
+  for (const std::string& name : order) {
+    if (!entities.empty() && !Contains(entities, name)) continue;
+    const EntityConfig* e = config.FindEntity(name);
+    TETHER_ASSIGN_OR_RETURN(auto existing, target.DescribeTable(e->target_table));
+    if (existing) continue;
+    TETHER_ASSIGN_OR_RETURN(auto src, source.DescribeTable(e->source_table));
+    if (!src) {
+      return Status::NotFound(fmt::format(
+          "{}: entity '{}': table '{}' does not exist on connection '{}' either, so there is "
+          "nothing to describe the target table from",
+          e->location.ToString(), name, e->source_table, source.connection_name()));
+    }
+    TETHER_ASSIGN_OR_RETURN(TableDef def, TargetTableFor(*e, *src));
+    MissingTable m{name, target.connection_name(), def, target.TableDdl(def)};
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+Result<std::vector<MissingTable>> FindMissingTables(const Config& config,
+                                                    const std::string& pipeline,
+                                                    const std::vector<std::string>& entities) {
+  const PipelineConfig* p = config.FindPipeline(pipeline);
+  if (!p) {
+    return Status::InvalidArgument(
+        fmt::format("{}: no pipeline '{}'", config.path, pipeline));
+  }
+  for (const std::string& e : entities) {
+    if (!Contains(p->entities, e)) {
+      return Status::InvalidArgument(
+          fmt::format("--entity {}: not an entity of pipeline '{}'", e, pipeline));
+    }
+  }
+  const ConnectionConfig* sc = config.FindConnection(p->source);
+  const ConnectionConfig* tc = config.FindConnection(p->target);
+  TETHER_ASSIGN_OR_RETURN(auto source, OpenConnector(sc->name, sc->url));
+  TETHER_ASSIGN_OR_RETURN(auto target, OpenConnector(tc->name, tc->url));
+  return FindMissingTables(config, *p, entities, *source, *target);
+}
+
+}  // namespace tether
