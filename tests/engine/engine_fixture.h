@@ -1,6 +1,7 @@
-// Fixture for engine behaviour tests: a source and a target SQLite file in a temp folder, a
-// tether.yaml pointing at them, and RunSync with an observer that records every decision.
-// Test threads only.
+// Fixture for engine behaviour tests: a source and a target database (any pair of SQLite,
+// PostgreSQL and MySQL/MariaDB), a tether.yaml pointing at them, and RunSync with an observer
+// that records every decision. Instantiate a suite with TETHER_ALL_PAIRS(Suite). Test threads
+// only.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 #include "config/config.h"
 #include "engine/sync.h"
 #include "state/state_store.h"
+#include "util/test_database.h"
 #include "util/test_util.h"
 
 namespace tether {
@@ -54,45 +56,86 @@ class RecordingObserver : public SyncObserver {
   std::atomic<bool>* cancel = nullptr;
 };
 
-class EngineTest : public ::testing::Test {
+// A source engine and a target engine: the engine tests run over all nine pairs of SQLite,
+// PostgreSQL and MySQL/MariaDB (docs/TYPES.md), with the same test bodies.
+struct EnginePair {
+  std::string source;
+  std::string target;
+};
+
+inline void PrintTo(const EnginePair& p, std::ostream* os) { *os << p.source << " -> " << p.target; }
+
+inline std::vector<EnginePair> AllPairs() {
+  std::vector<EnginePair> out;
+  for (const std::string& s : AllEngines()) {
+    for (const std::string& t : AllEngines()) out.push_back({s, t});
+  }
+  return out;
+}
+
+inline std::string PairName(const ::testing::TestParamInfo<EnginePair>& info) {
+  return info.param.source + "_to_" + info.param.target;
+}
+
+class EngineTest : public ::testing::TestWithParam<EnginePair> {
  protected:
   void SetUp() override {
-    src_ = dir_.File("src.db");
-    dst_ = dir_.File("dst.db");
+    src_db_ = std::make_unique<TestDatabase>(GetParam().source);
+    dst_db_ = std::make_unique<TestDatabase>(GetParam().target);
+    ASSERT_TRUE(src_db_->ok() && dst_db_->ok());
+    src_ = SqlitePath(*src_db_);
+    dst_ = SqlitePath(*dst_db_);
   }
 
-  // Runs SQL on the source / target file (creating it).
-  void Source(const std::string& sql) { SqliteExec(src_, sql); }
-  void Target(const std::string& sql) { SqliteExec(dst_, sql); }
+  const std::string& source_engine() const { return GetParam().source; }
+  const std::string& target_engine() const { return GetParam().target; }
+
+  // Runs SQL (SQLite dialect, see PortableSql) on the source / target database.
+  void Source(const std::string& sql) { Exec(*src_db_, sql); }
+  void Target(const std::string& sql) { Exec(*dst_db_, sql); }
+  // Source data that breaks its own foreign keys (dangling references, as shops without
+  // constraints have): written with the engine's foreign-key checks off.
+  void SourceUnchecked(const std::string& sql) {
+    const std::string& e = source_engine();
+    std::string off = e == "sqlite"     ? "PRAGMA foreign_keys = OFF;"
+                      : e == "postgres" ? "SET session_replication_role = replica;"
+                                        : "SET foreign_key_checks = 0;";
+    Source(off + sql);
+  }
   // Same DDL (or data) on both sides.
   void Both(const std::string& sql) {
     Source(sql);
     Target(sql);
   }
-  std::vector<std::string> Src(const std::string& sql) { return SqliteRows(src_, sql); }
-  std::vector<std::string> Dst(const std::string& sql) { return SqliteRows(dst_, sql); }
-  // The target file's bytes; compare with EXPECT_TRUE(a == b), a diff of two files is unreadable.
-  std::string TargetBytes() { return ReadFile(dst_); }
+  std::vector<std::string> Src(const std::string& sql) { return PortableRows(*src_db_, sql); }
+  std::vector<std::string> Dst(const std::string& sql) { return PortableRows(*dst_db_, sql); }
+  // Every row of every table of the target, tether's included: compare with
+  // EXPECT_TRUE(a == b) to prove nothing was written (a diff of two snapshots is unreadable).
+  std::string TargetSnapshot() { return Snapshot(*dst_db_); }
   bool TargetHasStateTables() {
-    return !Dst("SELECT name FROM sqlite_master WHERE name LIKE 'tether\\_%' ESCAPE '\\'").empty();
+    for (const std::string& t : TableNames(*dst_db_)) {
+      if (t.rfind("tether_", 0) == 0) return true;
+    }
+    return false;
   }
 
   // Forgets every link, checkpoint and run: the target as if tether had never run on it.
   void DropState() {
-    Target(
-        "DROP TABLE IF EXISTS tether_links; DROP TABLE IF EXISTS tether_checkpoints;"
-        "DROP TABLE IF EXISTS tether_runs; DROP TABLE IF EXISTS tether_run_records;"
-        "DROP TABLE IF EXISTS tether_before_images;");
+    for (const char* t : {"tether_links", "tether_checkpoints", "tether_runs", "tether_run_records",
+                          "tether_before_images"}) {
+      Target(std::string("DROP TABLE IF EXISTS ") + t);
+    }
   }
 
   // Writes tether.yaml: connections `src` and `dst`, then `body` (entities: and pipelines:).
   // The pipeline under test is conventionally named `p`.
   void Configure(const std::string& body) {
-    std::string text =
-        "connections:\n"
-        "  src: { url: \"sqlite:src.db\" }\n"
-        "  dst: { url: \"sqlite:dst.db" +
-        target_url_options_ + "\" }\n" + body;
+    std::string dst_url = dst_db_->url();
+    if (!target_url_options_.empty()) {
+      dst_url += (dst_url.find('?') == std::string::npos ? "?" : "&") + target_url_options_.substr(1);
+    }
+    std::string text = "connections:\n  src: { url: \"" + src_db_->url() +
+                       "\" }\n  dst: { url: \"" + dst_url + "\" }\n" + body;
     WriteFile(dir_.File("tether.yaml"), text);
     auto config = LoadConfig(dir_.File("tether.yaml"));
     ASSERT_TRUE(config.ok()) << config.status().ToString() << "\n" << text;
@@ -164,7 +207,7 @@ class EngineTest : public ::testing::Test {
   };
   State OpenState() {
     State s;
-    auto c = OpenConnector("dst", "sqlite:" + dst_);
+    auto c = OpenConnector("dst", dst_db_->url());
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     if (c.ok()) {
       s.conn = std::move(c).value();
@@ -183,8 +226,18 @@ class EngineTest : public ::testing::Test {
     return links->at(source_id);
   }
 
+  static std::string SqlitePath(const TestDatabase& db) {
+    if (db.engine() != "sqlite") return "";
+    std::string path = db.url().substr(7);  // after "sqlite:"
+    return path.substr(0, path.find('?'));
+  }
+  static void Exec(const TestDatabase& db, const std::string& sql) {
+    db.Exec(PortableSql(db.engine(), sql));
+  }
+
   TempDir dir_;
-  std::string src_, dst_;
+  std::unique_ptr<TestDatabase> src_db_, dst_db_;
+  std::string src_, dst_;  // SQLite file paths ("" on the other engines)
   Config config_;
   RecordingObserver obs_;
   std::atomic<bool> cancel_{false};
@@ -217,3 +270,13 @@ inline RunCounts Counts(int64_t read, int64_t inserted, int64_t updated, int64_t
 
 }  // namespace testing
 }  // namespace tether
+
+// Runs every TEST_P of `suite` over the nine engine pairs.
+#define TETHER_ALL_PAIRS(suite)                                                              \
+  INSTANTIATE_TEST_SUITE_P(Pairs, suite, ::testing::ValuesIn(::tether::testing::AllPairs()), \
+                           ::tether::testing::PairName)
+// For behaviour only one engine has (SQLite's file locks): the sqlite -> sqlite pair only.
+#define TETHER_SQLITE_PAIR(suite)                                                        \
+  INSTANTIATE_TEST_SUITE_P(Sqlite, suite,                                                \
+                           ::testing::Values(::tether::testing::EnginePair{"sqlite", "sqlite"}), \
+                           ::tether::testing::PairName)

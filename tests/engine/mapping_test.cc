@@ -27,7 +27,7 @@ class MappingTest : public EngineTest {
   }
 };
 
-TEST_F(MappingTest, ExcludeRenameDefaultAndValueMaps) {
+TEST_P(MappingTest, ExcludeRenameDefaultAndValueMaps) {
   Configure(R"(
 entities:
   product:
@@ -63,7 +63,7 @@ entities:
   EXPECT_FALSE(Total(*third).Changed());
 }
 
-TEST_F(MappingTest, IncludeListCarriesKeysAndMatchKeysToo) {
+TEST_P(MappingTest, IncludeListCarriesKeysAndMatchKeysToo) {
   Target("ALTER TABLE product ADD COLUMN title TEXT");
   Configure(R"(
 entities:
@@ -82,7 +82,7 @@ entities:
       (std::vector<std::string>{"A|Alpha|NULL|active", "B|Beta|on|active", "C|Gamma|NULL|active"}));
 }
 
-TEST_F(MappingTest, SourceAndTargetTablesMayDiffer) {
+TEST_P(MappingTest, SourceAndTargetTablesMayDiffer) {
   Target(R"(
     CREATE TABLE item (id INTEGER PRIMARY KEY, sku TEXT NOT NULL UNIQUE, title TEXT, state INTEGER,
                        status TEXT, internal_note TEXT);
@@ -97,16 +97,16 @@ entities:
   EXPECT_EQ(Dst("SELECT count(*) FROM product"), std::vector<std::string>{"1"});
 }
 
-TEST_F(MappingTest, AColumnWithNoTargetCounterpartIsNamed) {
+TEST_P(MappingTest, AColumnWithNoTargetCounterpartIsNamed) {
   Configure(R"(
 entities:
   product: { table: product, match: [sku] }
 )" + Pipeline("product"));
-  std::string before = TargetBytes();
+  std::string before = TargetSnapshot();
   auto r = Sync();
   ASSERT_CODE(r, StatusCode::kNotFound);
   EXPECT_NE(r.status().message().find("title"), std::string::npos) << r.status().ToString();
-  EXPECT_TRUE(TargetBytes() == before);
+  EXPECT_TRUE(TargetSnapshot() == before);
 }
 
 class SelectionTest : public EngineTest {
@@ -135,7 +135,7 @@ entities:
   std::string before_;
 };
 
-TEST_F(SelectionTest, OnlyTheSelectedEntitiesRun) {
+TEST_P(SelectionTest, OnlyTheSelectedEntitiesRun) {
   ConfigureWith("", "customer, coupon");
   auto report = Sync(Only({"coupon"}));
   ASSERT_OK(report);
@@ -154,9 +154,9 @@ TEST_F(SelectionTest, OnlyTheSelectedEntitiesRun) {
             (std::vector<std::string>{"p", "q"}));
 }
 
-TEST_F(SelectionTest, UnknownEntityOrPipeline) {
+TEST_P(SelectionTest, UnknownEntityOrPipeline) {
   ConfigureWith("", "customer, coupon");
-  std::string before = TargetBytes();
+  std::string before = TargetSnapshot();
   ASSERT_CODE(Sync(Only({"nosuch"})), StatusCode::kInvalidArgument);
   SyncRequest req;
   req.pipeline = "nosuch";
@@ -164,13 +164,13 @@ TEST_F(SelectionTest, UnknownEntityOrPipeline) {
   SyncRequest not_in_q = Only({"customer"});  // an entity, but not one of q's
   not_in_q.pipeline = "q";
   ASSERT_CODE(Sync(not_in_q), StatusCode::kInvalidArgument);
-  EXPECT_TRUE(TargetBytes() == before);
+  EXPECT_TRUE(TargetSnapshot() == before);
   EXPECT_FALSE(TargetHasStateTables());
 }
 
-TEST_F(SelectionTest, MissingTableIsNamed) {
+TEST_P(SelectionTest, MissingTableIsNamed) {
   ConfigureWith("  gift: { table: gift_card, match: [code] }\n", "customer, gift");
-  std::string before = TargetBytes();
+  std::string before = TargetSnapshot();
   auto r = Sync();
   ASSERT_CODE(r, StatusCode::kNotFound);
   EXPECT_NE(r.status().message().find("gift_card"), std::string::npos) << r.status().ToString();
@@ -180,25 +180,25 @@ TEST_F(SelectionTest, MissingTableIsNamed) {
   ASSERT_CODE(r, StatusCode::kNotFound);
   EXPECT_NE(r.status().message().find("gift_card"), std::string::npos) << r.status().ToString();
   EXPECT_NE(r.status().message().find("dst"), std::string::npos) << r.status().ToString();
-  EXPECT_TRUE(TargetBytes() == before);
+  EXPECT_TRUE(TargetSnapshot() == before);
   ASSERT_CODE(CheckPipelines(config_, {"p"}), StatusCode::kNotFound);
   EXPECT_OK(CheckPipelines(config_, {"q"}));
 }
 
-TEST_F(SelectionTest, MissingColumnIsNamed) {
+TEST_P(SelectionTest, MissingColumnIsNamed) {
   ConfigureWith("  c2: { table: customer, match: [login] }\n", "c2");
-  std::string before = TargetBytes();
+  std::string before = TargetSnapshot();
   auto r = Sync();
   ASSERT_CODE(r, StatusCode::kNotFound);
   EXPECT_NE(r.status().message().find("login"), std::string::npos) << r.status().ToString();
-  EXPECT_TRUE(TargetBytes() == before);
+  EXPECT_TRUE(TargetSnapshot() == before);
 }
 
-TEST_F(SelectionTest, MappedKeysNeedAGeneratedTargetKey) {
+TEST_P(SelectionTest, MappedKeysNeedAGeneratedTargetKey) {
   ConfigureWith("  country: { table: country, key: code, match: [name] }\n", "country");
-  std::string before = TargetBytes();
+  std::string before = TargetSnapshot();
   ASSERT_CODE(Sync(), StatusCode::kConfig);
-  EXPECT_TRUE(TargetBytes() == before);
+  EXPECT_TRUE(TargetSnapshot() == before);
   // With identity keys the same table syncs, key for key.
   ConfigureWith("  country: { table: country, key: code, keys: identity }\n", "country");
   auto report = Sync();
@@ -212,6 +212,9 @@ TEST_F(SelectionTest, MappedKeysNeedAGeneratedTargetKey) {
   EXPECT_EQ(Dst("SELECT name FROM country WHERE code = 'FR'"),
             std::vector<std::string>{"République française"});
 }
+
+TETHER_ALL_PAIRS(MappingTest);
+TETHER_ALL_PAIRS(SelectionTest);
 
 }  // namespace
 }  // namespace tether::testing

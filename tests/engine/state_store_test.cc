@@ -1,21 +1,23 @@
-// StateStore on a real SQLite file: links by source and by target, checkpoints, runs newest
+// StateStore on every engine: links by source and by target, checkpoints, runs newest
 // first, per-record results; and a store whose tables do not exist yet reads as empty without
 // creating anything.
 #include "state/state_store.h"
 
 #include <gtest/gtest.h>
 
+#include "util/test_database.h"
 #include "util/test_util.h"
 
 namespace tether::testing {
 namespace {
 
-class StateStoreTest : public ::testing::Test {
+class StateStoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    path_ = dir_.File("state.db");
-    SqliteExec(path_, "CREATE TABLE t (id INTEGER PRIMARY KEY)");
-    conn_ = OpenSqlite(path_, "state");
+    db_ = std::make_unique<TestDatabase>(GetParam());
+    ASSERT_TRUE(db_->ok());
+    db_->Exec(PortableSql(GetParam(), "CREATE TABLE t (id INTEGER PRIMARY KEY)"));
+    conn_ = db_->Open("state");
     ASSERT_NE(conn_, nullptr);
     store_ = std::make_unique<StateStore>(conn_.get());
   }
@@ -38,14 +40,13 @@ class StateStoreTest : public ::testing::Test {
     return r;
   }
 
-  TempDir dir_;
-  std::string path_;
+  std::unique_ptr<TestDatabase> db_;
   std::unique_ptr<Connector> conn_;
   std::unique_ptr<StateStore> store_;
 };
 
-TEST_F(StateStoreTest, MissingTablesReadAsEmptyAndAreNotCreated) {
-  std::string before = ReadFile(path_);
+TEST_P(StateStoreTest, MissingTablesReadAsEmptyAndAreNotCreated) {
+  std::string before = Snapshot(*db_);
   auto exists = store_->Exists();
   ASSERT_OK(exists);
   EXPECT_FALSE(*exists);
@@ -67,14 +68,14 @@ TEST_F(StateStoreTest, MissingTablesReadAsEmptyAndAreNotCreated) {
   auto run = store_->GetRun("r1");
   ASSERT_OK(run);
   EXPECT_FALSE(run->has_value());
-  EXPECT_TRUE(ReadFile(path_) == before);
+  EXPECT_TRUE(Snapshot(*db_) == before);
 
   ASSERT_OK(store_->EnsureSchema());
   ASSERT_OK(store_->EnsureSchema());  // idempotent
   EXPECT_TRUE(*store_->Exists());
 }
 
-TEST_F(StateStoreTest, LinksBySourceAndByTarget) {
+TEST_P(StateStoreTest, LinksBySourceAndByTarget) {
   ASSERT_OK(store_->EnsureSchema());
   ASSERT_OK(store_->PutLinks(
       "p", "customer",
@@ -129,7 +130,7 @@ TEST_F(StateStoreTest, LinksBySourceAndByTarget) {
   EXPECT_EQ(store_->ListLinks("q", "customer", std::nullopt, 10)->size(), 1u);
 }
 
-TEST_F(StateStoreTest, Checkpoints) {
+TEST_P(StateStoreTest, Checkpoints) {
   ASSERT_OK(store_->EnsureSchema());
   Checkpoint cp;
   cp.position = "42";
@@ -151,7 +152,7 @@ TEST_F(StateStoreTest, Checkpoints) {
   EXPECT_FALSE(store_->GetCheckpoint("p", "order")->has_value());
 }
 
-TEST_F(StateStoreTest, RunsNewestFirstWithTheirRecords) {
+TEST_P(StateStoreTest, RunsNewestFirstWithTheirRecords) {
   ASSERT_OK(store_->EnsureSchema());
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) {
@@ -194,6 +195,9 @@ TEST_F(StateStoreTest, RunsNewestFirstWithTheirRecords) {
   EXPECT_EQ(store_->ListRecordResults(ids[1], 1)->size(), 1u);
   EXPECT_TRUE(store_->ListRecordResults(ids[0], 0)->empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, StateStoreTest, ::testing::ValuesIn(AllEngines()),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace
 }  // namespace tether::testing

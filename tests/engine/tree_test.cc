@@ -36,7 +36,7 @@ entities:
   }
 };
 
-TEST_F(TreeTest, ParentsWithHigherIdsInLaterAndSameBatches) {
+TEST_P(TreeTest, ParentsWithHigherIdsInLaterAndSameBatches) {
   // root(20) > shoes(12) > boots(3), sandals(5); root > hats(15) > caps(1), berets(14);
   // shoes(12) > kids(2) > tiny(4).
   Source(R"(
@@ -69,7 +69,7 @@ TEST_F(TreeTest, ParentsWithHigherIdsInLaterAndSameBatches) {
   }
 }
 
-TEST_F(TreeTest, DeepChainInReverseKeyOrder) {
+TEST_P(TreeTest, DeepChainInReverseKeyOrder) {
   // c1 -> c2 -> ... -> c100 (the root): every parent comes after its child.
   constexpr int kDepth = 100;
   std::string sql = "INSERT INTO category VALUES ";
@@ -94,7 +94,7 @@ TEST_F(TreeTest, DeepChainInReverseKeyOrder) {
   EXPECT_EQ(CountsOf(*again, "category"), Counts(kDepth, 0, 0, kDepth));
 }
 
-TEST_F(TreeTest, WholeTreeInOneBatchIsWrittenInWaves) {
+TEST_P(TreeTest, WholeTreeInOneBatchIsWrittenInWaves) {
   Source(R"(
     INSERT INTO category VALUES (1, 'd', 'D', 2), (2, 'c', 'C', 3), (3, 'b', 'B', 4),
       (4, 'a', 'A', NULL), (5, 'e', 'E', 1);
@@ -106,7 +106,7 @@ TEST_F(TreeTest, WholeTreeInOneBatchIsWrittenInWaves) {
   EXPECT_EQ(Dst(kTree), Src(kTree));
 }
 
-TEST_F(TreeTest, DryRunOfATreeCountsWhatTheRunDoes) {
+TEST_P(TreeTest, DryRunOfATreeCountsWhatTheRunDoes) {
   Source(R"(
     INSERT INTO category VALUES (20, 'root', 'Root', NULL), (12, 'shoes', 'Shoes', 20),
       (3, 'boots', 'Boots', 12), (5, 'sandals', 'Sandals', 12), (15, 'hats', 'Hats', 20),
@@ -114,10 +114,10 @@ TEST_F(TreeTest, DryRunOfATreeCountsWhatTheRunDoes) {
   )");
   Target("INSERT INTO category VALUES (1, 'hats', 'Old hats', NULL)");
   ConfigureTree(2);
-  std::string before = TargetBytes();
+  std::string before = TargetSnapshot();
   auto plan = DryRun();
   ASSERT_OK(plan);
-  EXPECT_TRUE(TargetBytes() == before);
+  EXPECT_TRUE(TargetSnapshot() == before);
   std::vector<RecordPlan> planned = obs_.records;
   auto real = Sync();
   ASSERT_OK(real);
@@ -126,7 +126,7 @@ TEST_F(TreeTest, DryRunOfATreeCountsWhatTheRunDoes) {
   EXPECT_EQ(Dst(kTree), Src(kTree));
 }
 
-TEST_F(TreeTest, AGrandparentInTheSameBatchIsWrittenOnce) {
+TEST_P(TreeTest, AGrandparentInTheSameBatchIsWrittenOnce) {
   // Batch [1, 2]: 1's parent 3 comes later and is pulled, and 3's parent is 2, of this batch.
   Source("INSERT INTO category VALUES (1, 'a', 'A', 3), (2, 'b', 'B', NULL), (3, 'c', 'C', 2)");
   for (const char* match : {"", "    match: [slug]\n"}) {
@@ -147,7 +147,7 @@ TEST_F(TreeTest, AGrandparentInTheSameBatchIsWrittenOnce) {
   }
 }
 
-TEST_F(TreeTest, IdentityKeyedTree) {
+TEST_P(TreeTest, IdentityKeyedTree) {
   Both("CREATE TABLE folder (id INTEGER PRIMARY KEY, name TEXT, parent_id INTEGER)");
   Source(R"(
     INSERT INTO folder VALUES (1, 'a', 5), (2, 'b', 4), (3, 'c', 5), (4, 'd', 6), (5, 'e', NULL),
@@ -167,6 +167,8 @@ entities:
   const char* all = "SELECT * FROM folder ORDER BY id";
   EXPECT_EQ(Dst(all), Src(all));
 }
+
+TETHER_ALL_PAIRS(TreeTest);
 
 }  // namespace
 }  // namespace tether::testing

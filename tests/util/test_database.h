@@ -55,4 +55,22 @@ class TestDatabase {
   std::unique_ptr<TempDir> dir_;  // SQLite only
 };
 
+// Test SQL is written in SQLite's dialect; this rewrites the few types that differ, so one DDL
+// serves every engine: INTEGER PRIMARY KEY (generated) -> identity / AUTO_INCREMENT; REAL (a
+// double) -> DOUBLE PRECISION / DOUBLE; BLOB -> BYTEA / LONGBLOB; DATETIME -> TIMESTAMP;
+// TEXT -> VARCHAR(255) in MySQL (which cannot index TEXT). On PostgreSQL, statements that
+// insert explicit ids are followed by moving the identity sequences past them, as a real
+// database's would be.
+std::string PortableSql(const std::string& engine, const std::string& sql);
+
+// The rows of a query on any engine as SQLite's shell would print them ('|'-joined, NULL as
+// "NULL", booleans 1/0, whole doubles as "10.0", decimals without trailing zeros), so one
+// expectation holds for every engine.
+std::vector<std::string> PortableRows(const TestDatabase& db, const std::string& sql);
+
+// The tables of a test database, sorted.
+std::vector<std::string> TableNames(const TestDatabase& db);
+// Every row of every table (sorted within each table), as one string.
+std::string Snapshot(const TestDatabase& db);
+
 }  // namespace tether::testing
