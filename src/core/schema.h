@@ -44,6 +44,9 @@ struct ColumnInfo {
   // kTime / kTimestamp / kTimestampTz: `scale` is the digits of fractional seconds kept.
   std::optional<int> precision;
   std::optional<int> scale;
+  // kDecimal: the most significant digits the engine keeps exactly whatever the declaration
+  // says (SQLite's NUMERIC affinity turns longer numbers into 15-digit doubles).
+  std::optional<int> significant_digits;
   bool auto_increment = false;  // the engine generates it when omitted on insert
 };
 

@@ -237,6 +237,26 @@ Result<Value> CoerceToColumn(const Value& v, const ColumnInfo& c) {
                                    int_digits, *c.precision - c.scale.value_or(0)));
       }
       if (v.kind() == ValueKind::kInt) return v;
+      if (c.significant_digits) {
+        std::string digits;
+        for (char ch : text) {
+          if (ch >= '0' && ch <= '9') digits += ch;
+        }
+        size_t first = digits.find_first_not_of('0');
+        size_t last = digits.find_last_not_of('0');
+        int significant =
+            first == std::string::npos ? 0 : static_cast<int>(last - first + 1);
+        // Trailing zeros of a whole number count: 1e20 is not an integer SQLite can hold.
+        if (text.find('.') == std::string::npos && first != std::string::npos) {
+          significant = static_cast<int>(digits.size() - first);
+          if (significant <= 18) significant = 0;  // fits an int64: stored exactly
+        }
+        if (significant > *c.significant_digits) {
+          return Invalid(c, v,
+                         fmt::format("has {} significant digits; the target keeps {} exactly",
+                                     significant, *c.significant_digits));
+        }
+      }
       return Value::Decimal(text);
     }
     case TypeClass::kBoolean: {

@@ -102,3 +102,24 @@ TEST(CoerceTest, SameValueInKnowsTheColumn) {
 
 }  // namespace
 }  // namespace tether
+
+namespace tether {
+namespace {
+
+TEST(CoerceTest, DecimalsWiderThanTheEngineKeepsAreRefused) {
+  ColumnInfo c = Column(TypeClass::kDecimal, 30, 10);
+  c.significant_digits = 15;  // SQLite's NUMERIC affinity
+  EXPECT_EQ(Reason(Value::Decimal("123456789012.125"), c), "");
+  EXPECT_EQ(Reason(Value::Decimal("123456789012345678"), c), "");  // an int64
+  EXPECT_NE(Reason(Value::Decimal("12345678901234567890.0123456789"), c)
+                .find("has 30 significant digits; the target keeps 15 exactly"),
+            std::string::npos);
+  ColumnInfo unbounded = Column(TypeClass::kDecimal);
+  unbounded.significant_digits = 15;
+  EXPECT_NE(Reason(Value::Decimal("0.000000000123456789012345678"), unbounded)
+                .find("has 18 significant digits"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace tether

@@ -65,6 +65,7 @@ void ClassifyDeclared(std::string_view declared, ColumnInfo* column) {
   column->max_length.reset();
   column->precision.reset();
   column->scale.reset();
+  column->significant_digits.reset();
   std::string upper(declared);
   std::transform(upper.begin(), upper.end(), upper.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
@@ -101,6 +102,7 @@ void ClassifyDeclared(std::string_view declared, ColumnInfo* column) {
     set_scale();
   } else if (has("DECIMAL") || has("NUMERIC")) {
     t = TypeClass::kDecimal;
+    column->significant_digits = 15;  // NUMERIC affinity: longer numbers become doubles
     if (!numbers.empty()) column->precision = static_cast<int>(numbers[0]);
     if (numbers.size() > 1) column->scale = static_cast<int>(numbers[1]);
     if (numbers.size() == 1) column->scale = 0;
