@@ -37,14 +37,40 @@ bool IsNumeric(const Value& v) {
   }
 }
 
-// Canonical decimal text: no leading '+', no trailing fractional zeros, "-0" -> "0".
+// "1.25e-3" -> "0.00125", textually (no double on the way); other text is returned unchanged.
+std::string ShiftExponent(const std::string& s) {
+  size_t e = s.find_first_of("eE");
+  if (e == std::string::npos) return s;
+  int64_t exponent = 0;
+  std::string exp_text = s.substr(e + 1);
+  if (!exp_text.empty() && exp_text[0] == '+') exp_text.erase(0, 1);
+  if (!ParseInt(exp_text, &exponent) || exponent > 1000 || exponent < -1000) return s;
+  std::string mantissa = s.substr(0, e);
+  bool neg = !mantissa.empty() && (mantissa[0] == '-' || mantissa[0] == '+');
+  std::string sign = !mantissa.empty() && mantissa[0] == '-' ? "-" : "";
+  if (neg) mantissa.erase(0, 1);
+  size_t dot = mantissa.find('.');
+  std::string digits = mantissa;
+  int64_t point = static_cast<int64_t>(mantissa.size());
+  if (dot != std::string::npos) {
+    digits = mantissa.substr(0, dot) + mantissa.substr(dot + 1);
+    point = static_cast<int64_t>(dot);
+  }
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) return s;
+  point += exponent;
+  if (point <= 0) return sign + "0." + std::string(static_cast<size_t>(-point), '0') + digits;
+  if (point >= static_cast<int64_t>(digits.size())) {
+    return sign + digits + std::string(static_cast<size_t>(point) - digits.size(), '0');
+  }
+  return sign + digits.substr(0, static_cast<size_t>(point)) + "." +
+         digits.substr(static_cast<size_t>(point));
+}
+
+// Canonical decimal text: plain notation, no leading '+', no trailing fractional zeros,
+// "-0" -> "0".
 std::string CanonicalDecimal(std::string s) {
   if (!s.empty() && s[0] == '+') s.erase(0, 1);
-  if (s.find_first_of("eE") != std::string::npos) {
-    double d = 0;
-    if (ParseDouble(s, &d)) s = Value::Real(d).ToText();
-    if (s.find_first_of("eE") != std::string::npos) return s;
-  }
+  s = ShiftExponent(s);
   if (s.find('.') != std::string::npos) {
     while (!s.empty() && s.back() == '0') s.pop_back();
     if (!s.empty() && s.back() == '.') s.pop_back();
