@@ -1,0 +1,87 @@
+// PostgreSQL's SQL dialect as tether needs it: identifier quoting, the mapping between column
+// types (type OID and typmod) and TypeClass, the types EnsureTable writes, the text of the
+// statements, and what a SQLSTATE means for retrying. Pure functions; safe from any thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "connectors/connector.h"
+#include "core/schema.h"
+#include "core/status.h"
+#include "core/value.h"
+
+namespace tether::postgres {
+
+// Built-in type OIDs (fixed in PostgreSQL's catalog, the same on every server version).
+using TypeOid = unsigned int;
+inline constexpr TypeOid kBoolOid = 16;
+inline constexpr TypeOid kByteaOid = 17;
+inline constexpr TypeOid kInt8Oid = 20;
+inline constexpr TypeOid kInt2Oid = 21;
+inline constexpr TypeOid kInt4Oid = 23;
+inline constexpr TypeOid kTextOid = 25;
+inline constexpr TypeOid kJsonOid = 114;
+inline constexpr TypeOid kFloat4Oid = 700;
+inline constexpr TypeOid kFloat8Oid = 701;
+inline constexpr TypeOid kBpcharOid = 1042;
+inline constexpr TypeOid kVarcharOid = 1043;
+inline constexpr TypeOid kDateOid = 1082;
+inline constexpr TypeOid kTimeOid = 1083;
+inline constexpr TypeOid kTimestampOid = 1114;
+inline constexpr TypeOid kTimestampTzOid = 1184;
+inline constexpr TypeOid kNumericOid = 1700;
+inline constexpr TypeOid kUuidOid = 2950;
+inline constexpr TypeOid kJsonbOid = 3802;
+
+// Longest identifier PostgreSQL keeps (NAMEDATALEN - 1 bytes); longer ones are cut silently.
+inline constexpr size_t kMaxIdentifierBytes = 63;
+
+// "name" with embedded quotes doubled: safe for any identifier (mixed case, spaces, `order`).
+std::string QuoteIdent(std::string_view name);
+// "a","b","c"
+std::string QuoteList(const std::vector<std::string>& names);
+
+// The class of a column of type `type_oid` (a domain's base type) with modifier `typmod`
+// (docs/TYPES.md); fills type, max_length, precision and scale of *column. Types without a class
+// of their own (interval, arrays, inet, enums, timetz, ...) are kAny and read as text.
+void ClassifyType(TypeOid type_oid, int32_t typmod, ColumnInfo* column);
+
+// The column type EnsureTable writes, chosen so that ClassifyType reads it back as the same
+// class, length, precision and scale.
+std::string DeclaredTypeFor(const ColumnDef& column);
+
+// The index's name, or one derived from the table and columns when it has none; kept within
+// kMaxIdentifierBytes (a hash suffix keeps two long derived names apart).
+std::string IndexName(const std::string& table, const IndexDef& index);
+
+// CREATE TABLE IF NOT EXISTS ..., then CREATE [UNIQUE] INDEX IF NOT EXISTS ... per index.
+std::vector<std::string> TableDdl(const TableDef& def);
+
+// tether's status code for a SQLSTATE (five characters; empty when the server sent none).
+StatusCode CodeForSqlState(std::string_view sqlstate);
+
+// "($1,$2),($3,$4)": `rows` tuples of `arity` placeholders, numbered from 1.
+std::string Tuples(size_t rows, size_t arity);
+// "k1,k2,k3": `n` column aliases for a VALUES list.
+std::string Aliases(std::string_view prefix, size_t n);
+
+// A statement and the values for its $1.. placeholders, in order. The pointers refer into the
+// request the statement was built from.
+struct SqlText {
+  std::string sql;
+  std::vector<const Value*> params;
+};
+
+// " WHERE c1 = $n AND ..." for `conditions`, numbering placeholders after those already in *out.
+// Returns the joiner for a further condition: " WHERE " or " AND ".
+const char* AppendConditions(const std::vector<Condition>& conditions, SqlText* out);
+
+// One keyset page: SELECT ... WHERE conditions AND (k1, k2) > ($n, $m) ORDER BY k1, k2 LIMIT n.
+// The caller has checked that after_key has one value per key column.
+SqlText ScanSql(const ScanRequest& request);
+
+}  // namespace tether::postgres
