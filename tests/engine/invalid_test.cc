@@ -60,8 +60,10 @@ TEST_P(InvalidTest, SkipReportsEachInvalidRecordAndSyncsTheRest) {
   EXPECT_EQ(Dst("SELECT sku, name, price, qty, code, ean FROM product ORDER BY sku"),
             (std::vector<std::string>{"GOOD-1|Good one|1.5|3|AB|123",
                                       "GOOD-2|Good two|2.0|7|ABCDE|456"}));
-  EXPECT_EQ(Dst("SELECT typeof(qty) FROM product WHERE sku = 'GOOD-1'"),
-            std::vector<std::string>{"integer"});
+  if (target_engine() == "sqlite") {  // stored as an integer, not as the text "3"
+    EXPECT_EQ(Dst("SELECT typeof(qty) FROM product WHERE sku = 'GOOD-1'"),
+              std::vector<std::string>{"integer"});
+  }
 
   auto skips = Records("product", Action::kSkip);
   std::vector<std::string> ids;
