@@ -58,7 +58,8 @@ class TestDatabase {
 // Test SQL is written in SQLite's dialect; this rewrites the few types that differ, so one DDL
 // serves every engine: INTEGER PRIMARY KEY (generated) -> identity / AUTO_INCREMENT; REAL (a
 // double) -> DOUBLE PRECISION / DOUBLE; BLOB -> BYTEA / LONGBLOB; DATETIME -> TIMESTAMP;
-// TEXT -> VARCHAR(255) in MySQL (which cannot index TEXT). On PostgreSQL, statements that
+// TEXT -> VARCHAR(255) and INTEGER -> BIGINT in MySQL (which cannot index TEXT, and whose
+// foreign keys need the parent's exact type). On PostgreSQL, statements that
 // insert explicit ids are followed by moving the identity sequences past them, as a real
 // database's would be.
 std::string PortableSql(const std::string& engine, const std::string& sql);
