@@ -1,0 +1,185 @@
+#include "connectors/mysql/mysql_dialect.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+
+namespace tether::mysql {
+
+std::string QuoteIdent(std::string_view name) {
+  std::string out;
+  out.reserve(name.size() + 2);
+  out += '`';
+  for (char c : name) {
+    if (c == '`') out += '`';
+    out += c;
+  }
+  out += '`';
+  return out;
+}
+
+std::string QuoteList(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i) out += ',';
+    out += QuoteIdent(names[i]);
+  }
+  return out;
+}
+
+std::string Placeholders(size_t n) {
+  std::string out;
+  out.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) out += i ? ",?" : "?";
+  return out;
+}
+
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool OneOf(const std::string& s, std::initializer_list<std::string_view> options) {
+  return std::find(options.begin(), options.end(), s) != options.end();
+}
+
+std::optional<int> AsInt(const std::optional<int64_t>& v) {
+  if (!v) return std::nullopt;
+  return static_cast<int>(*v);
+}
+
+}  // namespace
+
+void ClassifyColumn(const ColumnFacts& f, ColumnInfo* column) {
+  column->max_length.reset();
+  column->precision.reset();
+  column->scale.reset();
+  const std::string data_type = Lower(f.data_type);
+  const std::string column_type = Lower(f.column_type);
+  const bool is_unsigned = column_type.find("unsigned") != std::string::npos;
+
+  TypeClass& t = column->type;
+  if (data_type == "tinyint" && column_type.starts_with("tinyint(1)")) {
+    t = TypeClass::kBoolean;
+  } else if (data_type == "bigint" && is_unsigned) {
+    // Values up to 2^64-1 do not fit an int64: they travel as exact decimals.
+    t = TypeClass::kDecimal;
+    column->precision = 20;
+    column->scale = 0;
+  } else if (OneOf(data_type, {"tinyint", "smallint", "mediumint", "int", "integer", "bigint",
+                               "year", "bit"})) {
+    t = TypeClass::kInteger;
+  } else if (OneOf(data_type, {"decimal", "numeric", "dec", "fixed"})) {
+    t = TypeClass::kDecimal;
+    column->precision = AsInt(f.numeric_precision);
+    column->scale = AsInt(f.numeric_scale);
+  } else if (OneOf(data_type, {"float", "double", "real", "double precision"})) {
+    t = TypeClass::kReal;
+  } else if (OneOf(data_type, {"char", "varchar"})) {
+    t = TypeClass::kText;
+    column->max_length = f.char_max_length;
+  } else if (OneOf(data_type, {"tinytext", "text", "mediumtext", "longtext"})) {
+    t = f.json_check ? TypeClass::kJson : TypeClass::kText;
+  } else if (OneOf(data_type, {"enum", "set"})) {
+    t = TypeClass::kText;
+  } else if (data_type == "json") {
+    t = TypeClass::kJson;
+  } else if (data_type == "uuid") {
+    t = TypeClass::kUuid;
+  } else if (OneOf(data_type,
+                   {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"})) {
+    t = TypeClass::kBlob;
+  } else if (data_type == "date") {
+    t = TypeClass::kDate;
+  } else if (data_type == "time") {
+    t = TypeClass::kTime;
+    column->scale = AsInt(f.datetime_precision).value_or(0);
+  } else if (data_type == "datetime") {
+    t = TypeClass::kTimestamp;
+    column->scale = AsInt(f.datetime_precision).value_or(0);
+  } else if (data_type == "timestamp") {
+    t = TypeClass::kTimestampTz;
+    column->scale = AsInt(f.datetime_precision).value_or(0);
+  } else {
+    t = TypeClass::kAny;  // geometry, inet6, vector, ...: passed along as the server sends them
+  }
+}
+
+bool IsJsonValidCheck(std::string_view clause, std::string_view column) {
+  std::string compact;
+  for (char c : clause) {
+    if (!std::isspace(static_cast<unsigned char>(c))) compact += c;
+  }
+  // Identifiers compare case-insensitively in MariaDB; the function name does too.
+  return Lower(compact) == Lower("json_valid(" + QuoteIdent(column) + ")");
+}
+
+std::string ColumnTypeFor(const ColumnDef& c, bool indexed, bool native_uuid) {
+  auto fraction = [&c](const char* name) {
+    // Fractional seconds are kept to the microsecond unless the source says otherwise: MySQL
+    // would otherwise round them away without a warning.
+    return std::string(name) + "(" + std::to_string(std::clamp(c.scale.value_or(6), 0, 6)) + ")";
+  };
+  switch (c.type) {
+    case TypeClass::kAny:
+    case TypeClass::kText:
+      if (c.type == TypeClass::kText && c.max_length && *c.max_length > 0 &&
+          *c.max_length <= 16383) {  // 16383 utf8mb4 characters fill varchar's 65535 bytes
+        return "varchar(" + std::to_string(*c.max_length) + ")";
+      }
+      // MySQL cannot index an unbounded text column: a key or index column gets a length.
+      // Longer values then fail to write, with the reason, instead of being truncated.
+      return indexed ? "varchar(255)" : "longtext";
+    case TypeClass::kInteger:
+      return c.auto_increment ? "bigint AUTO_INCREMENT" : "bigint";
+    case TypeClass::kReal:
+      return "double";
+    case TypeClass::kDecimal: {
+      if (!c.precision) return "decimal(65,30)";
+      // MySQL's limits: 65 digits, 30 after the point.
+      const int precision = std::clamp(*c.precision, 1, 65);
+      const int scale = std::clamp(c.scale.value_or(0), 0, std::min(30, precision));
+      return "decimal(" + std::to_string(precision) + "," + std::to_string(scale) + ")";
+    }
+    case TypeClass::kBlob:
+      return indexed ? "varbinary(255)" : "longblob";
+    case TypeClass::kBoolean:
+      return "boolean";
+    case TypeClass::kDate:
+      return "date";
+    case TypeClass::kTime:
+      return fraction("time");
+    case TypeClass::kTimestamp:
+      return fraction("datetime");
+    case TypeClass::kTimestampTz:
+      return fraction("timestamp");
+    case TypeClass::kJson:
+      return "json";
+    case TypeClass::kUuid:
+      return native_uuid ? "uuid" : "char(36)";
+  }
+  return "longtext";
+}
+
+std::string IndexNameFor(const std::string& table, const IndexDef& index) {
+  if (!index.name.empty()) return index.name;
+  std::string name = table;
+  for (const std::string& c : index.columns) name += "_" + c;
+  name += "_idx";
+  constexpr size_t kMaxBytes = 64;  // MySQL counts characters; bytes are a safe bound
+  if (name.size() <= kMaxBytes) return name;
+  uint32_t hash = 2166136261u;  // FNV-1a: stable across runs, so the DDL is too
+  for (unsigned char ch : name) hash = (hash ^ ch) * 16777619u;
+  char suffix[10];
+  std::snprintf(suffix, sizeof(suffix), "_%08x", hash);
+  size_t keep = kMaxBytes - 9;
+  // Do not cut a UTF-8 sequence in half.
+  while (keep > 0 && (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80) --keep;
+  return name.substr(0, keep) + suffix;
+}
+
+}  // namespace tether::mysql

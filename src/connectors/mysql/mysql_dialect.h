@@ -1,0 +1,56 @@
+// MySQL/MariaDB's SQL dialect as tether needs it: identifier quoting, the mapping from
+// information_schema column facts to TypeClass, and the column types EnsureTable writes
+// (docs/TYPES.md). Pure functions; safe from any thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/schema.h"
+
+namespace tether::mysql {
+
+// `name` with embedded backticks doubled: safe for any identifier (mixed case, spaces, `order`).
+std::string QuoteIdent(std::string_view name);
+// `a`,`b`,`c`
+std::string QuoteList(const std::vector<std::string>& names);
+// ?,?,? (n of them)
+std::string Placeholders(size_t n);
+
+// One row of information_schema.COLUMNS, as DescribeTable reads it.
+struct ColumnFacts {
+  std::string data_type;    // DATA_TYPE: "varchar", "tinyint", "longtext", ...
+  std::string column_type;  // COLUMN_TYPE: "varchar(20)", "tinyint(1)", "bigint(20) unsigned"
+  std::optional<int64_t> char_max_length;  // CHARACTER_MAXIMUM_LENGTH (characters)
+  std::optional<int64_t> numeric_precision;
+  std::optional<int64_t> numeric_scale;
+  std::optional<int64_t> datetime_precision;
+  bool json_check = false;  // MariaDB: a CHECK (json_valid(`column`)) constraint exists
+};
+
+// docs/TYPES.md: tinyint(1) -> boolean; other integers -> integer, except bigint unsigned ->
+// decimal(20,0) (it exceeds int64); decimal -> decimal(p,s); float/double -> real; char/varchar
+// -> text with max_length; *text, enum, set -> text (longtext with a json_valid check -> json);
+// json -> json; uuid -> uuid; binary/varbinary/*blob -> blob; date; time(s); datetime(s) ->
+// timestamp; timestamp(s) -> timestamptz; anything else -> any.
+// Fills type, max_length, precision and scale of *column.
+void ClassifyColumn(const ColumnFacts& facts, ColumnInfo* column);
+
+// True when `clause` (information_schema.CHECK_CONSTRAINTS.CHECK_CLAUSE) is exactly
+// json_valid(`column`), which is how MariaDB stores a JSON column.
+bool IsJsonValidCheck(std::string_view clause, std::string_view column);
+
+// The column type EnsureTable writes for `column` (docs/TYPES.md). `indexed`: the column is in
+// the primary key or an index, where MySQL needs a bounded length (text and blob get 255).
+// `native_uuid`: the server has a uuid type (MariaDB >= 10.7); char(36) otherwise.
+std::string ColumnTypeFor(const ColumnDef& column, bool indexed, bool native_uuid);
+
+// An index name for `index` of `table` when it has none: table_col1_col2_idx, kept within
+// MySQL's 64-character limit by a hash of the full name.
+std::string IndexNameFor(const std::string& table, const IndexDef& index);
+
+}  // namespace tether::mysql

@@ -1,0 +1,203 @@
+// Reads of the MySQL/MariaDB connector: keyset scans streamed off the socket, batched lookups
+// and counts.
+#include <algorithm>
+#include <bit>
+#include <unordered_set>
+
+#include "connectors/mysql/mysql_connector_impl.h"
+#include "connectors/mysql/mysql_dialect.h"
+
+namespace tether::mysql {
+namespace {
+
+// Keys per Lookup statement; chunks are padded up to a power of two so that few shapes exist.
+constexpr size_t kMaxLookupKeys = 1024;
+// The protocol numbers placeholders with 16 bits.
+constexpr size_t kMaxPlaceholders = 65535;
+
+// Values bound by a statement, each with the column it is compared with (for NormalizeZones).
+struct Params {
+  Row values;
+  std::vector<std::string> columns;
+
+  void Add(const std::string& column, const Value& v) {
+    columns.push_back(column);
+    values.push_back(v);
+  }
+};
+
+// Appends " WHERE c1 op ? AND ..." and collects the values to bind; returns the joiner for
+// whatever comes next (" WHERE " when there were no conditions, " AND " otherwise).
+const char* AppendConditions(const std::vector<Condition>& conditions, std::string* sql,
+                             Params* params) {
+  const char* joiner = " WHERE ";
+  for (const Condition& c : conditions) {
+    *sql += joiner;
+    joiner = " AND ";
+    *sql += QuoteIdent(c.column);
+    switch (c.op) {
+      case Condition::Op::kEq:
+        *sql += " = ?";
+        break;
+      case Condition::Op::kNe:
+        *sql += " <> ?";
+        break;
+      case Condition::Op::kLt:
+        *sql += " < ?";
+        break;
+      case Condition::Op::kLe:
+        *sql += " <= ?";
+        break;
+      case Condition::Op::kGt:
+        *sql += " > ?";
+        break;
+      case Condition::Op::kGe:
+        *sql += " >= ?";
+        break;
+      case Condition::Op::kLike:
+        *sql += " LIKE ?";
+        break;
+      case Condition::Op::kIsNull:
+        *sql += " IS NULL";
+        continue;
+      case Condition::Op::kIsNotNull:
+        *sql += " IS NOT NULL";
+        continue;
+    }
+    params->Add(c.column, c.value);
+  }
+  return joiner;
+}
+
+std::vector<const Value*> Pointers(const Row& values) {
+  std::vector<const Value*> out;
+  out.reserve(values.size());
+  for (const Value& v : values) out.push_back(&v);
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RowStream>> MysqlConnector::Scan(const ScanRequest& request) {
+  const std::string what = "scanning " + request.table;
+  std::string sql = "SELECT ";
+  sql += request.columns.empty() ? "*" : QuoteList(request.columns);
+  sql += " FROM " + QuoteIdent(request.table);
+
+  Params params;
+  const char* joiner = AppendConditions(request.conditions, &sql, &params);
+  const std::vector<std::string>& keys = request.key_columns;
+  if (request.after_key) {
+    if (keys.empty() || request.after_key->size() != keys.size()) {
+      return InvalidArgument(what, "after_key needs one value per key column");
+    }
+    // (k1, k2) > (?, ?) written out as k1 > ? OR (k1 = ? AND k2 > ?): MariaDB reads the row
+    // comparison with a full index scan, the expanded form as a range of the key's index. Both
+    // sides compare with the columns' collations, as ORDER BY does, so pages neither overlap
+    // nor skip rows (a case-insensitive 'a' and 'A' sort together and compare equal).
+    sql += joiner;
+    sql += "(";
+    for (size_t i = 0; i < keys.size(); ++i) {
+      sql += i ? " OR (" : "(";
+      for (size_t j = 0; j < i; ++j) {
+        sql += QuoteIdent(keys[j]) + " = ? AND ";
+        params.Add(keys[j], (*request.after_key)[j]);
+      }
+      sql += QuoteIdent(keys[i]) + " > ?)";
+      params.Add(keys[i], (*request.after_key)[i]);
+    }
+    sql += ")";
+  }
+  if (!keys.empty()) sql += " ORDER BY " + QuoteList(keys);
+  if (request.limit > 0) {
+    sql += " LIMIT ?";
+    params.Add("", Value::Int(static_cast<int64_t>(request.limit)));
+  }
+
+  std::vector<const Row*> rows = {&params.values};
+  std::vector<Row> storage;
+  TETHER_RETURN_IF_ERROR(NormalizeZones(request.table, params.columns, &rows, &storage));
+  TETHER_ASSIGN_OR_RETURN(MYSQL_STMT * stmt, Execute(sql, Pointers(*rows[0]), what));
+  auto stream = std::make_unique<MysqlRowStream>(this, stmt, where_ + ": " + what);
+  if (!stream->Prepare()) return StmtError(stmt, what);
+  open_stream_ = stream.get();
+  return std::unique_ptr<RowStream>(std::move(stream));
+}
+
+Result<int64_t> MysqlConnector::Count(const std::string& table,
+                                      const std::vector<Condition>& conditions) {
+  const std::string what = "counting rows of " + table;
+  std::string sql = "SELECT COUNT(*) FROM " + QuoteIdent(table);
+  Params params;
+  AppendConditions(conditions, &sql, &params);
+  std::vector<const Row*> rows = {&params.values};
+  std::vector<Row> storage;
+  TETHER_RETURN_IF_ERROR(NormalizeZones(table, params.columns, &rows, &storage));
+  TETHER_ASSIGN_OR_RETURN(MYSQL_STMT * stmt, Execute(sql, Pointers(*rows[0]), what));
+  TETHER_ASSIGN_OR_RETURN(auto result, FetchAll(stmt, what));
+  if (result.size() != 1 || result[0].size() != 1 || result[0][0].kind() != ValueKind::kInt) {
+    return Status::Internal(where_ + ": " + what + ": unexpected result of COUNT(*)");
+  }
+  return result[0][0].as_int();
+}
+
+Result<std::vector<Row>> MysqlConnector::Lookup(const LookupRequest& request) {
+  const std::string what = "looking up rows of " + request.table;
+  const size_t arity = request.by_columns.size();
+  if (arity == 0) return InvalidArgument(what, "no by_columns");
+  TETHER_RETURN_IF_ERROR(CheckArity(what, request.keys, arity));
+
+  // Each key once: a repeated key would only make the statement longer.
+  std::vector<const Row*> keys;
+  keys.reserve(request.keys.size());
+  {
+    std::unordered_set<std::string> seen;
+    for (const Row& key : request.keys) {
+      if (seen.insert(EncodeKey(key)).second) keys.push_back(&key);
+    }
+  }
+  std::vector<Row> storage;
+  TETHER_RETURN_IF_ERROR(NormalizeZones(request.table, request.by_columns, &keys, &storage));
+
+  // `c IN (?, ...)`, or `(a, b) IN ((?, ?), ...)`, which MariaDB reads as ranges of an index.
+  std::string head = "SELECT ";
+  head += request.columns.empty() ? "*" : QuoteList(request.columns);
+  head += " FROM " + QuoteIdent(request.table) + " WHERE ";
+  head +=
+      arity == 1 ? QuoteIdent(request.by_columns[0]) : "(" + QuoteList(request.by_columns) + ")";
+  head += " IN (";
+  const std::string tuple = arity == 1 ? "?" : "(" + Placeholders(arity) + ")";
+  const size_t max_keys = std::clamp<size_t>(kMaxPlaceholders / arity, 1, kMaxLookupKeys);
+  const Value null;
+
+  std::vector<Row> out;
+  for (size_t begin = 0; begin < keys.size();) {
+    const size_t n = std::min(max_keys, keys.size() - begin);
+    // Padding with NULL keys (they match nothing) keeps the number of statement shapes small.
+    const size_t slots = std::min(std::bit_ceil(n), max_keys);
+    std::string sql = head;
+    sql.reserve(head.size() + slots * (tuple.size() + 1) + 1);
+    for (size_t j = 0; j < slots; ++j) {
+      if (j) sql += ',';
+      sql += tuple;
+    }
+    sql += ")";
+    std::vector<const Value*> params;
+    params.reserve(slots * arity);
+    for (size_t j = 0; j < slots; ++j) {
+      for (size_t i = 0; i < arity; ++i) params.push_back(j < n ? &(*keys[begin + j])[i] : &null);
+    }
+    TETHER_ASSIGN_OR_RETURN(MYSQL_STMT * stmt, Execute(sql, params, what));
+    TETHER_ASSIGN_OR_RETURN(auto rows, FetchAll(stmt, what));
+    if (out.empty()) {
+      out = std::move(rows);
+    } else {
+      out.insert(out.end(), std::make_move_iterator(rows.begin()),
+                 std::make_move_iterator(rows.end()));
+    }
+    begin += n;
+  }
+  return out;
+}
+
+}  // namespace tether::mysql
