@@ -1,7 +1,6 @@
 #include "core/temporal.h"
 
 #include <cstdint>
-#include <cstdio>
 
 namespace tether {
 namespace {
@@ -119,16 +118,36 @@ bool ParseZone(std::string_view s, size_t* pos, int* offset_seconds) {
   return true;
 }
 
+// Appends `v` as exactly `width` digits (callers pass values that fit).
+void AppendDigits(std::string* out, int v, int width) {
+  char buf[4];
+  for (int i = width - 1; i >= 0; --i) {
+    buf[i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+  out->append(buf, static_cast<size_t>(width));
+}
+
+// Formatting runs once per temporal value of every synced row: no printf.
 std::string FormatDate(const Date& d) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", d.y, d.m, d.d);
-  return buf;
+  std::string out;
+  out.reserve(10);
+  AppendDigits(&out, d.y, 4);
+  out += '-';
+  AppendDigits(&out, d.m, 2);
+  out += '-';
+  AppendDigits(&out, d.d, 2);
+  return out;
 }
 
 std::string FormatTime(const Time& t) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%02d:%02d:%02d", t.h, t.mi, t.s);
-  std::string out = buf;
+  std::string out;
+  out.reserve(9 + t.fraction.size());
+  AppendDigits(&out, t.h, 2);
+  out += ':';
+  AppendDigits(&out, t.mi, 2);
+  out += ':';
+  AppendDigits(&out, t.s, 2);
   if (!t.fraction.empty()) out += "." + t.fraction;
   return out;
 }
