@@ -3,27 +3,14 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "connectors/sql_text.h"
+
 namespace tether::postgres {
 
-std::string QuoteIdent(std::string_view name) {
-  std::string out;
-  out.reserve(name.size() + 2);
-  out += '"';
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
+std::string QuoteIdent(std::string_view name) { return QuoteIdentifier(name, '"'); }
 
 std::string QuoteList(const std::vector<std::string>& names) {
-  std::string out;
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (i) out += ',';
-    out += QuoteIdent(names[i]);
-  }
-  return out;
+  return QuoteIdentifiers(names, '"');
 }
 
 namespace {

@@ -4,35 +4,17 @@
 #include <cctype>
 #include <charconv>
 
+#include "connectors/sql_text.h"
+
 namespace tether::sqlite {
 
-std::string QuoteIdent(std::string_view name) {
-  std::string out;
-  out.reserve(name.size() + 2);
-  out += '"';
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
+std::string QuoteIdent(std::string_view name) { return QuoteIdentifier(name, '"'); }
 
 std::string QuoteList(const std::vector<std::string>& names) {
-  std::string out;
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (i) out += ',';
-    out += QuoteIdent(names[i]);
-  }
-  return out;
+  return QuoteIdentifiers(names, '"');
 }
 
-std::string Placeholders(size_t n) {
-  std::string out;
-  out.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) out += i ? ",?" : "?";
-  return out;
-}
+std::string Placeholders(size_t n) { return QuestionMarks(n); }
 
 namespace {
 
