@@ -30,4 +30,32 @@ std::string QuestionMarks(size_t n) {
   return out;
 }
 
+std::string_view ConditionOperator(Condition::Op op) {
+  switch (op) {
+    case Condition::Op::kEq:
+      return "=";
+    case Condition::Op::kNe:
+      return "<>";
+    case Condition::Op::kLt:
+      return "<";
+    case Condition::Op::kLe:
+      return "<=";
+    case Condition::Op::kGt:
+      return ">";
+    case Condition::Op::kGe:
+      return ">=";
+    case Condition::Op::kLike:
+      return "LIKE";
+    case Condition::Op::kIsNull:
+      return "IS NULL";
+    case Condition::Op::kIsNotNull:
+      return "IS NOT NULL";
+  }
+  return "=";
+}
+
+bool ConditionTakesValue(Condition::Op op) {
+  return op != Condition::Op::kIsNull && op != Condition::Op::kIsNotNull;
+}
+
 }  // namespace tether

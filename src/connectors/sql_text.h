@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "connectors/connector.h"
+
 namespace tether {
 
 // `name` between `quote`s, with every `quote` inside it doubled: safe for any identifier
@@ -16,5 +18,10 @@ std::string QuoteIdentifier(std::string_view name, char quote);
 std::string QuoteIdentifiers(const std::vector<std::string>& names, char quote);
 // ?,?,? (n of them)
 std::string QuestionMarks(size_t n);
+
+// The SQL of a condition's operator: =, <>, <, <=, >, >=, LIKE, IS NULL, IS NOT NULL.
+std::string_view ConditionOperator(Condition::Op op);
+// False for IS NULL / IS NOT NULL, which take no value.
+bool ConditionTakesValue(Condition::Op op);
 
 }  // namespace tether

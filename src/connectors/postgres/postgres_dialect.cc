@@ -228,41 +228,20 @@ const char* AppendConditions(const std::vector<Condition>& conditions, SqlText* 
     out->sql += joiner;
     joiner = " AND ";
     const std::string column = QuoteIdent(c.column);
-    const char* op = nullptr;
-    switch (c.op) {
-      case Condition::Op::kEq:
-        op = " = ";
-        break;
-      case Condition::Op::kNe:
-        op = " <> ";
-        break;
-      case Condition::Op::kLt:
-        op = " < ";
-        break;
-      case Condition::Op::kLe:
-        op = " <= ";
-        break;
-      case Condition::Op::kGt:
-        op = " > ";
-        break;
-      case Condition::Op::kGe:
-        op = " >= ";
-        break;
-      case Condition::Op::kLike:
-        // LIKE is defined on text only; other columns are compared by their text form.
-        out->sql += column + "::text LIKE $" + std::to_string(out->params.size() + 1);
-        out->params.push_back(&c.value);
-        continue;
-      case Condition::Op::kIsNull:
-        out->sql += column + " IS NULL";
-        continue;
-      case Condition::Op::kIsNotNull:
-        out->sql += column + " IS NOT NULL";
-        continue;
+    if (!ConditionTakesValue(c.op)) {
+      out->sql += column + " " + std::string(ConditionOperator(c.op));
+      continue;
+    }
+    // LIKE is defined on text only; other columns are compared by their text form.
+    if (c.op == Condition::Op::kLike) {
+      out->sql += column + "::text LIKE $" + std::to_string(out->params.size() + 1);
+      out->params.push_back(&c.value);
+      continue;
     }
     // The placeholder stays untyped, so PostgreSQL gives it the column's type and can use an
     // index on the column.
-    out->sql += column + op + "$" + std::to_string(out->params.size() + 1);
+    out->sql += column + " " + std::string(ConditionOperator(c.op)) + " $" +
+                std::to_string(out->params.size() + 1);
     out->params.push_back(&c.value);
   }
   return joiner;

@@ -12,6 +12,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "connectors/sql_text.h"
 #include "connectors/sqlite/sqlite_dialect.h"
 #include "connectors/sqlite/sqlite_statement.h"
 
@@ -455,35 +456,9 @@ const char* AppendConditions(const std::vector<Condition>& conditions, std::stri
     *sql += joiner;
     joiner = " AND ";
     *sql += QuoteIdent(c.column);
-    switch (c.op) {
-      case Condition::Op::kEq:
-        *sql += " = ?";
-        break;
-      case Condition::Op::kNe:
-        *sql += " != ?";
-        break;
-      case Condition::Op::kLt:
-        *sql += " < ?";
-        break;
-      case Condition::Op::kLe:
-        *sql += " <= ?";
-        break;
-      case Condition::Op::kGt:
-        *sql += " > ?";
-        break;
-      case Condition::Op::kGe:
-        *sql += " >= ?";
-        break;
-      case Condition::Op::kLike:
-        *sql += " LIKE ?";
-        break;
-      case Condition::Op::kIsNull:
-        *sql += " IS NULL";
-        continue;
-      case Condition::Op::kIsNotNull:
-        *sql += " IS NOT NULL";
-        continue;
-    }
+    *sql += " " + std::string(ConditionOperator(c.op));
+    if (!ConditionTakesValue(c.op)) continue;
+    *sql += " ?";
     params->push_back(&c.value);
   }
   return joiner;
