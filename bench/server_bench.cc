@@ -27,7 +27,15 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
+
 namespace {
+
+using bench::Mb;
+using bench::Measure;
+using bench::Rate;
+using bench::Slurp;
+using bench::Thousands;
 
 namespace fs = std::filesystem;
 
@@ -118,13 +126,6 @@ struct Options {
   bool keep = false;
 };
 
-struct Measure {
-  double seconds = 0;
-  double cpu_seconds = 0;  // user + system, the process and the children it waited for
-  long max_rss_kb = 0;     // the largest of them
-  int exit_code = -1;
-  std::string out, err;
-};
 
 // What the exit paths clean up: our servers are stopped and the folder removed (unless --keep).
 fs::path g_dir;
@@ -171,12 +172,6 @@ void OnSignal(int sig) {
   std::exit(1);
 }
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
@@ -190,35 +185,8 @@ std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); 
 // pipeline the rusage covers the shell and every process of the pipeline it waited for: CPU is
 // their sum, peak RSS the largest of them.
 Measure Run(const std::vector<std::string>& argv, const fs::path& cwd) {
-  const std::string out = (cwd / "child.out").string();
-  const std::string err = (cwd / "child.err").string();
-  std::fflush(nullptr);
-  auto start = std::chrono::steady_clock::now();
-  pid_t pid = fork();
-  if (pid < 0) Die("fork failed");
-  if (pid == 0) {
-    if (chdir(cwd.c_str()) != 0) _exit(126);
-    if (!freopen(out.c_str(), "w", stdout) || !freopen(err.c_str(), "w", stderr)) _exit(126);
-    if (!freopen("/dev/null", "r", stdin)) _exit(126);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  int status = 0;
-  struct rusage ru {};
-  while (wait4(pid, &status, 0, &ru) < 0) {
-    if (errno != EINTR) Die("wait4 failed");
-  }
-  Measure m;
-  m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  m.cpu_seconds = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-                  static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-  m.max_rss_kb = ru.ru_maxrss;  // kilobytes on Linux
-  m.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  m.out = Slurp(out);
-  m.err = Slurp(err);
+  Measure m = bench::RunChild(argv, cwd);
+  if (m.exit_code == -1) Die(m.err);
   return m;
 }
 
@@ -402,17 +370,8 @@ class Server {
   std::string user_, password_, host_, port_;
 };
 
-std::string Thousands(int64_t n) {
-  std::string s = std::to_string(n);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
-  return s;
-}
 
-std::string Rate(int64_t rows, double secs) {
-  return secs > 0 ? Thousands(static_cast<int64_t>(static_cast<double>(rows) / secs)) : "-";
-}
 
-std::string Mb(long kb) { return fmt::format("{:.1f}", static_cast<double>(kb) / 1024.0); }
 
 std::string Config(const Server& src, const Server& dst, size_t batch_size) {
   std::string yaml = fmt::format(R"(connections:
