@@ -8,9 +8,8 @@
 namespace tether {
 namespace {
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::Contains;
+
 
 TEST(OpenConnectorTest, UnknownSchemeIsAConfigErrorNamingTheConnection) {
   auto c = OpenConnector("warehouse", "oracle://scott:tiger@db/orcl");

@@ -97,14 +97,7 @@ class TypesTest : public EngineTest {
     auto stream = dst->Scan(scan);
     EXPECT_TRUE(stream.ok()) << stream.status().ToString();
     if (!stream.ok()) return out;
-    Row row;
-    while (true) {
-      auto more = (*stream)->Next(&row);
-      EXPECT_TRUE(more.ok()) << more.status().ToString();
-      if (!more.ok() || !*more) break;
-      out.push_back(row);
-    }
-    return out;
+    return Drain(**stream);
   }
 
   std::vector<std::string> columns_;

@@ -29,6 +29,18 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+std::vector<Row> Drain(RowStream& stream) {
+  std::vector<Row> rows;
+  Row row;
+  for (;;) {
+    auto more = stream.Next(&row);
+    EXPECT_TRUE(more.ok()) << more.status().ToString();
+    if (!more.ok() || !*more) break;
+    rows.push_back(row);
+  }
+  return rows;
+}
+
 std::unique_ptr<Connector> OpenSqlite(const std::string& path, const std::string& name) {
   auto c = OpenConnector(name, "sqlite:" + path + "?create=1");
   EXPECT_TRUE(c.ok()) << c.status().ToString();

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "connectors/connector.h"
@@ -57,6 +58,13 @@ std::unique_ptr<Connector> OpenSqlite(const std::string& path, const std::string
 void SqliteExec(const std::string& path, const std::string& sql);
 // All rows of a query, each as text values joined by '|' (NULL as "NULL"), in result order.
 std::vector<std::string> SqliteRows(const std::string& path, const std::string& sql);
+
+inline bool Contains(std::string_view text, std::string_view part) {
+  return text.find(part) != std::string_view::npos;
+}
+
+// Every row of a stream (a test failure on an error).
+std::vector<Row> Drain(RowStream& stream);
 
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& text);

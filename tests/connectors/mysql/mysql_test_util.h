@@ -13,22 +13,7 @@
 
 namespace tether::testing {
 
-inline bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
-// Every row of a stream (a test failure on an error).
-inline std::vector<Row> Drain(RowStream& stream) {
-  std::vector<Row> rows;
-  Row row;
-  for (;;) {
-    auto more = stream.Next(&row);
-    EXPECT_OK(more);
-    if (!more.ok() || !*more) break;
-    rows.push_back(row);
-  }
-  return rows;
-}
 
 // A fresh MariaDB database and a connector to it named "target".
 class MysqlTest : public ::testing::Test {

@@ -15,21 +15,7 @@
 
 namespace tether::testing {
 
-inline bool Contains(std::string_view text, std::string_view part) {
-  return text.find(part) != std::string_view::npos;
-}
 
-inline std::vector<Row> Drain(RowStream& stream) {
-  std::vector<Row> rows;
-  Row row;
-  for (;;) {
-    auto more = stream.Next(&row);
-    EXPECT_OK(more);
-    if (!more.ok() || !*more) break;
-    rows.push_back(row);
-  }
-  return rows;
-}
 
 // A fixture whose tests share one fresh database; each test gets its own connector `pg_`
 // named "pg".

@@ -16,9 +16,8 @@
 namespace tether {
 namespace {
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::Contains;
+
 
 TEST(SqliteOpenTest, MissingFileWithoutCreateIsAConnectionError) {
   testing::TempDir dir;

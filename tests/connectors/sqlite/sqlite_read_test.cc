@@ -11,17 +11,8 @@
 namespace tether {
 namespace {
 
-std::vector<Row> Drain(RowStream& stream) {
-  std::vector<Row> rows;
-  Row row;
-  for (;;) {
-    auto more = stream.Next(&row);
-    EXPECT_OK(more);
-    if (!more.ok() || !*more) break;
-    rows.push_back(row);
-  }
-  return rows;
-}
+using testing::Drain;
+
 
 class SqliteReadTest : public ::testing::Test {
  protected:
