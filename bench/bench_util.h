@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -75,6 +76,18 @@ inline Measure RunChild(const std::vector<std::string>& argv, const std::filesys
   m.out = Slurp(out);
   m.err = Slurp(err);
   return m;
+}
+
+// "250", "100k", "1M" -> the count; 0 when the text is not a positive count.
+inline int64_t ParseCount(std::string text) {
+  int64_t mult = 1;
+  if (!text.empty() && (text.back() == 'k' || text.back() == 'K')) mult = 1000;
+  if (!text.empty() && (text.back() == 'm' || text.back() == 'M')) mult = 1000000;
+  if (mult > 1) text.pop_back();
+  char* end = nullptr;
+  long long n = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || !end || *end || n <= 0) return 0;
+  return n * mult;
 }
 
 inline std::string Thousands(int64_t n) {

@@ -596,15 +596,10 @@ std::string MemTotal() {
   return "?";
 }
 
-int64_t ParseRows(std::string text) {
-  int64_t mult = 1;
-  if (!text.empty() && (text.back() == 'k' || text.back() == 'K')) mult = 1000;
-  if (!text.empty() && (text.back() == 'm' || text.back() == 'M')) mult = 1000000;
-  if (mult > 1) text.pop_back();
-  char* end = nullptr;
-  long long n = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || !end || *end || n <= 0) Die("--rows: not a row count: " + text);
-  return n * mult;
+int64_t ParseRows(const std::string& text) {
+  int64_t n = bench::ParseCount(text);
+  if (n == 0) Die("--rows: not a row count: " + text);
+  return n;
 }
 
 void Usage() {

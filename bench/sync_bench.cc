@@ -299,15 +299,9 @@ std::vector<int64_t> ParseRows(const std::string& text) {
   std::string part;
   while (std::getline(ss, part, ',')) {
     if (part.empty()) continue;
-    int64_t mult = 1;
-    char last = part.back();
-    if (last == 'k' || last == 'K') mult = 1000;
-    if (last == 'm' || last == 'M') mult = 1000000;
-    if (mult > 1) part.pop_back();
-    char* end = nullptr;
-    long long n = std::strtoll(part.c_str(), &end, 10);
-    if (!end || *end || n <= 0) Die("--rows: not a row count: " + part);
-    out.push_back(n * mult);
+    int64_t n = bench::ParseCount(part);
+    if (n == 0) Die("--rows: not a row count: " + part);
+    out.push_back(n);
   }
   if (out.empty()) Die("--rows: no row count");
   return out;

@@ -562,13 +562,7 @@ Result<std::vector<Row>> PostgresConnector::Lookup(const LookupRequest& request)
   Params params;
   for (size_t begin = 0; begin < keys.size(); begin += per_statement) {
     const size_t n = std::min(per_statement, keys.size() - begin);
-    std::string sql = head;
-    if (arity == 1) {
-      for (size_t j = 0; j < n; ++j) sql += (j ? ",$" : "$") + std::to_string(j + 1);
-    } else {
-      sql += Tuples(n, arity);
-    }
-    sql += tail;
+    const std::string sql = head + KeyList(n, arity) + tail;
     params.Clear();
     params.Reserve(n * arity);
     for (size_t j = 0; j < n; ++j) {
@@ -849,13 +843,7 @@ Status PostgresConnector::Delete(const std::string& table,
     Params params;
     for (size_t begin = 0; begin < unique.size(); begin += per_statement) {
       const size_t n = std::min(per_statement, unique.size() - begin);
-      std::string sql = head;
-      if (arity == 1) {
-        for (size_t j = 0; j < n; ++j) sql += (j ? ",$" : "$") + std::to_string(j + 1);
-      } else {
-        sql += Tuples(n, arity);
-      }
-      sql += tail;
+      const std::string sql = head + KeyList(n, arity) + tail;
       params.Clear();
       params.Reserve(n * arity);
       for (size_t j = 0; j < n; ++j) {

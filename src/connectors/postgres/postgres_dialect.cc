@@ -197,6 +197,13 @@ StatusCode CodeForSqlState(std::string_view state) {
   return StatusCode::kInternal;
 }
 
+std::string KeyList(size_t rows, size_t arity) {
+  if (arity != 1) return Tuples(rows, arity);
+  std::string out;
+  for (size_t j = 0; j < rows; ++j) out += (j ? ",$" : "$") + std::to_string(j + 1);
+  return out;
+}
+
 std::string Tuples(size_t rows, size_t arity) {
   std::string out;
   out.reserve(rows * arity * 7);

@@ -66,6 +66,8 @@ StatusCode CodeForSqlState(std::string_view sqlstate);
 
 // "($1,$2),($3,$4)": `rows` tuples of `arity` placeholders, numbered from 1.
 std::string Tuples(size_t rows, size_t arity);
+// The keys of an IN list: "$1,$2,$3" for one column, Tuples(rows, arity) for several.
+std::string KeyList(size_t rows, size_t arity);
 // "k1,k2,k3": `n` column aliases for a VALUES list.
 std::string Aliases(std::string_view prefix, size_t n);
 
