@@ -126,7 +126,6 @@ struct Options {
   bool keep = false;
 };
 
-
 // What the exit paths clean up: our servers are stopped and the folder removed (unless --keep).
 fs::path g_dir;
 std::string g_script;
@@ -171,7 +170,6 @@ void OnSignal(int sig) {
   Cleanup();
   std::exit(1);
 }
-
 
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
@@ -369,9 +367,6 @@ class Server {
   std::string admin_db_;
   std::string user_, password_, host_, port_;
 };
-
-
-
 
 std::string Config(const Server& src, const Server& dst, size_t batch_size) {
   std::string yaml = fmt::format(R"(connections:

@@ -60,7 +60,6 @@ struct Options {
   size_t batch_size = 0;
 };
 
-
 fs::path g_data_dir;  // removed on every way out
 
 [[noreturn]] void Die(const std::string& what) {
@@ -71,7 +70,6 @@ fs::path g_data_dir;  // removed on every way out
   }
   std::exit(1);
 }
-
 
 // Runs argv[0] with its arguments, in `cwd`, and measures it the same way for every program:
 // wall time around fork..wait4, and the child's own rusage (peak RSS, CPU time).
@@ -173,9 +171,6 @@ entities:
   if (batch_size > 0) yaml += fmt::format("    batch_size: {}\n", batch_size);
   return yaml;
 }
-
-
-
 
 struct Line {
   int64_t rows;

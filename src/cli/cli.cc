@@ -349,8 +349,8 @@ int CheckCommand(const Globals& g, const std::vector<std::string>& pipelines) {
 }
 
 // `tether schema`: the DDL of target tables that do not exist yet; --apply creates them.
-int SchemaCommand(const Globals& g, const std::string& asked, const std::vector<std::string>& entities,
-                  bool apply) {
+int SchemaCommand(const Globals& g, const std::string& asked,
+                  const std::vector<std::string>& entities, bool apply) {
   Result<Config> config = Load(g);
   if (!config.ok()) {
     Error(config.status());
@@ -386,7 +386,8 @@ int SchemaCommand(const Globals& g, const std::string& asked, const std::vector<
   }
   for (const MissingTable& t : *missing) {
     std::printf("-- entity %s: table %s on connection %s (%s)\n", t.entity.c_str(),
-                t.table.name.c_str(), t.connection.c_str(), std::string((*target)->engine()).c_str());
+                t.table.name.c_str(), t.connection.c_str(),
+                std::string((*target)->engine()).c_str());
     for (const std::string& statement : t.ddl) std::printf("%s;\n", statement.c_str());
     if (apply) {
       Status st = (*target)->EnsureTable(t.table);

@@ -2,11 +2,10 @@
 
 #include <fmt/format.h>
 
-#include <nlohmann/json.hpp>
-
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 
 #include "core/temporal.h"
 
@@ -128,8 +127,8 @@ std::optional<std::string> CanonicalUuid(const std::string& s) {
     hex += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   }
   if (hex.size() != 32) return std::nullopt;
-  if (s.size() != 32 && (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' ||
-                         s[23] != '-')) {
+  if (s.size() != 32 &&
+      (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')) {
     return std::nullopt;
   }
   return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
@@ -270,8 +269,7 @@ Result<Value> CoerceToColumn(const Value& v, const ColumnInfo& c) {
         }
         size_t first = digits.find_first_not_of('0');
         size_t last = digits.find_last_not_of('0');
-        int significant =
-            first == std::string::npos ? 0 : static_cast<int>(last - first + 1);
+        int significant = first == std::string::npos ? 0 : static_cast<int>(last - first + 1);
         // Trailing zeros of a whole number count: 1e20 is not an integer SQLite can hold.
         if (text.find('.') == std::string::npos && first != std::string::npos) {
           significant = static_cast<int>(digits.size() - first);

@@ -73,7 +73,7 @@ struct SyncRequest {
   bool restart = false;  // ignore an interrupted run's checkpoints and start from the beginning
   std::optional<size_t> batch_size;
   const std::atomic<bool>* cancel = nullptr;  // checked between batches
-  bool count_rows = false;  // count each entity's source rows first, for progress estimates
+  bool count_rows = false;     // count each entity's source rows first, for progress estimates
   bool create_tables = false;  // create missing target tables first (engine/target_tables.h)
 };
 

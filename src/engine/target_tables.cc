@@ -128,8 +128,7 @@ Result<std::vector<MissingTable>> FindMissingTables(const Config& config,
                                                     const std::vector<std::string>& entities) {
   const PipelineConfig* p = config.FindPipeline(pipeline);
   if (!p) {
-    return Status::InvalidArgument(
-        fmt::format("{}: no pipeline '{}'", config.path, pipeline));
+    return Status::InvalidArgument(fmt::format("{}: no pipeline '{}'", config.path, pipeline));
   }
   for (const std::string& e : entities) {
     if (!Contains(p->entities, e)) {

@@ -19,9 +19,9 @@ Result<TableDef> TargetTableFor(const EntityConfig& entity, const TableSchema& s
 
 struct MissingTable {
   std::string entity;
-  std::string connection;           // the target connection
-  TableDef table;                   // what would be created
-  std::vector<std::string> ddl;     // in the target engine's SQL
+  std::string connection;        // the target connection
+  TableDef table;                // what would be created
+  std::vector<std::string> ddl;  // in the target engine's SQL
 };
 
 // Entities of `pipeline` (all of them, or only `entities`) whose target table does not exist,

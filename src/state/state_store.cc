@@ -120,8 +120,8 @@ Status StateStore::EnsureSchema() {
                  {"pipeline", "entity", "source_id"},
                  {{"tether_links_target", {"pipeline", "entity", "target_id"}, false}}};
   TableDef checkpoints{kCheckpoints,
-                       {name("pipeline"), name("entity"), text("mode"),
-                        text("position"), text("run_id"), text("options_hash"), text("updated_at")},
+                       {name("pipeline"), name("entity"), text("mode"), text("position"),
+                        text("run_id"), text("options_hash"), text("updated_at")},
                        {"pipeline", "entity"},
                        {}};
   TableDef runs{

@@ -10,7 +10,6 @@ namespace {
 
 using testing::Contains;
 
-
 TEST(OpenConnectorTest, UnknownSchemeIsAConfigErrorNamingTheConnection) {
   auto c = OpenConnector("warehouse", "oracle://scott:tiger@db/orcl");
   ASSERT_CODE(c, StatusCode::kConfig);

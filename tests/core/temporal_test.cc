@@ -11,7 +11,7 @@ TEST(TemporalTest, DatesAreCheckedAndKeptAsIs) {
   EXPECT_EQ(CanonicalDate("2023-02-29"), std::nullopt);
   EXPECT_EQ(CanonicalDate("2024-13-01"), std::nullopt);
   EXPECT_EQ(CanonicalDate("2024-01-01 10:00:00"), std::nullopt);  // not a whole day
-  EXPECT_EQ(CanonicalDate("0000-00-00"), std::nullopt);          // MySQL's zero date
+  EXPECT_EQ(CanonicalDate("0000-00-00"), std::nullopt);           // MySQL's zero date
   EXPECT_EQ(CanonicalDate("yesterday"), std::nullopt);
 }
 
@@ -26,8 +26,7 @@ TEST(TemporalTest, TimesDropTrailingFractionZeros) {
 
 TEST(TemporalTest, TimestampsWithoutZone) {
   EXPECT_EQ(CanonicalTimestamp("2024-03-01T13:05:09", false), "2024-03-01 13:05:09");
-  EXPECT_EQ(CanonicalTimestamp("2024-03-01 13:05:09.123456", false),
-            "2024-03-01 13:05:09.123456");
+  EXPECT_EQ(CanonicalTimestamp("2024-03-01 13:05:09.123456", false), "2024-03-01 13:05:09.123456");
   EXPECT_EQ(CanonicalTimestamp("2024-03-01", false), "2024-03-01 00:00:00");
   // A zone in the input is applied: the result is the UTC wall time.
   EXPECT_EQ(CanonicalTimestamp("2024-03-01T01:00:00+02:00", false), "2024-02-29 23:00:00");

@@ -67,8 +67,9 @@ TEST(ServerCliTest, SchemaPrintsAndAppliesTheTargetDdlInTheTargetsDialect) {
   ASSERT_EQ(sync.exit_code, 0) << Show(sync);
   EXPECT_EQ(PortableRows(dst, "SELECT `SKU`, price, added, doc FROM `Product Lines`"),
             std::vector<std::string>{"A-1|9.9|2024-01-02 01:04:05.678+00:00|{\"x\": 1}"});
-  EXPECT_EQ(PortableRows(dst, "SELECT o.id, p.`SKU`, o.qty FROM `order` o "
-                              "JOIN `Product Lines` p ON p.id = o.product_id"),
+  EXPECT_EQ(PortableRows(dst,
+                         "SELECT o.id, p.`SKU`, o.qty FROM `order` o "
+                         "JOIN `Product Lines` p ON p.id = o.product_id"),
             std::vector<std::string>{"10|A-1|2"});
   CommandResult noop = Tether({"-c", dir.File("tether.yaml"), "sync"}, dir.path().string());
   EXPECT_EQ(noop.exit_code, 0) << Show(noop);
@@ -121,11 +122,13 @@ TEST_P(ConnectionErrorTest, EachProblemIsToldApartWithoutThePassword) {
   // Reachable, but the table is missing: a configuration problem naming table and connection.
   TempDir dir;
   WriteConfig(dir, src.url(), dst.url());
-  src.Exec("CREATE TABLE \"Product Lines\" (id INTEGER PRIMARY KEY, SKU TEXT);"
-           "CREATE TABLE \"order\" (id INTEGER PRIMARY KEY, product_id INTEGER)");
+  src.Exec(
+      "CREATE TABLE \"Product Lines\" (id INTEGER PRIMARY KEY, SKU TEXT);"
+      "CREATE TABLE \"order\" (id INTEGER PRIMARY KEY, product_id INTEGER)");
   CommandResult r = Tether({"-c", dir.File("tether.yaml"), "sync"}, dir.path().string());
   EXPECT_EQ(r.exit_code, 3) << Show(r);
-  EXPECT_TRUE(Contains(r.err, "table 'Product Lines' does not exist on connection 'dst'")) << Show(r);
+  EXPECT_TRUE(Contains(r.err, "table 'Product Lines' does not exist on connection 'dst'"))
+      << Show(r);
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, ConnectionErrorTest, ::testing::Values("postgres", "mysql"));

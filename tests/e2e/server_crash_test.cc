@@ -34,8 +34,8 @@ struct Pair {
 
 class ServerCrashTest : public ::testing::TestWithParam<Pair> {};
 
-void Fill(Connector& c, const std::string& table, const std::vector<std::string>& columns,
-          int rows, const std::function<Row(int)>& make) {
+void Fill(Connector& c, const std::string& table, const std::vector<std::string>& columns, int rows,
+          const std::function<Row(int)>& make) {
   std::vector<Row> batch;
   for (int i = 1; i <= rows; ++i) {
     batch.push_back(make(i));
@@ -75,12 +75,12 @@ void MakeSource(const TestDatabase& db) {
   ASSERT_OK(c->EnsureTable(Table("customer", {id, Text("email"), Text("name")})));
   ASSERT_OK(c->EnsureTable(Table("product", {id, Text("sku"), Money("price")})));
   ASSERT_OK(c->EnsureTable(Table(
-      "sales_order", {id, Text("increment_id"), ColumnDef("customer_id", TypeClass::kInteger),
-                      Money("total")})));
-  ASSERT_OK(c->EnsureTable(Table(
-      "sales_order_item", {id, ColumnDef("order_id", TypeClass::kInteger, true),
-                           ColumnDef("product_id", TypeClass::kInteger), Text("sku"),
-                           ColumnDef("qty", TypeClass::kInteger)})));
+      "sales_order",
+      {id, Text("increment_id"), ColumnDef("customer_id", TypeClass::kInteger), Money("total")})));
+  ASSERT_OK(c->EnsureTable(
+      Table("sales_order_item", {id, ColumnDef("order_id", TypeClass::kInteger, true),
+                                 ColumnDef("product_id", TypeClass::kInteger), Text("sku"),
+                                 ColumnDef("qty", TypeClass::kInteger)})));
   // Ids in the source are sparse and large, so they collide with nothing the target generates.
   Fill(*c, "customer", {"id", "email", "name"}, kCustomers, [](int i) {
     return Row{Value::Int(i * 7), Value::Text("c" + std::to_string(i) + "@example.com"),
@@ -178,8 +178,9 @@ TEST_P(ServerCrashTest, KilledRunsResumeToAnExactCopy) {
   // No duplicates and no dangling references.
   EXPECT_EQ(PortableRows(dst, "SELECT count(*) FROM sales_order_item"),
             std::vector<std::string>{std::to_string(kItems)});
-  EXPECT_EQ(PortableRows(dst, "SELECT count(*) FROM sales_order_item i LEFT JOIN sales_order o "
-                              "ON o.id = i.order_id WHERE o.id IS NULL"),
+  EXPECT_EQ(PortableRows(dst,
+                         "SELECT count(*) FROM sales_order_item i LEFT JOIN sales_order o "
+                         "ON o.id = i.order_id WHERE o.id IS NULL"),
             std::vector<std::string>{"0"});
   EXPECT_EQ(PortableRows(dst, "SELECT count(*) FROM tether_runs WHERE status = 'running'"),
             std::vector<std::string>{"0"});

@@ -8,7 +8,8 @@
 namespace tether {
 namespace {
 
-ColumnInfo Column(TypeClass type, std::optional<int> precision = {}, std::optional<int> scale = {}) {
+ColumnInfo Column(TypeClass type, std::optional<int> precision = {},
+                  std::optional<int> scale = {}) {
   ColumnInfo c;
   c.name = "c";
   c.type = type;
@@ -33,8 +34,9 @@ TEST(CoerceTest, DecimalsStayExactAndFitTheColumn) {
   v = CoerceToColumn(Value::Real(0.1), money);
   ASSERT_OK(v);
   EXPECT_EQ(*v, Value::Decimal("0.1"));
-  EXPECT_NE(Reason(Value::Decimal("1.005"), money).find("3 digits after the point; the column keeps 2"),
-            std::string::npos);
+  EXPECT_NE(
+      Reason(Value::Decimal("1.005"), money).find("3 digits after the point; the column keeps 2"),
+      std::string::npos);
   EXPECT_NE(Reason(Value::Int(12345678901), money).find("11 digits before the point"),
             std::string::npos);
   EXPECT_EQ(Reason(Value::Int(9999999999), money), "");
@@ -43,7 +45,8 @@ TEST(CoerceTest, DecimalsStayExactAndFitTheColumn) {
 }
 
 TEST(CoerceTest, TemporalValuesBecomeCanonical) {
-  Result<Value> v = CoerceToColumn(Value::Text("2024-03-01T13:05:09.120Z"), Column(TypeClass::kTimestamp));
+  Result<Value> v =
+      CoerceToColumn(Value::Text("2024-03-01T13:05:09.120Z"), Column(TypeClass::kTimestamp));
   ASSERT_OK(v);
   EXPECT_EQ(v->as_string(), "2024-03-01 13:05:09.12");
   v = CoerceToColumn(Value::Text("2024-03-01 15:05:09+02:00"), Column(TypeClass::kTimestampTz));
@@ -77,8 +80,9 @@ TEST(CoerceTest, TextLimitsCountCharactersNotBytes) {
   ColumnInfo c = Column(TypeClass::kText);
   c.max_length = 3;
   EXPECT_EQ(Reason(Value::Text("\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80"), c), "");
-  EXPECT_NE(Reason(Value::Text("abcd"), c).find("4 characters, longer than the target's limit of 3"),
-            std::string::npos);
+  EXPECT_NE(
+      Reason(Value::Text("abcd"), c).find("4 characters, longer than the target's limit of 3"),
+      std::string::npos);
   EXPECT_NE(Reason(Value::Blob("ab"), c).find("binary"), std::string::npos);
   Result<Value> empty = CoerceToColumn(Value::Text(""), c);
   ASSERT_OK(empty);

@@ -63,7 +63,9 @@ struct EnginePair {
   std::string target;
 };
 
-inline void PrintTo(const EnginePair& p, std::ostream* os) { *os << p.source << " -> " << p.target; }
+inline void PrintTo(const EnginePair& p, std::ostream* os) {
+  *os << p.source << " -> " << p.target;
+}
 
 inline std::vector<EnginePair> AllPairs() {
   std::vector<EnginePair> out;
@@ -132,7 +134,8 @@ class EngineTest : public ::testing::TestWithParam<EnginePair> {
   void Configure(const std::string& body) {
     std::string dst_url = dst_db_->url();
     if (!target_url_options_.empty()) {
-      dst_url += (dst_url.find('?') == std::string::npos ? "?" : "&") + target_url_options_.substr(1);
+      dst_url +=
+          (dst_url.find('?') == std::string::npos ? "?" : "&") + target_url_options_.substr(1);
     }
     std::string text = "connections:\n  src: { url: \"" + src_db_->url() +
                        "\" }\n  dst: { url: \"" + dst_url + "\" }\n" + body;
@@ -276,7 +279,7 @@ inline RunCounts Counts(int64_t read, int64_t inserted, int64_t updated, int64_t
   INSTANTIATE_TEST_SUITE_P(Pairs, suite, ::testing::ValuesIn(::tether::testing::AllPairs()), \
                            ::tether::testing::PairName)
 // For behaviour only one engine has (SQLite's file locks): the sqlite -> sqlite pair only.
-#define TETHER_SQLITE_PAIR(suite)                                                        \
-  INSTANTIATE_TEST_SUITE_P(Sqlite, suite,                                                \
+#define TETHER_SQLITE_PAIR(suite)                                                                \
+  INSTANTIATE_TEST_SUITE_P(Sqlite, suite,                                                        \
                            ::testing::Values(::tether::testing::EnginePair{"sqlite", "sqlite"}), \
                            ::tether::testing::PairName)

@@ -197,7 +197,9 @@ TEST_P(StateStoreTest, RunsNewestFirstWithTheirRecords) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, StateStoreTest, ::testing::ValuesIn(AllEngines()),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 }  // namespace
 }  // namespace tether::testing

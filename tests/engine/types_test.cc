@@ -41,7 +41,11 @@ TableDef AllTypes(const std::string& table) {
   return t;
 }
 
-const std::string kEmoji = "\xF0\x9F\x98\x80 \xC3\xBC" "n\xC3\xAF" "c\xC3\xB6" "de \xE2\x9C\x93";
+const std::string kEmoji =
+    "\xF0\x9F\x98\x80 \xC3\xBC"
+    "n\xC3\xAF"
+    "c\xC3\xB6"
+    "de \xE2\x9C\x93";
 
 std::vector<Row> Rows(const EnginePair& pair) {
   // SQLite keeps 15 significant digits in a NUMERIC column (docs/TYPES.md): a wider decimal
@@ -53,9 +57,10 @@ std::vector<Row> Rows(const EnginePair& pair) {
   for (size_t i = 0; i < mb.size(); i += 97) mb[i] = static_cast<char>('a' + i % 26);
   return {
       {Value::Int(1), Value::Int(9223372036854775807LL), wide, Value::Decimal("19.99"),
-       Value::Real(0.1), Value::Bool(true), Value::Text(kEmoji), Value::Blob(std::string("\0\1\xff", 3)),
-       Value::Text("2024-02-29"), Value::Text("13:05:09.123456"),
-       Value::Text("2024-03-01 13:05:09.123456"), Value::Text("2024-03-01 13:05:09.5+00:00"),
+       Value::Real(0.1), Value::Bool(true), Value::Text(kEmoji),
+       Value::Blob(std::string("\0\1\xff", 3)), Value::Text("2024-02-29"),
+       Value::Text("13:05:09.123456"), Value::Text("2024-03-01 13:05:09.123456"),
+       Value::Text("2024-03-01 13:05:09.5+00:00"),
        Value::Text(R"({"a":[1,2,{"b":null}],"s":"\u00fc"})"),
        Value::Text("0e3c4c1a-9b1f-4b6e-8f00-0123456789ab")},
       {Value::Int(2), Value::Int(-9223372036854775807LL - 1), Value::Decimal("-0.0000000001"),
@@ -63,8 +68,8 @@ std::vector<Row> Rows(const EnginePair& pair) {
        Value::Blob(""), Value::Text("1000-01-01"), Value::Text("00:00:00"),
        Value::Text("1970-01-01 00:00:00.000001"), Value::Text("2038-01-19 03:14:07+00:00"),
        Value::Text("[]"), Value::Text("ffffffff-ffff-ffff-ffff-ffffffffffff")},
-      {Value::Int(3), Value(), Value(), Value(), Value(), Value(), Value(), Value(), Value(), Value(),
-       Value(), Value(), Value(), Value()},
+      {Value::Int(3), Value(), Value(), Value(), Value(), Value(), Value(), Value(), Value(),
+       Value(), Value(), Value(), Value(), Value()},
       {Value::Int(4), Value::Int(0), Value::Decimal("1"), Value::Decimal("0.5"), Value::Real(1e300),
        Value::Bool(true), Value::Text(mb), Value::Blob(std::string(1000, '\0')),
        Value::Text("9999-12-31"), Value::Text("23:59:59.999999"),
@@ -84,8 +89,7 @@ class TypesTest : public EngineTest {
     const TableDef def = AllTypes("typed");
     for (const ColumnDef& c : def.columns) columns_.push_back(c.name);
     ASSERT_OK(src->Insert("typed", columns_, Rows(GetParam()), {}));
-    Configure(
-        "entities:\n  typed: { table: typed, keys: identity }\n" + Pipeline("typed"));
+    Configure("entities:\n  typed: { table: typed, keys: identity }\n" + Pipeline("typed"));
   }
 
   // The target's rows in id order, as Values.
@@ -126,10 +130,10 @@ TEST_P(TypesTest, EveryClassRoundTripsAndTheRerunChangesNothing) {
       const ColumnInfo* info = (*schema)->Find(columns_[c]);
       ASSERT_NE(info, nullptr) << columns_[c];
       EXPECT_TRUE(SameValueIn(want[r][c], got[r][c], *info))
-          << "row " << r + 1 << " column " << columns_[c] << ": wrote " << want[r][c].ToText().substr(0, 80)
-          << " (" << ValueKindName(want[r][c].kind()) << "), read back "
-          << got[r][c].ToText().substr(0, 80) << " (" << ValueKindName(got[r][c].kind())
-          << ") from " << info->declared_type;
+          << "row " << r + 1 << " column " << columns_[c] << ": wrote "
+          << want[r][c].ToText().substr(0, 80) << " (" << ValueKindName(want[r][c].kind())
+          << "), read back " << got[r][c].ToText().substr(0, 80) << " ("
+          << ValueKindName(got[r][c].kind()) << ") from " << info->declared_type;
     }
   }
   // Exact bytes where formatting cannot excuse a difference.
@@ -148,10 +152,10 @@ TEST_P(TypesTest, EveryClassRoundTripsAndTheRerunChangesNothing) {
   EXPECT_EQ(CountsOf(*second, "typed"), Counts(4, 0, 0, 4));
   for (const RecordPlan& r : obs_.records) {
     ADD_FAILURE() << r.source_id << " " << ActionName(r.action) << ": "
-                  << (r.changes.empty() ? r.reason
-                                        : r.changes[0].column + " " +
-                                              r.changes[0].before.ToText().substr(0, 60) + " -> " +
-                                              r.changes[0].after.ToText().substr(0, 60));
+                  << (r.changes.empty()
+                          ? r.reason
+                          : r.changes[0].column + " " + r.changes[0].before.ToText().substr(0, 60) +
+                                " -> " + r.changes[0].after.ToText().substr(0, 60));
   }
 }
 

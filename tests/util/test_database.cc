@@ -2,11 +2,11 @@
 
 #include <unistd.h>
 
-#include <atomic>
-#include <cstdlib>
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <regex>
 
@@ -213,8 +213,9 @@ std::vector<std::string> TableNames(const TestDatabase& db) {
   } else if (db.engine() == "postgres") {
     sql = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1";
   } else {
-    sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
-          "ORDER BY 1";
+    sql =
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
+        "ORDER BY 1";
   }
   return PortableRows(db, sql);
 }

@@ -390,14 +390,16 @@ std::vector<std::string> SqliteConnector::TableDdl(const TableDef& def) const {
     if (i) sql += ", ";
     sql += QuoteIdent(c.name);
     // SQLite generates a key only for a column declared exactly INTEGER PRIMARY KEY.
-    const bool rowid = c.auto_increment && def.primary_key.size() == 1 && def.primary_key[0] == c.name;
+    const bool rowid =
+        c.auto_increment && def.primary_key.size() == 1 && def.primary_key[0] == c.name;
     std::string type = rowid ? "INTEGER PRIMARY KEY" : DeclaredTypeFor(c);
     if (!type.empty()) sql += " " + type;
     if (c.not_null) sql += " NOT NULL";
   }
-  const bool rowid_key = std::any_of(def.columns.begin(), def.columns.end(), [&def](const ColumnDef& c) {
-    return c.auto_increment && def.primary_key.size() == 1 && def.primary_key[0] == c.name;
-  });
+  const bool rowid_key =
+      std::any_of(def.columns.begin(), def.columns.end(), [&def](const ColumnDef& c) {
+        return c.auto_increment && def.primary_key.size() == 1 && def.primary_key[0] == c.name;
+      });
   if (!def.primary_key.empty() && !rowid_key) {
     sql += ", PRIMARY KEY (" + QuoteList(def.primary_key) + ")";
   }
@@ -412,8 +414,8 @@ std::vector<std::string> SqliteConnector::TableDdl(const TableDef& def) const {
       name += "_idx";
     }
     out.push_back(std::string("CREATE ") + (index.unique ? "UNIQUE " : "") +
-                  "INDEX IF NOT EXISTS " + QuoteIdent(name) + " ON " + QuoteIdent(def.name) +
-                  " (" + QuoteList(index.columns) + ")");
+                  "INDEX IF NOT EXISTS " + QuoteIdent(name) + " ON " + QuoteIdent(def.name) + " (" +
+                  QuoteList(index.columns) + ")");
   }
   return out;
 }

@@ -110,8 +110,8 @@ std::string DeclaredTypeFor(const ColumnDef& c) {
       return "REAL";
     case TypeClass::kDecimal:
       if (c.precision) {
-        return "NUMERIC(" + std::to_string(*c.precision) + "," + std::to_string(c.scale.value_or(0)) +
-               ")";
+        return "NUMERIC(" + std::to_string(*c.precision) + "," +
+               std::to_string(c.scale.value_or(0)) + ")";
       }
       return "NUMERIC";
     case TypeClass::kText:

@@ -13,8 +13,6 @@
 
 namespace tether::testing {
 
-
-
 // A fresh MariaDB database and a connector to it named "target".
 class MysqlTest : public ::testing::Test {
  protected:

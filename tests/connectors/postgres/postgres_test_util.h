@@ -15,8 +15,6 @@
 
 namespace tether::testing {
 
-
-
 // A fixture whose tests share one fresh database; each test gets its own connector `pg_`
 // named "pg".
 class PostgresFixture : public ::testing::Test {

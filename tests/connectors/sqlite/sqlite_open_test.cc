@@ -18,7 +18,6 @@ namespace {
 
 using testing::Contains;
 
-
 TEST(SqliteOpenTest, MissingFileWithoutCreateIsAConnectionError) {
   testing::TempDir dir;
   const std::string path = dir.File("missing.db");

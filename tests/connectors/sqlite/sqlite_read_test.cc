@@ -13,7 +13,6 @@ namespace {
 
 using testing::Drain;
 
-
 class SqliteReadTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -205,10 +205,10 @@ TEST(SqliteDialectTest, ClassifyDeclared) {
 }
 
 TEST(SqliteDialectTest, DeclaredTypesReadBackAsTheSameClass) {
-  for (TypeClass t : {TypeClass::kInteger, TypeClass::kReal, TypeClass::kDecimal, TypeClass::kText,
-                      TypeClass::kBlob, TypeClass::kBoolean, TypeClass::kDate, TypeClass::kTime,
-                      TypeClass::kTimestamp, TypeClass::kTimestampTz, TypeClass::kJson,
-                      TypeClass::kUuid}) {
+  for (TypeClass t :
+       {TypeClass::kInteger, TypeClass::kReal, TypeClass::kDecimal, TypeClass::kText,
+        TypeClass::kBlob, TypeClass::kBoolean, TypeClass::kDate, TypeClass::kTime,
+        TypeClass::kTimestamp, TypeClass::kTimestampTz, TypeClass::kJson, TypeClass::kUuid}) {
     ColumnDef def{"c", t};
     if (t == TypeClass::kDecimal) {
       def.precision = 12;
