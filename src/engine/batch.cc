@@ -459,6 +459,31 @@ Status BatchProcessor::LearnTargetIds(const EntityMapping& m, const std::vector<
   return Status::OK();
 }
 
+Result<bool> BatchProcessor::KeyRangeAbsent(const EntityMapping& m, const std::vector<Row>& keys) {
+  if (m.key.size() != 1 || m.columns[m.key[0]].target_info.type != TypeClass::kInteger) {
+    return false;
+  }
+  if (probe_pause_ > 0) {
+    --probe_pause_;
+    return false;
+  }
+  int64_t lo = 0, hi = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i][0].kind() != ValueKind::kInt) return false;
+    const int64_t k = keys[i][0].as_int();
+    lo = i ? std::min(lo, k) : k;
+    hi = i ? std::max(hi, k) : k;
+  }
+  const std::string& column = m.columns[m.key[0]].target;
+  TETHER_ASSIGN_OR_RETURN(
+      int64_t present,
+      ctx_->target->Count(m.target_schema.name, {{column, Condition::Op::kGe, Value::Int(lo)},
+                                                 {column, Condition::Op::kLe, Value::Int(hi)}}));
+  // The target has rows here (a resync): probing the next batches would likely be wasted too.
+  if (present > 0) probe_pause_ = kProbePause;
+  return present == 0;
+}
+
 Status BatchProcessor::Identify(const EntityMapping& m, std::vector<Item*>& wave) {
   std::vector<Item*> need_match;
   for (Item* it : wave) {
@@ -481,7 +506,11 @@ Status BatchProcessor::Identify(const EntityMapping& m, std::vector<Item*>& wave
   for (Item* it : wave) {
     if (it->target_key) by_key.keys.push_back(*it->target_key);
   }
-  if (!by_key.keys.empty()) {
+  bool absent = false;
+  if (!by_key.keys.empty() && !m.mapped()) {
+    TETHER_ASSIGN_OR_RETURN(absent, KeyRangeAbsent(m, by_key.keys));
+  }
+  if (!by_key.keys.empty() && !absent) {
     TETHER_ASSIGN_OR_RETURN(auto rows, ctx_->target->Lookup(by_key));
     std::unordered_map<std::string, Row> found;
     for (Row& r : rows) found.emplace(EncodeKey(Pick(r, m.key)), std::move(r));
@@ -545,8 +574,9 @@ Status BatchProcessor::Identify(const EntityMapping& m, std::vector<Item*>& wave
 Status BatchProcessor::Decide(const EntityMapping& m, std::vector<Item*>& wave) {
   const std::vector<int> non_key = NonKeyPositions(m);
   for (Item* it : wave) {
-    // The record as the source has it now, to tell later whether it changed.
-    const std::string source_hash = HashRow(Pick(it->desired, non_key));
+    // The record as the source has it now, to tell later whether it changed (kept in its link:
+    // identity-keyed records have none).
+    const std::string source_hash = m.mapped() ? HashRow(Pick(it->desired, non_key)) : "";
     if (!it->target_row) {
       it->action = Action::kInsert;
       if (m.generated_key) it->target_id.clear();  // the target will give it one
@@ -611,7 +641,9 @@ Status BatchProcessor::Decide(const EntityMapping& m, std::vector<Item*>& wave) 
       }
     }
     // Only merge's kept fields change `desired` after source_hash (skip keeps the source's).
-    it->hash = it->kept.empty() || it->left ? source_hash : HashRow(Pick(it->desired, non_key));
+    if (m.mapped()) {
+      it->hash = it->kept.empty() || it->left ? source_hash : HashRow(Pick(it->desired, non_key));
+    }
   }
   wave.erase(std::remove_if(wave.begin(), wave.end(), [](Item* it) { return it->rejected; }),
              wave.end());

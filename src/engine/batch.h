@@ -94,12 +94,18 @@ class BatchProcessor {
   // Adds to known_ the target ids of those of `ids` (source ids of `m`) the target already has.
   Status LearnTargetIds(const EntityMapping& m, const std::vector<std::string>& ids);
   void Reject(const EntityMapping& m, Item& item, Action action, std::string reason);
+  // Identity keys: true when the target has no row in the key range of `keys` (one integer
+  // key column; a first full copy is all such batches), so they need no lookup. Integers only:
+  // their order is the same in every engine, unlike text under different collations.
+  Result<bool> KeyRangeAbsent(const EntityMapping& m, const std::vector<Row>& keys);
 
   RunContext* ctx_;
   // Target ids known in this batch: entity -> source id -> target id (new inserts, links read).
   std::map<std::string, std::map<std::string, std::string>> known_;
   std::set<std::pair<std::string, std::string>> pulling_;
   int savepoint_seq_ = 0;
+  static constexpr int kProbePause = 32;  // batches not probed after a probe found rows
+  int probe_pause_ = 0;
   bool silent_ = false;  // dry-run pulls: identify parents without counting or reporting them
 };
 

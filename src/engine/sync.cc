@@ -12,6 +12,7 @@
 
 #include "engine/batch.h"
 #include "engine/mapping.h"
+#include "engine/page_reader.h"
 #include "engine/target_tables.h"
 
 namespace tether {
@@ -207,6 +208,9 @@ class Runner {
   Status Transaction(bool dry_run, const std::string& what, const std::function<Status()>& body);
   Status RunDeletes(bool dry_run);
   Status LockPipeline();
+  // A second connection to a server source, for reading pages ahead (engine/page_reader.h);
+  // null for SQLite, whose reads are cheap and whose file may be the target's too.
+  Result<Connector*> ReadAheadSource();
   Status FinishRun(const Status& outcome);
 
   const Config& config_;
@@ -214,6 +218,7 @@ class Runner {
   SyncObserver* obs_;
   const PipelineConfig* pipeline_ = nullptr;
   std::unique_ptr<Connector> source_, target_;
+  std::unique_ptr<Connector> ahead_;  // see ReadAheadSource
   std::unique_ptr<StateStore> state_;
   RunContext ctx_;
   std::vector<std::string> order_;  // selected entities, parents first
@@ -224,6 +229,7 @@ class Runner {
   BufferedObserver buffer_;
   int64_t state_changes_ = -1;  // changes counted when run state was last written
   std::chrono::steady_clock::time_point state_written_{};
+  std::chrono::steady_clock::time_point run_written_{};  // the run row's counts, last written
 };
 
 Status Runner::Prepare() {
@@ -319,6 +325,15 @@ Status Runner::Prepare() {
   return Status::OK();
 }
 
+Result<Connector*> Runner::ReadAheadSource() {
+  if (source_->engine() == "sqlite") return nullptr;
+  if (!ahead_) {
+    const ConnectionConfig* sc = config_.FindConnection(pipeline_->source);
+    TETHER_ASSIGN_OR_RETURN(ahead_, OpenConnector(sc->name, sc->url));
+  }
+  return ahead_.get();
+}
+
 Status Runner::LockPipeline() {
   TETHER_ASSIGN_OR_RETURN(auto runs, state_->ListRuns(pipeline_->name, 50));
   for (RunInfo& r : runs) {
@@ -359,6 +374,10 @@ Status Runner::CommitBatch(const EntityPlan& plan, const Row& last_key, bool dry
   cp.run_id = run_.run_id;
   cp.options_hash = plan.options_hash;
   TETHER_RETURN_IF_ERROR(state_->PutCheckpoint(pipeline_->name, entity, cp));
+  // The run's counts are progress for whoever watches it; a resumed run counts afresh, so they
+  // need not move with every checkpoint.
+  if (now - run_written_ < kStateInterval) return Status::OK();
+  run_written_ = now;
   run_.counts = totals;
   return state_->PutRun(run_);
 }
@@ -416,25 +435,18 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
     obs_->OnEntityTotal(name, total);
   }
   BatchProcessor processor(&ctx_);
+  ScanRequest scan;
+  scan.table = m.source_schema.name;
+  scan.columns = m.source_columns;
+  scan.key_columns = m.SourceKeyNames();
+  scan.after_key = after;
+  scan.conditions = plan.conditions;
+  scan.limit = batch_size;
+  TETHER_ASSIGN_OR_RETURN(Connector * ahead, ReadAheadSource());
+  PageReader reader(source_.get(), std::move(scan), m.source_key, ahead);
   for (;;) {
     if (req_.cancel && req_.cancel->load()) return Status::Cancelled("stopped on request");
-    ScanRequest scan;
-    scan.table = m.source_schema.name;
-    scan.columns = m.source_columns;
-    scan.key_columns = m.SourceKeyNames();
-    scan.after_key = after;
-    scan.conditions = plan.conditions;
-    scan.limit = batch_size;
-    std::vector<Row> rows;
-    {
-      TETHER_ASSIGN_OR_RETURN(auto stream, source_->Scan(scan));
-      Row row;
-      for (;;) {
-        TETHER_ASSIGN_OR_RETURN(bool more, stream->Next(&row));
-        if (!more) break;
-        rows.push_back(std::move(row));
-      }
-    }
+    TETHER_ASSIGN_OR_RETURN(std::vector<Row> rows, reader.Next());
     if (rows.empty()) break;
     Row last_key;
     for (int p : m.source_key) last_key.push_back(rows.back()[p]);

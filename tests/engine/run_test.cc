@@ -389,6 +389,40 @@ TEST_P(RunLockTest, ABatchThatFindsTheTargetLockedIsRetried) {
 
 TETHER_ALL_PAIRS(RunTest);
 
+// Identity keys: a batch whose key range the target holds no row of skips its lookups; one the
+// target already holds rows in (put there by someone else) must still update them, not insert
+// them twice — whether the rows sit inside a batch's range, between two batches or after all.
+class IdentityCopyTest : public EngineTest {};
+
+TEST_P(IdentityCopyTest, AFirstCopyIntoAPartlyFilledTargetUpdatesWhatIsThere) {
+  Both("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT)");
+  std::string rows;
+  for (int i = 1; i <= 40; ++i) {
+    rows += std::string(i > 1 ? "," : "") + "(" + std::to_string(i * 10) + ", 'n" +
+            std::to_string(i) + "')";
+  }
+  Source("INSERT INTO item VALUES " + rows);
+  // 75 falls between two source keys, 205 inside a later batch, 900 after the last.
+  Target(
+      "INSERT INTO item VALUES (70, 'old'), (75, 'theirs'), (205, 'theirs'), (330, 'old'), "
+      "(900, 'theirs')");
+  Configure("entities:\n  item: { table: item, keys: identity, delete: ignore }\n" +
+            Pipeline("item", "    batch_size: 4\n"));
+  auto report = Sync();
+  ASSERT_OK(report);
+  EXPECT_EQ(CountsOf(*report, "item"), Counts(40, 38, 2, 0));
+  std::vector<std::string> want = Src("SELECT id, name FROM item");
+  want.push_back("75|theirs");
+  want.push_back("205|theirs");
+  want.push_back("900|theirs");
+  EXPECT_EQ(Sorted(Dst("SELECT id, name FROM item")), Sorted(want));
+  auto again = Sync();
+  ASSERT_OK(again);
+  EXPECT_EQ(CountsOf(*again, "item"), Counts(40, 0, 0, 40));
+}
+
+TETHER_ALL_PAIRS(IdentityCopyTest);
+
 }  // namespace
 }  // namespace tether::testing
 
