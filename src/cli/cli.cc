@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "cli/common.h"
 #include "cli/output.h"
 #include "config/config.h"
 #include "demo/demo.h"
@@ -34,12 +35,6 @@ void OnSignal(int) {
   }
 }
 
-struct Globals {
-  std::string config_path = "tether.yaml";
-  int verbose = 0;
-  bool quiet = false;
-};
-
 struct RunFlags {
   std::string pipeline;
   std::vector<std::string> entities;
@@ -54,19 +49,6 @@ struct RunFlags {
   bool create_tables = false;
   size_t limit = 20;
 };
-
-void Error(const Status& s) { std::fprintf(stderr, "tether: %s\n", s.message().c_str()); }
-
-Result<Config> Load(const Globals& g) { return LoadConfig(g.config_path); }
-
-Result<std::string> PickPipeline(const Config& config, const std::string& asked) {
-  if (!asked.empty()) return asked;
-  if (config.pipelines.size() == 1) return config.pipelines[0].name;
-  std::vector<std::string> names;
-  for (const PipelineConfig& p : config.pipelines) names.push_back(p.name);
-  return Status::InvalidArgument(
-      fmt::format("{}: name a pipeline ({})", config.path, fmt::join(names, ", ")));
-}
 
 template <typename E>
 Result<std::optional<E>> ParseEnum(const std::string& flag, const std::string& text,

@@ -1,0 +1,24 @@
+// What every CLI command shares: the global flags, loading the config, picking the pipeline,
+// printing an error. Internal to src/cli.
+#pragma once
+
+#include <string>
+
+#include "config/config.h"
+#include "core/status.h"
+
+namespace tether::cli {
+
+struct Globals {
+  std::string config_path = "tether.yaml";
+  int verbose = 0;
+  bool quiet = false;
+};
+
+// "tether: <message>" on stderr.
+void Error(const Status& s);
+Result<Config> Load(const Globals& g);
+// `asked`, or the config's only pipeline; an error listing the pipelines when there are several.
+Result<std::string> PickPipeline(const Config& config, const std::string& asked);
+
+}  // namespace tether::cli
