@@ -15,6 +15,7 @@
 
 #include "cli/common.h"
 #include "cli/output.h"
+#include "cli/track_command.h"
 #include "config/config.h"
 #include "demo/demo.h"
 #include "engine/sync.h"
@@ -670,6 +671,8 @@ int Main(int argc, char** argv) {
   schema->add_flag("--apply", schema_apply, "Create the tables on the target");
   schema->callback(
       [&] { code = SchemaCommand(g, schema_pipeline, schema_entities, schema_apply); });
+
+  AddTrackCommand(&app, &g, &code);
 
   CLI::App* runs = app.add_subcommand("runs", "Run history with counts; --show RUN for records");
   runs->add_option("pipeline", runs_pipeline, "Pipeline (default: the only one)");

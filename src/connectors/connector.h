@@ -50,6 +50,18 @@ class RowStream {
   virtual Result<bool> Next(Row* row) = 0;
 };
 
+// A table whose inserts, updates and deletes `tether track` records in tether_changes
+// (src/track/change_log.h) through triggers on the table.
+struct TrackedTable {
+  std::string entity;  // written into every change row
+  std::string table;
+  std::vector<std::string> key_columns;  // row_key: the key as text; a JSON array when several
+};
+
+// The session mark of writes tether makes itself: change rows get it in `origin`, so that a
+// pipeline reading changes of a database tether also writes can tell its own echoes.
+inline constexpr char kTetherOrigin[] = "tether";
+
 struct Capabilities {
   bool transactions = false;    // Begin/Commit/Rollback and savepoints
   bool generated_keys = false;  // Insert can return keys the system generated
@@ -75,6 +87,12 @@ class Connector {
   // The statements EnsureTable runs for `def`, in order, each without a trailing ';'
   // (for `tether schema` to print). Types follow docs/TYPES.md.
   virtual std::vector<std::string> TableDdl(const TableDef& def) const = 0;
+  // The statements that install — or with `install` false remove — the triggers recording
+  // every insert, update and delete of `t` into tether_changes (which must exist), in order.
+  // Installing replaces the triggers of an earlier install. A key that changes is recorded as
+  // a delete of the old key and an insert of the new one. Changes made through a tether
+  // connection carry kTetherOrigin.
+  virtual std::vector<std::string> TrackingDdl(const TrackedTable& t, bool install) const = 0;
   // Runs trusted SQL written by tether itself or shipped with it (demo schema); never user values.
   // May hold several statements separated by ';'.
   virtual Status ExecuteScript(const std::string& sql) = 0;

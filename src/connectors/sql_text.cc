@@ -1,5 +1,7 @@
 #include "connectors/sql_text.h"
 
+#include <cstdint>
+
 namespace tether {
 
 std::string QuoteIdentifier(std::string_view name, char quote) {
@@ -21,6 +23,30 @@ std::string QuoteIdentifiers(const std::vector<std::string>& names, char quote) 
     out += QuoteIdentifier(names[i], quote);
   }
   return out;
+}
+
+std::string QuoteLiteral(std::string_view text, bool backslash_escapes) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '\'';
+  for (char c : text) {
+    if (c == '\'' || (backslash_escapes && c == '\\')) out += c;
+    out += c;
+  }
+  out += '\'';
+  return out;
+}
+
+std::string ShortIdentifier(const std::string& name, size_t max_bytes) {
+  if (name.size() <= max_bytes) return name;
+  uint32_t hash = 2166136261u;
+  for (unsigned char ch : name) hash = (hash ^ ch) * 16777619u;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string suffix = "_";
+  for (int shift = 28; shift >= 0; shift -= 4) suffix += kHex[(hash >> shift) & 0xf];
+  size_t keep = max_bytes - suffix.size();
+  while (keep > 0 && (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80) --keep;  // UTF-8
+  return name.substr(0, keep) + suffix;
 }
 
 std::string QuestionMarks(size_t n) {

@@ -19,6 +19,15 @@ std::string QuoteIdentifiers(const std::vector<std::string>& names, char quote);
 // ?,?,? (n of them)
 std::string QuestionMarks(size_t n);
 
+// `text` as a string literal between single quotes, quotes doubled — and backslashes doubled
+// too where the engine reads them as escapes (MySQL without NO_BACKSLASH_ESCAPES). Only for
+// DDL, which takes no parameters (trigger bodies); everywhere else values are bound.
+std::string QuoteLiteral(std::string_view text, bool backslash_escapes);
+// `name` if it fits in `max_bytes`; else a prefix and an FNV-1a hash of the whole name, so that
+// two long names sharing a prefix stay apart (an engine would cut both to the same name). Never
+// cuts a UTF-8 sequence in half. Stable across runs, so DDL built from it is too.
+std::string ShortIdentifier(const std::string& name, size_t max_bytes);
+
 // The SQL of a condition's operator: =, <>, <, <=, >, >=, LIKE, IS NULL, IS NOT NULL.
 std::string_view ConditionOperator(Condition::Op op);
 // False for IS NULL / IS NOT NULL, which take no value.

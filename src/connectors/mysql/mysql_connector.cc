@@ -27,7 +27,8 @@ constexpr char kSessionSetup[] =
     "SET NAMES utf8mb4, time_zone = '+00:00', autocommit = 1, "
     "explicit_defaults_for_timestamp = 1, "
     "sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
-    "NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'";
+    "NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION', "
+    "@tether_origin = 'tether'";  // what change-tracking triggers write as the origin
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -443,6 +444,10 @@ Result<std::optional<TableSchema>> MysqlConnector::DescribeTable(const std::stri
     }
   }
   return std::optional<TableSchema>(std::move(schema));
+}
+
+std::vector<std::string> MysqlConnector::TrackingDdl(const TrackedTable& t, bool install) const {
+  return mysql::TrackingDdl(t, install);
 }
 
 std::vector<std::string> MysqlConnector::TableDdl(const TableDef& def) const {

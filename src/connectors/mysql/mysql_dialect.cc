@@ -152,16 +152,48 @@ std::string IndexNameFor(const std::string& table, const IndexDef& index) {
   std::string name = table;
   for (const std::string& c : index.columns) name += "_" + c;
   name += "_idx";
-  constexpr size_t kMaxBytes = 64;  // MySQL counts characters; bytes are a safe bound
-  if (name.size() <= kMaxBytes) return name;
-  uint32_t hash = 2166136261u;  // FNV-1a: stable across runs, so the DDL is too
-  for (unsigned char ch : name) hash = (hash ^ ch) * 16777619u;
-  char suffix[10];
-  std::snprintf(suffix, sizeof(suffix), "_%08x", hash);
-  size_t keep = kMaxBytes - 9;
-  // Do not cut a UTF-8 sequence in half.
-  while (keep > 0 && (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80) --keep;
-  return name.substr(0, keep) + suffix;
+  return ShortIdentifier(name, kMaxIdentifierBytes);
+}
+
+namespace {
+
+std::string TrackedKey(const TrackedTable& t, const char* row) {
+  std::string out = t.key_columns.size() == 1 ? "CAST(" : "CAST(JSON_ARRAY(";
+  for (size_t i = 0; i < t.key_columns.size(); ++i) {
+    out += (i ? ", " : "") + std::string(row) + "." + QuoteIdent(t.key_columns[i]);
+  }
+  return out + (t.key_columns.size() == 1 ? " AS CHAR)" : ") AS CHAR)");
+}
+
+}  // namespace
+
+std::vector<std::string> TrackingDdl(const TrackedTable& t, bool install) {
+  auto trigger = [&](const char* suffix) {
+    return QuoteIdent(ShortIdentifier("tether_track_" + t.entity + suffix, kMaxIdentifierBytes));
+  };
+  const std::string ins = trigger("_ins"), upd = trigger("_upd"), del = trigger("_del");
+  std::vector<std::string> out = {"DROP TRIGGER IF EXISTS " + ins, "DROP TRIGGER IF EXISTS " + upd,
+                                  "DROP TRIGGER IF EXISTS " + del};
+  if (!install) return out;
+  const std::string entity = QuoteLiteral(t.entity, true);
+  auto log = [&](const char* row, const char* op) {
+    return "INSERT INTO tether_changes (entity, row_key, op, changed_at, origin) VALUES (" +
+           entity + ", " + TrackedKey(t, row) + ", '" + op + "', NOW(6), @tether_origin)";
+  };
+  std::string same_key;
+  for (size_t i = 0; i < t.key_columns.size(); ++i) {
+    const std::string c = QuoteIdent(t.key_columns[i]);
+    same_key += (i ? " AND " : "") + ("OLD." + c + " <=> NEW." + c);
+  }
+  const std::string table = QuoteIdent(t.table);
+  out.push_back("CREATE TRIGGER " + ins + " AFTER INSERT ON " + table + " FOR EACH ROW " +
+                log("NEW", "I"));
+  out.push_back("CREATE TRIGGER " + upd + " AFTER UPDATE ON " + table + " FOR EACH ROW BEGIN IF " +
+                same_key + " THEN " + log("NEW", "U") + "; ELSE " + log("OLD", "D") + "; " +
+                log("NEW", "I") + "; END IF; END");
+  out.push_back("CREATE TRIGGER " + del + " AFTER DELETE ON " + table + " FOR EACH ROW " +
+                log("OLD", "D"));
+  return out;
 }
 
 }  // namespace tether::mysql

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "connectors/connector.h"
 #include "core/schema.h"
 
 namespace tether::mysql {
@@ -51,6 +52,11 @@ std::string ColumnTypeFor(const ColumnDef& column, bool indexed, bool native_uui
 
 // An index name for `index` of `table` when it has none: table_col1_col2_idx, kept within
 // MySQL's 64-character limit by a hash of the full name.
+inline constexpr size_t kMaxIdentifierBytes = 64;  // MySQL counts characters; bytes are safe
 std::string IndexNameFor(const std::string& table, const IndexDef& index);
+
+// Change tracking (Connector::TrackingDdl): an insert, an update and a delete trigger per
+// table; the origin is the user variable @tether_origin, which tether's sessions set.
+std::vector<std::string> TrackingDdl(const TrackedTable& t, bool install);
 
 }  // namespace tether::mysql

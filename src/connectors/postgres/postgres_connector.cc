@@ -58,7 +58,9 @@ class PostgresConnector final : public Connector {
   Status Setup() {
     std::string sql =
         "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'; SET IntervalStyle = 'postgres';"
-        " SET extra_float_digits = 3; SET bytea_output = 'hex';";
+        " SET extra_float_digits = 3; SET bytea_output = 'hex';"
+        // What change-tracking triggers write into tether_changes.origin (see TrackingDdl).
+        " SET tether.origin = 'tether';";
     if (!target_.schema.empty()) sql += " SET search_path = " + QuoteIdent(target_.schema) + ";";
     sql += " SELECT current_setting('transaction_read_only'), current_schema()";
     ++commands_;
@@ -95,6 +97,9 @@ class PostgresConnector final : public Connector {
   Status EnsureTable(const TableDef& def) override;
   std::vector<std::string> TableDdl(const TableDef& def) const override {
     return postgres::TableDdl(def);
+  }
+  std::vector<std::string> TrackingDdl(const TrackedTable& t, bool install) const override {
+    return postgres::TrackingDdl(t, install);
   }
   Status ExecuteScript(const std::string& sql) override {
     TETHER_RETURN_IF_ERROR(Ready());

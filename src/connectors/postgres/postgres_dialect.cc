@@ -136,16 +136,9 @@ std::string IndexName(const std::string& table, const IndexDef& index) {
   std::string name = table;
   for (const std::string& c : index.columns) name += "_" + c;
   name += "_idx";
-  if (name.size() <= kMaxIdentifierBytes) return name;
-  // PostgreSQL would cut the name, and two indexes whose names share a long prefix would then
-  // collide (IF NOT EXISTS would skip the second one silently). Keep a prefix and a hash (FNV-1a).
-  uint32_t hash = 2166136261u;
-  for (unsigned char ch : name) hash = (hash ^ ch) * 16777619u;
-  char suffix[10];
-  std::snprintf(suffix, sizeof suffix, "_%08x", hash);
-  size_t keep = kMaxIdentifierBytes - 9;
-  while (keep > 0 && (static_cast<unsigned char>(name[keep]) & 0xc0) == 0x80) --keep;  // UTF-8
-  return name.substr(0, keep) + suffix;
+  // PostgreSQL would cut a longer name, and two indexes whose names share a long prefix would
+  // then collide (IF NOT EXISTS would skip the second one silently).
+  return ShortIdentifier(name, kMaxIdentifierBytes);
 }
 
 std::vector<std::string> TableDdl(const TableDef& def) {
@@ -273,6 +266,56 @@ SqlText ScanSql(const ScanRequest& request) {
   }
   if (!request.key_columns.empty()) out.sql += " ORDER BY " + QuoteList(request.key_columns);
   if (request.limit > 0) out.sql += " LIMIT " + std::to_string(request.limit);
+  return out;
+}
+
+namespace {
+
+std::string TrackedKey(const TrackedTable& t, const char* row) {
+  if (t.key_columns.size() == 1) {
+    return std::string(row) + "." + QuoteIdent(t.key_columns[0]) + "::text";
+  }
+  std::string out = "json_build_array(";
+  for (size_t i = 0; i < t.key_columns.size(); ++i) {
+    out += (i ? ", " : "") + std::string(row) + "." + QuoteIdent(t.key_columns[i]);
+  }
+  return out + ")::text";
+}
+
+}  // namespace
+
+std::vector<std::string> TrackingDdl(const TrackedTable& t, bool install) {
+  const std::string name =
+      QuoteIdent(ShortIdentifier("tether_track_" + t.entity, kMaxIdentifierBytes));
+  const std::string table = QuoteIdent(t.table);
+  std::vector<std::string> out = {"DROP TRIGGER IF EXISTS " + name + " ON " + table};
+  if (!install) {
+    out.push_back("DROP FUNCTION IF EXISTS " + name + "()");
+    return out;
+  }
+  const std::string entity = QuoteLiteral(t.entity, false);
+  auto log = [&](const char* row, const char* op) {
+    return "INSERT INTO tether_changes (entity, row_key, op, changed_at, origin) VALUES (" +
+           entity + ", " + TrackedKey(t, row) + ", '" + op +
+           "', clock_timestamp(), nullif(current_setting('tether.origin', true), ''));\n";
+  };
+  std::string key_changed;
+  for (size_t i = 0; i < t.key_columns.size(); ++i) {
+    const std::string c = QuoteIdent(t.key_columns[i]);
+    key_changed += (i ? " OR " : "") + ("OLD." + c + " IS DISTINCT FROM NEW." + c);
+  }
+  // The body is dollar-quoted with a tag no identifier or literal above can close: QuoteIdent
+  // and QuoteLiteral never produce "$tether_body$" unless the names hold it, which
+  // ChangeLog::Install refuses.
+  out.insert(out.begin(), "CREATE OR REPLACE FUNCTION " + name +
+                              "() RETURNS trigger LANGUAGE plpgsql AS $tether_body$\nBEGIN\n"
+                              "IF TG_OP = 'INSERT' THEN\n" +
+                              log("NEW", "I") + "ELSIF TG_OP = 'DELETE' THEN\n" + log("OLD", "D") +
+                              "ELSIF " + key_changed + " THEN\n" + log("OLD", "D") +
+                              log("NEW", "I") + "ELSE\n" + log("NEW", "U") +
+                              "END IF;\nRETURN NULL;\nEND\n$tether_body$");
+  out.push_back("CREATE TRIGGER " + name + " AFTER INSERT OR UPDATE OR DELETE ON " + table +
+                " FOR EACH ROW EXECUTE FUNCTION " + name + "()");
   return out;
 }
 

@@ -86,4 +86,8 @@ const char* AppendConditions(const std::vector<Condition>& conditions, SqlText* 
 // The caller has checked that after_key has one value per key column.
 SqlText ScanSql(const ScanRequest& request);
 
+// Change tracking (Connector::TrackingDdl): one PL/pgSQL trigger function and one row trigger
+// per table; the origin is the session setting tether.origin, which tether's sessions set.
+std::vector<std::string> TrackingDdl(const TrackedTable& t, bool install);
+
 }  // namespace tether::postgres

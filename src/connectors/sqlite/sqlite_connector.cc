@@ -165,6 +165,9 @@ class SqliteConnector final : public Connector {
   Result<std::optional<TableSchema>> DescribeTable(const std::string& table) override;
   Status EnsureTable(const TableDef& def) override;
   std::vector<std::string> TableDdl(const TableDef& def) const override;
+  std::vector<std::string> TrackingDdl(const TrackedTable& t, bool install) const override {
+    return sqlite::TrackingDdl(t, install);
+  }
   Status ExecuteScript(const std::string& sql) override { return Exec(sql, "script"); }
   Result<std::vector<Row>> Query(const std::string& sql, const Row& params) override;
 
@@ -186,9 +189,22 @@ class SqliteConnector final : public Connector {
 
   // BEGIN IMMEDIATE takes the write lock now, so a locked target fails here with kBusy and not
   // halfway through a batch.
-  Status Begin() override { return Run("BEGIN IMMEDIATE"); }
-  Status Commit() override { return Run("COMMIT"); }
+  Status Begin() override {
+    TETHER_RETURN_IF_ERROR(Run("BEGIN IMMEDIATE"));
+    // With change tracking installed, this transaction's changes are tether's (TrackingDdl).
+    TETHER_ASSIGN_OR_RETURN(marked_, HasSessionTable());
+    if (!marked_) return Status::OK();
+    return Run(std::string("UPDATE ") + kSessionTable + " SET origin = 'tether'");
+  }
+  Status Commit() override {
+    if (marked_) {
+      marked_ = false;
+      TETHER_RETURN_IF_ERROR(Run(std::string("UPDATE ") + kSessionTable + " SET origin = NULL"));
+    }
+    return Run("COMMIT");
+  }
   Status Rollback() override {
+    marked_ = false;  // the mark goes with the rest
     // SQLite may already have rolled back on its own (disk full, I/O error); that is success.
     if (sqlite3_get_autocommit(db_.get())) return Status::OK();
     return Run("ROLLBACK");
@@ -240,6 +256,17 @@ class SqliteConnector final : public Connector {
   }
 
   // Runs one parameterless statement to its end, ignoring any rows.
+  Result<bool> HasSessionTable() {
+    TETHER_ASSIGN_OR_RETURN(
+        sqlite3_stmt * st,
+        Cached(std::string("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '") +
+               kSessionTable + "'"));
+    ScopedReset reset(st);
+    const int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(rc, "looking for tether_session");
+    return rc == SQLITE_ROW;
+  }
+
   Status Run(const std::string& sql) {
     TETHER_ASSIGN_OR_RETURN(sqlite3_stmt * st, Cached(sql));
     ScopedReset reset(st);
@@ -317,7 +344,8 @@ class SqliteConnector final : public Connector {
   }
 
   std::string name_;
-  std::string where_;  // "connection 'name' (path)", the start of every error message
+  std::string where_;    // "connection 'name' (path)", the start of every error message
+  bool marked_ = false;  // this transaction set tether_session.origin (Begin)
   std::string path_;
   DbHandle db_;
   // Declared after db_, so destroyed (finalized) before the database closes.

@@ -136,4 +136,57 @@ std::string DeclaredTypeFor(const ColumnDef& c) {
   return "";
 }
 
+namespace {
+
+// The key of the row `row` (NEW or OLD) as row_key text.
+std::string TrackedKey(const TrackedTable& t, const char* row) {
+  if (t.key_columns.size() == 1) {
+    return std::string("CAST(") + row + "." + QuoteIdent(t.key_columns[0]) + " AS TEXT)";
+  }
+  std::string out = "json_array(";
+  for (size_t i = 0; i < t.key_columns.size(); ++i) {
+    out += (i ? ", " : "") + std::string(row) + "." + QuoteIdent(t.key_columns[i]);
+  }
+  return out + ")";
+}
+
+}  // namespace
+
+std::vector<std::string> TrackingDdl(const TrackedTable& t, bool install) {
+  const std::string base = "tether_track_" + t.entity;
+  const std::string ins = QuoteIdent(base + "_ins"), upd = QuoteIdent(base + "_upd"),
+                    key = QuoteIdent(base + "_key"), del = QuoteIdent(base + "_del");
+  std::vector<std::string> out;
+  for (const std::string* name : {&ins, &upd, &key, &del}) {
+    out.push_back("DROP TRIGGER IF EXISTS " + *name);
+  }
+  if (!install) return out;
+  out.push_back(std::string("CREATE TABLE IF NOT EXISTS ") + kSessionTable + " (origin TEXT)");
+  out.push_back(std::string("INSERT INTO ") + kSessionTable + " (origin) SELECT NULL WHERE NOT " +
+                "EXISTS (SELECT 1 FROM " + kSessionTable + ")");
+  const std::string entity = QuoteLiteral(t.entity, false);
+  auto log = [&](const char* row, const char* op) {
+    return "INSERT INTO tether_changes (entity, row_key, op, changed_at, origin) VALUES (" +
+           entity + ", " + TrackedKey(t, row) + ", '" + op +
+           "', strftime('%Y-%m-%d %H:%M:%f+00:00', 'now'), (SELECT origin FROM " + kSessionTable +
+           " LIMIT 1)); ";
+  };
+  std::string same_key;
+  for (size_t i = 0; i < t.key_columns.size(); ++i) {
+    const std::string c = QuoteIdent(t.key_columns[i]);
+    same_key += (i ? " AND " : "") + ("OLD." + c + " IS NEW." + c);
+  }
+  const std::string table = QuoteIdent(t.table);
+  out.push_back("CREATE TRIGGER " + ins + " AFTER INSERT ON " + table + " BEGIN " +
+                log("NEW", "I") + "END");
+  // A changed key: the old row is gone and a new one is there.
+  out.push_back("CREATE TRIGGER " + upd + " AFTER UPDATE ON " + table + " WHEN " + same_key +
+                " BEGIN " + log("NEW", "U") + "END");
+  out.push_back("CREATE TRIGGER " + key + " AFTER UPDATE ON " + table + " WHEN NOT (" + same_key +
+                ") BEGIN " + log("OLD", "D") + log("NEW", "I") + "END");
+  out.push_back("CREATE TRIGGER " + del + " AFTER DELETE ON " + table + " BEGIN " +
+                log("OLD", "D") + "END");
+  return out;
+}
+
 }  // namespace tether::sqlite

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "connectors/connector.h"
 #include "core/schema.h"
 
 namespace tether::sqlite {
@@ -31,5 +32,11 @@ void ClassifyDeclared(std::string_view declared, ColumnInfo* column);
 // The declared type EnsureTable writes for a column; empty for kAny. Chosen so that
 // ClassifyDeclared reads it back as the same class, length, precision and scale.
 std::string DeclaredTypeFor(const ColumnDef& column);
+
+// Change tracking (Connector::TrackingDdl). SQLite has no session variables: tether's
+// transactions set tether_session.origin while they write (SqliteConnector::Begin) and clear it
+// before they commit; as SQLite has one writer at a time, only tether's writes see it set.
+std::vector<std::string> TrackingDdl(const TrackedTable& t, bool install);
+inline constexpr char kSessionTable[] = "tether_session";
 
 }  // namespace tether::sqlite

@@ -1,0 +1,192 @@
+#include "cli/track_command.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <map>
+#include <memory>
+
+#include "cli/cli.h"
+#include "cli/output.h"
+#include "state/state_store.h"
+#include "track/change_log.h"
+
+namespace tether::cli {
+namespace {
+
+struct TrackFlags {
+  std::string pipeline;
+  std::vector<std::string> entities;
+};
+
+// The pipeline's source, opened, and the entities asked for (default: all of the pipeline's).
+struct TrackTarget {
+  Config config;
+  const PipelineConfig* pipeline = nullptr;
+  std::unique_ptr<Connector> source;
+  std::vector<std::string> entities;
+  bool named = false;  // the entities were named with --entity
+};
+
+Result<TrackTarget> Open(const Globals& g, const TrackFlags& f) {
+  TrackTarget t;
+  TETHER_ASSIGN_OR_RETURN(t.config, Load(g));
+  TETHER_ASSIGN_OR_RETURN(std::string name, PickPipeline(t.config, f.pipeline));
+  t.pipeline = t.config.FindPipeline(name);
+  if (!t.pipeline) {
+    return Status::InvalidArgument(fmt::format("{}: no pipeline '{}'", t.config.path, name));
+  }
+  for (const std::string& e : f.entities) {
+    if (std::find(t.pipeline->entities.begin(), t.pipeline->entities.end(), e) ==
+        t.pipeline->entities.end()) {
+      return Status::InvalidArgument(fmt::format("--entity {}: not an entity of pipeline '{}' ({})",
+                                                 e, name, fmt::join(t.pipeline->entities, ", ")));
+    }
+  }
+  t.entities = f.entities.empty() ? t.pipeline->entities : f.entities;
+  t.named = !f.entities.empty();
+  const ConnectionConfig* sc = t.config.FindConnection(t.pipeline->source);
+  TETHER_ASSIGN_OR_RETURN(t.source, OpenConnector(sc->name, sc->url));
+  return t;
+}
+
+Status Install(const TrackTarget& t) {
+  std::vector<TrackedTable> tables;
+  for (const std::string& name : t.entities) {
+    const EntityConfig* e = t.config.FindEntity(name);
+    tables.push_back({e->name, e->source_table, e->key});
+  }
+  ChangeLog log(t.source.get());
+  TETHER_RETURN_IF_ERROR(log.Install(tables));
+  for (const TrackedTable& table : tables) {
+    std::printf("tracking %s (table %s, key %s) on connection %s\n", table.entity.c_str(),
+                table.table.c_str(), fmt::format("{}", fmt::join(table.key_columns, ", ")).c_str(),
+                t.source->connection_name().c_str());
+  }
+  return Status::OK();
+}
+
+Status Describe(const TrackTarget& t) {
+  ChangeLog log(t.source.get());
+  TETHER_ASSIGN_OR_RETURN(auto tracked, log.Describe());
+  if (tracked.empty()) {
+    std::printf("no change tracking on connection %s (`tether track install` adds it)\n",
+                t.source->connection_name().c_str());
+    return Status::OK();
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const TrackStatus& s : tracked) {
+    rows.push_back({s.entity, s.table, fmt::format("{}", fmt::join(s.key_columns, ", ")),
+                    Thousands(s.pending),
+                    s.first_seq ? fmt::format("{}-{}", *s.first_seq, *s.last_seq) : "-",
+                    s.oldest.empty() ? "-" : s.oldest, s.installed_at});
+  }
+  std::printf(
+      "%s",
+      FormatTable({"entity", "table", "key", "changes", "seq", "oldest change", "installed"}, rows)
+          .c_str());
+  return Status::OK();
+}
+
+Status Uninstall(const TrackTarget& t, bool all) {
+  ChangeLog log(t.source.get());
+  std::vector<std::string> entities = t.entities;
+  if (!t.named) {
+    // The pipeline's entities that are tracked; naming one that is not is an error.
+    TETHER_ASSIGN_OR_RETURN(auto tracked, log.Describe());
+    entities.clear();
+    for (const TrackStatus& s : tracked) {
+      if (std::find(t.entities.begin(), t.entities.end(), s.entity) != t.entities.end()) {
+        entities.push_back(s.entity);
+      }
+    }
+    if (entities.empty() && !all) {
+      std::printf("nothing of pipeline %s is tracked on connection %s\n", t.pipeline->name.c_str(),
+                  t.source->connection_name().c_str());
+      return Status::OK();
+    }
+  }
+  TETHER_RETURN_IF_ERROR(log.Uninstall(all ? std::vector<std::string>{} : entities));
+  std::printf("change tracking removed from %s on connection %s\n",
+              all ? "every tracked table" : fmt::format("{}", fmt::join(entities, ", ")).c_str(),
+              t.source->connection_name().c_str());
+  return Status::OK();
+}
+
+// Every pipeline of the config that reads `entity` from the same source connection must have
+// consumed a change before it goes: the smallest of their positions, or nothing.
+Result<std::optional<int64_t>> Consumed(const TrackTarget& t, const std::string& entity) {
+  std::optional<int64_t> low;
+  for (const PipelineConfig& p : t.config.pipelines) {
+    if (p.source != t.pipeline->source ||
+        std::find(p.entities.begin(), p.entities.end(), entity) == p.entities.end()) {
+      continue;
+    }
+    const ConnectionConfig* tc = t.config.FindConnection(p.target);
+    TETHER_ASSIGN_OR_RETURN(auto target, OpenConnector(tc->name, tc->url));
+    StateStore state(target.get());
+    TETHER_ASSIGN_OR_RETURN(auto cp, state.GetCheckpoint(p.name, entity));
+    if (!cp || cp->mode != kChangesMode || !cp->position) return std::optional<int64_t>();
+    const int64_t seq = std::stoll(*cp->position);
+    low = low ? std::min(*low, seq) : seq;
+  }
+  return low;
+}
+
+Status Prune(const TrackTarget& t) {
+  ChangeLog log(t.source.get());
+  TETHER_ASSIGN_OR_RETURN(auto tracked, log.Describe());
+  for (const TrackStatus& s : tracked) {
+    if (std::find(t.entities.begin(), t.entities.end(), s.entity) == t.entities.end()) continue;
+    TETHER_ASSIGN_OR_RETURN(std::optional<int64_t> upto, Consumed(t, s.entity));
+    if (!upto) {
+      std::printf("%s: kept all %lld changes (a pipeline reading them has not consumed any)\n",
+                  s.entity.c_str(), static_cast<long long>(s.pending));
+      continue;
+    }
+    TETHER_ASSIGN_OR_RETURN(int64_t n, log.Prune(s.entity, *upto));
+    std::printf("%s: pruned %lld changes up to seq %lld\n", s.entity.c_str(),
+                static_cast<long long>(n), static_cast<long long>(*upto));
+  }
+  return Status::OK();
+}
+
+int Report(const Status& st) {
+  if (st.ok()) return kExitOk;
+  Error(st);
+  return ExitCodeFor(st);
+}
+
+}  // namespace
+
+void AddTrackCommand(CLI::App* app, const Globals* g, int* code) {
+  auto flags = std::make_shared<TrackFlags>();
+  auto all = std::make_shared<bool>(false);
+  CLI::App* track =
+      app->add_subcommand("track", "Change tracking on a pipeline's source (for sync --changes)");
+  track->require_subcommand(1);
+  track->fallthrough();
+  auto add = [&](const char* name, const char* help, auto run) {
+    CLI::App* cmd = track->add_subcommand(name, help);
+    cmd->add_option("pipeline", flags->pipeline, "Pipeline (default: the only one)");
+    cmd->add_option("--entity,-e", flags->entities,
+                    "Only these entities (repeatable; default: the pipeline's)");
+    cmd->callback([g, flags, code, run] {
+      Result<TrackTarget> t = Open(*g, *flags);
+      *code = Report(t.ok() ? run(*t) : t.status());
+    });
+    return cmd;
+  };
+  add("install", "Create tether_changes and the triggers on each entity's source table",
+      [](const TrackTarget& t) { return Install(t); });
+  add("status", "What is tracked and how many changes wait",
+      [](const TrackTarget& t) { return Describe(t); });
+  CLI::App* uninstall =
+      add("uninstall", "Remove the triggers (the tables they watch are left as they are)",
+          [all](const TrackTarget& t) { return Uninstall(t, *all); });
+  uninstall->add_flag("--all", *all, "Every tracked table of the source, and tether_changes");
+  add("prune", "Delete the changes every pipeline reading them has consumed",
+      [](const TrackTarget& t) { return Prune(t); });
+}
+
+}  // namespace tether::cli
