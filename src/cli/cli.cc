@@ -6,12 +6,14 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <thread>
 
 #include "cli/common.h"
 #include "cli/output.h"
@@ -48,8 +50,34 @@ struct RunFlags {
   size_t batch_size = 0;
   bool restart = false;
   bool create_tables = false;
+  bool changes = false;
+  bool watch = false;
+  std::string interval = "5s";
   size_t limit = 20;
 };
+
+// "5s", "500ms", "2m", "1h" or bare seconds -> milliseconds; nullopt when not a duration > 0.
+std::optional<int64_t> ParseInterval(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 9) return std::nullopt;
+  const int64_t n = std::stoll(text.substr(0, digits));
+  const std::string unit = text.substr(digits);
+  int64_t ms = 0;
+  if (unit.empty() || unit == "s") {
+    ms = n * 1000;
+  } else if (unit == "ms") {
+    ms = n;
+  } else if (unit == "m") {
+    ms = n * 60000;
+  } else if (unit == "h") {
+    ms = n * 3600000;
+  } else {
+    return std::nullopt;
+  }
+  if (ms <= 0) return std::nullopt;
+  return ms;
+}
 
 template <typename E>
 Result<std::optional<E>> ParseEnum(const std::string& flag, const std::string& text,
@@ -251,6 +279,41 @@ class CliObserver : public SyncObserver {
   std::vector<RecordPlan> problems_;
 };
 
+// `sync --watch`: incremental passes until SIGINT / SIGTERM, one every interval. A signal
+// during a pass lets its current batch finish (exit 130); between passes it ends the watch
+// (exit 0). A pass that fails on something that may pass (connection lost, lock) is reported
+// and the next one tried; any other failure ends the watch with its exit code.
+int Watch(const Globals& g, const RunFlags& f, const Config& config, const SyncRequest& req) {
+  std::optional<int64_t> interval_ms = ParseInterval(f.interval);
+  if (!interval_ms) {
+    Error(Status::InvalidArgument("--interval " + f.interval +
+                                  ": expected a duration such as 5s, 500ms, 2m"));
+    return kExitUsage;
+  }
+  for (;;) {
+    CliObserver obs(g, f, req.dry_run);
+    Result<SyncReport> report = RunSync(config, req, &obs);
+    if (!report.ok()) {
+      Error(report.status());
+      if (!report.status().IsRetryable()) return ExitCodeFor(report.status());
+    } else {
+      RunCounts total;
+      for (const EntityReport& e : report->entities) total += e.counts;
+      if (total.inserted + total.updated + total.deleted + total.linked + total.failed +
+              total.skipped >
+          0) {
+        obs.Finish(*report);
+      }
+    }
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(*interval_ms);
+    while (std::chrono::steady_clock::now() < until) {
+      if (g_cancel.load()) return kExitOk;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (g_cancel.load()) return kExitOk;
+  }
+}
+
 int RunCommand(const Globals& g, RunFlags f, bool plan) {
   if (f.format != "table" && f.format != "json" && (f.format != "csv" || !plan)) {
     Error(Status::InvalidArgument("--format " + f.format + ": expected table|json" +
@@ -289,11 +352,13 @@ int RunCommand(const Globals& g, RunFlags f, bool plan) {
   req.where = f.where;
   req.restart = f.restart;
   req.create_tables = f.create_tables;
+  req.changes = f.changes || f.watch;
   if (f.batch_size > 0) req.batch_size = f.batch_size;
   req.cancel = &g_cancel;
-  req.count_rows = isatty(2) && !g.quiet;
+  req.count_rows = isatty(2) && !g.quiet && !req.changes;
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
+  if (f.watch) return Watch(g, f, *config, req);
 
   CliObserver obs(g, f, req.dry_run);
   Result<SyncReport> report = RunSync(*config, req, &obs);
@@ -599,7 +664,12 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f, bool plan) {
                   "Start from the beginning instead of resuming an interrupted run");
     cmd->add_flag("--create-tables", f->create_tables,
                   "Create missing target tables first (see `tether schema`)");
+    cmd->add_flag("--watch", f->watch,
+                  "Run incremental passes (--changes) until stopped (SIGINT / SIGTERM)");
+    cmd->add_option("--interval", f->interval, "Pause between --watch passes (default 5s)");
   }
+  cmd->add_flag("--changes", f->changes,
+                "Incremental: only records the source's change log (tether track) lists");
 }
 
 }  // namespace

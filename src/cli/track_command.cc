@@ -113,22 +113,31 @@ Status Uninstall(const TrackTarget& t, bool all) {
   return Status::OK();
 }
 
-// Every pipeline of the config that reads `entity` from the same source connection must have
-// consumed a change before it goes: the smallest of their positions, or nothing.
-Result<std::optional<int64_t>> Consumed(const TrackTarget& t, const std::string& entity) {
+// Every pipeline of the config that reads from the same source connection must have consumed a
+// change, for each of its tracked entities, before it goes: the smallest of their positions, or
+// nothing while one of them has not read any.
+Result<std::optional<int64_t>> Consumed(const TrackTarget& t,
+                                        const std::vector<TrackStatus>& tracked) {
   std::optional<int64_t> low;
   for (const PipelineConfig& p : t.config.pipelines) {
-    if (p.source != t.pipeline->source ||
-        std::find(p.entities.begin(), p.entities.end(), entity) == p.entities.end()) {
-      continue;
-    }
+    if (p.source != t.pipeline->source) continue;
     const ConnectionConfig* tc = t.config.FindConnection(p.target);
-    TETHER_ASSIGN_OR_RETURN(auto target, OpenConnector(tc->name, tc->url));
-    StateStore state(target.get());
-    TETHER_ASSIGN_OR_RETURN(auto cp, state.GetCheckpoint(p.name, entity));
-    if (!cp || cp->mode != kChangesMode || !cp->position) return std::optional<int64_t>();
-    const int64_t seq = std::stoll(*cp->position);
-    low = low ? std::min(*low, seq) : seq;
+    std::unique_ptr<Connector> target;
+    for (const TrackStatus& s : tracked) {
+      if (std::find(p.entities.begin(), p.entities.end(), s.entity) == p.entities.end()) continue;
+      if (!target) {
+        TETHER_ASSIGN_OR_RETURN(target, OpenConnector(tc->name, tc->url));
+      }
+      StateStore state(target.get());
+      TETHER_ASSIGN_OR_RETURN(auto cp, state.GetCheckpoint(p.name, s.entity));
+      if (!cp || cp->mode != kChangesMode || !cp->position) {
+        std::printf("pipeline %s has not read the changes of %s yet\n", p.name.c_str(),
+                    s.entity.c_str());
+        return std::optional<int64_t>();
+      }
+      const int64_t seq = std::stoll(*cp->position);
+      low = low ? std::min(*low, seq) : seq;
+    }
   }
   return low;
 }
@@ -136,18 +145,14 @@ Result<std::optional<int64_t>> Consumed(const TrackTarget& t, const std::string&
 Status Prune(const TrackTarget& t) {
   ChangeLog log(t.source.get());
   TETHER_ASSIGN_OR_RETURN(auto tracked, log.Describe());
-  for (const TrackStatus& s : tracked) {
-    if (std::find(t.entities.begin(), t.entities.end(), s.entity) == t.entities.end()) continue;
-    TETHER_ASSIGN_OR_RETURN(std::optional<int64_t> upto, Consumed(t, s.entity));
-    if (!upto) {
-      std::printf("%s: kept all %lld changes (a pipeline reading them has not consumed any)\n",
-                  s.entity.c_str(), static_cast<long long>(s.pending));
-      continue;
-    }
-    TETHER_ASSIGN_OR_RETURN(int64_t n, log.Prune(s.entity, *upto));
-    std::printf("%s: pruned %lld changes up to seq %lld\n", s.entity.c_str(),
-                static_cast<long long>(n), static_cast<long long>(*upto));
+  TETHER_ASSIGN_OR_RETURN(std::optional<int64_t> upto, Consumed(t, tracked));
+  if (!upto) {
+    std::printf("kept every change on connection %s\n", t.source->connection_name().c_str());
+    return Status::OK();
   }
+  TETHER_ASSIGN_OR_RETURN(int64_t n, log.Prune(*upto));
+  std::printf("pruned %lld changes up to seq %lld on connection %s\n", static_cast<long long>(n),
+              static_cast<long long>(*upto), t.source->connection_name().c_str());
   return Status::OK();
 }
 
@@ -185,7 +190,7 @@ void AddTrackCommand(CLI::App* app, const Globals* g, int* code) {
       add("uninstall", "Remove the triggers (the tables they watch are left as they are)",
           [all](const TrackTarget& t) { return Uninstall(t, *all); });
   uninstall->add_flag("--all", *all, "Every tracked table of the source, and tether_changes");
-  add("prune", "Delete the changes every pipeline reading them has consumed",
+  add("prune", "Delete the changes every pipeline reading this source has consumed",
       [](const TrackTarget& t) { return Prune(t); });
 }
 

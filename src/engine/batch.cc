@@ -800,7 +800,13 @@ Result<size_t> BatchProcessor::SweepDeletes(const EntityMapping& m, std::optiona
     *cursor = target_keys.back();
   }
   const size_t examined = source_ids.size();
+  TETHER_RETURN_IF_ERROR(DeleteGone(m, source_ids, target_keys));
+  return examined;
+}
 
+Status BatchProcessor::DeleteGone(const EntityMapping& m,
+                                  const std::vector<std::string>& source_ids,
+                                  const std::vector<Row>& target_keys) {
   // Which of them still exist in the source?
   LookupRequest in_source{m.source_schema.name, m.SourceKeyNames(), m.SourceKeyNames(), {}};
   for (const std::string& id : source_ids) {
@@ -813,7 +819,7 @@ Result<size_t> BatchProcessor::SweepDeletes(const EntityMapping& m, std::optiona
   for (size_t i = 0; i < source_ids.size(); ++i) {
     if (!present.count(source_ids[i])) gone.push_back(i);
   }
-  if (gone.empty()) return examined;
+  if (gone.empty()) return Status::OK();
 
   // Their current target rows, for before-images (and to skip rows already soft-deleted).
   LookupRequest current{m.target_schema.name, m.TargetColumnNames(), m.TargetKeyNames(), {}};
@@ -903,7 +909,78 @@ Result<size_t> BatchProcessor::SweepDeletes(const EntityMapping& m, std::optiona
     TETHER_RETURN_IF_ERROR(ctx_->state->DeleteLinks(ctx_->pipeline->name, m.name(), unlinked));
     TETHER_RETURN_IF_ERROR(ctx_->state->PutLinks(ctx_->pipeline->name, m.name(), marked));
   }
-  return examined;
+  return Status::OK();
+}
+
+Status BatchProcessor::ProcessKeys(const EntityMapping& m, const std::vector<std::string>& ids,
+                                   const std::vector<Condition>& conditions) {
+  std::vector<Row> keys;
+  std::vector<std::string> sids;
+  for (const std::string& id : ids) {
+    Row k = TypedKey(id, m.source_schema, m.SourceKeyNames());
+    if (k.empty()) {
+      if (ctx_->observer) {
+        ctx_->observer->OnNotice(
+            fmt::format("{}: change of key '{}' ignored: not a key of table '{}'", m.name(), id,
+                        m.source_schema.name));
+      }
+      continue;
+    }
+    sids.push_back(EncodeKey(k));
+    keys.push_back(std::move(k));
+  }
+  if (keys.empty()) return Status::OK();
+  // The records as the source has them now: many changes of one row are one action.
+  std::vector<Row> rows;
+  if (conditions.empty()) {
+    TETHER_ASSIGN_OR_RETURN(rows, ctx_->source->Lookup({m.source_schema.name, m.source_columns,
+                                                        m.SourceKeyNames(), keys}));
+  } else {
+    // A filtered run takes only the changed rows its filters select: one keyed scan per row.
+    for (const Row& k : keys) {
+      ScanRequest scan{
+          m.source_schema.name, m.source_columns, m.SourceKeyNames(), {}, conditions, 1};
+      for (size_t i = 0; i < k.size(); ++i) {
+        scan.conditions.push_back({m.SourceKeyNames()[i], Condition::Op::kEq, k[i]});
+      }
+      TETHER_ASSIGN_OR_RETURN(auto stream, ctx_->source->Scan(scan));
+      Row row;
+      TETHER_ASSIGN_OR_RETURN(bool found, stream->Next(&row));
+      if (found) rows.push_back(std::move(row));
+    }
+  }
+  std::set<std::string> present;
+  for (const Row& r : rows) present.insert(EncodeKey(Pick(r, m.source_key)));
+  if (!rows.empty()) TETHER_RETURN_IF_ERROR(Process(m, std::move(rows)));
+  // The rest are gone from the source (a filtered run cannot tell gone from filtered out).
+  if (!conditions.empty() || m.config->delete_policy == DeletePolicy::kIgnore) return Status::OK();
+  std::vector<std::string> gone_ids;
+  std::vector<Row> target_keys;
+  std::vector<std::string> gone;
+  for (const std::string& sid : sids) {
+    if (!present.count(sid)) gone.push_back(sid);
+  }
+  if (gone.empty()) return Status::OK();
+  if (m.mapped()) {
+    TETHER_ASSIGN_OR_RETURN(auto links,
+                            ctx_->state->FindLinksBySource(ctx_->pipeline->name, m.name(), gone));
+    for (const std::string& sid : gone) {
+      auto l = links.find(sid);
+      if (l == links.end() || !l->second.target_id || l->second.status == "deleted") continue;
+      Row tk = TypedKey(*l->second.target_id, m.target_schema, m.TargetKeyNames());
+      if (tk.empty()) continue;
+      gone_ids.push_back(sid);
+      target_keys.push_back(std::move(tk));
+    }
+  } else {
+    for (const std::string& sid : gone) {
+      Row tk = TypedKey(sid, m.target_schema, m.TargetKeyNames());
+      if (tk.empty()) continue;
+      gone_ids.push_back(sid);
+      target_keys.push_back(std::move(tk));
+    }
+  }
+  return DeleteGone(m, gone_ids, target_keys);
 }
 
 }  // namespace tether

@@ -78,6 +78,13 @@ class BatchProcessor {
   // Returns how many candidates were examined; 0 when done. `cursor` carries the position.
   Result<size_t> SweepDeletes(const EntityMapping& m, std::optional<Row>* cursor, size_t limit);
 
+  // Brings the target in line with the source for these source ids (EncodeKey form, as a change
+  // log records them): records the source has — and `conditions` select — are processed like a
+  // batch; records it no longer has are deleted per the entity's delete policy (not in a
+  // filtered run, which cannot tell gone from filtered out).
+  Status ProcessKeys(const EntityMapping& m, const std::vector<std::string>& ids,
+                     const std::vector<Condition>& conditions);
+
  private:
   struct Item;
   Status ProcessDepth(const EntityMapping& m, std::vector<Row> rows, int depth);
@@ -90,6 +97,10 @@ class BatchProcessor {
   // them one by one so that only the refused ones fail (reported through `refused`).
   Status WriteEach(size_t n, const std::function<Status(const std::vector<size_t>&)>& write,
                    const std::function<void(size_t, const Status&)>& refused);
+  // Of these candidates (source id, target key), deletes — or soft-deletes — those whose source
+  // record is gone, with before-images, counts, reports and link updates.
+  Status DeleteGone(const EntityMapping& m, const std::vector<std::string>& source_ids,
+                    const std::vector<Row>& target_keys);
   Status PullParents(const EntityMapping& parent, const std::vector<std::string>& ids, int depth);
   // Adds to known_ the target ids of those of `ids` (source ids of `m`) the target already has.
   Status LearnTargetIds(const EntityMapping& m, const std::vector<std::string>& ids);

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <functional>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
@@ -14,12 +16,30 @@
 #include "engine/mapping.h"
 #include "engine/page_reader.h"
 #include "engine/target_tables.h"
+#include "track/change_log.h"
 
 namespace tether {
 namespace {
 
 constexpr int kMaxAttempts = 4;  // a batch that hits a retryable error is tried again
 constexpr std::chrono::seconds kStateInterval{2};  // the longest a no-op batch defers state
+// A hole in the change log's sequence whose next change is younger than this may be a source
+// transaction still open (sequence numbers are taken at insert, rows appear at commit): the
+// change checkpoint stays before it. Older holes are rolled-back transactions.
+constexpr int64_t kChangeSettleSeconds = 10;
+
+// Whether a change_at text ("YYYY-MM-DD HH:MM:SS...", UTC) is within kChangeSettleSeconds.
+bool Young(const std::string& changed_at) {
+  if (changed_at.size() < 19) return true;
+  std::tm tm{};
+  tm.tm_year = std::atoi(changed_at.substr(0, 4).c_str()) - 1900;
+  tm.tm_mon = std::atoi(changed_at.substr(5, 2).c_str()) - 1;
+  tm.tm_mday = std::atoi(changed_at.substr(8, 2).c_str());
+  tm.tm_hour = std::atoi(changed_at.substr(11, 2).c_str());
+  tm.tm_min = std::atoi(changed_at.substr(14, 2).c_str());
+  tm.tm_sec = std::atoi(changed_at.substr(17, 2).c_str());
+  return timegm(&tm) > std::time(nullptr) - kChangeSettleSeconds;
+}
 
 struct EntityPlan {
   const EntityMapping* mapping;
@@ -206,7 +226,12 @@ class Runner {
   // Runs `body` in one target transaction (none in a dry run). A retryable failure rolls it
   // back, restores the run's in-memory state and tries again, up to kMaxAttempts times.
   Status Transaction(bool dry_run, const std::string& what, const std::function<Status()>& body);
-  Status RunDeletes(bool dry_run);
+  Status RunDeletes(bool dry_run, const std::vector<std::string>& names);
+  // Incremental run: entities that have not read changes yet are copied whole first; then the
+  // change log is read in order, batch by batch, each batch's changed records brought in line
+  // in one target transaction with every entity's change checkpoint.
+  Status RunChanges(bool dry_run);
+  Status WriteBatchState();
   Status LockPipeline();
   // A second connection to a server source, for reading pages ahead (engine/page_reader.h);
   // null for SQLite, whose reads are cheap and whose file may be the target's too.
@@ -367,8 +392,7 @@ Status Runner::CommitBatch(const EntityPlan& plan, const Row& last_key, bool dry
   }
   state_changes_ = changes;
   state_written_ = now;
-  TETHER_RETURN_IF_ERROR(state_->AddRecordResults(run_.run_id, ctx_.results));
-  TETHER_RETURN_IF_ERROR(state_->AddBeforeImages(run_.run_id, ctx_.images));
+  TETHER_RETURN_IF_ERROR(WriteBatchState());
   Checkpoint cp;
   cp.position = EncodeKey(last_key);
   cp.run_id = run_.run_id;
@@ -477,15 +501,126 @@ Status Runner::RunEntities(bool dry_run, SyncObserver* obs) {
   ctx_.pulled.clear();
   ctx_.rejected.clear();
   ctx_.violation = Status::OK();
+  if (req_.changes) return RunChanges(dry_run);
   for (const std::string& name : order_) {
     TETHER_RETURN_IF_ERROR(RunEntity(plans_.at(name), dry_run));
   }
-  return RunDeletes(dry_run);
+  return RunDeletes(dry_run, order_);
 }
 
-Status Runner::RunDeletes(bool dry_run) {
+Status Runner::WriteBatchState() {
+  TETHER_RETURN_IF_ERROR(state_->AddRecordResults(run_.run_id, ctx_.results));
+  return state_->AddBeforeImages(run_.run_id, ctx_.images);
+}
+
+Status Runner::RunChanges(bool dry_run) {
+  ChangeLog log(source_.get());
+  TETHER_ASSIGN_OR_RETURN(auto tracked, log.Describe());
+  for (const std::string& name : order_) {
+    const bool found = std::any_of(tracked.begin(), tracked.end(),
+                                   [&](const TrackStatus& t) { return t.entity == name; });
+    if (!found) {
+      return Status::InvalidArgument(fmt::format(
+          "--changes: the changes of entity '{}' (table '{}') are not tracked on connection '{}' "
+          "(`tether track install` adds the triggers)",
+          name, plans_.at(name).mapping->source_schema.name, source_->connection_name()));
+    }
+  }
+  std::map<std::string, int64_t> position;
+  std::vector<std::string> initial;
+  for (const std::string& name : order_) {
+    TETHER_ASSIGN_OR_RETURN(auto cp, state_->GetCheckpoint(pipeline_->name, name));
+    if (!req_.restart && cp && cp->mode == kChangesMode && cp->position) {
+      position[name] = std::stoll(*cp->position);
+    } else {
+      initial.push_back(name);
+    }
+  }
+  auto put_positions = [&](const std::vector<std::string>& names, int64_t seq) -> Status {
+    for (const std::string& name : names) {
+      Checkpoint cp;
+      cp.mode = kChangesMode;
+      cp.position = std::to_string(seq);
+      cp.run_id = run_.run_id;
+      cp.options_hash = plans_.at(name).options_hash;
+      TETHER_RETURN_IF_ERROR(state_->PutCheckpoint(pipeline_->name, name, cp));
+    }
+    return Status::OK();
+  };
+  if (!initial.empty()) {
+    // Everything older than the settle time is in the tables the full pass reads; changes after
+    // it are read again afterwards, which is harmless (a change is applied as the row is now).
+    TETHER_ASSIGN_OR_RETURN(int64_t start, log.SettledSeq(kChangeSettleSeconds));
+    if (obs_ && !dry_run) {
+      obs_->OnNotice(
+          fmt::format("{}: no change checkpoint yet: copying whole, then reading "
+                      "changes after seq {}",
+                      fmt::join(initial, ", "), start));
+    }
+    for (const std::string& name : initial) {
+      TETHER_RETURN_IF_ERROR(RunEntity(plans_.at(name), dry_run));
+    }
+    TETHER_RETURN_IF_ERROR(RunDeletes(dry_run, initial));
+    if (!dry_run) {
+      TETHER_RETURN_IF_ERROR(Transaction(dry_run, "change checkpoints",
+                                         [&] { return put_positions(initial, start); }));
+    }
+    for (const std::string& name : initial) position[name] = start;
+  }
+
+  int64_t from = std::numeric_limits<int64_t>::max();
+  for (const auto& [name, seq] : position) from = std::min(from, seq);
+  if (order_.empty()) return Status::OK();
+  const size_t batch = req_.batch_size.value_or(pipeline_->batch_size);
+  BatchProcessor processor(&ctx_);
+  int64_t cursor = from, safe = from;
+  bool held = false;  // a young hole: the checkpoint stays before it, later changes still apply
+  for (;;) {
+    if (req_.cancel && req_.cancel->load()) return Status::Cancelled("stopped on request");
+    TETHER_ASSIGN_OR_RETURN(std::vector<Change> changes, log.ReadAll(cursor, batch));
+    if (changes.empty()) break;
+    // Coalesced: one action per changed record, whatever and however often it changed.
+    std::map<std::string, std::vector<std::string>> keys;
+    std::set<std::pair<std::string, std::string>> seen;
+    int64_t prev = cursor;
+    for (const Change& c : changes) {
+      if (!held && c.seq != prev + 1 && Young(c.changed_at)) held = true;
+      if (!held) safe = c.seq;
+      prev = c.seq;
+      auto p = position.find(c.entity);
+      if (p == position.end() || c.seq <= p->second) continue;  // not selected, or read already
+      if (seen.insert({c.entity, c.row_key}).second) keys[c.entity].push_back(c.row_key);
+    }
+    cursor = changes.back().seq;
+    TETHER_RETURN_IF_ERROR(Transaction(dry_run, "changes", [&]() -> Status {
+      // Parents first, as in a full run; a child whose parent is not there yet pulls it.
+      for (const std::string& name : order_) {
+        auto k = keys.find(name);
+        if (k == keys.end()) continue;
+        const EntityPlan& plan = plans_.at(name);
+        TETHER_RETURN_IF_ERROR(processor.ProcessKeys(*plan.mapping, k->second, plan.conditions));
+      }
+      if (!ctx_.violation.ok() && !dry_run) return ctx_.violation;
+      if (dry_run) return Status::OK();
+      TETHER_RETURN_IF_ERROR(WriteBatchState());
+      std::vector<std::string> moved;
+      for (const auto& [name, seq] : position) {
+        if (safe > seq) moved.push_back(name);
+      }
+      return put_positions(moved, safe);
+    }));
+    for (auto& [name, seq] : position) seq = std::max(seq, safe);
+    if (obs_ && !dry_run) {
+      for (const auto& [name, ids] : keys) obs_->OnProgress(name, ctx_.counts[name]);
+    }
+    if (changes.size() < batch) break;
+  }
+  return Status::OK();
+}
+
+Status Runner::RunDeletes(bool dry_run, const std::vector<std::string>& names) {
   // Children first, so that a parent is never removed from under its children.
-  for (auto name = order_.rbegin(); name != order_.rend(); ++name) {
+  for (auto name = names.rbegin(); name != names.rend(); ++name) {
     const EntityPlan& plan = plans_.at(*name);
     const EntityMapping& m = *plan.mapping;
     if (m.config->delete_policy == DeletePolicy::kIgnore) continue;
@@ -509,8 +644,7 @@ Status Runner::RunDeletes(bool dry_run) {
         cursor = start;
         TETHER_ASSIGN_OR_RETURN(examined, processor.SweepDeletes(m, &cursor, page));
         if (dry_run) return Status::OK();
-        TETHER_RETURN_IF_ERROR(state_->AddRecordResults(run_.run_id, ctx_.results));
-        return state_->AddBeforeImages(run_.run_id, ctx_.images);
+        return WriteBatchState();
       }));
       if (examined == 0) break;
     }

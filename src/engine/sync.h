@@ -75,6 +75,10 @@ struct SyncRequest {
   const std::atomic<bool>* cancel = nullptr;  // checked between batches
   bool count_rows = false;     // count each entity's source rows first, for progress estimates
   bool create_tables = false;  // create missing target tables first (engine/target_tables.h)
+  // Incremental: read the source's change log (tether track) after each entity's change
+  // checkpoint instead of whole tables; an entity that has not read changes yet is copied whole
+  // first.
+  bool changes = false;
 };
 
 struct EntityReport {

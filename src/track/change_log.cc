@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "state/state_store.h"
@@ -177,30 +178,28 @@ Status ChangeLog::Uninstall(const std::vector<std::string>& entities) {
   return Status::OK();
 }
 
-Result<int64_t> ChangeLog::Prune(const std::string& entity, int64_t upto) {
+Result<int64_t> ChangeLog::Prune(int64_t upto) {
   TETHER_ASSIGN_OR_RETURN(bool installed, Installed());
   if (!installed) return int64_t{0};
   TETHER_ASSIGN_OR_RETURN(auto newest,
                           db_->Query(std::string("SELECT max(seq) FROM ") + kChangesTable));
   if (newest.empty() || newest[0][0].is_null()) return int64_t{0};
   const int64_t limit = std::min(upto, IntOf(newest[0][0]) - 1);
-  const std::string condition = " FROM " + std::string(kChangesTable) +
-                                " WHERE entity = " + Param(1) + " AND seq <= " + Param(2);
-  const Row params = {Value::Text(entity), Value::Int(limit)};
+  const std::string condition = " FROM " + std::string(kChangesTable) + " WHERE seq <= " + Param(1);
+  const Row params = {Value::Int(limit)};
   TETHER_ASSIGN_OR_RETURN(auto count, db_->Query("SELECT count(*)" + condition, params));
   const int64_t n = count.empty() ? 0 : IntOf(count[0][0]);
   if (n > 0) TETHER_RETURN_IF_ERROR(db_->Query("DELETE" + condition, params).status());
   return n;
 }
 
-Result<std::vector<Change>> ChangeLog::Read(const std::string& entity, int64_t after,
-                                            size_t limit) {
-  TETHER_ASSIGN_OR_RETURN(
-      auto rows,
-      db_->Query("SELECT seq, entity, row_key, op, changed_at, origin FROM " +
-                     std::string(kChangesTable) + " WHERE entity = " + Param(1) + " AND seq > " +
-                     Param(2) + " ORDER BY seq LIMIT " + std::to_string(limit),
-                 {Value::Text(entity), Value::Int(after)}));
+Result<std::vector<Change>> ChangeLog::Select(const std::string& where, const Row& params,
+                                              size_t limit) {
+  TETHER_ASSIGN_OR_RETURN(auto rows,
+                          db_->Query("SELECT seq, entity, row_key, op, changed_at, origin FROM " +
+                                         std::string(kChangesTable) + " WHERE " + where +
+                                         " ORDER BY seq LIMIT " + std::to_string(limit),
+                                     params));
   std::vector<Change> out;
   out.reserve(rows.size());
   for (const Row& r : rows) {
@@ -215,6 +214,32 @@ Result<std::vector<Change>> ChangeLog::Read(const std::string& entity, int64_t a
     out.push_back(std::move(c));
   }
   return out;
+}
+
+Result<std::vector<Change>> ChangeLog::Read(const std::string& entity, int64_t after,
+                                            size_t limit) {
+  return Select("entity = " + Param(1) + " AND seq > " + Param(2),
+                {Value::Text(entity), Value::Int(after)}, limit);
+}
+
+Result<std::vector<Change>> ChangeLog::ReadAll(int64_t after, size_t limit) {
+  return Select("seq > " + Param(1), {Value::Int(after)}, limit);
+}
+
+Result<int64_t> ChangeLog::SettledSeq(int64_t age_seconds) {
+  // "YYYY-MM-DD HH:MM:SS" in UTC compares right with every engine's changed_at: SQLite's text,
+  // and the timestamps of PostgreSQL and MySQL, whose tether sessions are in UTC.
+  const std::time_t t = std::time(nullptr) - age_seconds;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char bound[32];
+  std::strftime(bound, sizeof bound, "%Y-%m-%d %H:%M:%S", &tm);
+  TETHER_ASSIGN_OR_RETURN(auto rows,
+                          db_->Query("SELECT max(seq) FROM " + std::string(kChangesTable) +
+                                         " WHERE changed_at < " + Param(1),
+                                     {Value::Text(bound)}));
+  if (rows.empty() || rows[0][0].is_null()) return int64_t{0};
+  return IntOf(rows[0][0]);
 }
 
 }  // namespace tether

@@ -51,17 +51,23 @@ class ChangeLog {
   Status Uninstall(const std::vector<std::string>& entities);
   // One entry per tracked entity, by name; empty when tracking is not installed.
   Result<std::vector<TrackStatus>> Describe();
-  // Deletes the changes of `entity` up to and including `upto`, except the newest change row
-  // of the log (so that the sequence never restarts below what a consumer has seen). Returns
-  // how many were deleted.
-  Result<int64_t> Prune(const std::string& entity, int64_t upto);
-  // The changes of `entity` after `after`, in seq order, at most `limit`.
+  // Deletes the changes up to and including `upto` (of every entity: a reader walks the whole
+  // sequence, and a hole above its position would look like a transaction still open), except
+  // the newest change row of the log, so that the sequence never restarts below what a reader
+  // has seen. Returns how many were deleted.
+  Result<int64_t> Prune(int64_t upto);
+  // The changes after `after`, in seq order, at most `limit`: of `entity`, or of all.
   Result<std::vector<Change>> Read(const std::string& entity, int64_t after, size_t limit);
+  Result<std::vector<Change>> ReadAll(int64_t after, size_t limit);
+  // The highest seq whose change is older than `age_seconds` (0 when there is none): where a
+  // reader that has just copied the whole table may start.
+  Result<int64_t> SettledSeq(int64_t age_seconds);
 
  private:
   Result<bool> Installed();
   // "$1" on PostgreSQL, "?" elsewhere: placeholder `n` (from 1) of a Query.
   std::string Param(int n) const;
+  Result<std::vector<Change>> Select(const std::string& where, const Row& params, size_t limit);
 
   Connector* db_;
 };

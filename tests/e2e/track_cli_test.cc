@@ -72,27 +72,33 @@ TEST_P(TrackCliTest, InstallStatusPruneUninstall) {
   // Nothing consumed yet: nothing pruned.
   CommandResult kept = tether({"prune"});
   ASSERT_EQ(kept.exit_code, 0) << Show(kept);
-  EXPECT_TRUE(Contains(kept.out, "product: kept all 3 changes")) << kept.out;
-  // The pipeline consumed product's first two changes.
+  EXPECT_TRUE(Contains(kept.out, "kept every change")) << kept.out;
+  // The pipeline consumed product's first two changes (seq 1, 2); order's change is seq 3.
   auto src_conn = src.Open("src");
   ASSERT_NE(src_conn, nullptr);
   ChangeLog log(src_conn.get());
   auto changes = log.Read("product", 0, 10);
   ASSERT_OK(changes);
   ASSERT_EQ(changes->size(), 3u);
-  {
+  auto consumed = [&](const std::string& entity, int64_t seq) {
     auto dst_conn = dst.Open("dst");
     ASSERT_NE(dst_conn, nullptr);
     StateStore state(dst_conn.get());
     ASSERT_OK(state.EnsureSchema());
     Checkpoint cp;
     cp.mode = kChangesMode;
-    cp.position = std::to_string((*changes)[1].seq);
-    ASSERT_OK(state.PutCheckpoint("p", "product", cp));
-  }
-  CommandResult pruned = tether({"prune", "-e", "product"});
+    cp.position = std::to_string(seq);
+    ASSERT_OK(state.PutCheckpoint("p", entity, cp));
+  };
+  consumed("product", (*changes)[1].seq);
+  CommandResult waiting = tether({"prune"});
+  ASSERT_EQ(waiting.exit_code, 0) << Show(waiting);
+  EXPECT_TRUE(Contains(waiting.out, "pipeline p has not read the changes of order yet"))
+      << waiting.out;
+  consumed("order", (*changes)[2].seq);  // past product's position: product's is the lower
+  CommandResult pruned = tether({"prune"});
   ASSERT_EQ(pruned.exit_code, 0) << Show(pruned);
-  EXPECT_TRUE(Contains(pruned.out, "product: pruned 2 changes")) << pruned.out;
+  EXPECT_TRUE(Contains(pruned.out, "pruned 2 changes up to seq")) << pruned.out;
   auto left = log.Read("product", 0, 10);
   ASSERT_OK(left);
   ASSERT_EQ(left->size(), 1u);

@@ -152,10 +152,10 @@ TEST_P(ChangeLogTest, PruneKeepsTheNewestSoTheSequenceNeverGoesBack) {
   auto before = log_->Read("item", 0, 10);
   ASSERT_OK(before);
   ASSERT_EQ(before->size(), 3u);
-  auto pruned = log_->Prune("item", (*before)[0].seq);
+  auto pruned = log_->Prune((*before)[0].seq);
   ASSERT_OK(pruned);
   EXPECT_EQ(*pruned, 1);
-  pruned = log_->Prune("item", 1'000'000);
+  pruned = log_->Prune(1'000'000);
   ASSERT_OK(pruned);
   EXPECT_EQ(*pruned, 1);  // the newest stays
   Plain("INSERT INTO item VALUES (4, 'd')");
