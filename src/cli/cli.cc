@@ -51,6 +51,7 @@ struct RunFlags {
   bool restart = false;
   bool create_tables = false;
   bool changes = false;
+  bool mark_synced = false;
   bool watch = false;
   std::string interval = "5s";
   size_t limit = 20;
@@ -283,6 +284,17 @@ class CliObserver : public SyncObserver {
 // during a pass lets its current batch finish (exit 130); between passes it ends the watch
 // (exit 0). A pass that fails on something that may pass (connection lost, lock) is reported
 // and the next one tried; any other failure ends the watch with its exit code.
+// --mark-synced: after a pass that read changes, prune what every pipeline has consumed.
+Status MarkSynced(const Globals& g, const Config& config, const SyncRequest& req) {
+  const PipelineConfig* p = config.FindPipeline(req.pipeline);
+  const ConnectionConfig* sc = p ? config.FindConnection(p->source) : nullptr;
+  if (!sc) return Status::OK();  // RunSync has already said why
+  TETHER_ASSIGN_OR_RETURN(auto source, OpenConnector(sc->name, sc->url));
+  TETHER_ASSIGN_OR_RETURN(PruneOutcome out, PruneConsumed(config, sc->name, source.get()));
+  if (!g.quiet) PrintPrune(out, sc->name);
+  return Status::OK();
+}
+
 int Watch(const Globals& g, const RunFlags& f, const Config& config, const SyncRequest& req) {
   std::optional<int64_t> interval_ms = ParseInterval(f.interval);
   if (!interval_ms) {
@@ -303,6 +315,10 @@ int Watch(const Globals& g, const RunFlags& f, const Config& config, const SyncR
               total.skipped >
           0) {
         obs.Finish(*report);
+      }
+      if (f.mark_synced) {
+        Status marked = MarkSynced(g, config, req);
+        if (!marked.ok()) Error(marked);
       }
     }
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(*interval_ms);
@@ -353,6 +369,10 @@ int RunCommand(const Globals& g, RunFlags f, bool plan) {
   req.restart = f.restart;
   req.create_tables = f.create_tables;
   req.changes = f.changes || f.watch;
+  if (f.mark_synced && !req.changes) {
+    Error(Status::InvalidArgument("--mark-synced needs --changes (or --watch)"));
+    return kExitUsage;
+  }
   if (f.batch_size > 0) req.batch_size = f.batch_size;
   req.cancel = &g_cancel;
   req.count_rows = isatty(2) && !g.quiet && !req.changes;
@@ -370,6 +390,13 @@ int RunCommand(const Globals& g, RunFlags f, bool plan) {
     return ExitCodeFor(report.status());
   }
   obs.Finish(*report);
+  if (f.mark_synced && req.changes && !req.dry_run) {
+    Status marked = MarkSynced(g, *config, req);
+    if (!marked.ok()) {
+      Error(marked);
+      return ExitCodeFor(marked);
+    }
+  }
   RunCounts total;
   for (const EntityReport& e : report->entities) total += e.counts;
   return total.failed > 0 ? kExitPartial : kExitOk;
@@ -667,6 +694,8 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f, bool plan) {
     cmd->add_flag("--watch", f->watch,
                   "Run incremental passes (--changes) until stopped (SIGINT / SIGTERM)");
     cmd->add_option("--interval", f->interval, "Pause between --watch passes (default 5s)");
+    cmd->add_flag("--mark-synced", f->mark_synced,
+                  "After --changes: prune the changes every pipeline has consumed");
   }
   cmd->add_flag("--changes", f->changes,
                 "Incremental: only records the source's change log (tether track) lists");

@@ -10,6 +10,7 @@
 #include "cli/output.h"
 #include "state/state_store.h"
 #include "track/change_log.h"
+#include "track/prune.h"
 
 namespace tether::cli {
 namespace {
@@ -113,46 +114,10 @@ Status Uninstall(const TrackTarget& t, bool all) {
   return Status::OK();
 }
 
-// Every pipeline of the config that reads from the same source connection must have consumed a
-// change, for each of its tracked entities, before it goes: the smallest of their positions, or
-// nothing while one of them has not read any.
-Result<std::optional<int64_t>> Consumed(const TrackTarget& t,
-                                        const std::vector<TrackStatus>& tracked) {
-  std::optional<int64_t> low;
-  for (const PipelineConfig& p : t.config.pipelines) {
-    if (p.source != t.pipeline->source) continue;
-    const ConnectionConfig* tc = t.config.FindConnection(p.target);
-    std::unique_ptr<Connector> target;
-    for (const TrackStatus& s : tracked) {
-      if (std::find(p.entities.begin(), p.entities.end(), s.entity) == p.entities.end()) continue;
-      if (!target) {
-        TETHER_ASSIGN_OR_RETURN(target, OpenConnector(tc->name, tc->url));
-      }
-      StateStore state(target.get());
-      TETHER_ASSIGN_OR_RETURN(auto cp, state.GetCheckpoint(p.name, s.entity));
-      if (!cp || cp->mode != kChangesMode || !cp->position) {
-        std::printf("pipeline %s has not read the changes of %s yet\n", p.name.c_str(),
-                    s.entity.c_str());
-        return std::optional<int64_t>();
-      }
-      const int64_t seq = std::stoll(*cp->position);
-      low = low ? std::min(*low, seq) : seq;
-    }
-  }
-  return low;
-}
-
 Status Prune(const TrackTarget& t) {
-  ChangeLog log(t.source.get());
-  TETHER_ASSIGN_OR_RETURN(auto tracked, log.Describe());
-  TETHER_ASSIGN_OR_RETURN(std::optional<int64_t> upto, Consumed(t, tracked));
-  if (!upto) {
-    std::printf("kept every change on connection %s\n", t.source->connection_name().c_str());
-    return Status::OK();
-  }
-  TETHER_ASSIGN_OR_RETURN(int64_t n, log.Prune(*upto));
-  std::printf("pruned %lld changes up to seq %lld on connection %s\n", static_cast<long long>(n),
-              static_cast<long long>(*upto), t.source->connection_name().c_str());
+  TETHER_ASSIGN_OR_RETURN(PruneOutcome out,
+                          PruneConsumed(t.config, t.pipeline->source, t.source.get()));
+  PrintPrune(out, t.source->connection_name());
   return Status::OK();
 }
 
@@ -163,6 +128,17 @@ int Report(const Status& st) {
 }
 
 }  // namespace
+
+void PrintPrune(const PruneOutcome& out, const std::string& connection) {
+  if (out.waiting) std::printf("%s\n", out.waiting->c_str());
+  if (!out.upto) {
+    std::printf("kept every change on connection %s\n", connection.c_str());
+    return;
+  }
+  std::printf("pruned %lld changes up to seq %lld on connection %s\n",
+              static_cast<long long>(out.pruned), static_cast<long long>(*out.upto),
+              connection.c_str());
+}
 
 void AddTrackCommand(CLI::App* app, const Globals* g, int* code) {
   auto flags = std::make_shared<TrackFlags>();

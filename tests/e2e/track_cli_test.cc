@@ -2,7 +2,12 @@
 // waiting changes, prune up to what the pipeline consumed (and nothing before it has), and
 // uninstall, which leaves the user's tables and data as they were. Quoted names (mixed case,
 // spaces, a reserved word) work; an unknown entity or a missing table is named.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "e2e_util.h"
@@ -133,6 +138,62 @@ TEST_P(TrackCliTest, BadInputIsNamed) {
   EXPECT_TRUE(Contains(missing.err, "table 'Product Lines' does not exist")) << missing.err;
   EXPECT_TRUE(Contains(missing.err, "connection 'src'")) << missing.err;
   EXPECT_TRUE(TableNames(src).empty());  // nothing half-installed
+}
+
+TEST_P(TrackCliTest, SyncChangesMarkSyncedAndWatch) {
+  TestDatabase src(GetParam()), dst("sqlite");
+  ASSERT_TRUE(src.ok() && dst.ok());
+  const char quote = GetParam() == "mysql" ? '`' : '"';
+  auto q = [quote](const std::string& name) { return quote + name + quote; };
+  const std::string ddl = "CREATE TABLE " + q("Product Lines") +
+                          " (id INTEGER PRIMARY KEY, name TEXT);\nCREATE TABLE " + q("order") +
+                          " (no INTEGER NOT NULL, shop VARCHAR(20) NOT NULL, total INTEGER, "
+                          "PRIMARY KEY (no, shop))";
+  src.Exec(PortableSql(GetParam(), ddl));
+  dst.Exec(PortableSql("sqlite", ddl));
+  src.Exec("INSERT INTO " + q("Product Lines") + " VALUES (1, 'one'), (2, 'two')");
+  TempDir dir;
+  WriteFile(dir.File("tether.yaml"), "connections:\n  src: { url: \"" + src.url() +
+                                         "\" }\n  dst: { url: \"" + dst.url() + "\" }\n" +
+                                         kEntities);
+  const std::string config = dir.File("tether.yaml");
+  ASSERT_EQ(Tether({"-c", config, "track", "install"}, dir.path().string()).exit_code, 0);
+
+  CommandResult usage = Tether({"-c", config, "sync", "--mark-synced"}, dir.path().string());
+  EXPECT_EQ(usage.exit_code, 2) << Show(usage);
+  EXPECT_TRUE(Contains(usage.err, "--mark-synced needs --changes")) << usage.err;
+
+  CommandResult first =
+      Tether({"-c", config, "sync", "--changes", "--mark-synced"}, dir.path().string());
+  ASSERT_EQ(first.exit_code, 0) << Show(first);
+  src.Exec("UPDATE " + q("Product Lines") + " SET name = 'uno' WHERE id = 1;\nINSERT INTO " +
+           q("order") + " VALUES (7, 'north', 10)");
+  CommandResult second =
+      Tether({"-c", config, "sync", "--changes", "--mark-synced"}, dir.path().string());
+  ASSERT_EQ(second.exit_code, 0) << Show(second);
+  EXPECT_TRUE(Contains(second.out, "pruned ")) << second.out;
+  EXPECT_EQ(PortableRows(dst, "SELECT id, name FROM \"Product Lines\" ORDER BY id"),
+            (std::vector<std::string>{"1|uno", "2|two"}));
+  EXPECT_EQ(PortableRows(dst, "SELECT no, shop, total FROM \"order\""),
+            std::vector<std::string>{"7|north|10"});
+
+  // --watch picks up a change by itself and stops cleanly on SIGINT between passes.
+  pid_t pid =
+      ::tether::testing::StartTether({"-q", "-c", config, "sync", "--watch", "--interval", "200ms"},
+                                     dir.path().string(), -1, -1, {"TETHER_CONFIG="});
+  ASSERT_GT(pid, 0);
+  src.Exec("UPDATE " + q("Product Lines") + " SET name = 'dos' WHERE id = 2");
+  std::vector<std::string> want = {"1|uno", "2|dos"};
+  for (int i = 0; i < 100; ++i) {
+    if (PortableRows(dst, "SELECT id, name FROM \"Product Lines\" ORDER BY id") == want) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(PortableRows(dst, "SELECT id, name FROM \"Product Lines\" ORDER BY id"), want);
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_TRUE(WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 130) << WEXITSTATUS(status);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, TrackCliTest, ::testing::ValuesIn(AllEngines()),

@@ -133,6 +133,41 @@ TEST_P(ChangesTest, AnUntrackedEntityIsRefusedWithTheWayOut) {
       << report.status().ToString();
 }
 
+TEST_P(ChangesTest, DateFiltersApplyToTheChangedRecords) {
+  Both("CREATE TABLE event (id INTEGER PRIMARY KEY, happened DATE NOT NULL, what TEXT)");
+  Source(R"(INSERT INTO event VALUES (1, '2025-01-10', 'a'), (2, '2025-03-01', 'b'),
+                                     (3, '2025-01-20', 'c'))");
+  Configure(R"(
+entities:
+  event: { table: event, keys: identity, delete: propagate, filter: { date_column: happened } }
+)" + Pipeline("event"));
+  {
+    auto conn = src_db_->Open("src");
+    ASSERT_NE(conn, nullptr);
+    ChangeLog log(conn.get());
+    ASSERT_OK(log.Install({{"event", "event", {"id"}}}));
+  }
+  SyncRequest req;
+  req.changes = true;
+  req.from_date = "2025-01-01";
+  req.to_date = "2025-01-31";
+  auto first = Sync(req);
+  ASSERT_OK(first);
+  EXPECT_EQ(CountsOf(*first, "event"), Counts(2, 2, 0, 0));
+  Source(R"(
+    UPDATE event SET what = 'a2' WHERE id = 1;
+    UPDATE event SET what = 'b2' WHERE id = 2;
+    INSERT INTO event VALUES (4, '2025-01-05', 'd'), (5, '2025-02-05', 'e');
+    DELETE FROM event WHERE id = 3;
+  )");
+  auto second = Sync(req);
+  ASSERT_OK(second);
+  // 1 and 4 are in January; 2 and 5 are not; a filtered run propagates no delete.
+  EXPECT_EQ(CountsOf(*second, "event"), Counts(2, 1, 1, 0));
+  EXPECT_EQ(Dst("SELECT id, what FROM event ORDER BY id"),
+            (std::vector<std::string>{"1|a2", "3|c", "4|d"}));
+}
+
 TETHER_ALL_PAIRS(ChangesTest);
 
 }  // namespace
