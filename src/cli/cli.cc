@@ -19,6 +19,7 @@
 #include "cli/output.h"
 #include "cli/track_command.h"
 #include "config/config.h"
+#include "core/temporal.h"
 #include "demo/demo.h"
 #include "engine/sync.h"
 #include "engine/target_tables.h"
@@ -56,29 +57,6 @@ struct RunFlags {
   std::string interval = "5s";
   size_t limit = 20;
 };
-
-// "5s", "500ms", "2m", "1h" or bare seconds -> milliseconds; nullopt when not a duration > 0.
-std::optional<int64_t> ParseInterval(const std::string& text) {
-  size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-  if (digits == 0 || digits > 9) return std::nullopt;
-  const int64_t n = std::stoll(text.substr(0, digits));
-  const std::string unit = text.substr(digits);
-  int64_t ms = 0;
-  if (unit.empty() || unit == "s") {
-    ms = n * 1000;
-  } else if (unit == "ms") {
-    ms = n;
-  } else if (unit == "m") {
-    ms = n * 60000;
-  } else if (unit == "h") {
-    ms = n * 3600000;
-  } else {
-    return std::nullopt;
-  }
-  if (ms <= 0) return std::nullopt;
-  return ms;
-}
 
 template <typename E>
 Result<std::optional<E>> ParseEnum(const std::string& flag, const std::string& text,
@@ -296,7 +274,7 @@ Status MarkSynced(const Globals& g, const Config& config, const SyncRequest& req
 }
 
 int Watch(const Globals& g, const RunFlags& f, const Config& config, const SyncRequest& req) {
-  std::optional<int64_t> interval_ms = ParseInterval(f.interval);
+  std::optional<int64_t> interval_ms = ParseDurationMs(f.interval);
   if (!interval_ms) {
     Error(Status::InvalidArgument("--interval " + f.interval +
                                   ": expected a duration such as 5s, 500ms, 2m"));

@@ -69,7 +69,8 @@ struct EntityConfig {
   KeyMode keys = KeyMode::kMapped;
   std::vector<std::string> match;                               // source column names
   std::vector<std::pair<std::string, std::string>> references;  // column -> entity, file order
-  std::optional<std::string> cursor;
+  std::optional<std::string> cursor;  // source column for cursor-mode incremental sync
+  int64_t cursor_lag_ms = 10000;       // rows this much older than the newest are re-read
   ColumnsConfig columns;
   FilterConfig filter;
   DeletePolicy delete_policy = DeletePolicy::kIgnore;

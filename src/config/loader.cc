@@ -15,6 +15,7 @@
 #include "config/env.h"
 #include "config/text.h"
 #include "config/yaml_reader.h"
+#include "core/temporal.h"
 
 namespace tether {
 
@@ -37,6 +38,7 @@ const std::vector<std::string_view> kColumnsKeys = {"include", "exclude", "renam
                                                     "values"};
 const std::vector<std::string_view> kFilterKeys = {"where", "date_column"};
 const std::vector<std::string_view> kDeleteKeys = {"soft"};
+const std::vector<std::string_view> kCursorKeys = {"column", "lag"};
 const std::vector<std::string_view> kRuleKeys = {"required", "type", "min_length", "max_length",
                                                  "pattern",  "min",  "max"};
 const std::vector<std::string_view> kRuleTypes = {"integer", "number",   "text", "boolean",
@@ -252,7 +254,7 @@ class Loader {
       }
     }
     if (const YamlEntry* f = keys.Find("cursor")) {
-      TETHER_ASSIGN_OR_RETURN(entity->cursor, r_.String(f->value));
+      TETHER_RETURN_IF_ERROR(LoadCursor(f->value, entity));
     }
     if (const YamlEntry* f = keys.Find("columns")) {
       TETHER_RETURN_IF_ERROR(LoadColumns(f->value, &entity->columns));
@@ -343,6 +345,26 @@ class Loader {
     }
     if (const YamlEntry* f = keys.Find("date_column")) {
       TETHER_ASSIGN_OR_RETURN(filter->date_column, r_.String(f->value));
+    }
+    return Status::OK();
+  }
+
+  // `cursor: updated_at`, or `cursor: { column: updated_at, lag: 30s }`.
+  Status LoadCursor(const YamlValue& v, EntityConfig* entity) {
+    if (!v.node.IsMap()) {
+      TETHER_ASSIGN_OR_RETURN(entity->cursor, r_.String(v));
+      return Status::OK();
+    }
+    TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> fields, r_.Map(v, kCursorKeys));
+    const YamlEntry* column = Keys(fields).Find("column");
+    if (column == nullptr)
+      return r_.Error(v, "a cursor needs its column: cursor: { column: updated_at }");
+    TETHER_ASSIGN_OR_RETURN(entity->cursor, r_.String(column->value));
+    if (const YamlEntry* lag = Keys(fields).Find("lag")) {
+      TETHER_ASSIGN_OR_RETURN(std::string text, r_.String(lag->value));
+      std::optional<int64_t> ms = ParseDurationMs(text);
+      if (!ms) return r_.Error(lag->value, "expected a duration such as 30s, 500ms, 2m, 1h");
+      entity->cursor_lag_ms = *ms;
     }
     return Status::OK();
   }

@@ -1,6 +1,7 @@
 #include "core/temporal.h"
 
 #include <cstdint>
+#include <ctime>
 
 namespace tether {
 namespace {
@@ -213,6 +214,55 @@ int FractionDigits(std::string_view canonical) {
   size_t end = dot + 1;
   while (end < canonical.size() && canonical[end] >= '0' && canonical[end] <= '9') ++end;
   return static_cast<int>(end - dot - 1);
+}
+
+std::optional<int64_t> ParseDurationMs(std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 9) return std::nullopt;
+  int64_t n = 0;
+  for (size_t i = 0; i < digits; ++i) n = n * 10 + (text[i] - '0');
+  const std::string_view unit = text.substr(digits);
+  int64_t scale = 0;
+  if (unit.empty() || unit == "s") {
+    scale = 1000;
+  } else if (unit == "ms") {
+    scale = 1;
+  } else if (unit == "m") {
+    scale = 60000;
+  } else if (unit == "h") {
+    scale = 3600000;
+  } else {
+    return std::nullopt;
+  }
+  if (n == 0) return std::nullopt;
+  return n * scale;
+}
+
+std::optional<int64_t> UtcSeconds(std::string_view text) {
+  if (text.size() < 19 || text[4] != '-' || text[7] != '-' || text[13] != ':' || text[16] != ':') {
+    return std::nullopt;
+  }
+  auto num = [&](size_t at, size_t len) {
+    int n = 0;
+    for (size_t i = at; i < at + len; ++i) {
+      if (text[i] < '0' || text[i] > '9') return -1;
+      n = n * 10 + (text[i] - '0');
+    }
+    return n;
+  };
+  std::tm tm{};
+  const int fields[] = {num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)};
+  for (int f : fields) {
+    if (f < 0) return std::nullopt;
+  }
+  tm.tm_year = fields[0] - 1900;
+  tm.tm_mon = fields[1] - 1;
+  tm.tm_mday = fields[2];
+  tm.tm_hour = fields[3];
+  tm.tm_min = fields[4];
+  tm.tm_sec = fields[5];
+  return static_cast<int64_t>(timegm(&tm));
 }
 
 }  // namespace tether

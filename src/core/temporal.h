@@ -7,6 +7,7 @@
 // Pure functions; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,5 +27,13 @@ std::optional<std::string> CanonicalTimestamp(std::string_view text, bool with_z
 
 // Digits after the seconds' decimal point in a canonical time or timestamp (0 when none).
 int FractionDigits(std::string_view canonical);
+
+// "500ms", "5s", "2m", "1h" or bare seconds ("30") -> milliseconds; nullopt when the text is
+// not a whole positive duration.
+std::optional<int64_t> ParseDurationMs(std::string_view text);
+
+// The UTC seconds since the epoch of text starting "YYYY-MM-DD HH:MM:SS" (a canonical timestamp;
+// any fraction or zone after it is ignored); nullopt when it does not start so.
+std::optional<int64_t> UtcSeconds(std::string_view text);
 
 }  // namespace tether

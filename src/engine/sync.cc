@@ -12,6 +12,8 @@
 #include <regex>
 #include <thread>
 
+#include "connectors/sql_text.h"
+#include "core/temporal.h"
 #include "engine/batch.h"
 #include "engine/mapping.h"
 #include "engine/page_reader.h"
@@ -29,16 +31,17 @@ constexpr std::chrono::seconds kStateInterval{2};  // the longest a no-op batch 
 constexpr int64_t kChangeSettleSeconds = 10;
 
 // Whether a change_at text ("YYYY-MM-DD HH:MM:SS...", UTC) is within kChangeSettleSeconds.
+// Cursor order: numbers by value, anything else by its canonical text (timestamps sort so).
+bool AtOrBefore(const Value& v, const Value& bound) {
+  if (v.kind() == ValueKind::kInt && bound.kind() == ValueKind::kInt) {
+    return v.as_int() <= bound.as_int();
+  }
+  return v.ToText() <= bound.ToText();
+}
+
 bool Young(const std::string& changed_at) {
-  if (changed_at.size() < 19) return true;
-  std::tm tm{};
-  tm.tm_year = std::atoi(changed_at.substr(0, 4).c_str()) - 1900;
-  tm.tm_mon = std::atoi(changed_at.substr(5, 2).c_str()) - 1;
-  tm.tm_mday = std::atoi(changed_at.substr(8, 2).c_str());
-  tm.tm_hour = std::atoi(changed_at.substr(11, 2).c_str());
-  tm.tm_min = std::atoi(changed_at.substr(14, 2).c_str());
-  tm.tm_sec = std::atoi(changed_at.substr(17, 2).c_str());
-  return timegm(&tm) > std::time(nullptr) - kChangeSettleSeconds;
+  std::optional<int64_t> at = UtcSeconds(changed_at);
+  return !at || *at > std::time(nullptr) - kChangeSettleSeconds;
 }
 
 struct EntityPlan {
@@ -231,6 +234,12 @@ class Runner {
   // change log is read in order, batch by batch, each batch's changed records brought in line
   // in one target transaction with every entity's change checkpoint.
   Status RunChanges(bool dry_run);
+  // Cursor mode for one entity (`cursor:`, no change log): rows past the position in (cursor,
+  // key) order; the position stops at the newest cursor minus the entity's lag, so rows that
+  // commit late with an older cursor are read again. Deletes are not seen.
+  Status RunCursor(const EntityPlan& plan, bool dry_run);
+  // The newest cursor value of the entity's source table, minus its lag for timestamps.
+  Result<Value> CursorBound(const EntityMapping& m);
   Status WriteBatchState();
   Status LockPipeline();
   // A second connection to a server source, for reading pages ahead (engine/page_reader.h);
@@ -516,19 +525,27 @@ Status Runner::WriteBatchState() {
 Status Runner::RunChanges(bool dry_run) {
   ChangeLog log(source_.get());
   TETHER_ASSIGN_OR_RETURN(auto tracked, log.Describe());
+  std::vector<std::string> logged;  // entities read from the change log; the others by cursor
   for (const std::string& name : order_) {
     const bool found = std::any_of(tracked.begin(), tracked.end(),
                                    [&](const TrackStatus& t) { return t.entity == name; });
-    if (!found) {
+    if (found) {
+      logged.push_back(name);
+    } else if (!plans_.at(name).mapping->config->cursor) {
       return Status::InvalidArgument(fmt::format(
           "--changes: the changes of entity '{}' (table '{}') are not tracked on connection '{}' "
-          "(`tether track install` adds the triggers)",
+          "(`tether track install` adds the triggers; or give the entity a `cursor:` column)",
           name, plans_.at(name).mapping->source_schema.name, source_->connection_name()));
+    }
+  }
+  for (const std::string& name : order_) {
+    if (std::find(logged.begin(), logged.end(), name) == logged.end()) {
+      TETHER_RETURN_IF_ERROR(RunCursor(plans_.at(name), dry_run));
     }
   }
   std::map<std::string, int64_t> position;
   std::vector<std::string> initial;
-  for (const std::string& name : order_) {
+  for (const std::string& name : logged) {
     TETHER_ASSIGN_OR_RETURN(auto cp, state_->GetCheckpoint(pipeline_->name, name));
     if (!req_.restart && cp && cp->mode == kChangesMode && cp->position) {
       position[name] = std::stoll(*cp->position);
@@ -570,7 +587,7 @@ Status Runner::RunChanges(bool dry_run) {
 
   int64_t from = std::numeric_limits<int64_t>::max();
   for (const auto& [name, seq] : position) from = std::min(from, seq);
-  if (order_.empty()) return Status::OK();
+  if (logged.empty()) return Status::OK();
   const size_t batch = req_.batch_size.value_or(pipeline_->batch_size);
   BatchProcessor processor(&ctx_);
   int64_t cursor = from, safe = from;
@@ -594,7 +611,7 @@ Status Runner::RunChanges(bool dry_run) {
     cursor = changes.back().seq;
     TETHER_RETURN_IF_ERROR(Transaction(dry_run, "changes", [&]() -> Status {
       // Parents first, as in a full run; a child whose parent is not there yet pulls it.
-      for (const std::string& name : order_) {
+      for (const std::string& name : logged) {
         auto k = keys.find(name);
         if (k == keys.end()) continue;
         const EntityPlan& plan = plans_.at(name);
@@ -614,6 +631,131 @@ Status Runner::RunChanges(bool dry_run) {
       for (const auto& [name, ids] : keys) obs_->OnProgress(name, ctx_.counts[name]);
     }
     if (changes.size() < batch) break;
+  }
+  return Status::OK();
+}
+
+Result<Value> Runner::CursorBound(const EntityMapping& m) {
+  const std::string& column = *m.config->cursor;
+  const char quote = source_->engine() == "mysql" ? '`' : '"';
+  TETHER_ASSIGN_OR_RETURN(
+      auto rows, source_->Query("SELECT max(" + QuoteIdentifier(column, quote) + ") FROM " +
+                                QuoteIdentifier(m.source_schema.name, quote)));
+  if (rows.empty() || rows[0].empty() || rows[0][0].is_null()) return Value::Null();
+  Value newest = rows[0][0];
+  const TypeClass type = m.source_schema.Find(column)->type;
+  if (type != TypeClass::kTimestamp && type != TypeClass::kTimestampTz && type != TypeClass::kAny) {
+    return newest;  // a row version: no time to subtract
+  }
+  std::optional<int64_t> at = UtcSeconds(newest.ToText());
+  if (!at) return newest;
+  const std::time_t back = static_cast<std::time_t>(*at - (m.config->cursor_lag_ms + 999) / 1000);
+  std::tm out{};
+  gmtime_r(&back, &out);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &out);
+  return Value::Text(buf);
+}
+
+Status Runner::RunCursor(const EntityPlan& plan, bool dry_run) {
+  const EntityMapping& m = *plan.mapping;
+  const std::string& name = m.name();
+  const std::string& column = *m.config->cursor;
+  if (!m.source_schema.Find(column)) {
+    return Status::NotFound(fmt::format(
+        "{}: entity '{}': cursor column '{}' is not a column of table '{}' on connection '{}'",
+        m.config->location.ToString(), name, column, m.source_schema.name,
+        source_->connection_name()));
+  }
+  const std::vector<std::string> key = m.SourceKeyNames();
+  auto put_position = [&](const Row& position) {
+    return Transaction(dry_run, name, [&]() -> Status {
+      if (dry_run) return Status::OK();
+      Checkpoint cp;
+      cp.mode = "cursor";
+      cp.position = EncodeKey(position);
+      cp.run_id = run_.run_id;
+      cp.options_hash = plan.options_hash;
+      return state_->PutCheckpoint(pipeline_->name, name, cp);
+    });
+  };
+  TETHER_ASSIGN_OR_RETURN(auto cp, state_->GetCheckpoint(pipeline_->name, name));
+  std::optional<Row> after;    // the last settled (cursor, key) read
+  std::optional<Value> since;  // or, right after a whole copy: cursor >= since
+  // The position: (cursor, key...) of the last settled row, or (cursor, null...) right after a
+  // whole copy.
+  Row decoded;
+  if (!req_.restart && cp && cp->mode == "cursor" && cp->position &&
+      DecodeKey(*cp->position, 1 + key.size(), &decoded)) {
+    if (decoded[1].is_null()) {
+      since = decoded[0];
+    } else {
+      after = decoded;
+    }
+  } else {
+    // No position yet: the whole table, then rows from just before it was read.
+    TETHER_ASSIGN_OR_RETURN(Value bound, CursorBound(m));
+    TETHER_RETURN_IF_ERROR(RunEntity(plan, dry_run));
+    TETHER_RETURN_IF_ERROR(RunDeletes(dry_run, {name}));
+    if (bound.is_null()) return Status::OK();  // an empty table: the next run copies whole
+    Row position(1 + key.size());
+    position[0] = bound;
+    return put_position(position);
+  }
+  TETHER_ASSIGN_OR_RETURN(Value bound, CursorBound(m));
+  if (bound.is_null()) return Status::OK();
+  // Read the cursor and key too when the mapping does not carry them.
+  std::vector<std::string> columns = m.source_columns;
+  auto position_of = [&](const std::string& c) {
+    auto it = std::find(columns.begin(), columns.end(), c);
+    if (it == columns.end()) {
+      columns.push_back(c);
+      return static_cast<int>(columns.size() - 1);
+    }
+    return static_cast<int>(it - columns.begin());
+  };
+  std::vector<int> order_at = {position_of(column)};
+  for (const std::string& k : key) order_at.push_back(position_of(k));
+  ScanRequest scan;
+  scan.table = m.source_schema.name;
+  scan.columns = columns;
+  scan.key_columns = {column};
+  scan.key_columns.insert(scan.key_columns.end(), key.begin(), key.end());
+  scan.after_key = after;
+  scan.conditions = plan.conditions;
+  scan.conditions.push_back({column, Condition::Op::kIsNotNull, {}});
+  if (since) scan.conditions.push_back({column, Condition::Op::kGe, *since});
+  scan.limit = req_.batch_size.value_or(pipeline_->batch_size);
+  PageReader reader(source_.get(), std::move(scan), order_at, nullptr);
+  BatchProcessor processor(&ctx_);
+  const size_t width = m.source_columns.size();
+  for (;;) {
+    if (req_.cancel && req_.cancel->load()) return Status::Cancelled("stopped on request");
+    TETHER_ASSIGN_OR_RETURN(std::vector<Row> rows, reader.Next());
+    if (rows.empty()) break;
+    // The position moves to the last row at or before the bound; later rows are read again.
+    std::optional<Row> settled;
+    for (const Row& r : rows) {
+      if (!AtOrBefore(r[order_at[0]], bound)) break;
+      Row p;
+      for (int at : order_at) p.push_back(r[at]);
+      settled = std::move(p);
+    }
+    for (Row& r : rows) r.resize(width);
+    TETHER_RETURN_IF_ERROR(Transaction(dry_run, name, [&]() -> Status {
+      TETHER_RETURN_IF_ERROR(processor.Process(m, rows));
+      if (!ctx_.violation.ok() && !dry_run) return ctx_.violation;
+      if (dry_run) return Status::OK();
+      TETHER_RETURN_IF_ERROR(WriteBatchState());
+      if (!settled) return Status::OK();
+      Checkpoint cp;
+      cp.mode = "cursor";
+      cp.position = EncodeKey(*settled);
+      cp.run_id = run_.run_id;
+      cp.options_hash = plan.options_hash;
+      return state_->PutCheckpoint(pipeline_->name, name, cp);
+    }));
+    if (obs_ && !dry_run) obs_->OnProgress(name, ctx_.counts[name]);
   }
   return Status::OK();
 }

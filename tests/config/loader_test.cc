@@ -655,6 +655,22 @@ TEST_F(LoaderTest, SoftDeleteNeedsAColumn) {
   ExpectError(Load("entities:\n  t: { table: t, delete: { hard: x } }\n"), "2:28", "hard");
 }
 
+TEST_F(LoaderTest, CursorIsAColumnOrAColumnWithALag) {
+  auto plain = Load("entities:\n  t: { table: t, cursor: updated_at }\n");
+  ASSERT_OK(plain);
+  EXPECT_EQ(plain->entities[0].cursor, "updated_at");
+  EXPECT_EQ(plain->entities[0].cursor_lag_ms, 10000);
+  auto lagged = Load("entities:\n  t: { table: t, cursor: { column: changed, lag: 90s } }\n");
+  ASSERT_OK(lagged);
+  EXPECT_EQ(lagged->entities[0].cursor, "changed");
+  EXPECT_EQ(lagged->entities[0].cursor_lag_ms, 90000);
+  ExpectError(Load("entities:\n  t: { table: t, cursor: { lag: 5s } }\n"), "2:26", "column");
+  ExpectError(Load("entities:\n  t: { table: t, cursor: { column: c, lag: soon } }\n"), "2:44",
+              "duration");
+  ExpectError(Load("entities:\n  t: { table: t, cursor: { column: c, lags: 5s } }\n"), "2:39",
+              "lags");
+}
+
 TEST_F(LoaderTest, ColumnConflicts) {
   ExpectError(Load(R"(entities:
   t:

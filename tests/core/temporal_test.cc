@@ -51,3 +51,20 @@ TEST(TemporalTest, FractionDigits) {
 
 }  // namespace
 }  // namespace tether
+
+namespace tether {
+namespace {
+
+TEST(DurationTest, UnitsAndRefusals) {
+  EXPECT_EQ(ParseDurationMs("500ms"), 500);
+  EXPECT_EQ(ParseDurationMs("5s"), 5000);
+  EXPECT_EQ(ParseDurationMs("30"), 30000);
+  EXPECT_EQ(ParseDurationMs("2m"), 120000);
+  EXPECT_EQ(ParseDurationMs("1h"), 3600000);
+  for (const char* bad : {"", "0s", "-5s", "5 s", "5sec", "s", "1.5s", "9999999999s"}) {
+    EXPECT_EQ(ParseDurationMs(bad), std::nullopt) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace tether
