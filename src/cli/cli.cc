@@ -79,10 +79,15 @@ class CliObserver : public SyncObserver {
     start_ = std::chrono::steady_clock::now();
   }
 
+  // --watch: the "sync PIPELINE (run ID)" line waits for Finish, which only passes that
+  // changed something call, so idle passes print nothing.
+  void DeferHeader() { defer_header_ = true; }
+
   void OnRunStart(const RunInfo& run) override {
     if (f_.format == "table" && !g_.quiet) {
-      std::printf("%s %s (run %s)\n", run.dry_run ? "plan" : "sync", run.pipeline.c_str(),
-                  run.run_id.c_str());
+      header_ =
+          fmt::format("{} {} (run {})\n", run.dry_run ? "plan" : "sync", run.pipeline, run.run_id);
+      if (!defer_header_) std::printf("%s", header_.c_str());
     }
     if (plan_ && f_.format == "json") std::printf("{\"records\":[");
     if (plan_ && f_.format == "csv") {
@@ -149,6 +154,7 @@ class CliObserver : public SyncObserver {
   }
 
   void Finish(const SyncReport& report) {
+    if (defer_header_) std::printf("%s", header_.c_str());
     double secs = Seconds(start_);
     if (plan_ && f_.format == "json") {
       nlohmann::json summary = ReportJson(report, secs);
@@ -252,6 +258,8 @@ class CliObserver : public SyncObserver {
   bool plan_;
   bool tty_;
   bool first_record_ = true;
+  bool defer_header_ = false;
+  std::string header_;
   int64_t total_ = 0;
   Clock::time_point start_, entity_start_;
   std::map<std::string, size_t> shown_;
@@ -282,6 +290,7 @@ int Watch(const Globals& g, const RunFlags& f, const Config& config, const SyncR
   }
   for (;;) {
     CliObserver obs(g, f, req.dry_run);
+    obs.DeferHeader();
     Result<SyncReport> report = RunSync(config, req, &obs);
     if (!report.ok()) {
       Error(report.status());
