@@ -1,13 +1,17 @@
 // What the benchmarks share: running a program as a child and measuring it the same way for
-// tether and for its peers (wall time around fork..wait4, the child's rusage), and number
-// formatting for the tables. Header-only: every bench/*.cc is its own executable.
+// tether and for its peers (wall time around fork..wait4, the child's rusage), the command line
+// (flags, the tether binary), the throwaway servers of scripts/test-servers.sh, and the number
+// formatting and tables of the output. Header-only: every bench/*.cc is its own executable.
 #pragma once
 
 #include <fmt/format.h>
+#include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -36,20 +40,11 @@ inline std::string Slurp(const std::string& path) {
   return ss.str();
 }
 
-// Runs argv[0] with its arguments in `cwd`, stdout/stderr captured through files there. For a
-// shell pipeline the rusage covers the shell and every process it waited for: CPU is their sum,
-// peak RSS the largest of them.
-inline Measure RunChild(const std::vector<std::string>& argv, const std::filesystem::path& cwd) {
-  const std::string out = (cwd / "child.out").string();
-  const std::string err = (cwd / "child.err").string();
-  Measure m;
-  std::fflush(nullptr);
-  auto start = std::chrono::steady_clock::now();
+// Starts argv[0] with its arguments in `cwd`, stdin from /dev/null, stdout and stderr into the
+// files `out` and `err`; returns its pid, or -1 when it could not fork. Flush stdio first.
+inline pid_t StartChild(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
+                        const std::string& out, const std::string& err) {
   pid_t pid = fork();
-  if (pid < 0) {
-    m.err = "fork failed";
-    return m;
-  }
   if (pid == 0) {
     if (chdir(cwd.c_str()) != 0) _exit(126);
     if (!freopen(out.c_str(), "w", stdout) || !freopen(err.c_str(), "w", stderr)) _exit(126);
@@ -60,6 +55,34 @@ inline Measure RunChild(const std::vector<std::string>& argv, const std::filesys
     execvp(args[0], args.data());
     _exit(127);
   }
+  return pid < 0 ? -1 : pid;
+}
+
+// A waited-for child's exit code; 128 + the signal when one killed it.
+inline int ExitCode(int status) {
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// User + system CPU seconds of a rusage.
+inline double CpuSeconds(const struct rusage& ru) {
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// Runs argv[0] with its arguments in `cwd`, stdout/stderr captured through files there. For a
+// shell pipeline the rusage covers the shell and every process it waited for: CPU is their sum,
+// peak RSS the largest of them.
+inline Measure RunChild(const std::vector<std::string>& argv, const std::filesystem::path& cwd) {
+  const std::string out = (cwd / "child.out").string();
+  const std::string err = (cwd / "child.err").string();
+  Measure m;
+  std::fflush(nullptr);
+  auto start = std::chrono::steady_clock::now();
+  pid_t pid = StartChild(argv, cwd, out, err);
+  if (pid < 0) {
+    m.err = "fork failed";
+    return m;
+  }
   int status = 0;
   struct rusage ru {};
   while (wait4(pid, &status, 0, &ru) < 0) {
@@ -69,10 +92,9 @@ inline Measure RunChild(const std::vector<std::string>& argv, const std::filesys
     }
   }
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  m.cpu_seconds = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-                  static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  m.cpu_seconds = CpuSeconds(ru);
   m.max_rss_kb = ru.ru_maxrss;  // kilobytes on Linux
-  m.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  m.exit_code = ExitCode(status);
   m.out = Slurp(out);
   m.err = Slurp(err);
   return m;
@@ -101,5 +123,312 @@ inline std::string Rate(int64_t rows, double secs) {
 }
 
 inline std::string Mb(long kb) { return fmt::format("{:.1f}", static_cast<double>(kb) / 1024.0); }
+
+inline std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+inline std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+// Display width of UTF-8 text (the arrows and × are one column each).
+inline size_t Display(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// Columns separated by two spaces, or " | " before the columns in `bars`; the columns in `left`
+// are left-aligned, the others right-aligned. cells[0] is the header.
+inline void PrintTable(const std::vector<std::vector<std::string>>& cells,
+                       const std::vector<size_t>& bars, const std::vector<size_t>& left) {
+  std::vector<size_t> width(cells[0].size(), 0);
+  for (const auto& row : cells) {
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], Display(row[i]));
+  }
+  for (const auto& row : cells) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      std::string pad(width[i] - Display(row[i]), ' ');
+      if (i) line += std::find(bars.begin(), bars.end(), i) != bars.end() ? " | " : "  ";
+      bool l = std::find(left.begin(), left.end(), i) != left.end();
+      line += l ? row[i] + pad : pad + row[i];
+    }
+    std::printf("%s\n", Trim(line).c_str());
+  }
+}
+
+// For the header line of the output.
+inline std::string CpuModel() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      size_t colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
+    }
+  }
+  return "?";
+}
+
+inline std::string MemTotal() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  long kb = 0;
+  while (in >> key >> kb) {
+    if (key == "MemTotal:") return fmt::format("{:.1f} GB", static_cast<double>(kb) / 1048576.0);
+    in.ignore(1 << 20, '\n');
+  }
+  return "?";
+}
+
+// ---- the command line ---------------------------------------------------------------------
+
+// The environment variable `name`; empty when it is not set.
+inline std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+// Reads the flags of argv in order. on_flag(flag, value) handles one and says whether it knew
+// it; value() takes the argument after the flag (die(flag + " needs a value") when there is
+// none: die must not return). -h and --help print usage() and exit; any other flag on_flag does
+// not know prints usage() and dies.
+template <typename OnFlag>
+void ParseFlags(int argc, char** argv, void (*usage)(), void (*die)(const std::string&),
+                OnFlag on_flag) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) die(a + " needs a value");
+      return argv[++i];
+    };
+    if (on_flag(a, value)) continue;
+    if (a == "-h" || a == "--help") {
+      usage();
+      std::exit(0);
+    }
+    usage();
+    die("unknown argument " + a);
+  }
+}
+
+// "pg,mysql" -> {"pg", "mysql"}; empty when a part is not one of `allowed`, or there is none.
+inline std::vector<std::string> ParseOnly(const std::string& text,
+                                          const std::vector<std::string>& allowed) {
+  std::vector<std::string> only;
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    if (std::find(allowed.begin(), allowed.end(), part) == allowed.end()) return {};
+    only.push_back(part);
+  }
+  return only;
+}
+
+// Whether --only (`only`) names `what`.
+inline bool Wants(const std::vector<std::string>& only, const std::string& what) {
+  return std::find(only.begin(), only.end(), what) != only.end();
+}
+
+// This program's path: /proc/self/exe, else argv[0] made absolute.
+inline std::filesystem::path SelfPath(const char* argv0) {
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) self = std::filesystem::absolute(argv0);
+  return self;
+}
+
+// The tether binary to measure, made absolute: `given` (--tether or $TETHER_BINARY), else
+// ./tether beside this program. *error says why it cannot be run; empty when it can.
+inline std::string FindTether(const std::string& given, const std::filesystem::path& self,
+                              std::string* error) {
+  std::string tether = given.empty() ? (self.parent_path() / "tether").string() : given;
+  tether = std::filesystem::absolute(tether).string();
+  error->clear();
+  if (access(tether.c_str(), X_OK) != 0) {
+    *error = "no tether binary at " + tether + " (pass --tether PATH or set TETHER_BINARY)";
+  }
+  return tether;
+}
+
+// scripts/test-servers.sh of the source tree (found from this file, from this program's build
+// folder, or from the current folder); empty when none is there.
+inline std::string FindServersScript(const std::filesystem::path& self) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const fs::path& candidate :
+       {fs::path(__FILE__).parent_path().parent_path() / "scripts" / "test-servers.sh",
+        self.parent_path().parent_path() / "scripts" / "test-servers.sh",
+        fs::current_path() / "scripts" / "test-servers.sh"}) {
+    if (candidate.is_absolute() && fs::exists(candidate, ec)) return candidate.string();
+  }
+  return "";
+}
+
+// A new folder `prefix`XXXXXX under `under` (default: the system temp dir); empty, with *error
+// set, when it cannot be made.
+inline std::filesystem::path MakeRunFolder(const std::string& under, const std::string& prefix,
+                                           std::string* error) {
+  std::filesystem::path base =
+      under.empty() ? std::filesystem::temp_directory_path() : std::filesystem::path(under);
+  std::string tmpl = (base / (prefix + "XXXXXX")).string();
+  if (!mkdtemp(tmpl.data())) {
+    *error = "cannot create a folder under " + base.string();
+    return {};
+  }
+  return tmpl;
+}
+
+// A tether.yaml copying the table product (key id) from connection src to dst with
+// `keys: <keys>`, matched on sku when they are mapped; the URLs are YAML scalars (quoted by the
+// caller) and a batch size of 0 leaves the pipeline default.
+inline std::string ProductConfig(const std::string& src_url, const std::string& dst_url,
+                                 const std::string& keys, size_t batch_size) {
+  std::string yaml = fmt::format(R"(connections:
+  src: {{ url: {} }}
+  dst: {{ url: {} }}
+entities:
+  product:
+    table: product
+    key: id
+    keys: {}
+)",
+                                 src_url, dst_url, keys);
+  if (keys == "mapped") yaml += "    match: [sku]\n";
+  yaml += "pipelines:\n  bench:\n    source: src\n    target: dst\n    entities: [product]\n";
+  if (batch_size > 0) yaml += fmt::format("    batch_size: {}\n", batch_size);
+  return yaml;
+}
+
+// ---- the throwaway servers (scripts/test-servers.sh) --------------------------------------
+
+// KEY='value' from the servers' env file (export lines written by scripts/test-servers.sh).
+inline std::string EnvValue(const std::filesystem::path& file, const std::string& key) {
+  std::ifstream in(file);
+  std::string line;
+  const std::string prefix = "export " + key + "=";
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    std::string v = line.substr(prefix.size());
+    if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'') v = v.substr(1, v.size() - 2);
+    return v;
+  }
+  return "";
+}
+
+// Runs a prebuilt shell command and waits for it: no more than a signal handler may do (fork,
+// exec, waitpid).
+inline void ShellFromSignalHandler(const std::string& cmd) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  if (pid > 0) {
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+}
+
+// A benchmark's run folder and the throwaway PostgreSQL and MariaDB that scripts/test-servers.sh
+// may start in its "servers" subfolder: what every way out cleans up. One per program, global:
+// a signal handler runs `cleanup_cmd` with ShellFromSignalHandler.
+struct RunFolder {
+  std::filesystem::path dir;
+  std::string script;  // scripts/test-servers.sh, once it started the servers
+  bool servers_started = false;
+  std::string cleanup_cmd;  // prebuilt for the signal handler (which may only fork and exec)
+
+  std::filesystem::path servers() const { return dir / "servers"; }
+
+  // A new folder `prefix`XXXXXX under `under` (see MakeRunFolder); returns what went wrong.
+  std::string Create(const std::string& under, const std::string& prefix) {
+    std::string error;
+    dir = MakeRunFolder(under, prefix, &error);
+    // The servers may run as their own service users (as root): they must reach their folders.
+    if (!dir.empty()) chmod(dir.c_str(), 0755);
+    return error;
+  }
+
+  // When a URL asked for (non-null) is still empty: starts the servers with `script_path` and
+  // takes those URLs from their env file. Returns what went wrong; empty when nothing did.
+  std::string StartServersIfNeeded(const std::string& script_path, std::string* pg_url,
+                                   std::string* mysql_url) {
+    if (!(pg_url && pg_url->empty()) && !(mysql_url && mysql_url->empty())) return "";
+    if (script_path.empty()) return "scripts/test-servers.sh not found (pass --servers-script)";
+    script = script_path;
+    cleanup_cmd = StopCommand() + fmt::format("; rm -rf '{}'", dir.string());
+    servers_started = true;
+    std::fprintf(stderr, "starting PostgreSQL and MariaDB (%s start)...\n", script.c_str());
+    Measure start = RunChild({"bash", script, "start", servers().string()}, dir);
+    if (start.exit_code == -1) return start.err;
+    if (start.exit_code != 0) return "starting the servers failed:\n" + start.out + start.err;
+    if (pg_url && pg_url->empty()) *pg_url = EnvValue(servers() / "env", "TETHER_TEST_PG_URL");
+    if (mysql_url && mysql_url->empty()) {
+      *mysql_url = EnvValue(servers() / "env", "TETHER_TEST_MYSQL_URL");
+    }
+    return "";
+  }
+
+  // Stops the servers it started and removes the folder; `program` names the benchmark in the
+  // message when stopping fails.
+  void Cleanup(const char* program) {
+    if (dir.empty()) return;
+    if (servers_started) {
+      std::string cmd = StopCommand();
+      if (std::system(cmd.c_str()) != 0) {
+        std::fprintf(stderr, "%s: stopping the servers failed (%s)\n", program, cmd.c_str());
+      }
+      servers_started = false;
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    dir.clear();
+  }
+
+  std::string StopCommand() const {
+    return fmt::format("'{}' stop '{}' >/dev/null 2>&1", script, servers().string());
+  }
+};
+
+// The flags server_bench and changes_bench share: the tether binary, the servers, the folder.
+struct ServerFlags {
+  std::string tether = Env("TETHER_BINARY");
+  std::string pg_url = Env("TETHER_TEST_PG_URL");  // given servers; else our own
+  std::string mysql_url = Env("TETHER_TEST_MYSQL_URL");
+  std::string script;  // scripts/test-servers.sh
+  std::string dir;     // where the temporary folder goes
+
+  // Takes `flag` and its value() (see ParseFlags) when it is one of these; says whether it was.
+  template <typename Value>
+  bool ParseServerFlag(const std::string& flag, Value& value) {
+    if (flag == "--tether") {
+      tether = value();
+    } else if (flag == "--pg-url") {
+      pg_url = value();
+    } else if (flag == "--mysql-url") {
+      mysql_url = value();
+    } else if (flag == "--dir") {
+      dir = value();
+    } else if (flag == "--servers-script") {
+      script = value();
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  // After the flags: the tether binary (FindTether) and the servers script (FindServersScript)
+  // found. Returns what is wrong; empty when nothing is.
+  std::string FindPrograms(const char* argv0) {
+    const std::filesystem::path self = SelfPath(argv0);
+    std::string error;
+    tether = FindTether(tether, self, &error);
+    if (script.empty()) script = FindServersScript(self);
+    return error;
+  }
+};
 
 }  // namespace bench

@@ -31,11 +31,15 @@
 
 namespace {
 
+using bench::CpuModel;
+using bench::FirstLine;
 using bench::Mb;
 using bench::Measure;
+using bench::MemTotal;
 using bench::Rate;
-using bench::Slurp;
 using bench::Thousands;
+using bench::Trim;
+using bench::Wants;
 
 namespace fs = std::filesystem;
 
@@ -115,53 +119,24 @@ constexpr char kMyChecksum[] =
     "CASE WHEN in_stock THEN 1 ELSE 0 END, DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s'), "
     "description)), 1, 8), 16, 10) AS UNSIGNED)), 0) FROM product";
 
-struct Options {
+// Besides these: --tether, --pg-url, --mysql-url, --dir, --servers-script (bench::ServerFlags).
+struct Options : bench::ServerFlags {
   int64_t rows = 1000000;
   std::vector<std::string> only = {"pg", "mysql", "cross"};
-  std::string tether;
-  std::string pg_url, mysql_url;  // given servers; else our own
-  std::string script;             // scripts/test-servers.sh
-  std::string dir;                // where the temporary folder goes
   size_t batch_size = 0;
   bool keep = false;
 };
 
 // What the exit paths clean up: our servers are stopped and the folder removed (unless --keep).
-fs::path g_dir;
-std::string g_script;
-bool g_servers_started = false;
+bench::RunFolder g_run;
 bool g_keep = false;
-// The same, prebuilt for the signal handler (which may only fork and exec).
-std::string g_cleanup_cmd;
 
 void Cleanup() {
-  if (g_dir.empty() || g_keep) return;
-  if (g_servers_started) {
-    std::string cmd =
-        fmt::format("'{}' stop '{}' >/dev/null 2>&1", g_script, (g_dir / "servers").string());
-    if (std::system(cmd.c_str()) != 0) {
-      std::fprintf(stderr, "server_bench: stopping the servers failed (%s)\n", cmd.c_str());
-    }
-    g_servers_started = false;
-  }
-  std::error_code ec;
-  fs::remove_all(g_dir, ec);
-  g_dir.clear();
+  if (!g_keep) g_run.Cleanup("server_bench");
 }
 
 void OnSignal(int sig) {
-  if (!g_keep && !g_cleanup_cmd.empty()) {
-    pid_t pid = fork();
-    if (pid == 0) {
-      execl("/bin/sh", "sh", "-c", g_cleanup_cmd.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    if (pid > 0) {
-      int status = 0;
-      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
-    }
-  }
+  if (!g_keep && !g_run.cleanup_cmd.empty()) bench::ShellFromSignalHandler(g_run.cleanup_cmd);
   _exit(128 + sig);
 }
 
@@ -170,13 +145,6 @@ void OnSignal(int sig) {
   Cleanup();
   std::exit(1);
 }
-
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 // Runs argv[0] with its arguments, in `cwd`, and measures it the same way for every program:
 // wall time around fork..wait4, and the child's own rusage (peak RSS, CPU time). For a shell
@@ -369,23 +337,8 @@ class Server {
 };
 
 std::string Config(const Server& src, const Server& dst, size_t batch_size) {
-  std::string yaml = fmt::format(R"(connections:
-  src: {{ url: "{}" }}
-  dst: {{ url: "{}" }}
-entities:
-  product:
-    table: product
-    key: id
-    keys: identity
-pipelines:
-  bench:
-    source: src
-    target: dst
-    entities: [product]
-)",
-                                 src.Url(kSourceDb), dst.Url(kTargetDb));
-  if (batch_size > 0) yaml += fmt::format("    batch_size: {}\n", batch_size);
-  return yaml;
+  return bench::ProductConfig(fmt::format("\"{}\"", src.Url(kSourceDb)),
+                              fmt::format("\"{}\"", dst.Url(kTargetDb)), "identity", batch_size);
 }
 
 struct Line {
@@ -522,13 +475,6 @@ class Bench {
   std::vector<Line> lines_;
 };
 
-// Display width of UTF-8 text (the arrows and × are one column each).
-size_t Display(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
 void PrintTable(const std::vector<Line>& lines, int64_t rows) {
   std::vector<std::vector<std::string>> cells = {
       {"copy", "program", "wall s", "rows/s", "CPU s", "RSS MB", "× peer",
@@ -552,43 +498,7 @@ void PrintTable(const std::vector<Line>& lines, int64_t rows) {
     row.push_back(l.check.empty() ? "-" : l.check);
     cells.push_back(row);
   }
-  std::vector<size_t> width(cells[0].size(), 0);
-  for (const auto& row : cells) {
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], Display(row[i]));
-  }
-  for (size_t r = 0; r < cells.size(); ++r) {
-    std::string line;
-    for (size_t i = 0; i < cells[r].size(); ++i) {
-      std::string pad(width[i] - Display(cells[r][i]), ' ');
-      if (i) line += i == 2 || i == 6 || i == 9 ? " | " : "  ";
-      bool left = i < 2 || i == 10;
-      line += left ? cells[r][i] + pad : pad + cells[r][i];
-    }
-    std::printf("%s\n", Trim(line).c_str());
-  }
-}
-
-std::string CpuModel() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      size_t colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
-    }
-  }
-  return "?";
-}
-
-std::string MemTotal() {
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  long kb = 0;
-  while (in >> key >> kb) {
-    if (key == "MemTotal:") return fmt::format("{:.1f} GB", static_cast<double>(kb) / 1048576.0);
-    in.ignore(1 << 20, '\n');
-  }
-  return "?";
+  bench::PrintTable(cells, {2, 6, 9}, {0, 1, 10});
 }
 
 int64_t ParseRows(const std::string& text) {
@@ -618,86 +528,24 @@ void Usage() {
 
 Options ParseArgs(int argc, char** argv) {
   Options opt;
-  if (const char* env = std::getenv("TETHER_BINARY"); env && *env) opt.tether = env;
-  if (const char* env = std::getenv("TETHER_TEST_PG_URL"); env && *env) opt.pg_url = env;
-  if (const char* env = std::getenv("TETHER_TEST_MYSQL_URL"); env && *env) opt.mysql_url = env;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) Die(a + " needs a value");
-      return argv[++i];
-    };
+  bench::ParseFlags(argc, argv, Usage, Die, [&](const std::string& a, auto& value) {
+    if (opt.ParseServerFlag(a, value)) return true;
     if (a == "--rows") {
       opt.rows = ParseRows(value());
     } else if (a == "--only") {
-      opt.only.clear();
-      std::stringstream ss(value());
-      std::string part;
-      while (std::getline(ss, part, ',')) {
-        if (part != "pg" && part != "mysql" && part != "cross") Die("--only: pg, mysql or cross");
-        opt.only.push_back(part);
-      }
+      opt.only = bench::ParseOnly(value(), {"pg", "mysql", "cross"});
       if (opt.only.empty()) Die("--only: pg, mysql or cross");
-    } else if (a == "--tether") {
-      opt.tether = value();
     } else if (a == "--batch-size") {
       opt.batch_size = static_cast<size_t>(std::strtoull(value().c_str(), nullptr, 10));
-    } else if (a == "--pg-url") {
-      opt.pg_url = value();
-    } else if (a == "--mysql-url") {
-      opt.mysql_url = value();
     } else if (a == "--keep") {
       opt.keep = true;
-    } else if (a == "--dir") {
-      opt.dir = value();
-    } else if (a == "--servers-script") {
-      opt.script = value();
-    } else if (a == "-h" || a == "--help") {
-      Usage();
-      std::exit(0);
     } else {
-      Usage();
-      Die("unknown argument " + a);
+      return false;
     }
-  }
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) self = fs::absolute(argv[0]);
-  if (opt.tether.empty()) opt.tether = (self.parent_path() / "tether").string();
-  opt.tether = fs::absolute(opt.tether).string();
-  if (access(opt.tether.c_str(), X_OK) != 0) {
-    Die("no tether binary at " + opt.tether + " (pass --tether PATH or set TETHER_BINARY)");
-  }
-  if (opt.script.empty()) {
-    for (const fs::path& candidate :
-         {fs::path(__FILE__).parent_path().parent_path() / "scripts" / "test-servers.sh",
-          self.parent_path().parent_path() / "scripts" / "test-servers.sh",
-          fs::current_path() / "scripts" / "test-servers.sh"}) {
-      if (candidate.is_absolute() && fs::exists(candidate, ec)) {
-        opt.script = candidate.string();
-        break;
-      }
-    }
-  }
+    return true;
+  });
+  if (std::string error = opt.FindPrograms(argv[0]); !error.empty()) Die(error);
   return opt;
-}
-
-bool Wants(const Options& opt, const std::string& what) {
-  return std::find(opt.only.begin(), opt.only.end(), what) != opt.only.end();
-}
-
-// KEY='value' from the servers' env file (export lines written by scripts/test-servers.sh).
-std::string EnvValue(const fs::path& file, const std::string& key) {
-  std::ifstream in(file);
-  std::string line;
-  const std::string prefix = "export " + key + "=";
-  while (std::getline(in, line)) {
-    if (line.rfind(prefix, 0) != 0) continue;
-    std::string v = line.substr(prefix.size());
-    if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'') v = v.substr(1, v.size() - 2);
-    return v;
-  }
-  return "";
 }
 
 }  // namespace
@@ -705,31 +553,17 @@ std::string EnvValue(const fs::path& file, const std::string& key) {
 int main(int argc, char** argv) {
   Options opt = ParseArgs(argc, argv);
   g_keep = opt.keep;
-  fs::path base = opt.dir.empty() ? fs::temp_directory_path() : fs::path(opt.dir);
-  std::string tmpl = (base / "tether-server-bench-XXXXXX").string();
-  if (!mkdtemp(tmpl.data())) Die("cannot create a folder under " + base.string());
-  const fs::path dir = tmpl;
-  g_dir = dir;
-  // The servers may run as their own service users (as root): they must reach their folders.
-  chmod(dir.c_str(), 0755);
+  if (std::string error = g_run.Create(opt.dir, "tether-server-bench-"); !error.empty()) Die(error);
+  const fs::path dir = g_run.dir;
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) signal(sig, OnSignal);
 
-  const bool need_pg = Wants(opt, "pg") || Wants(opt, "cross");
-  const bool need_my = Wants(opt, "mysql") || Wants(opt, "cross");
-  const fs::path servers = dir / "servers";
-  if ((need_pg && opt.pg_url.empty()) || (need_my && opt.mysql_url.empty())) {
-    if (opt.script.empty()) Die("scripts/test-servers.sh not found (pass --servers-script)");
-    g_script = opt.script;
-    g_cleanup_cmd = fmt::format("'{}' stop '{}' >/dev/null 2>&1; rm -rf '{}'", g_script,
-                                servers.string(), dir.string());
-    g_servers_started = true;
-    std::fprintf(stderr, "starting PostgreSQL and MariaDB (%s start)...\n", opt.script.c_str());
-    Measure start = Run({"bash", opt.script, "start", servers.string()}, dir);
-    if (start.exit_code != 0) Die("starting the servers failed:\n" + start.out + start.err);
-    if (need_pg && opt.pg_url.empty()) opt.pg_url = EnvValue(servers / "env", "TETHER_TEST_PG_URL");
-    if (need_my && opt.mysql_url.empty()) {
-      opt.mysql_url = EnvValue(servers / "env", "TETHER_TEST_MYSQL_URL");
-    }
+  const bool need_pg = Wants(opt.only, "pg") || Wants(opt.only, "cross");
+  const bool need_my = Wants(opt.only, "mysql") || Wants(opt.only, "cross");
+  const fs::path servers = g_run.servers();
+  if (std::string error = g_run.StartServersIfNeeded(opt.script, need_pg ? &opt.pg_url : nullptr,
+                                                     need_my ? &opt.mysql_url : nullptr);
+      !error.empty()) {
+    Die(error);
   }
 
   std::optional<Server> pg, my;
@@ -752,9 +586,9 @@ int main(int argc, char** argv) {
   if (pg && my && pg->Checksum(kSourceDb) != my->Checksum(kSourceDb)) sources_differ = true;
 
   Bench bench(opt, dir);
-  if (Wants(opt, "pg")) bench.Add(*pg, *pg, true);
-  if (Wants(opt, "mysql")) bench.Add(*my, *my, true);
-  if (Wants(opt, "cross")) {
+  if (Wants(opt.only, "pg")) bench.Add(*pg, *pg, true);
+  if (Wants(opt.only, "mysql")) bench.Add(*my, *my, true);
+  if (Wants(opt.only, "cross")) {
     bench.Add(*pg, *my, false);
     bench.Add(*my, *pg, false);
   }
@@ -766,12 +600,12 @@ int main(int argc, char** argv) {
               CpuModel().c_str(), MemTotal().c_str());
   if (pg) {
     std::printf("PostgreSQL %s at %s:%s%s\n", pg->Version().c_str(), pg->host().c_str(),
-                pg->port().c_str(), g_servers_started ? " (throwaway: fsync off)" : "");
+                pg->port().c_str(), g_run.servers_started ? " (throwaway: fsync off)" : "");
   }
   if (my) {
     std::printf("MariaDB %s at %s:%s%s\n", my->Version().c_str(), my->host().c_str(),
                 my->port().c_str(),
-                g_servers_started ? " (throwaway: innodb_flush_log_at_trx_commit=2)" : "");
+                g_run.servers_started ? " (throwaway: innodb_flush_log_at_trx_commit=2)" : "");
   }
   std::printf("tether: %s (%s)\nplain tools: %s; %s\n", opt.tether.c_str(),
               FirstLine(Trim(version.out)).c_str(), FirstLine(Trim(psql_version.out)).c_str(),
@@ -800,14 +634,14 @@ int main(int argc, char** argv) {
   }
 
   if (opt.keep) {
-    if (g_servers_started) {
+    if (g_run.servers_started) {
       std::printf("\nservers left running: source %s/env; stop with %s stop %s\n", servers.c_str(),
                   opt.script.c_str(), servers.c_str());
     } else {
       std::printf("\nbench databases %s and %s left in place; files in %s\n", kSourceDb, kTargetDb,
                   dir.c_str());
     }
-  } else if (!g_servers_started) {
+  } else if (!g_run.servers_started) {
     for (Server* s : {pg ? &*pg : nullptr, my ? &*my : nullptr}) {
       if (!s) continue;
       s->DropDatabase(kSourceDb);

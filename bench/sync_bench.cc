@@ -27,10 +27,10 @@
 
 namespace {
 
+using bench::FirstLine;
 using bench::Mb;
 using bench::Measure;
 using bench::Rate;
-using bench::Slurp;
 using bench::Thousands;
 
 namespace fs = std::filesystem;
@@ -54,7 +54,7 @@ constexpr char kColumns[] = "sku, name, price, qty, in_stock, updated_at, descri
 struct Options {
   std::vector<int64_t> rows = {100000, 1000000};
   std::vector<std::string> modes = {"identity", "mapped"};
-  std::string tether;
+  std::string tether = bench::Env("TETHER_BINARY");
   std::string sqlite3 = "sqlite3";
   std::string dir;  // where the temporary folder goes
   size_t batch_size = 0;
@@ -157,21 +157,6 @@ void WriteEmptyTarget(const std::string& path) {
   db.Exec(kTable);
 }
 
-std::string Config(const std::string& mode, size_t batch_size) {
-  std::string yaml = R"(connections:
-  src: { url: "sqlite:source.db" }
-  dst: { url: "sqlite:target.db" }
-entities:
-  product:
-    table: product
-    key: id
-    keys: )" + mode + "\n";
-  if (mode == "mapped") yaml += "    match: [sku]\n";
-  yaml += "pipelines:\n  bench:\n    source: src\n    target: dst\n    entities: [product]\n";
-  if (batch_size > 0) yaml += fmt::format("    batch_size: {}\n", batch_size);
-  return yaml;
-}
-
 struct Line {
   int64_t rows;
   std::string mode;  // identity | mapped
@@ -238,7 +223,8 @@ std::vector<Line> BenchRows(const Options& opt, const fs::path& dir, int64_t row
 
   std::vector<Line> lines;
   for (const std::string& mode : opt.modes) {
-    std::ofstream(dir / "bench.yaml") << Config(mode, opt.batch_size);
+    std::ofstream(dir / "bench.yaml") << bench::ProductConfig(
+        "\"sqlite:source.db\"", "\"sqlite:target.db\"", mode, opt.batch_size);
     WriteEmptyTarget(target);
     const std::vector<std::string> sync = {opt.tether, "-c",       "bench.yaml",
                                            "sync",     "--format", "json"};
@@ -268,24 +254,7 @@ void PrintTable(const std::vector<Line>& lines) {
          Rate(l.rows, l.peer.seconds), Mb(l.peer.max_rss_kb),
          l.peer.seconds > 0 ? fmt::format("{:.1f}", l.tether.seconds / l.peer.seconds) : "-"});
   }
-  std::vector<size_t> width(cells[0].size(), 0);
-  auto display = [](const std::string& s) {
-    size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-    return n;
-  };
-  for (const auto& row : cells) {
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], display(row[i]));
-  }
-  for (size_t r = 0; r < cells.size(); ++r) {
-    std::string line;
-    for (size_t i = 0; i < cells[r].size(); ++i) {
-      std::string pad(width[i] - display(cells[r][i]), ' ');
-      if (i) line += i == 3 || i == 7 || i == 10 ? " | " : "  ";
-      line += i < 3 ? cells[r][i] + pad : pad + cells[r][i];
-    }
-    std::printf("%s\n", line.c_str());
-  }
+  bench::PrintTable(cells, {3, 7, 10}, {0, 1, 2});
 }
 
 std::vector<int64_t> ParseRows(const std::string& text) {
@@ -317,13 +286,7 @@ void Usage() {
 
 Options ParseArgs(int argc, char** argv) {
   Options opt;
-  if (const char* env = std::getenv("TETHER_BINARY"); env && *env) opt.tether = env;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) Die(a + " needs a value");
-      return argv[++i];
-    };
+  bench::ParseFlags(argc, argv, Usage, Die, [&](const std::string& a, auto& value) {
     if (a == "--rows") {
       opt.rows = ParseRows(value());
     } else if (a == "--keys") {
@@ -345,24 +308,14 @@ Options ParseArgs(int argc, char** argv) {
       opt.batch_size = static_cast<size_t>(std::strtoull(value().c_str(), nullptr, 10));
     } else if (a == "--dir") {
       opt.dir = value();
-    } else if (a == "-h" || a == "--help") {
-      Usage();
-      std::exit(0);
     } else {
-      Usage();
-      Die("unknown argument " + a);
+      return false;
     }
-  }
-  if (opt.tether.empty()) {
-    std::error_code ec;
-    fs::path self = fs::read_symlink("/proc/self/exe", ec);
-    if (ec) self = fs::absolute(argv[0]);
-    opt.tether = (self.parent_path() / "tether").string();
-  }
-  opt.tether = fs::absolute(opt.tether).string();
-  if (access(opt.tether.c_str(), X_OK) != 0) {
-    Die("no tether binary at " + opt.tether + " (pass --tether PATH or set TETHER_BINARY)");
-  }
+    return true;
+  });
+  std::string error;
+  opt.tether = bench::FindTether(opt.tether, bench::SelfPath(argv[0]), &error);
+  if (!error.empty()) Die(error);
   return opt;
 }
 
@@ -370,10 +323,9 @@ Options ParseArgs(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   Options opt = ParseArgs(argc, argv);
-  fs::path base = opt.dir.empty() ? fs::temp_directory_path() : fs::path(opt.dir);
-  std::string tmpl = (base / "tether-bench-XXXXXX").string();
-  if (!mkdtemp(tmpl.data())) Die("cannot create a folder under " + base.string());
-  const fs::path dir = tmpl;
+  std::string error;
+  const fs::path dir = bench::MakeRunFolder(opt.dir, "tether-bench-", &error);
+  if (dir.empty()) Die(error);
   g_data_dir = dir;
   std::vector<Line> lines;
   for (int64_t rows : opt.rows) {
@@ -386,10 +338,9 @@ int main(int argc, char** argv) {
 
   Measure version = Run({opt.tether, "--version"}, fs::temp_directory_path());
   Measure sqlite_version = Run({opt.sqlite3, "--version"}, fs::temp_directory_path());
-  auto first_line = [](const std::string& s) { return s.substr(0, s.find('\n')); };
   std::printf("tether: %s (%s)\nsqlite3 shell: %s (%s)\nbatch size: %s\n\n", opt.tether.c_str(),
-              first_line(version.out).c_str(), opt.sqlite3.c_str(),
-              first_line(sqlite_version.out).substr(0, 17).c_str(),
+              FirstLine(version.out).c_str(), opt.sqlite3.c_str(),
+              FirstLine(sqlite_version.out).substr(0, 17).c_str(),
               opt.batch_size ? std::to_string(opt.batch_size).c_str() : "pipeline default");
   std::printf("%*s%s\n", 0, "",
               "columns: tether (wall s, rows/s, CPU s, peak RSS) | sqlite3 shell "
