@@ -70,7 +70,7 @@ struct EntityConfig {
   std::vector<std::string> match;                               // source column names
   std::vector<std::pair<std::string, std::string>> references;  // column -> entity, file order
   std::optional<std::string> cursor;  // source column for cursor-mode incremental sync
-  int64_t cursor_lag_ms = 10000;       // rows this much older than the newest are re-read
+  int64_t cursor_lag_ms = 10000;      // rows this much older than the newest are re-read
   ColumnsConfig columns;
   FilterConfig filter;
   DeletePolicy delete_policy = DeletePolicy::kIgnore;

@@ -25,7 +25,8 @@ TEST(SqlTextTest, ShortIdentifierKeepsShortNamesAndSeparatesLongOnes) {
   EXPECT_NE(sa, sb);
   EXPECT_EQ(sa, ShortIdentifier(a, 63));  // stable
   // A multi-byte character at the cut is not split.
-  const std::string accented = std::string(53, 'a') + "\xC3\xA9\xC3\xA9\xC3\xA9" + std::string(10, 'z');
+  const std::string accented =
+      std::string(53, 'a') + "\xC3\xA9\xC3\xA9\xC3\xA9" + std::string(10, 'z');
   const std::string cut = ShortIdentifier(accented, 63);
   EXPECT_LE(cut.size(), 63u);
   const size_t underscore = cut.rfind('_');
