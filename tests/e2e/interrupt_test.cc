@@ -2,6 +2,7 @@
 // and the next sync completes to the same target an uninterrupted sync produces.
 #include <fcntl.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,7 +24,27 @@ struct Interrupted {
   std::string err;
 };
 
-// Starts `tether sync` in `dir`, sends SIGINT after `delay`, and waits for it.
+// Whether a run of the demo pipeline is registered as running in `db` (false while the state
+// tables do not exist yet, or the file is busy).
+bool RunRegistered(const std::string& db) {
+  sqlite3* h = nullptr;
+  bool running = false;
+  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(h, "SELECT count(*) FROM tether_runs WHERE status = 'running'", -1, &st,
+                           nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+      running = sqlite3_column_int64(st, 0) > 0;
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(h);
+  return running;
+}
+
+// Starts `tether sync` in `dir`, sends SIGINT `delay` after its run is registered (so that the
+// signal never lands before tether has set its handler, however slowly it starts — under a
+// sanitizer on a busy machine it can take longer than `delay`), and waits for it.
 Interrupted SyncAndInterrupt(const std::string& dir, std::chrono::milliseconds delay) {
   Interrupted result;
   const std::string err_path = dir + "/interrupted.err";
@@ -32,9 +53,19 @@ Interrupted SyncAndInterrupt(const std::string& dir, std::chrono::milliseconds d
   close(err);
   EXPECT_GT(pid, 0);
   if (pid <= 0) return result;
+  int status = 0;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!RunRegistered(dir + "/staging.db") && std::chrono::steady_clock::now() < give_up) {
+    if (waitpid(pid, &status, WNOHANG) == pid) {  // finished (or failed) before it was seen
+      result.exited = WIFEXITED(status);
+      result.code = result.exited ? WEXITSTATUS(status) : WTERMSIG(status);
+      result.err = ReadFile(err_path);
+      return result;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   std::this_thread::sleep_for(delay);
   kill(pid, SIGINT);
-  int status = 0;
   waitpid(pid, &status, 0);
   result.exited = WIFEXITED(status);
   result.code = result.exited ? WEXITSTATUS(status) : WTERMSIG(status);
