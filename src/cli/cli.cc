@@ -100,6 +100,8 @@ class CliObserver : public SyncObserver {
     (void)entity;
   }
 
+  bool WantsWrittenRecords() const override { return plan_ || g_.verbose > 0; }
+
   void OnRecord(const RecordPlan& r) override {
     bool problem = r.action == Action::kFail || r.action == Action::kSkip;
     if (problem) problems_.push_back(r);

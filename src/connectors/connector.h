@@ -62,6 +62,20 @@ struct TrackedTable {
 // pipeline reading changes of a database tether also writes can tell its own echoes.
 inline constexpr char kTetherOrigin[] = "tether";
 
+// Rows streamed into one table over many calls, for the part of a copy that only inserts (the
+// target has none of the rows). Rows may reach the system as they are added; whether all were
+// accepted is known at Finish, which fails as a whole: the caller rolls its transaction back and
+// writes the rows the usual way. Until Finish returns, the writer owns its connector: any other
+// call on the connector abandons the writer first (its rows are dropped and the open
+// transaction fails). Destroying an unfinished writer abandons it too.
+class BulkWriter {
+ public:
+  virtual ~BulkWriter() = default;
+  // Rows, one value per column, in the order of the columns given at the start.
+  virtual Status Add(std::vector<Row> rows) = 0;
+  virtual Status Finish() = 0;
+};
+
 struct Capabilities {
   bool transactions = false;    // Begin/Commit/Rollback and savepoints
   bool generated_keys = false;  // Insert can return keys the system generated
@@ -123,6 +137,10 @@ class Connector {
                         const std::vector<Row>& rows) = 0;
   virtual Status Delete(const std::string& table, const std::vector<std::string>& key_columns,
                         const std::vector<Row>& keys) = 0;
+  // A bulk insert of `columns` into `table` inside the caller's open transaction. The default
+  // writes each Add with Insert; PostgreSQL streams one COPY for all of them.
+  virtual Result<std::unique_ptr<BulkWriter>> StartBulkInsert(
+      const std::string& table, const std::vector<std::string>& columns);
 
   virtual Status Begin() = 0;
   virtual Status Commit() = 0;

@@ -12,7 +12,6 @@
 namespace tether {
 
 struct BatchProcessor::Item {
-  Row src;
   std::string sid;
   Row desired;                // one value per mapped column
   std::vector<bool> pending;  // dry run: reference to a parent that the run would create
@@ -148,19 +147,31 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
   RunCounts& counts = silent_ ? scratch : ctx_->counts[m.name()];
   counts.read += static_cast<int64_t>(rows.size());
 
+  // The mapped column that reads each source column last: it may take the value instead of a
+  // copy (the source row is not needed after this loop).
+  std::vector<int> last_reader(m.source_columns.size(), -1);
+  for (size_t c = 0; c < m.columns.size(); ++c) {
+    if (m.columns[c].source_index >= 0) {
+      last_reader[m.columns[c].source_index] = static_cast<int>(c);
+    }
+  }
   std::vector<Item> items(rows.size());
   std::vector<std::string> sids;
   sids.reserve(rows.size());
   for (size_t r = 0; r < rows.size(); ++r) {
     Item& it = items[r];
-    it.src = std::move(rows[r]);
-    it.sid = EncodeKey(Pick(it.src, m.source_key));
+    Row& src = rows[r];
+    it.sid = EncodeKey(Pick(src, m.source_key));
     sids.push_back(it.sid);
     it.desired.resize(m.columns.size());
     it.pending.assign(m.columns.size(), false);
     for (size_t c = 0; c < m.columns.size(); ++c) {
       const MappedColumn& mc = m.columns[c];
-      Value v = mc.source_index >= 0 ? it.src[mc.source_index] : Value::Null();
+      Value v;
+      if (mc.source_index >= 0) {
+        Value& from = src[mc.source_index];
+        v = last_reader[mc.source_index] == static_cast<int>(c) ? std::move(from) : from;
+      }
       if (mc.rule && !it.rejected) {
         std::string why = mc.rule->Check(v);
         if (!why.empty()) {
@@ -232,11 +243,8 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
       for (size_t c = 0; c < m.columns.size() && !it->rejected; ++c) {
         const MappedColumn& mc = m.columns[c];
         if (it->pending[c] || (mc.is_key && m.generated_key)) continue;
-        Result<Value> v = CoerceToColumn(it->desired[c], mc.target_info);
-        if (!v.ok()) {
-          Reject(m, *it, Action::kSkip, v.status().message());
-        } else {
-          it->desired[c] = std::move(v).value();
+        if (Status st = CoerceInPlace(&it->desired[c], mc.target_info); !st.ok()) {
+          Reject(m, *it, Action::kSkip, st.message());
         }
       }
     }
@@ -244,7 +252,7 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
     for (Item* it : wave) {
       if (!it->rejected) live.push_back(it);
     }
-    TETHER_RETURN_IF_ERROR(Identify(m, live));
+    if (!bulk_) TETHER_RETURN_IF_ERROR(Identify(m, live));  // bulk: all new (see set_bulk)
     TETHER_RETURN_IF_ERROR(Decide(m, live));
     TETHER_RETURN_IF_ERROR(Apply(m, live));
     for (Item* it : wave) it->done = true;
@@ -726,7 +734,21 @@ Status BatchProcessor::WriteEach(size_t n,
 }
 
 Status BatchProcessor::Apply(const EntityMapping& m, std::vector<Item*>& wave) {
-  if (!ctx_->dry_run) {
+  if (bulk_) {
+    // Every record is new (see set_bulk): its values move into the writer.
+    std::vector<Row> rows;
+    rows.reserve(wave.size());
+    for (Item* it : wave) {
+      if (it->action != Action::kInsert) {
+        return Status::Internal(
+            fmt::format("entity {} record {}: not new in a bulk insert", m.name(), it->sid));
+      }
+      it->target_key = Pick(it->desired, m.key);
+      it->target_id = EncodeKey(*it->target_key);
+      rows.push_back(std::move(it->desired));
+    }
+    TETHER_RETURN_IF_ERROR(bulk_->Add(std::move(rows)));
+  } else if (!ctx_->dry_run) {
     TETHER_RETURN_IF_ERROR(WriteEach(
         wave.size(),
         [&](const std::vector<size_t>& which) {
@@ -739,6 +761,7 @@ Status BatchProcessor::Apply(const EntityMapping& m, std::vector<Item*>& wave) {
   RunCounts scratch;
   RunCounts& counts = silent_ ? scratch : ctx_->counts[m.name()];
   auto& known = known_[m.name()];
+  const bool report = ctx_->observer && !silent_ && ctx_->observer->WantsWrittenRecords();
   for (Item* it : wave) {
     if (it->rejected) continue;
     switch (it->action) {
@@ -756,8 +779,9 @@ Status BatchProcessor::Apply(const EntityMapping& m, std::vector<Item*>& wave) {
         break;
     }
     // Dry run: a new row has no id yet; children in this batch refer to it by its source id.
-    known[it->sid] = it->target_id.empty() ? std::string(kPlanned) : it->target_id;
-    if (it->action != Action::kUnchanged && ctx_->observer && !silent_) {
+    // (Bulk mode: no references, so no record of this batch waits for another.)
+    if (!bulk_) known[it->sid] = it->target_id.empty() ? std::string(kPlanned) : it->target_id;
+    if (it->action != Action::kUnchanged && report) {
       ctx_->observer->OnRecord({m.name(), it->sid, it->target_id, it->action, it->changes, ""});
     }
   }

@@ -85,6 +85,11 @@ class BatchProcessor {
   Status ProcessKeys(const EntityMapping& m, const std::vector<std::string>& ids,
                      const std::vector<Condition>& conditions);
 
+  // Bulk mode, for the runner's bulk chunks (engine/sync.cc): the caller has made sure that the
+  // target holds none of the records (identity keys, no references, nothing past the position),
+  // so they are written without a lookup, straight into `writer`. Null ends bulk mode.
+  void set_bulk(BulkWriter* writer) { bulk_ = writer; }
+
  private:
   struct Item;
   Status ProcessDepth(const EntityMapping& m, std::vector<Row> rows, int depth);
@@ -118,6 +123,7 @@ class BatchProcessor {
   static constexpr int kProbePause = 32;  // batches not probed after a probe found rows
   int probe_pause_ = 0;
   bool silent_ = false;  // dry-run pulls: identify parents without counting or reporting them
+  BulkWriter* bulk_ = nullptr;  // see set_bulk
 };
 
 }  // namespace tether

@@ -337,6 +337,37 @@ Result<Value> CoerceToColumn(const Value& v, const ColumnInfo& c) {
   return v;
 }
 
+Status CoerceInPlace(Value* v, const ColumnInfo& c) {
+  if (!v->is_null()) {
+    const ValueKind k = v->kind();
+    switch (c.type) {
+      case TypeClass::kAny:
+      case TypeClass::kBlob:
+        return Status::OK();
+      case TypeClass::kInteger:
+        if (k == ValueKind::kInt) return Status::OK();
+        break;
+      case TypeClass::kReal:
+        if (k == ValueKind::kInt || k == ValueKind::kReal) return Status::OK();
+        break;
+      case TypeClass::kBoolean:
+        if (k == ValueKind::kBool) return Status::OK();
+        break;
+      case TypeClass::kText:
+        if (k == ValueKind::kText &&
+            (!c.max_length || static_cast<int64_t>(Utf8Length(v->as_string())) <= *c.max_length)) {
+          return Status::OK();
+        }
+        break;  // CoerceToColumn converts it, or says why it does not fit
+      default:
+        break;
+    }
+  }
+  TETHER_ASSIGN_OR_RETURN(Value out, CoerceToColumn(*v, c));
+  *v = std::move(out);
+  return Status::OK();
+}
+
 bool SameValue(const Value& a, const Value& b) {
   if (a.is_null() || b.is_null()) return a.is_null() && b.is_null();
   if (IsNumeric(a) && IsNumeric(b)) {

@@ -16,6 +16,8 @@ namespace tether {
 // `v` converted for `column`, or kInvalidRecord saying why it cannot be held exactly
 // (not an integer, too long for VARCHAR(n), NULL in a NOT NULL column, ...).
 Result<Value> CoerceToColumn(const Value& v, const ColumnInfo& column);
+// The same, in place: a value that already fits (the usual case) is checked without a copy.
+Status CoerceInPlace(Value* v, const ColumnInfo& column);
 
 // Equality as a database would see it: numbers compare by value whatever their kind
 // (1 = 1.0 = "1.00" as decimal), text and bytes exactly, NULL only equals NULL.

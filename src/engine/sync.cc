@@ -191,6 +191,10 @@ std::string ConditionsHash(const std::vector<Condition>& conds) {
 
 // Holds a transaction's per-record reports until it commits: a batch that is rolled back and
 // retried must not report its records twice. Everything else passes straight through.
+// Bulk chunks (Runner::BulkChunk): how many usual batches pass before a target that had rows
+// past the position is probed again.
+constexpr int kBulkProbePause = 32;
+
 class BufferedObserver : public SyncObserver {
  public:
   void Reset(SyncObserver* to) {
@@ -204,6 +208,7 @@ class BufferedObserver : public SyncObserver {
     records_.clear();
   }
   void OnRecord(const RecordPlan& record) override { records_.push_back(record); }
+  bool WantsWrittenRecords() const override { return to_ && to_->WantsWrittenRecords(); }
   void OnNotice(const std::string& text) override {
     if (to_) to_->OnNotice(text);
   }
@@ -226,6 +231,27 @@ class Runner {
   Status RunEntities(bool dry_run, SyncObserver* obs);
   Status RunEntity(const EntityPlan& plan, bool dry_run);
   Status CommitBatch(const EntityPlan& plan, const Row& last_key, bool dry_run);
+  // The keyset scan of an entity's source rows past `after`, `batch` at a time.
+  ScanRequest EntityScan(const EntityPlan& plan, const std::optional<Row>& after,
+                         size_t batch) const;
+  // Bulk chunks: where the target has none of the rows still to come (a first copy, or the new
+  // end of a table), batches of an identity-keyed entity without references are written into
+  // one BulkWriter — on PostgreSQL a COPY that the server works through while tether prepares
+  // the next batch — and committed with the checkpoint every SyncRequest::bulk_chunk_time
+  // (a second). A record the target
+  // refuses rolls the chunk back; its batches are then written the usual way, where a refused
+  // record fails alone.
+  bool BulkEligible(const EntityMapping& m, bool dry_run) const;
+  // True when the target has no row that a source row past `after` could be: none with a key
+  // past it (integer keys, which order alike in every engine), or none at all.
+  Result<bool> TargetEmptyPast(const EntityMapping& m, const std::optional<Row>& after);
+  struct BulkChunkResult {
+    size_t batches = 0;  // batches read (and, on failure, to redo)
+    bool done = false;   // the last batch of the entity was read
+  };
+  // One bulk chunk from `*after`, in one transaction; on success *after moves past it.
+  Status BulkChunk(const EntityPlan& plan, BatchProcessor& processor, Connector* ahead,
+                   std::optional<Row>* after, BulkChunkResult* result);
   // Runs `body` in one target transaction (none in a dry run). A retryable failure rolls it
   // back, restores the run's in-memory state and tries again, up to kMaxAttempts times.
   Status Transaction(bool dry_run, const std::string& what, const std::function<Status()>& body);
@@ -443,6 +469,83 @@ Status Runner::Transaction(bool dry_run, const std::string& what,
   }
 }
 
+ScanRequest Runner::EntityScan(const EntityPlan& plan, const std::optional<Row>& after,
+                               size_t batch) const {
+  const EntityMapping& m = *plan.mapping;
+  ScanRequest scan;
+  scan.table = m.source_schema.name;
+  scan.columns = m.source_columns;
+  scan.key_columns = m.SourceKeyNames();
+  scan.after_key = after;
+  scan.conditions = plan.conditions;
+  scan.limit = batch;
+  return scan;
+}
+
+bool Runner::BulkEligible(const EntityMapping& m, bool dry_run) const {
+  return !dry_run && !m.mapped() && !m.generated_key && m.references.empty() &&
+         target_->capabilities().transactions;
+}
+
+Result<bool> Runner::TargetEmptyPast(const EntityMapping& m, const std::optional<Row>& after) {
+  bool ordered = after.has_value();
+  for (size_t i = 0; ordered && i < m.key.size(); ++i) {
+    ordered = m.columns[m.key[i]].target_info.type == TypeClass::kInteger &&
+              (*after)[i].kind() == ValueKind::kInt;
+  }
+  ScanRequest probe;
+  probe.table = m.target_schema.name;
+  probe.columns = m.TargetKeyNames();
+  probe.key_columns = m.TargetKeyNames();
+  if (ordered) probe.after_key = after;
+  probe.limit = 1;
+  TETHER_ASSIGN_OR_RETURN(auto stream, target_->Scan(probe));
+  Row row;
+  TETHER_ASSIGN_OR_RETURN(bool any, stream->Next(&row));
+  return !any;
+}
+
+Status Runner::BulkChunk(const EntityPlan& plan, BatchProcessor& processor, Connector* ahead,
+                         std::optional<Row>* after, BulkChunkResult* result) {
+  const EntityMapping& m = *plan.mapping;
+  const std::string& name = m.name();
+  const size_t batch_size = req_.batch_size.value_or(pipeline_->batch_size);
+  Row last_key;
+  Status st = Transaction(false, name, [&]() -> Status {
+    *result = BulkChunkResult{};
+    last_key.clear();
+    PageReader reader(source_.get(), EntityScan(plan, *after, batch_size), m.source_key, ahead);
+    TETHER_ASSIGN_OR_RETURN(auto writer,
+                            target_->StartBulkInsert(m.target_schema.name, m.TargetColumnNames()));
+    processor.set_bulk(writer.get());
+    Status read = [&]() -> Status {
+      const auto deadline = std::chrono::steady_clock::now() + req_.bulk_chunk_time;
+      do {
+        if (req_.cancel && req_.cancel->load()) break;  // what was read so far commits
+        TETHER_ASSIGN_OR_RETURN(std::vector<Row> rows, reader.Next());
+        if (rows.empty()) {
+          result->done = true;
+          break;
+        }
+        ++result->batches;
+        last_key.clear();
+        for (int p : m.source_key) last_key.push_back(rows.back()[p]);
+        TETHER_RETURN_IF_ERROR(processor.Process(m, std::move(rows)));
+        if (!ctx_.violation.ok()) return ctx_.violation;
+        if (obs_) obs_->OnProgress(name, ctx_.counts[name]);
+      } while (std::chrono::steady_clock::now() < deadline);
+      return Status::OK();
+    }();
+    processor.set_bulk(nullptr);
+    TETHER_RETURN_IF_ERROR(read);
+    TETHER_RETURN_IF_ERROR(writer->Finish());
+    if (last_key.empty()) return Status::OK();
+    return CommitBatch(plan, last_key, false);
+  });
+  if (st.ok() && !last_key.empty()) *after = std::move(last_key);
+  return st;
+}
+
 Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
   const EntityMapping& m = *plan.mapping;
   const std::string& name = m.name();
@@ -468,18 +571,44 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
     obs_->OnEntityTotal(name, total);
   }
   BatchProcessor processor(&ctx_);
-  ScanRequest scan;
-  scan.table = m.source_schema.name;
-  scan.columns = m.source_columns;
-  scan.key_columns = m.SourceKeyNames();
-  scan.after_key = after;
-  scan.conditions = plan.conditions;
-  scan.limit = batch_size;
   TETHER_ASSIGN_OR_RETURN(Connector * ahead, ReadAheadSource());
-  PageReader reader(source_.get(), std::move(scan), m.source_key, ahead);
+  const bool bulk = BulkEligible(m, dry_run);
+  int until_probe = 0;  // usual batches before the target is probed for a bulk chunk again
+  size_t redo = 0;      // batches of a refused bulk chunk still to be redone the usual way
+  std::unique_ptr<PageReader> reader;  // for usual batches (a bulk chunk reads with its own)
   for (;;) {
     if (req_.cancel && req_.cancel->load()) return Status::Cancelled("stopped on request");
-    TETHER_ASSIGN_OR_RETURN(std::vector<Row> rows, reader.Next());
+    if (bulk && redo == 0 && until_probe == 0) {
+      TETHER_ASSIGN_OR_RETURN(bool empty, TargetEmptyPast(m, after));
+      if (empty) {
+        reader.reset();
+        BulkChunkResult chunk;
+        Status st = BulkChunk(plan, processor, ahead, &after, &chunk);
+        if (st.ok()) {
+          if (chunk.done) break;
+          continue;
+        }
+        if (st.code() != StatusCode::kConstraint && st.code() != StatusCode::kInvalidRecord) {
+          return st;
+        }
+        // A record the target refuses (a row that appeared meanwhile, a constraint tether does
+        // not know): the chunk was rolled back; its batches go the usual way, record by record.
+        if (obs_) {
+          obs_->OnNotice(
+              fmt::format("{}: the bulk insert was refused ({}); writing its {} "
+                          "batches one by one",
+                          name, st.message(), chunk.batches));
+        }
+        redo = chunk.batches;
+      } else {
+        until_probe = kBulkProbePause;
+      }
+    }
+    if (!reader) {
+      reader = std::make_unique<PageReader>(source_.get(), EntityScan(plan, after, batch_size),
+                                            m.source_key, ahead);
+    }
+    TETHER_ASSIGN_OR_RETURN(std::vector<Row> rows, reader->Next());
     if (rows.empty()) break;
     Row last_key;
     for (int p : m.source_key) last_key.push_back(rows.back()[p]);
@@ -490,6 +619,11 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
     }));
     if (obs_ && !dry_run) obs_->OnProgress(name, ctx_.counts[name]);
     after = std::move(last_key);
+    if (redo > 0) {
+      --redo;
+    } else if (until_probe > 0) {
+      --until_probe;
+    }
   }
   if (!dry_run) {
     // The entity is complete: the next run starts from the beginning.

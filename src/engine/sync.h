@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,7 +48,11 @@ class SyncObserver {
   }
   // Every decision except kUnchanged.
   virtual void OnRecord(const RecordPlan& record) { (void)record; }
-  // After each committed (or planned) batch, with the entity's totals so far.
+  // False when OnRecord is wanted only for records that were skipped or failed: the engine then
+  // spares itself the report of each written record.
+  virtual bool WantsWrittenRecords() const { return true; }
+  // After each committed (or planned) batch, with the entity's totals so far (in a bulk chunk,
+  // after each batch written into the chunk's transaction, which commits at the chunk's end).
   virtual void OnProgress(const std::string& entity, const RunCounts& totals) {
     (void)entity;
     (void)totals;
@@ -73,6 +78,9 @@ struct SyncRequest {
   bool restart = false;  // ignore an interrupted run's checkpoints and start from the beginning
   std::optional<size_t> batch_size;
   const std::atomic<bool>* cancel = nullptr;  // checked between batches
+  // How long a bulk chunk (a first copy's batches in one transaction, see engine/sync.cc) runs
+  // before it commits with its checkpoint; zero commits every batch (tests use that).
+  std::chrono::milliseconds bulk_chunk_time{1000};
   bool count_rows = false;     // count each entity's source rows first, for progress estimates
   bool create_tables = false;  // create missing target tables first (engine/target_tables.h)
   // Incremental: read the source's change log (tether track) after each entity's change

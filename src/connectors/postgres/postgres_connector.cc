@@ -6,6 +6,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "connectors/postgres/postgres_copy.h"
 #include "connectors/postgres/postgres_dialect.h"
 #include "connectors/postgres/postgres_stream.h"
 #include "connectors/postgres/postgres_url.h"
@@ -22,8 +23,6 @@ constexpr size_t kMaxParams = 65535;
 constexpr size_t kMaxRowsPerStatement = 1000;
 // Keys per Lookup / Delete statement.
 constexpr size_t kMaxKeysPerStatement = 4096;
-// Bytes handed to libpq per PQputCopyData.
-constexpr size_t kCopyChunkBytes = size_t{1} << 20;
 constexpr std::string_view kBatchSavepoint = "tether_batch";
 
 // Column name -> type OID, for the statements whose placeholders PostgreSQL cannot type from
@@ -51,6 +50,7 @@ class PostgresConnector final : public Connector {
   ~PostgresConnector() override {
     // A stream the caller still holds must not touch the connection after it is closed.
     if (streaming_) streaming_->Abandon();
+    if (copying_) copying_->Orphan();
   }
 
   // Session settings that make the server speak docs/TYPES.md's forms, plus the search_path
@@ -123,6 +123,8 @@ class PostgresConnector final : public Connector {
                 const std::vector<Row>& rows) override;
   Status Delete(const std::string& table, const std::vector<std::string>& key_columns,
                 const std::vector<Row>& keys) override;
+  Result<std::unique_ptr<BulkWriter>> StartBulkInsert(
+      const std::string& table, const std::vector<std::string>& columns) override;
 
   Status Begin() override {
     TETHER_RETURN_IF_ERROR(Ready());
@@ -157,6 +159,7 @@ class PostgresConnector final : public Connector {
   // transaction is the caller's to roll back and retry).
   Status Ready() {
     if (streaming_) streaming_->Detach();
+    if (copying_) copying_->Abandon();
     if (PQstatus(conn()) == CONNECTION_OK) return Status::OK();
     if (in_block_) {
       return Status::Connection(where_ + ": the connection was lost during a transaction");
@@ -318,6 +321,10 @@ class PostgresConnector final : public Connector {
     return Status::OK();
   }
 
+  // Starts COPY ... FROM STDIN, with `prefix` (SQL) sent in front of it.
+  Result<std::unique_ptr<CopyWriter>> StartCopy(const std::string& table,
+                                                const std::vector<std::string>& columns,
+                                                const std::string& what, const std::string& prefix);
   // COPY ... FROM STDIN of `rows`, with `prefix` (SQL) sent in front of the COPY.
   Status CopyIn(const std::string& table, const std::vector<std::string>& columns,
                 const std::vector<Row>& rows, const std::string& what, const std::string& prefix);
@@ -331,6 +338,7 @@ class PostgresConnector final : public Connector {
   // transaction is gone) instead of being opened again behind its back.
   bool in_block_ = false;
   SingleRowStream* streaming_ = nullptr;
+  CopyWriter* copying_ = nullptr;
   std::unordered_map<std::string, ColumnTypes> types_;
   uint64_t commands_ = 0;           // commands sent so far
   std::string at_savepoint_;        // the caller's savepoint last set or rolled back to ...
@@ -582,9 +590,9 @@ Result<std::vector<Row>> PostgresConnector::Lookup(const LookupRequest& request)
   return out;
 }
 
-Status PostgresConnector::CopyIn(const std::string& table, const std::vector<std::string>& columns,
-                                 const std::vector<Row>& rows, const std::string& what,
-                                 const std::string& prefix) {
+Result<std::unique_ptr<CopyWriter>> PostgresConnector::StartCopy(
+    const std::string& table, const std::vector<std::string>& columns, const std::string& what,
+    const std::string& prefix) {
   const std::string sql =
       prefix + "COPY " + QuoteIdent(table) + " (" + QuoteList(columns) + ") FROM STDIN";
   ++commands_;
@@ -594,50 +602,26 @@ Status PostgresConnector::CopyIn(const std::string& table, const std::vector<std
   if (PQresultStatus(started.get()) != PGRES_COPY_IN) {
     return ResultError(conn(), started.get(), Context(what));
   }
-  started.reset();
+  return std::make_unique<CopyWriter>(conn(), &copying_, Context(what), columns);
+}
 
-  Status refused;  // a value COPY cannot carry; the COPY is then abandoned
-  bool sent = true;
-  std::string buffer;
-  buffer.reserve(kCopyChunkBytes + (kCopyChunkBytes >> 2));
-  for (size_t r = 0; r < rows.size() && sent && refused.ok(); ++r) {
-    const Row& row = rows[r];
-    for (size_t i = 0; i < row.size(); ++i) {
-      if (i) buffer += '\t';
-      if (!AppendCopyField(row[i], &buffer)) {
-        refused = Status::InvalidRecord(NulMessage(Context(what), columns[i], r, rows.size()));
-        break;
-      }
-    }
-    buffer += '\n';
-    if (buffer.size() >= kCopyChunkBytes) {
-      sent = PQputCopyData(conn(), buffer.data(), static_cast<int>(buffer.size())) == 1;
-      buffer.clear();
-    }
-  }
-  if (sent && refused.ok() && !buffer.empty()) {
-    sent = PQputCopyData(conn(), buffer.data(), static_cast<int>(buffer.size())) == 1;
-  }
-  // A failed COPY writes nothing: PQputCopyEnd with a message makes the server abandon it.
-  if (sent) sent = PQputCopyEnd(conn(), refused.ok() ? nullptr : "refused by tether") == 1;
+Status PostgresConnector::CopyIn(const std::string& table, const std::vector<std::string>& columns,
+                                 const std::vector<Row>& rows, const std::string& what,
+                                 const std::string& prefix) {
+  TETHER_ASSIGN_OR_RETURN(auto copy, StartCopy(table, columns, what, prefix));
+  for (const Row& row : rows) TETHER_RETURN_IF_ERROR(copy->Append(row));
+  return copy->Finish();
+}
 
-  Status status;
-  ResultHandle done(PQgetResult(conn()));
-  if (!done || !sent) {
-    status = ConnError(conn(), Context(what));
-  } else if (PQresultStatus(done.get()) != PGRES_COMMAND_OK) {
-    // COPY reports the line it stopped at, which is the batch's row.
-    const size_t line = CopyErrorLine(done.get());
-    std::string context = Context(what);
-    if (line > 0 && line <= rows.size()) {
-      context += " (row " + std::to_string(line) + " of " + std::to_string(rows.size()) + ")";
-    }
-    status = ResultError(conn(), done.get(), context);
+Result<std::unique_ptr<BulkWriter>> PostgresConnector::StartBulkInsert(
+    const std::string& table, const std::vector<std::string>& columns) {
+  TETHER_RETURN_IF_ERROR(Ready());
+  const std::string what = "inserting into " + table;
+  if (columns.empty()) {
+    return Status::InvalidArgument(Context(what) + ": a bulk insert needs columns");
   }
-  done.reset();
-  while (PGresult* rest = PQgetResult(conn())) PQclear(rest);
-  if (!refused.ok()) return refused;
-  return status;
+  TETHER_ASSIGN_OR_RETURN(auto copy, StartCopy(table, columns, what, ""));
+  return std::unique_ptr<BulkWriter>(std::move(copy));
 }
 
 Result<std::vector<Row>> PostgresConnector::Insert(const std::string& table,
@@ -863,6 +847,7 @@ Status PostgresConnector::Delete(const std::string& table,
 
 Status PostgresConnector::Commit() {
   if (streaming_) streaming_->Detach();
+  if (copying_) copying_->Abandon();
   if (PQstatus(conn()) != CONNECTION_OK) {
     in_block_ = false;
     return Status::Connection(where_ +
@@ -890,6 +875,7 @@ Status PostgresConnector::Commit() {
 
 Status PostgresConnector::Rollback() {
   if (streaming_) streaming_->Detach();
+  if (copying_) copying_->Abandon();
   in_block_ = false;
   // A lost connection has rolled back on the server already; so has nothing at all.
   if (PQstatus(conn()) != CONNECTION_OK) return Status::OK();

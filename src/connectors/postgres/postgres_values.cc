@@ -1,5 +1,6 @@
 #include "connectors/postgres/postgres_values.h"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -246,6 +247,18 @@ void ReadRow(const PGresult* result, int row, const std::vector<FieldKind>& kind
   }
 }
 
+// What follows the backslash that escapes a byte in COPY's text format; 0: the byte stands
+// for itself. NUL (marked '0') cannot be sent at all.
+constexpr std::array<char, 256> kCopyEscape = [] {
+  std::array<char, 256> t{};
+  t['\\'] = '\\';
+  t['\n'] = 'n';
+  t['\r'] = 'r';
+  t['\t'] = 't';
+  t[0] = '0';
+  return t;
+}();
+
 bool AppendCopyField(const Value& v, std::string* out) {
   switch (v.kind()) {
     case ValueKind::kNull:
@@ -287,34 +300,19 @@ bool AppendCopyField(const Value& v, std::string* out) {
   }
   // In COPY's text format a backslash starts an escape, and tab / newline end a field / row.
   const std::string& s = v.as_string();
-  size_t run = 0;  // start of the stretch that needs no escaping
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    char escaped;
-    switch (c) {
-      case '\\':
-        escaped = '\\';
-        break;
-      case '\n':
-        escaped = 'n';
-        break;
-      case '\r':
-        escaped = 'r';
-        break;
-      case '\t':
-        escaped = 't';
-        break;
-      case '\0':
-        return false;
-      default:
-        continue;
-    }
-    out->append(s, run, i - run);
-    *out += '\\';
-    *out += escaped;
-    run = i + 1;
+  const char* const begin = s.data();
+  const char* const end = begin + s.size();
+  const char* run = begin;  // start of the stretch that needs no escaping
+  for (const char* p = begin; p != end; ++p) {
+    const char escaped = kCopyEscape[static_cast<unsigned char>(*p)];
+    if (escaped == 0) continue;
+    if (*p == '\0') return false;
+    out->append(run, p);
+    const char pair[2] = {'\\', escaped};
+    out->append(pair, 2);
+    run = p + 1;
   }
-  out->append(s, run, std::string::npos);
+  out->append(run, end);
   return true;
 }
 

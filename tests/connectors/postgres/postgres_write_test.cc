@@ -107,6 +107,94 @@ TEST_F(PostgresWriteTest, FailedCopyWritesNothingAndNamesTheRow) {
   ASSERT_OK(pg_->Ping());
 }
 
+// A bulk insert is one COPY across many Add calls: rows stream as they come and are all there
+// at Finish, or none are.
+TEST_F(PostgresWriteTest, BulkInsertStreamsManyAddsIntoOneCopy) {
+  ASSERT_OK(pg_->Begin());
+  auto bulk = pg_->StartBulkInsert(table_, {"email", "name", "points"});
+  ASSERT_OK(bulk);
+  // 30 adds of 1,000 rows: several 64 KiB sends; text that needs escaping on the way.
+  size_t n = 0;
+  for (int add = 0; add < 30; ++add) {
+    std::vector<Row> rows;
+    for (int i = 0; i < 1000; ++i, ++n) {
+      rows.push_back({Value::Text(Email(n)),
+                      Value::Text("tab\there\nback\\slash é " + std::to_string(n)),
+                      n % 7 == 0 ? Value::Null() : Value::Int(static_cast<int64_t>(n))});
+    }
+    ASSERT_OK((*bulk)->Add(std::move(rows)));
+  }
+  ASSERT_OK((*bulk)->Finish());
+  ASSERT_OK(pg_->Commit());
+  EXPECT_EQ(Select("count(*), count(points), max(name)", " WHERE name LIKE 'tab\there%'"),
+            std::vector<std::string>{"30000|25714|tab\there\nback\\slash é 9999"});
+  EXPECT_EQ(Select("name", " WHERE email = 'c29999@a'"),
+            std::vector<std::string>{"tab\there\nback\\slash é 29999"});
+}
+
+TEST_F(PostgresWriteTest, ARefusedBulkInsertWritesNothingAndNamesItsRow) {
+  ASSERT_OK(pg_->Insert(table_, {"email"}, {{Value::Text(Email(1500))}}, {}));
+  ASSERT_OK(pg_->Begin());
+  auto bulk = pg_->StartBulkInsert(table_, {"email"});
+  ASSERT_OK(bulk);
+  for (size_t add = 0; add < 2; ++add) {
+    std::vector<Row> rows;
+    for (size_t i = 0; i < 1000; ++i) rows.push_back({Value::Text(Email(add * 1000 + i))});
+    ASSERT_OK((*bulk)->Add(std::move(rows)));
+  }
+  Status done = (*bulk)->Finish();
+  ASSERT_CODE(done, StatusCode::kConstraint);
+  EXPECT_TRUE(Contains(done.message(), "row 1501 of 2000")) << done.message();
+  EXPECT_TRUE(Contains(done.message(), "connection 'pg'")) << done.message();
+  ASSERT_CODE((*bulk)->Finish(), StatusCode::kConstraint);  // said again, not sent again
+  ASSERT_OK(pg_->Rollback());
+  EXPECT_EQ(Select("count(*)"), std::vector<std::string>{"1"});
+  ASSERT_OK(pg_->Ping());
+}
+
+TEST_F(PostgresWriteTest, BulkInsertRefusesNulTextBeforeSendingIt) {
+  ASSERT_OK(pg_->Begin());
+  auto bulk = pg_->StartBulkInsert(table_, {"email", "name"});
+  ASSERT_OK(bulk);
+  ASSERT_OK((*bulk)->Add({{Value::Text("a@a"), Value::Text("fine")}}));
+  Status nul = (*bulk)->Add({{Value::Text("b@a"), Value::Text("ok")},
+                             {Value::Text("c@a"), Value::Text(std::string("x\0y", 3))}});
+  ASSERT_CODE(nul, StatusCode::kInvalidRecord);
+  EXPECT_TRUE(Contains(nul.message(), "row 3")) << nul.message();
+  EXPECT_TRUE(Contains(nul.message(), "'name'")) << nul.message();
+  ASSERT_CODE((*bulk)->Finish(), StatusCode::kInvalidRecord);
+  // The abandoned COPY failed the transaction: nothing of it commits.
+  ASSERT_FALSE(pg_->Commit().ok());
+  EXPECT_EQ(Select("count(*)"), std::vector<std::string>{"0"});
+  ASSERT_CODE((*bulk)->Add({{Value::Text("d@a"), Value::Text("late")}}),
+              StatusCode::kInvalidRecord);
+}
+
+TEST_F(PostgresWriteTest, AnotherCallAbandonsAnUnfinishedBulkInsert) {
+  ASSERT_OK(pg_->Begin());
+  auto bulk = pg_->StartBulkInsert(table_, {"email"});
+  ASSERT_OK(bulk);
+  ASSERT_OK((*bulk)->Add({{Value::Text("a@a")}}));
+  // The connector is needed for something else: the COPY ends unwritten, the transaction fails.
+  EXPECT_FALSE(pg_->Ping().ok());
+  EXPECT_FALSE((*bulk)->Finish().ok());
+  ASSERT_OK(pg_->Rollback());
+  ASSERT_OK(pg_->Ping());
+  EXPECT_EQ(Select("count(*)"), std::vector<std::string>{"0"});
+
+  // Destroying an unfinished writer abandons it too; the connection stays usable.
+  ASSERT_OK(pg_->Begin());
+  {
+    auto dropped = pg_->StartBulkInsert(table_, {"email"});
+    ASSERT_OK(dropped);
+    ASSERT_OK((*dropped)->Add({{Value::Text("b@a")}}));
+  }
+  ASSERT_OK(pg_->Rollback());
+  ASSERT_OK(pg_->Insert(table_, {"email"}, {{Value::Text("c@a")}}, {}));
+  EXPECT_EQ(Select("email"), std::vector<std::string>{"c@a"});
+  ASSERT_CODE(pg_->StartBulkInsert("no_such_table", {"email"}), StatusCode::kNotFound);
+}
+
 TEST_F(PostgresWriteTest, FailedInsertAcrossStatementsWritesNothing) {
   std::vector<Row> rows;
   for (size_t i = 0; i < 2500; ++i) rows.push_back({Value::Text(Email(i))});

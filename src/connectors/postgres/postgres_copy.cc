@@ -1,0 +1,111 @@
+#include "connectors/postgres/postgres_copy.h"
+
+#include <utility>
+
+namespace tether::postgres {
+namespace {
+
+// Bytes gathered before they are handed to libpq: small enough that the server starts on the
+// first rows while later ones are still being prepared.
+constexpr size_t kSendBytes = size_t{64} << 10;
+
+}  // namespace
+
+CopyWriter::CopyWriter(PGconn* conn, CopyWriter** slot, std::string context,
+                       std::vector<std::string> columns)
+    : conn_(conn), slot_(slot), context_(std::move(context)), columns_(std::move(columns)) {
+  *slot_ = this;
+  buffer_.reserve(kSendBytes + (kSendBytes >> 2));
+}
+
+CopyWriter::~CopyWriter() { Abandon(); }
+
+void CopyWriter::Release() {
+  if (slot_ && *slot_ == this) *slot_ = nullptr;
+  slot_ = nullptr;
+  conn_ = nullptr;
+}
+
+Status CopyWriter::Send() {
+  if (buffer_.empty()) return Status::OK();
+  if (PQputCopyData(conn_, buffer_.data(), static_cast<int>(buffer_.size())) != 1) {
+    failed_ = ConnError(conn_, context_);
+    Abandon();
+    return failed_;
+  }
+  buffer_.clear();
+  return Status::OK();
+}
+
+Status CopyWriter::Add(std::vector<Row> rows) {
+  for (const Row& row : rows) TETHER_RETURN_IF_ERROR(Append(row));
+  return Status::OK();
+}
+
+Status CopyWriter::Append(const Row& row) {
+  if (!failed_.ok()) return failed_;
+  if (!conn_) return Status::Internal(context_ + ": the bulk insert was already ended");
+  ++rows_;
+  if (row.size() != columns_.size()) {
+    failed_ = Status::InvalidArgument(context_ + ": a row has " + std::to_string(row.size()) +
+                                      " values, expected " + std::to_string(columns_.size()));
+    Abandon();
+    return failed_;
+  }
+  for (size_t i = 0; i < row.size(); ++i) {
+    if (i) buffer_ += '\t';
+    if (!AppendCopyField(row[i], &buffer_)) {
+      failed_ = Status::InvalidRecord(context_ + " (row " + std::to_string(rows_) +
+                                      "): the text for column '" + columns_[i] +
+                                      "' holds a NUL character, which PostgreSQL cannot store");
+      Abandon();
+      return failed_;
+    }
+  }
+  buffer_ += '\n';
+  if (buffer_.size() >= kSendBytes) return Send();
+  return Status::OK();
+}
+
+Status CopyWriter::Finish() {
+  if (!failed_.ok()) return failed_;
+  if (!conn_) return Status::Internal(context_ + ": the bulk insert was already ended");
+  TETHER_RETURN_IF_ERROR(Send());
+  PGconn* conn = conn_;
+  Release();
+  if (PQputCopyEnd(conn, nullptr) != 1) {
+    failed_ = ConnError(conn, context_);
+  } else {
+    ResultHandle done(PQgetResult(conn));
+    if (!done) {
+      failed_ = ConnError(conn, context_);
+    } else if (PQresultStatus(done.get()) != PGRES_COMMAND_OK) {
+      std::string context = context_;
+      // The line COPY stopped at is the row's number among all rows added.
+      if (size_t line = CopyErrorLine(done.get()); line > 0) {
+        context += " (row " + std::to_string(line) + " of " + std::to_string(rows_) + ")";
+      }
+      failed_ = ResultError(conn, done.get(), context);
+    }
+  }
+  while (PGresult* rest = PQgetResult(conn)) PQclear(rest);
+  return failed_;
+}
+
+void CopyWriter::Abandon() {
+  if (!conn_) return;
+  PGconn* conn = conn_;
+  Release();
+  buffer_.clear();
+  if (failed_.ok()) failed_ = Status::Internal(context_ + ": the bulk insert was abandoned");
+  if (PQputCopyEnd(conn, "abandoned by tether") == 1) {
+    while (PGresult* rest = PQgetResult(conn)) PQclear(rest);
+  }
+}
+
+void CopyWriter::Orphan() {
+  Release();
+  if (failed_.ok()) failed_ = Status::Connection(context_ + ": the connection was closed");
+}
+
+}  // namespace tether::postgres
