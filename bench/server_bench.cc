@@ -124,6 +124,7 @@ struct Options : bench::ServerFlags {
   int64_t rows = 1000000;
   std::vector<std::string> only = {"pg", "mysql", "cross"};
   size_t batch_size = 0;
+  int repeat = 3;
   bool keep = false;
 };
 
@@ -351,7 +352,24 @@ struct Line {
   std::string check;        // equal | DIFFERENT | -
   std::string checksums;    // both sides' figures when they differ
   double peer_seconds = 0;  // on a tether line: the plain tools' time of the same path
+  std::string runs;         // every run's wall seconds, when repeated
 };
+
+// The run of median wall time, with every run's time in `runs`; a failed or unequal run wins,
+// so that no failure hides behind the median.
+Line Median(std::vector<Line> lines) {
+  for (const Line& l : lines) {
+    if (!l.failure.empty() || l.check != "equal") return l;
+  }
+  std::string runs;
+  for (const Line& l : lines)
+    runs += (runs.empty() ? "" : " ") + fmt::format("{:.2f}", l.m.seconds);
+  std::sort(lines.begin(), lines.end(),
+            [](const Line& a, const Line& b) { return a.m.seconds < b.m.seconds; });
+  Line mid = lines[lines.size() / 2];
+  mid.runs = runs;
+  return mid;
+}
 
 class Bench {
  public:
@@ -364,18 +382,25 @@ class Bench {
     if (want->at(0) != std::to_string(opt_.rows)) {
       Die(fmt::format("{} source holds {} rows, expected {}", src.Name(), want->at(0), opt_.rows));
     }
-    double peer_seconds = 0;
-    Line peer;
-    if (with_peer) {
-      peer = RunPeer(src, dst, path);
-      if (peer.failure.empty()) peer_seconds = peer.m.seconds;
-      Verify(peer, dst, *want);
+    // Taking turns, so that a noisy moment of the machine does not fall on one side only.
+    std::vector<Line> peers, tethers;
+    for (int run = 0; run < opt_.repeat; ++run) {
+      if (with_peer) {
+        peers.push_back(RunPeer(src, dst, path));
+        Verify(peers.back(), dst, *want);
+      }
+      tethers.push_back(RunTether(src, dst, path));
+      Verify(tethers.back(), dst, *want);
     }
-    Line t = RunTether(src, dst, path);
-    t.peer_seconds = peer_seconds;
-    Verify(t, dst, *want);
-    lines_.push_back(t);
-    if (with_peer) lines_.push_back(peer);
+    Line t = Median(std::move(tethers));
+    if (with_peer) {
+      Line peer = Median(std::move(peers));
+      if (peer.failure.empty()) t.peer_seconds = peer.m.seconds;
+      lines_.push_back(t);
+      lines_.push_back(peer);
+    } else {
+      lines_.push_back(t);
+    }
   }
 
   const std::vector<Line>& lines() const { return lines_; }
@@ -479,7 +504,7 @@ void PrintTable(const std::vector<Line>& lines, int64_t rows) {
   std::vector<std::vector<std::string>> cells = {
       {"copy", "program", "wall s", "rows/s", "CPU s", "RSS MB", "× peer",
        fmt::format("≤{:.2f}×", kTimeTarget), fmt::format("RSS<{:.0f}", kRssTargetMb), "target rows",
-       "checksum"}};
+       "checksum", "all runs s"}};
   for (const Line& l : lines) {
     std::vector<std::string> row = {l.path, l.program};
     if (!l.failure.empty()) {
@@ -496,9 +521,10 @@ void PrintTable(const std::vector<Line>& lines, int64_t rows) {
     }
     row.push_back(l.rows.empty() ? "-" : l.rows);
     row.push_back(l.check.empty() ? "-" : l.check);
+    row.push_back(l.runs.empty() ? "-" : l.runs);
     cells.push_back(row);
   }
-  bench::PrintTable(cells, {2, 6, 9}, {0, 1, 10});
+  bench::PrintTable(cells, {2, 6, 9, 11}, {0, 1, 10, 11});
 }
 
 int64_t ParseRows(const std::string& text) {
@@ -510,7 +536,7 @@ int64_t ParseRows(const std::string& text) {
 void Usage() {
   std::printf(
       "usage: server_bench [--rows N] [--only pg,mysql,cross] [--tether PATH] [--batch-size N]\n"
-      "                    [--pg-url URL] [--mysql-url URL] [--keep] [--dir DIR]\n"
+      "                    [--repeat N] [--pg-url URL] [--mysql-url URL] [--keep] [--dir DIR]\n"
       "                    [--servers-script PATH]\n"
       "  --rows            rows in the product table (k and M suffixes; default 1M)\n"
       "  --only            copies to measure: pg (PostgreSQL → PostgreSQL), mysql (MariaDB →\n"
@@ -518,6 +544,8 @@ void Usage() {
       "  --tether          the tether binary (default $TETHER_BINARY, else ./tether beside this\n"
       "                    program)\n"
       "  --batch-size      rows per batch (default: the pipeline default)\n"
+      "  --repeat          copies per program and path, taking turns; the table shows the run\n"
+      "                    of median time and lists all (default 3)\n"
       "  --pg-url          an administrator URL of a PostgreSQL server to use (default\n"
       "                    $TETHER_TEST_PG_URL, else a throwaway server started for the run)\n"
       "  --mysql-url       the same for MySQL/MariaDB ($TETHER_TEST_MYSQL_URL)\n"
@@ -537,6 +565,9 @@ Options ParseArgs(int argc, char** argv) {
       if (opt.only.empty()) Die("--only: pg, mysql or cross");
     } else if (a == "--batch-size") {
       opt.batch_size = static_cast<size_t>(std::strtoull(value().c_str(), nullptr, 10));
+    } else if (a == "--repeat") {
+      opt.repeat = static_cast<int>(std::strtol(value().c_str(), nullptr, 10));
+      if (opt.repeat < 1 || opt.repeat > 20) Die("--repeat: 1 to 20");
     } else if (a == "--keep") {
       opt.keep = true;
     } else {
@@ -611,11 +642,11 @@ int main(int argc, char** argv) {
               FirstLine(Trim(version.out)).c_str(), FirstLine(Trim(psql_version.out)).c_str(),
               FirstLine(Trim(dump_version.out)).c_str());
   std::printf(
-      "rows: %s; batch size: %s; keys: identity; targets: tether ≤ %.2f× the plain tools' "
-      "time, tether peak RSS < %.0f MB (shown, not asserted)\n\n",
+      "rows: %s; batch size: %s; keys: identity; runs per line: %d (median shown); targets: "
+      "tether ≤ %.2f× the plain tools' time, tether peak RSS < %.0f MB (shown, not asserted)\n\n",
       Thousands(opt.rows).c_str(),
-      opt.batch_size ? std::to_string(opt.batch_size).c_str() : "pipeline default", kTimeTarget,
-      kRssTargetMb);
+      opt.batch_size ? std::to_string(opt.batch_size).c_str() : "pipeline default", opt.repeat,
+      kTimeTarget, kRssTargetMb);
   PrintTable(bench.lines(), opt.rows);
 
   bool failed = false;
