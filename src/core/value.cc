@@ -180,8 +180,13 @@ Value ValueFromJson(const nlohmann::json& j) {
   return Value::Text(j.dump());
 }
 
+std::string EncodeKey(const Value& single) {
+  if (single.kind() != ValueKind::kBlob) return single.ToText();
+  return EncodeKey(Row{single});
+}
+
 std::string EncodeKey(const Row& key) {
-  if (key.size() == 1 && key[0].kind() != ValueKind::kBlob) return key[0].ToText();
+  if (key.size() == 1) return EncodeKey(key[0]);
   nlohmann::json arr = nlohmann::json::array();
   for (const Value& v : key) arr.push_back(ValueToJson(v));
   return arr.dump();

@@ -67,6 +67,8 @@ Value ValueFromJson(const nlohmann::json& j);
 // The text form of a record key as stored in links and shown to users: the value's text for a
 // single column (42, SKU-1), a JSON array for a composite key ([5,"SKU-1"]).
 std::string EncodeKey(const Row& key);
+// EncodeKey of a one-column key, without building the Row.
+std::string EncodeKey(const Value& single);
 // Inverse of EncodeKey for `arity` columns; integers come back as kInt, strings as kText.
 bool DecodeKey(std::string_view text, size_t arity, Row* out);
 

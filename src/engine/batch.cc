@@ -161,7 +161,8 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
   for (size_t r = 0; r < rows.size(); ++r) {
     Item& it = items[r];
     Row& src = rows[r];
-    it.sid = EncodeKey(Pick(src, m.source_key));
+    it.sid = m.source_key.size() == 1 ? EncodeKey(src[m.source_key[0]])
+                                      : EncodeKey(Pick(src, m.source_key));
     sids.push_back(it.sid);
     it.desired.resize(m.columns.size());
     it.pending.assign(m.columns.size(), false);
@@ -734,8 +735,10 @@ Status BatchProcessor::WriteEach(size_t n,
 }
 
 Status BatchProcessor::Apply(const EntityMapping& m, std::vector<Item*>& wave) {
+  const bool report = ctx_->observer && !silent_ && ctx_->observer->WantsWrittenRecords();
   if (bulk_) {
-    // Every record is new (see set_bulk): its values move into the writer.
+    // Every record is new (see set_bulk): its values move into the writer. Nothing else needs
+    // its target id (no references), unless it is reported.
     std::vector<Row> rows;
     rows.reserve(wave.size());
     for (Item* it : wave) {
@@ -743,8 +746,7 @@ Status BatchProcessor::Apply(const EntityMapping& m, std::vector<Item*>& wave) {
         return Status::Internal(
             fmt::format("entity {} record {}: not new in a bulk insert", m.name(), it->sid));
       }
-      it->target_key = Pick(it->desired, m.key);
-      it->target_id = EncodeKey(*it->target_key);
+      if (report) it->target_id = EncodeKey(Pick(it->desired, m.key));
       rows.push_back(std::move(it->desired));
     }
     TETHER_RETURN_IF_ERROR(bulk_->Add(std::move(rows)));
@@ -761,7 +763,6 @@ Status BatchProcessor::Apply(const EntityMapping& m, std::vector<Item*>& wave) {
   RunCounts scratch;
   RunCounts& counts = silent_ ? scratch : ctx_->counts[m.name()];
   auto& known = known_[m.name()];
-  const bool report = ctx_->observer && !silent_ && ctx_->observer->WantsWrittenRecords();
   for (Item* it : wave) {
     if (it->rejected) continue;
     switch (it->action) {

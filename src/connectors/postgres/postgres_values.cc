@@ -247,15 +247,14 @@ void ReadRow(const PGresult* result, int row, const std::vector<FieldKind>& kind
   }
 }
 
-// What follows the backslash that escapes a byte in COPY's text format; 0: the byte stands
-// for itself. NUL (marked '0') cannot be sent at all.
+// What follows the backslash that escapes a byte in COPY's text format (the bytes strcspn
+// stops at in AppendCopyField).
 constexpr std::array<char, 256> kCopyEscape = [] {
   std::array<char, 256> t{};
   t['\\'] = '\\';
   t['\n'] = 'n';
   t['\r'] = 'r';
   t['\t'] = 't';
-  t[0] = '0';
   return t;
 }();
 
@@ -299,21 +298,21 @@ bool AppendCopyField(const Value& v, std::string* out) {
       break;
   }
   // In COPY's text format a backslash starts an escape, and tab / newline end a field / row.
+  // std::string's text ends with a NUL, which stops strcspn too: one before the end is a NUL
+  // inside the value.
   const std::string& s = v.as_string();
-  const char* const begin = s.data();
-  const char* const end = begin + s.size();
-  const char* run = begin;  // start of the stretch that needs no escaping
-  for (const char* p = begin; p != end; ++p) {
-    const char escaped = kCopyEscape[static_cast<unsigned char>(*p)];
-    if (escaped == 0) continue;
+  const char* p = s.c_str();
+  const char* const end = p + s.size();
+  for (;;) {
+    const size_t plain = std::strcspn(p, "\\\n\r\t");
+    out->append(p, plain);
+    p += plain;
+    if (p == end) return true;
     if (*p == '\0') return false;
-    out->append(run, p);
-    const char pair[2] = {'\\', escaped};
+    const char pair[2] = {'\\', kCopyEscape[static_cast<unsigned char>(*p)]};
     out->append(pair, 2);
-    run = p + 1;
+    ++p;
   }
-  out->append(run, end);
-  return true;
 }
 
 std::string ResultMessage(const PGresult* result) {
