@@ -6,6 +6,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "connectors/postgres/postgres_binary.h"
 #include "connectors/postgres/postgres_copy.h"
 #include "connectors/postgres/postgres_dialect.h"
 #include "connectors/postgres/postgres_stream.h"
@@ -324,7 +325,8 @@ class PostgresConnector final : public Connector {
   // Starts COPY ... FROM STDIN, with `prefix` (SQL) sent in front of it.
   Result<std::unique_ptr<CopyWriter>> StartCopy(const std::string& table,
                                                 const std::vector<std::string>& columns,
-                                                const std::string& what, const std::string& prefix);
+                                                const std::string& what, const std::string& prefix,
+                                                std::vector<TypeOid> binary_types = {});
   // COPY ... FROM STDIN of `rows`, with `prefix` (SQL) sent in front of the COPY.
   Status CopyIn(const std::string& table, const std::vector<std::string>& columns,
                 const std::vector<Row>& rows, const std::string& what, const std::string& prefix);
@@ -592,9 +594,9 @@ Result<std::vector<Row>> PostgresConnector::Lookup(const LookupRequest& request)
 
 Result<std::unique_ptr<CopyWriter>> PostgresConnector::StartCopy(
     const std::string& table, const std::vector<std::string>& columns, const std::string& what,
-    const std::string& prefix) {
-  const std::string sql =
-      prefix + "COPY " + QuoteIdent(table) + " (" + QuoteList(columns) + ") FROM STDIN";
+    const std::string& prefix, std::vector<TypeOid> binary_types) {
+  const std::string sql = prefix + "COPY " + QuoteIdent(table) + " (" + QuoteList(columns) +
+                          ") FROM STDIN" + (binary_types.empty() ? "" : " (FORMAT binary)");
   ++commands_;
   // With several statements, PQexec stops at the COPY's result (or returns the first error).
   ResultHandle started(PQexec(conn(), sql.c_str()));
@@ -602,7 +604,8 @@ Result<std::unique_ptr<CopyWriter>> PostgresConnector::StartCopy(
   if (PQresultStatus(started.get()) != PGRES_COPY_IN) {
     return ResultError(conn(), started.get(), Context(what));
   }
-  return std::make_unique<CopyWriter>(conn(), &copying_, Context(what), columns);
+  return std::make_unique<CopyWriter>(conn(), &copying_, Context(what), columns,
+                                      std::move(binary_types));
 }
 
 Status PostgresConnector::CopyIn(const std::string& table, const std::vector<std::string>& columns,
@@ -620,7 +623,10 @@ Result<std::unique_ptr<BulkWriter>> PostgresConnector::StartBulkInsert(
   if (columns.empty()) {
     return Status::InvalidArgument(Context(what) + ": a bulk insert needs columns");
   }
-  TETHER_ASSIGN_OR_RETURN(auto copy, StartCopy(table, columns, what, ""));
+  // Binary when every column's type has a binary form: the server then parses no text.
+  TETHER_ASSIGN_OR_RETURN(std::vector<TypeOid> types, TypesOf(table, columns, what));
+  if (!BinaryCopyable(types)) types.clear();
+  TETHER_ASSIGN_OR_RETURN(auto copy, StartCopy(table, columns, what, "", std::move(types)));
   return std::unique_ptr<BulkWriter>(std::move(copy));
 }
 

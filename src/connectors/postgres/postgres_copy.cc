@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "connectors/postgres/postgres_binary.h"
+
 namespace tether::postgres {
 namespace {
 
@@ -12,10 +14,15 @@ constexpr size_t kSendBytes = size_t{64} << 10;
 }  // namespace
 
 CopyWriter::CopyWriter(PGconn* conn, CopyWriter** slot, std::string context,
-                       std::vector<std::string> columns)
-    : conn_(conn), slot_(slot), context_(std::move(context)), columns_(std::move(columns)) {
+                       std::vector<std::string> columns, std::vector<TypeOid> binary_types)
+    : conn_(conn),
+      slot_(slot),
+      context_(std::move(context)),
+      columns_(std::move(columns)),
+      binary_(std::move(binary_types)) {
   *slot_ = this;
   buffer_.reserve(kSendBytes + (kSendBytes >> 2));
+  if (!binary_.empty()) AppendBinaryHeader(&buffer_);
 }
 
 CopyWriter::~CopyWriter() { Abandon(); }
@@ -52,6 +59,22 @@ Status CopyWriter::Append(const Row& row) {
     Abandon();
     return failed_;
   }
+  if (!binary_.empty()) {
+    const size_t start = buffer_.size();
+    AppendBinaryRowStart(row.size(), &buffer_);
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (!AppendBinaryField(row[i], binary_[i], &buffer_)) {
+        buffer_.resize(start);
+        failed_ = Status::InvalidRecord(context_ + " (row " + std::to_string(rows_) +
+                                        "): the value for column '" + columns_[i] +
+                                        "' has no binary form for its type; it goes as text");
+        Abandon();
+        return failed_;
+      }
+    }
+    if (buffer_.size() >= kSendBytes) return Send();
+    return Status::OK();
+  }
   for (size_t i = 0; i < row.size(); ++i) {
     if (i) buffer_ += '\t';
     if (!AppendCopyField(row[i], &buffer_)) {
@@ -70,6 +93,7 @@ Status CopyWriter::Append(const Row& row) {
 Status CopyWriter::Finish() {
   if (!failed_.ok()) return failed_;
   if (!conn_) return Status::Internal(context_ + ": the bulk insert was already ended");
+  if (!binary_.empty()) AppendBinaryTrailer(&buffer_);
   TETHER_RETURN_IF_ERROR(Send());
   PGconn* conn = conn_;
   Release();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "connectors/connector.h"
+#include "connectors/postgres/postgres_dialect.h"
 #include "connectors/postgres/postgres_values.h"
 
 namespace tether::postgres {
@@ -14,9 +15,10 @@ namespace tether::postgres {
 class CopyWriter final : public BulkWriter {
  public:
   // The COPY has been started on `conn` (PGRES_COPY_IN). Registers itself in `*slot`, the
-  // connector's "COPY in progress", until it is finished or abandoned.
-  CopyWriter(PGconn* conn, CopyWriter** slot, std::string context,
-             std::vector<std::string> columns);
+  // connector's "COPY in progress", until it is finished or abandoned. With `binary_types`
+  // (one per column, see postgres_binary.h) the COPY was started with FORMAT binary.
+  CopyWriter(PGconn* conn, CopyWriter** slot, std::string context, std::vector<std::string> columns,
+             std::vector<TypeOid> binary_types = {});
   ~CopyWriter() override;
   CopyWriter(const CopyWriter&) = delete;
   CopyWriter& operator=(const CopyWriter&) = delete;
@@ -40,6 +42,7 @@ class CopyWriter final : public BulkWriter {
   CopyWriter** slot_;
   std::string context_;  // the start of error messages
   std::vector<std::string> columns_;
+  std::vector<TypeOid> binary_;  // empty: text format
   std::string buffer_;
   size_t rows_ = 0;  // rows added so far, for messages
   Status failed_;    // the first failure; later calls repeat it
