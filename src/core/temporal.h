@@ -25,6 +25,12 @@ std::optional<std::string> CanonicalTime(std::string_view text);
 // the UTC wall time) and dropped. with_zone = true: no zone means UTC; the result ends "+00:00".
 std::optional<std::string> CanonicalTimestamp(std::string_view text, bool with_zone);
 
+// Proleptic Gregorian calendar: leap years, days of month m (1-12) of year y, and the days
+// since 1970-01-01 of a date (Howard Hinnant's days_from_civil; negative before it).
+bool IsLeap(int y);
+int DaysInMonth(int y, int m);
+int64_t DaysFromCivil(int64_t y, int m, int d);
+
 // Digits after the seconds' decimal point in a canonical time or timestamp (0 when none).
 int FractionDigits(std::string_view canonical);
 

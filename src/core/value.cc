@@ -180,6 +180,13 @@ Value ValueFromJson(const nlohmann::json& j) {
   return Value::Text(j.dump());
 }
 
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 std::string EncodeKey(const Value& single) {
   if (single.kind() != ValueKind::kBlob) return single.ToText();
   return EncodeKey(Row{single});

@@ -72,6 +72,9 @@ std::string EncodeKey(const Value& single);
 // Inverse of EncodeKey for `arity` columns; integers come back as kInt, strings as kText.
 bool DecodeKey(std::string_view text, size_t arity, Row* out);
 
+// The value of a hexadecimal digit of either case, or -1.
+int HexDigit(char c);
+
 // Stable 64-bit hash of a row (kind-tagged, length-prefixed), as 16 hex digits.
 std::string HashRow(const Row& row);
 

@@ -20,13 +20,6 @@ bool ConsumePrefixNoCase(std::string_view* s, std::string_view prefix) {
   return true;
 }
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // "%40" -> "@"; nullopt on a malformed escape.
 std::optional<std::string> PercentDecode(std::string_view s) {
   std::string out;

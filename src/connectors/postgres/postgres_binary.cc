@@ -7,6 +7,8 @@
 #include <iterator>
 #include <string_view>
 
+#include "core/temporal.h"
+
 namespace tether::postgres {
 namespace {
 
@@ -40,18 +42,6 @@ bool Digits(std::string_view text, size_t pos, size_t n, int* value) {
   return true;
 }
 
-// Days from 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-int64_t DaysFromCivil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-bool LeapYear(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
 // "YYYY-MM-DD" at the start of text -> days since 2000-01-01.
 bool ParseDate(std::string_view text, int64_t* days) {
   int y = 0, m = 0, d = 0;
@@ -59,8 +49,7 @@ bool ParseDate(std::string_view text, int64_t* days) {
       !Digits(text, 5, 2, &m) || !Digits(text, 8, 2, &d)) {
     return false;
   }
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (y < 1 || m < 1 || m > 12 || d < 1 || d > kDays[m - 1] + (m == 2 && LeapYear(y))) {
+  if (y < 1 || m < 1 || m > 12 || d < 1 || d > DaysInMonth(y, m)) {
     return false;
   }
   *days = DaysFromCivil(y, m, d) - kEpochDays;
@@ -167,13 +156,6 @@ bool AppendNumeric(std::string_view text, std::string* out) {
   PutBigEndian(static_cast<int16_t>(fraction.size()), out);
   for (size_t i = first; i < last; ++i) PutBigEndian(groups[i], out);
   return true;
-}
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 bool AppendUuid(std::string_view text, std::string* out) {

@@ -28,13 +28,6 @@ size_t FormatReal(double v, char* buf, size_t size) {
 
 bool HasNul(const std::string& s) { return std::memchr(s.data(), '\0', s.size()) != nullptr; }
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // bytea's text output: "\x" and two hex digits per byte (bytea_output = hex, which the session
 // sets); the older escape format goes through libpq.
 std::string DecodeBytea(const char* text, size_t len) {
