@@ -588,7 +588,10 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
           if (chunk.done) break;
           continue;
         }
-        if (st.code() != StatusCode::kConstraint && st.code() != StatusCode::kInvalidRecord) {
+        // (Refused before any batch was read is not about a record: redoing nothing would only
+        // try the same chunk again.)
+        if ((st.code() != StatusCode::kConstraint && st.code() != StatusCode::kInvalidRecord) ||
+            chunk.batches == 0) {
           return st;
         }
         // A record the target refuses (a row that appeared meanwhile, a constraint tether does
