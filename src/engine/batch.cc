@@ -46,6 +46,10 @@ Value KeyValueFromId(const std::string& id) {
 
 }  // namespace
 
+bool IsRecordError(const Status& s) {
+  return s.code() == StatusCode::kConstraint || s.code() == StatusCode::kInvalidRecord;
+}
+
 Row TypedKey(const std::string& id, const TableSchema& schema,
              const std::vector<std::string>& columns) {
   Row key;
@@ -64,10 +68,6 @@ namespace {
 std::string Shorten(std::string s) {
   if (s.size() > 60) s = s.substr(0, 57) + "...";
   return s;
-}
-
-bool IsRecordError(const Status& s) {
-  return s.code() == StatusCode::kConstraint || s.code() == StatusCode::kInvalidRecord;
 }
 
 Row Pick(const Row& row, const std::vector<int>& positions) {

@@ -62,6 +62,9 @@ struct RunContext {
       attempt_log_;
 };
 
+// The target refused one record (a constraint, a value it cannot hold), not the whole batch.
+bool IsRecordError(const Status& s);
+
 // The key a text id (EncodeKey) stands for, typed by the table's columns ("007" stays text).
 Row TypedKey(const std::string& id, const TableSchema& schema,
              const std::vector<std::string>& columns);

@@ -189,12 +189,12 @@ std::string ConditionsHash(const std::vector<Condition>& conds) {
   return HashRow(r);
 }
 
-// Holds a transaction's per-record reports until it commits: a batch that is rolled back and
-// retried must not report its records twice. Everything else passes straight through.
 // Bulk chunks (Runner::BulkChunk): how many usual batches pass before a target that had rows
 // past the position is probed again.
 constexpr int kBulkProbePause = 32;
 
+// Holds a transaction's per-record reports until it commits: a batch that is rolled back and
+// retried must not report its records twice. Everything else passes straight through.
 class BufferedObserver : public SyncObserver {
  public:
   void Reset(SyncObserver* to) {
@@ -238,9 +238,8 @@ class Runner {
   // end of a table), batches of an identity-keyed entity without references are written into
   // one BulkWriter — on PostgreSQL a COPY that the server works through while tether prepares
   // the next batch — and committed with the checkpoint every SyncRequest::bulk_chunk_time
-  // (a second). A record the target
-  // refuses rolls the chunk back; its batches are then written the usual way, where a refused
-  // record fails alone.
+  // (a second). A record the target refuses rolls the chunk back; its batches are then written
+  // the usual way, where a refused record fails alone.
   bool BulkEligible(const EntityMapping& m, bool dry_run) const;
   // True when the target has no row that a source row past `after` could be: none with a key
   // past it (integer keys, which order alike in every engine), or none at all.
@@ -590,10 +589,7 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
         }
         // (Refused before any batch was read is not about a record: redoing nothing would only
         // try the same chunk again.)
-        if ((st.code() != StatusCode::kConstraint && st.code() != StatusCode::kInvalidRecord) ||
-            chunk.batches == 0) {
-          return st;
-        }
+        if (!IsRecordError(st) || chunk.batches == 0) return st;
         // A record the target refuses (a row that appeared meanwhile, a constraint tether does
         // not know): the chunk was rolled back; its batches go the usual way, record by record.
         if (obs_) {

@@ -36,9 +36,7 @@ void CopyWriter::Release() {
 Status CopyWriter::Send() {
   if (buffer_.empty()) return Status::OK();
   if (PQputCopyData(conn_, buffer_.data(), static_cast<int>(buffer_.size())) != 1) {
-    failed_ = ConnError(conn_, context_);
-    Abandon();
-    return failed_;
+    return Fail(ConnError(conn_, context_));
   }
   buffer_.clear();
   return Status::OK();
@@ -54,10 +52,8 @@ Status CopyWriter::Append(const Row& row) {
   if (!conn_) return Status::Internal(context_ + ": the bulk insert was already ended");
   ++rows_;
   if (row.size() != columns_.size()) {
-    failed_ = Status::InvalidArgument(context_ + ": a row has " + std::to_string(row.size()) +
-                                      " values, expected " + std::to_string(columns_.size()));
-    Abandon();
-    return failed_;
+    return Fail(Status::InvalidArgument(context_ + ": a row has " + std::to_string(row.size()) +
+                                        " values, expected " + std::to_string(columns_.size())));
   }
   if (!binary_.empty()) {
     const size_t start = buffer_.size();
@@ -65,11 +61,9 @@ Status CopyWriter::Append(const Row& row) {
     for (size_t i = 0; i < row.size(); ++i) {
       if (!AppendBinaryField(row[i], binary_[i], &buffer_)) {
         buffer_.resize(start);
-        failed_ = Status::InvalidRecord(context_ + " (row " + std::to_string(rows_) +
-                                        "): the value for column '" + columns_[i] +
-                                        "' has no binary form for its type; it goes as text");
-        Abandon();
-        return failed_;
+        return Fail(Status::InvalidRecord(context_ + " (row " + std::to_string(rows_) +
+                                          "): the value for column '" + columns_[i] +
+                                          "' has no binary form for its type; it goes as text"));
       }
     }
     if (buffer_.size() >= kSendBytes) return Send();
@@ -78,11 +72,9 @@ Status CopyWriter::Append(const Row& row) {
   for (size_t i = 0; i < row.size(); ++i) {
     if (i) buffer_ += '\t';
     if (!AppendCopyField(row[i], &buffer_)) {
-      failed_ = Status::InvalidRecord(context_ + " (row " + std::to_string(rows_) +
-                                      "): the text for column '" + columns_[i] +
-                                      "' holds a NUL character, which PostgreSQL cannot store");
-      Abandon();
-      return failed_;
+      return Fail(Status::InvalidRecord(context_ + " (row " + std::to_string(rows_) +
+                                        "): the text for column '" + columns_[i] +
+                                        "' holds a NUL character, which PostgreSQL cannot store"));
     }
   }
   buffer_ += '\n';
@@ -113,6 +105,12 @@ Status CopyWriter::Finish() {
     }
   }
   while (PGresult* rest = PQgetResult(conn)) PQclear(rest);
+  return failed_;
+}
+
+Status CopyWriter::Fail(Status why) {
+  failed_ = std::move(why);
+  Abandon();
   return failed_;
 }
 

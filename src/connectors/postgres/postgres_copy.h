@@ -36,6 +36,8 @@ class CopyWriter final : public BulkWriter {
 
  private:
   Status Send();
+  // Remembers `why` as the writer's outcome, abandons the COPY and returns it.
+  Status Fail(Status why);
   void Release();
 
   PGconn* conn_;
