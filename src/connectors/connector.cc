@@ -30,4 +30,20 @@ Result<std::unique_ptr<BulkWriter>> Connector::StartBulkInsert(
   return std::unique_ptr<BulkWriter>(std::make_unique<InsertEach>(this, table, columns));
 }
 
+Result<RangeChecksum> Connector::Checksum(const ChecksumRequest& request) {
+  (void)request;
+  return Status::InvalidArgument(
+      connection_name() + ": range checksums are not available for " + std::string(engine()));
+}
+
+Result<std::vector<Row>> Connector::KeySplits(const std::string& table,
+                                              const std::vector<std::string>& key_columns,
+                                              const KeyRange& range,
+                                              const std::vector<Condition>& conditions,
+                                              size_t every) {
+  (void)table, (void)key_columns, (void)range, (void)conditions, (void)every;
+  return Status::InvalidArgument(
+      connection_name() + ": key splits are not available for " + std::string(engine()));
+}
+
 }  // namespace tether

@@ -32,6 +32,44 @@ struct ScanRequest {
   std::optional<Row> after_key;          // exclusive lower bound, one value per key column
   std::vector<Condition> conditions;
   size_t limit = 0;  // 0: no limit (still streamed)
+  std::optional<Row> upto_key;  // inclusive upper bound, one value per key column
+};
+
+// A part of a table by its key, in the engine's key order: after < key <= upto, an absent end
+// being open. Keys compare as row values when there are several key columns.
+struct KeyRange {
+  std::optional<Row> after;  // exclusive lower bound, one value per key column
+  std::optional<Row> upto;   // inclusive upper bound, one value per key column
+};
+
+// Checksum of a key range, computed inside the system over a row encoding that is the same in
+// every engine, so that a range holding the same records in two systems (even of different
+// engines) has the same checksum:
+//  - a row's text is its fields in `columns` order, concatenated; a NULL field is `N`, any
+//    other is `<length>:<text>` — the length in characters of the canonical text, in decimal;
+//  - canonical text by the column's type class (core/schema.h): integer: decimal digits;
+//    decimal: no exponent, no trailing zeros after the point, no point when whole, `0` for
+//    zero (`12.50` -> `12.5`, `-0.0` -> `0`, `100` -> `100`); boolean: `1` / `0`; text, any:
+//    as is; blob: lower-case hex; date `YYYY-MM-DD`; time `HH:MM:SS` and timestamp
+//    `YYYY-MM-DD HH:MM:SS`, each with `.fraction` when the fraction is not zero, without
+//    trailing zeros; timestamptz: the UTC time in timestamp form, no offset; uuid: lower case;
+//    real and json: the engine's own text (engines print them differently: such a column may
+//    make equal ranges differ between engines, never different ranges look equal);
+//  - a row's hash is the first 16 hex digits of the MD5 of its text (UTF-8), as a 64-bit number;
+//  - the checksum is the count of rows and the sum of their hashes modulo 2^64.
+struct ChecksumRequest {
+  std::string table;
+  std::vector<ColumnInfo> columns;  // hashed, in this order: names and type classes of `table`
+  std::vector<std::string> key_columns;
+  KeyRange range;
+  std::vector<Condition> conditions;
+};
+
+struct RangeChecksum {
+  int64_t rows = 0;
+  uint64_t sum = 0;
+  bool operator==(const RangeChecksum& o) const { return rows == o.rows && sum == o.sum; }
+  bool operator!=(const RangeChecksum& o) const { return !(*this == o); }
 };
 
 // Rows of `table` whose (by_columns) equal one of `keys`. Order of results is unspecified.
@@ -81,6 +119,7 @@ struct Capabilities {
   bool generated_keys = false;  // Insert can return keys the system generated
   bool state_store = false;     // can hold tether_ tables next to the data
   bool writable = false;        // opened for writing (false: read-only, e.g. sqlite ?mode=ro)
+  bool checksums = false;       // Checksum and KeySplits work (SQL engines)
 };
 
 class Connector {
@@ -117,6 +156,16 @@ class Connector {
 
   virtual Result<std::unique_ptr<RowStream>> Scan(const ScanRequest& request) = 0;
   virtual Result<std::vector<Row>> Lookup(const LookupRequest& request) = 0;
+  // The checksum of one key range (see ChecksumRequest). Needs capabilities().checksums.
+  virtual Result<RangeChecksum> Checksum(const ChecksumRequest& request);
+  // Cut points that split `range` (rows matching `conditions`) into parts of `every` rows in key
+  // order: the keys of its every-th, 2·every-th, ... row (none when it holds `every` rows or
+  // fewer), computed inside the system. Needs capabilities().checksums.
+  virtual Result<std::vector<Row>> KeySplits(const std::string& table,
+                                             const std::vector<std::string>& key_columns,
+                                             const KeyRange& range,
+                                             const std::vector<Condition>& conditions,
+                                             size_t every);
   // How many rows match; used for progress estimates only.
   virtual Result<int64_t> Count(const std::string& table,
                                 const std::vector<Condition>& conditions) = 0;

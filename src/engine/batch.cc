@@ -812,7 +812,7 @@ Result<size_t> BatchProcessor::SweepDeletes(const EntityMapping& m, std::optiona
     if (source_ids.empty()) return links.size();
   } else {
     ScanRequest scan{
-        m.target_schema.name, m.TargetKeyNames(), m.TargetKeyNames(), *cursor, {}, limit};
+        m.target_schema.name, m.TargetKeyNames(), m.TargetKeyNames(), *cursor, {}, limit, {}};
     TETHER_ASSIGN_OR_RETURN(auto stream, ctx_->target->Scan(scan));
     Row row;
     for (;;) {
@@ -964,7 +964,7 @@ Status BatchProcessor::ProcessKeys(const EntityMapping& m, const std::vector<std
     // A filtered run takes only the changed rows its filters select: one keyed scan per row.
     for (const Row& k : keys) {
       ScanRequest scan{
-          m.source_schema.name, m.source_columns, m.SourceKeyNames(), {}, conditions, 1};
+          m.source_schema.name, m.source_columns, m.SourceKeyNames(), {}, conditions, 1, {}};
       for (size_t i = 0; i < k.size(); ++i) {
         scan.conditions.push_back({m.SourceKeyNames()[i], Condition::Op::kEq, k[i]});
       }

@@ -97,7 +97,7 @@ class TypesTest : public EngineTest {
     auto dst = dst_db_->Open("dst");
     std::vector<Row> out;
     if (!dst) return out;
-    ScanRequest scan{"typed", columns_, {"id"}, std::nullopt, {}, 0};
+    ScanRequest scan{"typed", columns_, {"id"}, std::nullopt, {}, 0, {}};
     auto stream = dst->Scan(scan);
     EXPECT_TRUE(stream.ok()) << stream.status().ToString();
     if (!stream.ok()) return out;
