@@ -180,7 +180,7 @@ TEST_F(MysqlReadTest, ScanWithoutKeyOrLimitStreamsEverything) {
   auto again = (*stream)->Next(&row);  // after the end: still the end
   ASSERT_OK(again);
   EXPECT_FALSE(*again);
-  ASSERT_CODE(conn_->Scan({"stock", {}, {"shop", "n"}, Row{Value::Int(1)}, {}, 0}),
+  ASSERT_CODE(conn_->Scan({"stock", {}, {"shop", "n"}, Row{Value::Int(1)}, {}, 0, {}}),
               StatusCode::kInvalidArgument);
 }
 
