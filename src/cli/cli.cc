@@ -16,6 +16,8 @@
 #include <thread>
 
 #include "cli/common.h"
+#include "cli/diff_command.h"
+#include "cli/keys_file.h"
 #include "cli/output.h"
 #include "cli/track_command.h"
 #include "config/config.h"
@@ -56,6 +58,9 @@ struct RunFlags {
   bool watch = false;
   std::string interval = "5s";
   size_t limit = 20;
+  bool verify = false;
+  std::string keys_file;
+  std::vector<std::string> key_values;
 };
 
 template <typename E>
@@ -319,22 +324,55 @@ int Watch(const Globals& g, const RunFlags& f, const Config& config, const SyncR
   }
 }
 
+// --keys FILE / --key V: the records of a selective sync, into req->keys.
+Status SelectKeys(const Config& config, const std::string& pipeline, const RunFlags& f,
+                  SyncRequest* req) {
+  if (f.keys_file.empty() && f.key_values.empty()) return Status::OK();
+  const PipelineConfig* p = config.FindPipeline(pipeline);
+  if (!p)
+    return Status::InvalidArgument(fmt::format("{}: no pipeline '{}'", config.path, pipeline));
+  std::string single;
+  if (f.entities.size() == 1) single = f.entities[0];
+  if (f.entities.empty() && p->entities.size() == 1) single = p->entities[0];
+  if (!f.key_values.empty()) {
+    if (single.empty()) {
+      return Status::InvalidArgument("--key needs one selected entity (--entity E)");
+    }
+    for (const std::string& k : f.key_values) req->keys[single].push_back(k);
+  }
+  if (!f.keys_file.empty()) {
+    std::map<std::string, bool> identity;
+    for (const std::string& e : p->entities) {
+      const EntityConfig* ec = config.FindEntity(e);
+      identity[e] = ec && ec->keys == KeyMode::kIdentity;
+    }
+    TETHER_ASSIGN_OR_RETURN(auto from_file, ReadKeysFile(f.keys_file, single, identity));
+    for (auto& [entity, ids] : from_file) {
+      if (!f.entities.empty() &&
+          std::find(f.entities.begin(), f.entities.end(), entity) == f.entities.end()) {
+        continue;  // --entity narrows a file listing several
+      }
+      for (std::string& id : ids) req->keys[entity].push_back(std::move(id));
+    }
+    if (req->keys.empty()) {
+      return Status::InvalidArgument(
+          fmt::format("--keys {}: no key for the selected entities", f.keys_file));
+    }
+  }
+  return Status::OK();
+}
+
 int RunCommand(const Globals& g, RunFlags f, bool plan) {
   if (f.format != "table" && f.format != "json" && (f.format != "csv" || !plan)) {
     Error(Status::InvalidArgument("--format " + f.format + ": expected table|json" +
                                   (plan ? "|csv" : "")));
     return kExitUsage;
   }
-  Result<Config> config = Load(g);
-  if (!config.ok()) {
-    Error(config.status());
-    return ExitCodeFor(config.status());
-  }
-  Result<std::string> pipeline = PickPipeline(*config, f.pipeline);
-  if (!pipeline.ok()) {
-    Error(pipeline.status());
-    return kExitUsage;
-  }
+  Config loaded;
+  std::string picked;
+  if (int code = LoadPipeline(g, f.pipeline, &loaded, &picked); code != kExitOk) return code;
+  const Config* config = &loaded;
+  const std::string* pipeline = &picked;
   SyncRequest req;
   req.pipeline = *pipeline;
   req.entities = f.entities;
@@ -363,6 +401,18 @@ int RunCommand(const Globals& g, RunFlags f, bool plan) {
     return kExitUsage;
   }
   if (f.batch_size > 0) req.batch_size = f.batch_size;
+  Status selected = SelectKeys(*config, *pipeline, f, &req);
+  if (!selected.ok()) {
+    Error(selected);
+    return kExitUsage;
+  }
+  if (f.verify && (f.dry_run || f.watch || !req.keys.empty() || !req.where.empty() ||
+                   req.from_date || req.to_date)) {
+    Error(Status::InvalidArgument(
+        "--verify compares whole entities after a sync: it does not go with --dry-run, --watch, "
+        "--keys/--key or filters"));
+    return kExitUsage;
+  }
   req.cancel = &g_cancel;
   req.count_rows = isatty(2) && !g.quiet && !req.changes;
   signal(SIGINT, OnSignal);
@@ -388,6 +438,10 @@ int RunCommand(const Globals& g, RunFlags f, bool plan) {
   }
   RunCounts total;
   for (const EntityReport& e : report->entities) total += e.counts;
+  if (f.verify) {
+    int verified = Verify(g, *config, *pipeline, f.entities);
+    if (verified != kExitOk) return verified;
+  }
   return total.failed > 0 ? kExitPartial : kExitOk;
 }
 
@@ -688,6 +742,16 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f, bool plan) {
   }
   cmd->add_flag("--changes", f->changes,
                 "Incremental: only records the source's change log (tether track) lists");
+  cmd->add_option("--keys", f->keys_file,
+                  "Only the records in FILE: one key per line (ENTITY<TAB>KEY with several "
+                  "entities), or a `tether diff --format csv` report");
+  cmd->add_option("--key", f->key_values,
+                  "Only this record of the one selected entity (repeatable)");
+  if (!plan) {
+    cmd->add_flag("--verify", f->verify,
+                  "After the sync, compare source and target (as `tether verify`); exit 8 if "
+                  "they differ");
+  }
 }
 
 }  // namespace
@@ -740,6 +804,8 @@ int Main(int argc, char** argv) {
       app.add_subcommand("plan", "Dry run: what sync would insert, update, skip, fail");
   AddRunFlags(plan, &plan_flags, true);
   plan->callback([&] { code = RunCommand(g, plan_flags, true); });
+
+  AddDiffCommands(&app, &g, &code);
 
   std::vector<std::string> check_pipelines;
   CLI::App* check = app.add_subcommand(

@@ -16,6 +16,7 @@ enum ExitCode {
   kExitPartial = 5,     // the run finished, but some records failed
   kExitPolicy = 6,      // on_invalid / on_duplicate = error stopped the run; nothing written
   kExitNotFound = 7,    // links find: no such link
+  kExitDiffers = 8,     // verify (or sync --verify): source and target differ
   kExitInterrupted = 130,
 };
 

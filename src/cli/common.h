@@ -20,5 +20,8 @@ void Error(const Status& s);
 Result<Config> Load(const Globals& g);
 // `asked`, or the config's only pipeline; an error listing the pipelines when there are several.
 Result<std::string> PickPipeline(const Config& config, const std::string& asked);
+// Load, then PickPipeline into *pipeline; prints the error and returns the exit code when one
+// fails (a config error's, or kExitUsage for the pipeline), kExitOk otherwise.
+int LoadPipeline(const Globals& g, const std::string& asked, Config* config, std::string* pipeline);
 
 }  // namespace tether::cli

@@ -552,6 +552,7 @@ Status BatchProcessor::Identify(const EntityMapping& m, std::vector<Item*>& wave
       it->target_row = f->second[0];
       it->target_key = Pick(*it->target_row, m.key);
       target_ids.push_back(EncodeKey(*it->target_key));
+      if (ctx_->compare) ctx_->matched[m.name()].insert(target_ids.back());
     }
     // A target row already linked to another source record must not be taken twice.
     TETHER_ASSIGN_OR_RETURN(
@@ -827,6 +828,34 @@ Result<size_t> BatchProcessor::SweepDeletes(const EntityMapping& m, std::optiona
   const size_t examined = source_ids.size();
   TETHER_RETURN_IF_ERROR(DeleteGone(m, source_ids, target_keys));
   return examined;
+}
+
+Result<size_t> BatchProcessor::SweepUnpaired(const EntityMapping& m, std::optional<Row>* cursor,
+                                             size_t limit) {
+  ScanRequest scan{
+      m.target_schema.name, m.TargetKeyNames(), m.TargetKeyNames(), *cursor, {}, limit, {}};
+  TETHER_ASSIGN_OR_RETURN(auto stream, ctx_->target->Scan(scan));
+  std::vector<std::string> ids;
+  Row row;
+  for (;;) {
+    TETHER_ASSIGN_OR_RETURN(bool more, stream->Next(&row));
+    if (!more) break;
+    ids.push_back(EncodeKey(row));
+    *cursor = row;
+  }
+  if (ids.empty()) return size_t{0};
+  TETHER_ASSIGN_OR_RETURN(auto links,
+                          ctx_->state->FindLinksByTarget(ctx_->pipeline->name, m.name(), ids));
+  std::set<std::string> paired;
+  for (const Link& l : links) paired.insert(*l.target_id);
+  const std::set<std::string>& matched = ctx_->matched[m.name()];
+  for (const std::string& id : ids) {
+    if (paired.count(id) || matched.count(id)) continue;
+    ctx_->counts[m.name()].deleted++;
+    RecordPlan plan{m.name(), "", id, Action::kDelete, {}, "no source record is linked to it"};
+    if (ctx_->observer) ctx_->observer->OnRecord(plan);
+  }
+  return ids.size();
 }
 
 Status BatchProcessor::DeleteGone(const EntityMapping& m,

@@ -42,6 +42,10 @@ struct RunContext {
   // again for each of their children; a dry run also learns from them that a child would fail).
   std::set<std::pair<std::string, std::string>> pulled;
   std::set<std::pair<std::string, std::string>> rejected;
+  // Compare runs: target ids (per entity) that a source record paired with by match key in this
+  // run — with the links, what keeps a mapped target row from being "only in the target".
+  bool compare = false;
+  std::map<std::string, std::set<std::string>> matched;
 
   // Adds to `pulled` or `rejected`, remembering the addition so that a rolled-back attempt can
   // take it back (ForgetAttempt): what a rolled-back batch decided did not happen.
@@ -80,6 +84,11 @@ class BatchProcessor {
   // Removes (or soft-deletes) target rows whose source row is gone, for one page of candidates.
   // Returns how many candidates were examined; 0 when done. `cursor` carries the position.
   Result<size_t> SweepDeletes(const EntityMapping& m, std::optional<Row>* cursor, size_t limit);
+
+  // Compare runs, mapped keys: reports (as kDelete, source id "") the target rows of one page
+  // that neither a link nor a match of this run pairs with a source record. Returns how many
+  // target rows were examined; 0 when done. `cursor` carries the position.
+  Result<size_t> SweepUnpaired(const EntityMapping& m, std::optional<Row>* cursor, size_t limit);
 
   // Brings the target in line with the source for these source ids (EncodeKey form, as a change
   // log records them): records the source has — and `conditions` select — are processed like a

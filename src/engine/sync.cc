@@ -255,6 +255,11 @@ class Runner {
   // back, restores the run's in-memory state and tries again, up to kMaxAttempts times.
   Status Transaction(bool dry_run, const std::string& what, const std::function<Status()>& body);
   Status RunDeletes(bool dry_run, const std::vector<std::string>& names);
+  // Compare runs, mapped keys: the target rows no source record pairs with.
+  Status SweepUnpaired(const EntityMapping& m);
+  // Selective sync (SyncRequest::keys): each selected record brought in line, a batch of keys
+  // per transaction.
+  Status RunKeys(bool dry_run);
   // Incremental run: entities that have not read changes yet are copied whole first; then the
   // change log is read in order, batch by batch, each batch's changed records brought in line
   // in one target transaction with every entity's change checkpoint.
@@ -267,6 +272,8 @@ class Runner {
   Result<Value> CursorBound(const EntityMapping& m);
   Status WriteBatchState();
   Status LockPipeline();
+  // Every selected key (SyncRequest::keys) is one its entity's source key can be.
+  Status CheckKeys() const;
   // A second connection to a server source, for reading pages ahead (engine/page_reader.h);
   // null for SQLite, whose reads are cheap and whose file may be the target's too.
   Result<Connector*> ReadAheadSource();
@@ -313,11 +320,20 @@ Status Runner::Prepare() {
     }
   }
   all_ = all;
-  for (const std::string& e : all) {
-    if (req_.entities.empty() ||
-        std::find(req_.entities.begin(), req_.entities.end(), e) != req_.entities.end()) {
-      order_.push_back(e);
+  if (req_.compare && !req_.dry_run) return Status::Internal("a compare run must be a dry run");
+  for (const auto& [e, ids] : req_.keys) {
+    if (std::find(all.begin(), all.end(), e) == all.end()) {
+      return Status::InvalidArgument(
+          fmt::format("--keys: '{}' is not an entity of pipeline '{}' ({})", e, pipeline_->name,
+                      fmt::join(all, ", ")));
     }
+    if (req_.changes) return Status::InvalidArgument("--keys and --changes cannot be combined");
+  }
+  for (const std::string& e : all) {
+    bool asked = req_.entities.empty() ||
+                 std::find(req_.entities.begin(), req_.entities.end(), e) != req_.entities.end();
+    if (!req_.keys.empty()) asked = req_.keys.count(e) > 0;
+    if (asked) order_.push_back(e);
   }
   const ConnectionConfig* sc = config_.FindConnection(pipeline_->source);
   const ConnectionConfig* tc = config_.FindConnection(pipeline_->target);
@@ -381,6 +397,30 @@ Status Runner::Prepare() {
   ctx_.state = state_.get();
   ctx_.on_duplicate = req_.on_duplicate.value_or(pipeline_->on_duplicate);
   ctx_.on_invalid = req_.on_invalid.value_or(pipeline_->on_invalid);
+  ctx_.compare = req_.compare;
+  return CheckKeys();
+}
+
+Status Runner::CheckKeys() const {
+  for (const auto& [name, ids] : req_.keys) {
+    const EntityMapping& m = *plans_.at(name).mapping;
+    const std::vector<std::string> names = m.SourceKeyNames();
+    for (const std::string& id : ids) {
+      Row key = TypedKey(id, m.source_schema, names);
+      bool fits = !key.empty();
+      for (size_t i = 0; fits && i < key.size(); ++i) {
+        const ColumnInfo* c = m.source_schema.Find(names[i]);
+        fits = !(c && c->type == TypeClass::kInteger && key[i].kind() != ValueKind::kInt);
+      }
+      if (!fits) {
+        return Status::InvalidArgument(fmt::format(
+            "--keys: '{}' is not a key of entity '{}' (table '{}', key {}{})", id, name,
+            m.source_schema.name, fmt::join(m.SourceKeyNames(), ", "),
+            m.source_key.size() > 1 ? R"(: write a composite key as a JSON array, [5,"SKU-1"])"
+                                    : ""));
+      }
+    }
+  }
   return Status::OK();
 }
 
@@ -551,7 +591,7 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
   if (obs_ && !dry_run) obs_->OnEntityStart(name);
   size_t batch_size = req_.batch_size.value_or(pipeline_->batch_size);
   std::optional<Row> after;
-  if (!req_.restart) {
+  if (!req_.restart && !req_.compare) {
     TETHER_ASSIGN_OR_RETURN(auto cp, state_->GetCheckpoint(pipeline_->name, name));
     if (cp && cp->mode == "full" && cp->position && cp->options_hash == plan.options_hash) {
       Row k = TypedKey(*cp->position, m.source_schema, m.SourceKeyNames());
@@ -644,6 +684,7 @@ Status Runner::RunEntities(bool dry_run, SyncObserver* obs) {
   ctx_.rejected.clear();
   ctx_.violation = Status::OK();
   if (req_.changes) return RunChanges(dry_run);
+  if (!req_.keys.empty()) return RunKeys(dry_run);
   for (const std::string& name : order_) {
     TETHER_RETURN_IF_ERROR(RunEntity(plans_.at(name), dry_run));
   }
@@ -898,7 +939,7 @@ Status Runner::RunDeletes(bool dry_run, const std::vector<std::string>& names) {
   for (auto name = names.rbegin(); name != names.rend(); ++name) {
     const EntityPlan& plan = plans_.at(*name);
     const EntityMapping& m = *plan.mapping;
-    if (m.config->delete_policy == DeletePolicy::kIgnore) continue;
+    if (m.config->delete_policy == DeletePolicy::kIgnore && !req_.compare) continue;
     if (plan.filtered) {
       if (ctx_.observer) {
         ctx_.observer->OnNotice(fmt::format(
@@ -923,7 +964,43 @@ Status Runner::RunDeletes(bool dry_run, const std::vector<std::string>& names) {
       }));
       if (examined == 0) break;
     }
+    if (req_.compare && m.mapped()) TETHER_RETURN_IF_ERROR(SweepUnpaired(m));
     if (obs_ && !dry_run) obs_->OnProgress(*name, ctx_.counts[*name]);
+  }
+  return Status::OK();
+}
+
+Status Runner::SweepUnpaired(const EntityMapping& m) {
+  BatchProcessor processor(&ctx_);
+  std::optional<Row> cursor;
+  const size_t page = req_.batch_size.value_or(pipeline_->batch_size);
+  for (;;) {
+    if (req_.cancel && req_.cancel->load()) return Status::Cancelled("stopped on request");
+    TETHER_ASSIGN_OR_RETURN(size_t examined, processor.SweepUnpaired(m, &cursor, page));
+    if (examined == 0) return Status::OK();
+  }
+}
+
+Status Runner::RunKeys(bool dry_run) {
+  const size_t batch_size = req_.batch_size.value_or(pipeline_->batch_size);
+  for (const std::string& name : order_) {
+    const EntityPlan& plan = plans_.at(name);
+    const EntityMapping& m = *plan.mapping;
+    const std::vector<std::string>& ids = req_.keys.at(name);
+    if (obs_ && !dry_run) obs_->OnEntityStart(name);
+    BatchProcessor processor(&ctx_);
+    for (size_t from = 0; from < ids.size(); from += batch_size) {
+      if (req_.cancel && req_.cancel->load()) return Status::Cancelled("stopped on request");
+      std::vector<std::string> chunk(ids.begin() + from,
+                                     ids.begin() + std::min(ids.size(), from + batch_size));
+      TETHER_RETURN_IF_ERROR(Transaction(dry_run, name, [&]() -> Status {
+        TETHER_RETURN_IF_ERROR(processor.ProcessKeys(m, chunk, plan.conditions));
+        if (!ctx_.violation.ok() && !dry_run) return ctx_.violation;
+        return dry_run ? Status::OK() : WriteBatchState();
+      }));
+      if (obs_ && !dry_run) obs_->OnProgress(name, ctx_.counts[name]);
+    }
+    if (obs_ && !dry_run) obs_->OnEntityEnd(name, ctx_.counts[name]);
   }
   return Status::OK();
 }

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -87,11 +88,24 @@ struct SyncRequest {
   // checkpoint instead of whole tables; an entity that has not read changes yet is copied whole
   // first.
   bool changes = false;
+  // Compare (tether diff / verify; needs dry_run): checkpoints are ignored, and every selected
+  // entity's target rows without a source record are reported as kDelete whatever its delete
+  // policy — with mapped keys also target rows that no link and no match key pairs with (their
+  // source_id is ""). An unchanged record is counted, not reported, as in any run.
+  bool compare = false;
+  // Selective sync: exactly these records of these entities (source ids in EncodeKey form: 42,
+  // SKU-1, [5,"SKU-1"]), each brought in line with the source as a full run would — written,
+  // or deleted per the delete policy when the source no longer has it; parents are pulled
+  // first. Only entities named here run. No checkpoints: the selection is the whole run.
+  std::map<std::string, std::vector<std::string>> keys;
 };
 
 struct EntityReport {
   std::string entity;
   RunCounts counts;
+  // How the records were compared: "rows" (every record read and compared), or a summary of
+  // the range checksums that let equal ranges be skipped.
+  std::string method = "rows";
 };
 
 struct SyncReport {

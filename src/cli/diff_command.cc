@@ -1,0 +1,280 @@
+#include "cli/diff_command.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.h"
+#include "cli/output.h"
+#include "compare/diff.h"
+
+namespace tether::cli {
+namespace {
+
+struct DiffFlags {
+  std::string pipeline;
+  std::vector<std::string> entities;
+  std::string format = "table";
+  std::string output;
+  size_t limit = 50;
+};
+
+std::string KindLabel(DiffKind k) {
+  std::string s(DiffKindName(k));
+  for (char& c : s) {
+    if (c == '_') c = ' ';
+  }
+  return s;
+}
+
+nlohmann::json DifferenceJson(const Difference& d) {
+  nlohmann::json j = {{"entity", d.entity},
+                      {"kind", std::string(DiffKindName(d.kind))},
+                      {"source_id", d.source_id},
+                      {"target_id", d.target_id}};
+  if (!d.reason.empty()) j["reason"] = d.reason;
+  if (!d.fields.empty()) {
+    nlohmann::json fields = nlohmann::json::array();
+    for (const FieldChange& c : d.fields) {
+      nlohmann::json one = {{"column", c.column},
+                            {"target", ValueToJson(c.before)},
+                            {"source", ValueToJson(c.after)}};
+      if (auto delta = NumericDelta(c.before, c.after)) one["delta"] = *delta;
+      fields.push_back(std::move(one));
+    }
+    j["fields"] = std::move(fields);
+  }
+  return j;
+}
+
+std::vector<std::string> DifferenceCsv(const Difference& d) {
+  std::string base = fmt::format("{},{},{},{}", CsvField(d.entity), DiffKindName(d.kind),
+                                 CsvField(d.source_id), CsvField(d.target_id));
+  std::vector<std::string> lines;
+  if (d.fields.empty()) {
+    lines.push_back(base + ",,,,," + CsvField(d.reason));
+    return lines;
+  }
+  for (const FieldChange& c : d.fields) {
+    lines.push_back(base + "," + CsvField(c.column) + "," + CsvField(c.before.ToText()) + "," +
+                    CsvField(c.after.ToText()) + "," +
+                    NumericDelta(c.before, c.after).value_or("") + ",");
+  }
+  return lines;
+}
+
+nlohmann::json EntityJson(const EntityDiff& e) {
+  return {{"entity", e.entity},
+          {"equal", e.equal()},
+          {"source_rows", e.source_rows},
+          {"unchanged", e.unchanged},
+          {"only_in_source", e.only_in_source},
+          {"only_in_target", e.only_in_target},
+          {"changed", e.changed},
+          {"invalid", e.invalid},
+          {"method", e.method}};
+}
+
+std::string SummaryTable(const DiffReport& report) {
+  std::vector<std::vector<std::string>> rows;
+  for (const EntityDiff& e : report.entities) {
+    rows.push_back({e.entity, Thousands(e.unchanged), Thousands(e.only_in_source),
+                    Thousands(e.only_in_target), Thousands(e.changed), Thousands(e.invalid),
+                    e.method});
+  }
+  return FormatTable({"entity", "unchanged", "only in source", "only in target", "changed",
+                      "invalid", "compared by"},
+                     rows);
+}
+
+std::string Verdict(const DiffReport& report, double secs) {
+  int64_t n = 0;
+  size_t entities = 0;
+  for (const EntityDiff& e : report.entities) {
+    int64_t d = e.only_in_source + e.only_in_target + e.changed + e.invalid;
+    n += d;
+    entities += d > 0;
+  }
+  if (n == 0) return fmt::format("equal: source and target match — {:.2f} s", secs);
+  return fmt::format("{} difference{} in {} entit{} — {:.2f} s", Thousands(n), n == 1 ? "" : "s",
+                     entities, entities == 1 ? "y" : "ies", secs);
+}
+
+// Writes each difference as it comes, in the chosen format, to stdout or --output.
+class DiffPrinter final : public DiffObserver {
+ public:
+  DiffPrinter(const Globals& g, const DiffFlags& f, FILE* out) : g_(g), f_(f), out_(out) {
+    if (f_.format == "json") {
+      std::fprintf(out_, "{\"differences\":[");
+    } else if (f_.format == "csv") {
+      std::fprintf(out_,
+                   "entity,kind,source_id,target_id,column,target_value,source_value,delta,"
+                   "reason\n");
+    }
+  }
+
+  void OnDifference(const Difference& d) override {
+    if (f_.format == "json") {
+      std::fprintf(out_, "%s%s", first_ ? "\n" : ",\n", DifferenceJson(d).dump().c_str());
+      first_ = false;
+    } else if (f_.format == "csv") {
+      for (const std::string& line : DifferenceCsv(d)) std::fprintf(out_, "%s\n", line.c_str());
+    } else {
+      size_t& shown = shown_[d.entity];
+      if (f_.limit != 0 && shown >= f_.limit) {
+        ++hidden_[d.entity];
+        return;
+      }
+      ++shown;
+      std::string ids = d.source_id.empty() ? d.target_id : d.source_id;
+      if (!d.source_id.empty() && !d.target_id.empty() && d.target_id != d.source_id) {
+        ids += " → " + d.target_id;
+      }
+      std::string what = d.reason.empty() ? "" : "(" + d.reason + ")";
+      for (const FieldChange& c : d.fields) {
+        what += (what.empty() ? "" : "; ") + FormatChange(c);
+      }
+      std::fprintf(out_, "  %-15s %s %s  %s\n", KindLabel(d.kind).c_str(), d.entity.c_str(),
+                   ids.c_str(), what.c_str());
+    }
+  }
+
+  void OnNotice(const std::string& text) override {
+    if (g_.verbose > 0) std::fprintf(stderr, "%s\n", text.c_str());
+  }
+
+  void Finish(const DiffReport& report, double secs) {
+    if (f_.format == "json") {
+      nlohmann::json entities = nlohmann::json::array();
+      for (const EntityDiff& e : report.entities) entities.push_back(EntityJson(e));
+      std::fprintf(out_, "%s],\"pipeline\":%s,\"equal\":%s,\"seconds\":%.3f,\"entities\":%s}\n",
+                   first_ ? "" : "\n", nlohmann::json(report.pipeline).dump().c_str(),
+                   report.equal() ? "true" : "false", secs, entities.dump().c_str());
+      return;
+    }
+    if (f_.format == "csv") return;
+    for (const auto& [entity, n] : hidden_) {
+      std::fprintf(out_, "  ... %s more in %s (--limit 0 lists all; --format csv or json)\n",
+                   Thousands(static_cast<int64_t>(n)).c_str(), entity.c_str());
+    }
+    std::fprintf(out_, "%s%s\n%s\n", shown_.empty() ? "" : "\n", SummaryTable(report).c_str(),
+                 Verdict(report, secs).c_str());
+  }
+
+ private:
+  const Globals& g_;
+  const DiffFlags& f_;
+  FILE* out_;
+  bool first_ = true;
+  std::map<std::string, size_t> shown_, hidden_;
+};
+
+double Since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+int DiffCommand(const Globals& g, const DiffFlags& f) {
+  if (f.format != "table" && f.format != "json" && f.format != "csv") {
+    Error(Status::InvalidArgument("--format " + f.format + ": expected table|json|csv"));
+    return kExitUsage;
+  }
+  Config config;
+  std::string pipeline;
+  if (int code = LoadPipeline(g, f.pipeline, &config, &pipeline); code != kExitOk) return code;
+  FILE* out = stdout;
+  if (!f.output.empty()) {
+    out = std::fopen(f.output.c_str(), "w");
+    if (!out) {
+      Error(Status::Io(fmt::format("--output {}: {}", f.output, std::strerror(errno))));
+      return kExitUsage;
+    }
+  }
+  const auto start = std::chrono::steady_clock::now();
+  DiffPrinter printer(g, f, out);
+  DiffRequest req;
+  req.pipeline = pipeline;
+  req.entities = f.entities;
+  Result<DiffReport> report = RunDiff(config, req, &printer);
+  if (report.ok()) printer.Finish(*report, Since(start));
+  int code = report.ok() ? kExitOk : ExitCodeFor(report.status());
+  if (out != stdout && std::fclose(out) != 0 && code == kExitOk) {
+    Error(Status::Io(fmt::format("--output {}: {}", f.output, std::strerror(errno))));
+    code = kExitInternal;
+  }
+  if (!report.ok()) Error(report.status());
+  return code;
+}
+
+// verify lists differences only with -v, and then only a few.
+class VerifyPrinter final : public DiffObserver {
+ public:
+  explicit VerifyPrinter(const Globals& g) : g_(g) {}
+  void OnDifference(const Difference& d) override {
+    if (g_.verbose == 0 || shown_++ >= 20) return;
+    std::string what = d.reason;
+    for (const FieldChange& c : d.fields) what += (what.empty() ? "" : "; ") + FormatChange(c);
+    std::printf("  %-15s %s %s  %s\n", KindLabel(d.kind).c_str(), d.entity.c_str(),
+                (d.source_id.empty() ? d.target_id : d.source_id).c_str(), what.c_str());
+  }
+  void OnNotice(const std::string& text) override {
+    if (g_.verbose > 0) std::fprintf(stderr, "%s\n", text.c_str());
+  }
+
+ private:
+  const Globals& g_;
+  int shown_ = 0;
+};
+
+}  // namespace
+
+int Verify(const Globals& g, const Config& config, const std::string& pipeline,
+           const std::vector<std::string>& entities) {
+  const auto start = std::chrono::steady_clock::now();
+  VerifyPrinter printer(g);
+  DiffRequest req;
+  req.pipeline = pipeline;
+  req.entities = entities;
+  Result<DiffReport> report = RunDiff(config, req, &printer);
+  if (!report.ok()) {
+    Error(report.status().WithContext("verify"));
+    return ExitCodeFor(report.status());
+  }
+  if (!g.quiet || !report->equal()) {
+    std::printf("\nverify:\n%s%s\n", SummaryTable(*report).c_str(),
+                Verdict(*report, Since(start)).c_str());
+  }
+  return report->equal() ? kExitOk : kExitDiffers;
+}
+
+void AddDiffCommands(CLI::App* app, const Globals* g, int* code) {
+  auto flags = std::make_shared<DiffFlags>();
+  CLI::App* diff = app->add_subcommand(
+      "diff", "Compare source and target: rows only in one, and changed fields (old → new)");
+  diff->add_option("pipeline", flags->pipeline, "Pipeline (default: the only one)");
+  diff->add_option("--entity,-e", flags->entities, "Only these entities (repeatable)");
+  diff->add_option("--format,-f", flags->format, "table | json | csv")->capture_default_str();
+  diff->add_option("--output,-o", flags->output, "Write the report to FILE instead of stdout");
+  diff->add_option("--limit", flags->limit,
+                   "Differences listed per entity in table output (0: all)")
+      ->capture_default_str();
+  diff->callback([g, code, flags] { *code = DiffCommand(*g, *flags); });
+
+  auto vflags = std::make_shared<DiffFlags>();
+  CLI::App* verify = app->add_subcommand(
+      "verify", "Exit 0 only if source and target are equal (exit 8 when they differ)");
+  verify->add_option("pipeline", vflags->pipeline, "Pipeline (default: the only one)");
+  verify->add_option("--entity,-e", vflags->entities, "Only these entities (repeatable)");
+  verify->callback([g, code, vflags] {
+    Config config;
+    std::string pipeline;
+    *code = LoadPipeline(*g, vflags->pipeline, &config, &pipeline);
+    if (*code == kExitOk) *code = Verify(*g, config, pipeline, vflags->entities);
+  });
+}
+
+}  // namespace tether::cli

@@ -1,0 +1,100 @@
+#include "compare/diff.h"
+
+namespace tether {
+namespace {
+
+// Turns the compare run's record decisions into differences.
+class Collector final : public SyncObserver {
+ public:
+  explicit Collector(DiffObserver* to) : to_(to) {}
+
+  void OnRecord(const RecordPlan& r) override {
+    if (!to_) return;
+    Difference d;
+    d.entity = r.entity;
+    d.source_id = r.source_id;
+    d.target_id = r.target_id;
+    switch (r.action) {
+      case Action::kInsert:
+        d.kind = DiffKind::kOnlyInSource;
+        d.target_id.clear();  // a planned id, not a row
+        break;
+      case Action::kUpdate:
+        d.kind = DiffKind::kChanged;
+        d.fields = r.changes;
+        break;
+      case Action::kDelete:
+        d.kind = DiffKind::kOnlyInTarget;
+        d.reason = r.reason;
+        break;
+      case Action::kSkip:
+      case Action::kFail:
+        d.kind = DiffKind::kInvalid;
+        d.reason = r.reason;
+        break;
+      case Action::kUnchanged:
+      case Action::kLink:  // paired by match key, equal: linking it is all a sync would do
+        return;
+    }
+    to_->OnDifference(d);
+  }
+  void OnNotice(const std::string& text) override {
+    if (to_) to_->OnNotice(text);
+  }
+
+ private:
+  DiffObserver* to_;
+};
+
+}  // namespace
+
+std::string_view DiffKindName(DiffKind kind) {
+  switch (kind) {
+    case DiffKind::kOnlyInSource:
+      return "only_in_source";
+    case DiffKind::kOnlyInTarget:
+      return "only_in_target";
+    case DiffKind::kChanged:
+      return "changed";
+    case DiffKind::kInvalid:
+      return "invalid";
+  }
+  return "?";
+}
+
+bool DiffReport::equal() const {
+  for (const EntityDiff& e : entities) {
+    if (!e.equal()) return false;
+  }
+  return true;
+}
+
+Result<DiffReport> RunDiff(const Config& config, const DiffRequest& request,
+                           DiffObserver* observer) {
+  SyncRequest req;
+  req.pipeline = request.pipeline;
+  req.entities = request.entities;
+  req.dry_run = true;
+  req.compare = true;
+  req.batch_size = request.batch_size;
+  req.cancel = request.cancel;
+  Collector collector(observer);
+  TETHER_ASSIGN_OR_RETURN(SyncReport sync, RunSync(config, req, &collector));
+  DiffReport report;
+  report.pipeline = sync.run.pipeline;
+  for (const EntityReport& e : sync.entities) {
+    EntityDiff d;
+    d.entity = e.entity;
+    d.source_rows = e.counts.read;
+    d.unchanged = e.counts.unchanged + e.counts.linked;
+    d.only_in_source = e.counts.inserted;
+    d.only_in_target = e.counts.deleted;
+    d.changed = e.counts.updated;
+    d.invalid = e.counts.skipped + e.counts.failed;
+    d.method = e.method;
+    report.entities.push_back(std::move(d));
+  }
+  return report;
+}
+
+}  // namespace tether

@@ -1,0 +1,245 @@
+// tether diff / verify (compare/diff.h) and selective sync over the nine engine pairs: rows pair
+// by identity key, link or match key through the mapping; only-in-source, only-in-target and
+// changed fields are found, and formatting differences between engines (decimal scale,
+// fractional seconds) are not differences. A diff writes nothing.
+#include "compare/diff.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "../engine/engine_fixture.h"
+
+namespace tether::testing {
+namespace {
+
+class Differences : public DiffObserver {
+ public:
+  void OnDifference(const Difference& d) override { all.push_back(d); }
+  std::vector<Difference> all;
+};
+
+// "kind source_id/target_id" per difference, plus "column: before -> after" per field: compact
+// enough to compare whole diffs at once.
+std::vector<std::string> Describe(const std::vector<Difference>& ds) {
+  std::vector<std::string> out;
+  for (const Difference& d : ds) {
+    std::string line =
+        d.entity + " " + std::string(DiffKindName(d.kind)) + " " + d.source_id + "/" + d.target_id;
+    for (const FieldChange& c : d.fields) {
+      line += " " + c.column + ": " + c.before.ToText() + " -> " + c.after.ToText();
+      if (c.before.kind() == ValueKind::kText && c.before.as_string().empty()) line += "(empty)";
+    }
+    out.push_back(line);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class DiffTest : public EngineTest {
+ protected:
+  Result<DiffReport> Diff(std::vector<std::string> entities = {}) {
+    found_ = Differences();
+    DiffRequest req;
+    req.pipeline = "p";
+    req.entities = std::move(entities);
+    return RunDiff(config_, req, &found_);
+  }
+  static const EntityDiff& Of(const DiffReport& r, const std::string& entity) {
+    for (const EntityDiff& e : r.entities) {
+      if (e.entity == entity) return e;
+    }
+    static EntityDiff none;
+    ADD_FAILURE() << "no entity " << entity << " in the diff";
+    return none;
+  }
+  Differences found_;
+};
+
+constexpr char kProductDdl[] =
+    "CREATE TABLE product (id INTEGER PRIMARY KEY, sku VARCHAR(20) NOT NULL, name TEXT, "
+    "price DECIMAL(12,2), qty INTEGER, note TEXT, seen DATETIME(6))";
+constexpr char kProductRows[] =
+    "INSERT INTO product VALUES "
+    "(1, 'A-1', 'Anvil', 12.50, 100, 'x', '2024-03-01 10:00:00.5'),"
+    "(2, 'A-2', 'Bolt', 0.10, 7, NULL, '2024-03-01 10:00:00'),"
+    "(3, 'A-3', 'Cog', 3.00, 1, '', NULL),"
+    "(4, 'A-4', 'Drill', 99.99, 0, 'y', '1999-12-31 23:59:59.123456')";
+
+TEST_P(DiffTest, FindsRowsOnlyOnOneSideAndChangedFieldsWithDeltas) {
+  Source(kProductDdl);
+  // The target keeps prices at another scale and seconds to the millisecond: equal values
+  // printed differently are not differences.
+  Target(
+      "CREATE TABLE product (id INTEGER PRIMARY KEY, sku VARCHAR(20) NOT NULL, name TEXT, "
+      "price DECIMAL(14,4), qty INTEGER, note TEXT, seen DATETIME(6))");
+  Source(kProductRows);
+  Target(kProductRows);
+  Source("INSERT INTO product VALUES (5, 'A-5', 'Epoxy', 1.00, 3, 'z', NULL)");
+  Target("INSERT INTO product VALUES (99, 'Z-9', 'Stray', 1.00, 1, NULL, NULL)");
+  Target("UPDATE product SET qty = 105 WHERE id = 1");    // the source says 100: Δ -5
+  Target("UPDATE product SET note = '' WHERE id = 2");    // NULL in the source
+  Target("UPDATE product SET note = NULL WHERE id = 3");  // '' in the source
+  Configure("entities:\n  product: { table: product, keys: identity, delete: ignore }\n" +
+            Pipeline("product"));
+  const std::string before = TargetSnapshot();
+  auto report = Diff();
+  ASSERT_OK(report);
+  EXPECT_EQ(Describe(found_.all),
+            (std::vector<std::string>{
+                "product changed 1/1 qty: 105 -> 100", "product changed 2/2 note:  -> NULL(empty)",
+                "product changed 3/3 note: NULL -> ", "product only_in_source 5/",
+                "product only_in_target 99/99"}));
+  const EntityDiff& e = Of(*report, "product");
+  EXPECT_EQ(e.unchanged, 1);  // id 4
+  EXPECT_EQ(e.changed, 3);
+  EXPECT_EQ(e.only_in_source, 1);
+  EXPECT_EQ(e.only_in_target, 1);
+  EXPECT_EQ(e.invalid, 0);
+  EXPECT_FALSE(report->equal());
+  EXPECT_TRUE(TargetSnapshot() == before) << "a diff wrote to the target";
+}
+
+TEST_P(DiffTest, VerifyPassesAfterASyncAndFailsOnOneChangedByte) {
+  Both(kProductDdl);
+  Source(kProductRows);
+  Configure("entities:\n  product: { table: product, keys: identity }\n" + Pipeline("product"));
+  auto first = Diff();
+  ASSERT_OK(first);
+  EXPECT_EQ(Of(*first, "product").only_in_source, 4);
+  ASSERT_OK(Sync());
+  auto after = Diff();
+  ASSERT_OK(after);
+  EXPECT_TRUE(after->equal()) << ::testing::PrintToString(Describe(found_.all));
+  EXPECT_EQ(Of(*after, "product").unchanged, 4);
+
+  Target("UPDATE product SET name = 'Anvim' WHERE id = 1");
+  auto changed = Diff();
+  ASSERT_OK(changed);
+  EXPECT_FALSE(changed->equal());
+  EXPECT_EQ(Describe(found_.all),
+            std::vector<std::string>{"product changed 1/1 name: Anvim -> Anvil"});
+}
+
+TEST_P(DiffTest, TextAndCompositeKeysPairByValue) {
+  Both(
+      "CREATE TABLE sku (code VARCHAR(20) PRIMARY KEY, label TEXT);"
+      "CREATE TABLE line (order_no INTEGER NOT NULL, line_no INTEGER NOT NULL, sku TEXT, "
+      "qty INTEGER, PRIMARY KEY (order_no, line_no))");
+  Source(
+      "INSERT INTO sku VALUES ('007', 'seven'), ('A b', 'space'), ('Ω', 'omega');"
+      "INSERT INTO line VALUES (1, 1, 'A', 2), (1, 2, 'B', 1), (2, 1, 'A', 5)");
+  Target(
+      "INSERT INTO sku VALUES ('007', 'seven'), ('A b', 'spaced'), ('7', 'other');"
+      "INSERT INTO line VALUES (1, 1, 'A', 2), (1, 2, 'B', 3), (3, 1, 'C', 1)");
+  Configure(
+      "entities:\n"
+      "  sku: { table: sku, key: [code], keys: identity }\n"
+      "  line: { table: line, key: [order_no, line_no], keys: identity }\n" +
+      Pipeline("sku, line"));
+  auto report = Diff();
+  ASSERT_OK(report);
+  EXPECT_EQ(Describe(found_.all),
+            (std::vector<std::string>{
+                "line changed [1,2]/[1,2] qty: 3 -> 1", "line only_in_source [2,1]/",
+                "line only_in_target [3,1]/[3,1]", "sku changed A b/A b label: spaced -> space",
+                "sku only_in_source Ω/", "sku only_in_target 7/7"}));
+  EXPECT_EQ(Of(*report, "sku").unchanged, 1);
+  EXPECT_EQ(Of(*report, "line").unchanged, 1);
+}
+
+TEST_P(DiffTest, MappedKeysPairByLinkAndByMatchKey) {
+  Both(
+      "CREATE TABLE customer (id INTEGER PRIMARY KEY, email VARCHAR(40) NOT NULL UNIQUE, "
+      "name TEXT)");
+  Source("INSERT INTO customer VALUES (1, 'ann@x', 'Ann'), (2, 'bob@x', 'Bob')");
+  Configure("entities:\n  customer: { table: customer, match: [email] }\n" + Pipeline("customer"));
+  ASSERT_OK(Sync());  // target ids 1 and 2, linked
+  // The target numbers its rows its own way from here on.
+  Target(
+      "INSERT INTO customer VALUES (50, 'cy@x', 'Cy'), (51, 'dee@x', 'Dee');"
+      "UPDATE customer SET name = 'Annie' WHERE email = 'ann@x'");
+  Source(
+      "INSERT INTO customer VALUES (7, 'cy@x', 'Cy'), (8, 'eve@x', 'Eve');"
+      "DELETE FROM customer WHERE id = 2");
+  auto report = Diff();
+  ASSERT_OK(report);
+  // ann: linked, changed; bob: linked, gone from the source; cy: unlinked but equal by match
+  // key; dee: no source record; eve: only in the source.
+  auto dst_id = [&](const std::string& email) {
+    return Dst("SELECT id FROM customer WHERE email = '" + email + "'").at(0);
+  };
+  EXPECT_EQ(Describe(found_.all),
+            (std::vector<std::string>{
+                "customer changed 1/" + dst_id("ann@x") + " name: Annie -> Ann",
+                "customer only_in_source 8/", "customer only_in_target /" + dst_id("dee@x"),
+                "customer only_in_target 2/" + dst_id("bob@x")}));
+  EXPECT_EQ(Of(*report, "customer").unchanged, 1);
+}
+
+TEST_P(DiffTest, ARecordTheSyncWouldRefuseIsInvalidWithItsReason) {
+  Source("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT)");
+  Target("CREATE TABLE item (id INTEGER PRIMARY KEY, name VARCHAR(3))");
+  Source("INSERT INTO item VALUES (1, 'abc'), (2, 'abcdef')");
+  Target("INSERT INTO item VALUES (1, 'abc')");
+  Configure("entities:\n  item: { table: item, keys: identity }\n" + Pipeline("item"));
+  auto report = Diff();
+  ASSERT_OK(report);
+  ASSERT_EQ(found_.all.size(), 1u);
+  EXPECT_EQ(found_.all[0].kind, DiffKind::kInvalid);
+  EXPECT_EQ(found_.all[0].source_id, "2");
+  EXPECT_TRUE(Contains(found_.all[0].reason, "name")) << found_.all[0].reason;
+  EXPECT_FALSE(report->equal());
+}
+
+TEST_P(DiffTest, SelectiveSyncTouchesOnlyTheChosenRecords) {
+  Both(
+      "CREATE TABLE customer (id INTEGER PRIMARY KEY, name TEXT);"
+      "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customer(id), "
+      "total INTEGER)");
+  Source(
+      "INSERT INTO customer VALUES (1, 'Ann'), (2, 'Bob'), (3, 'Cy');"
+      "INSERT INTO orders VALUES (10, 1, 5), (11, 2, 6), (12, 3, 7), (13, 3, 8)");
+  Target(
+      "INSERT INTO customer VALUES (1, 'Ann'), (2, 'Bob');"
+      "INSERT INTO orders VALUES (10, 1, 50), (11, 2, 60), (14, 2, 9)");
+  Configure(
+      "entities:\n"
+      "  customer: { table: customer, keys: identity }\n"
+      "  orders: { table: orders, keys: identity, delete: propagate,"
+      " references: { customer_id: customer } }\n" +
+      Pipeline("customer, orders"));
+  SyncRequest req;
+  req.keys["orders"] = {"11", "12", "14"};  // changed; new with a new parent; gone
+  auto report = Sync(req);
+  ASSERT_OK(report);
+  EXPECT_EQ(Dst("SELECT id, customer_id, total FROM orders ORDER BY id"),
+            (std::vector<std::string>{"10|1|50", "11|2|6", "12|3|7"}));
+  EXPECT_EQ(Dst("SELECT id, name FROM customer ORDER BY id"),
+            (std::vector<std::string>{"1|Ann", "2|Bob", "3|Cy"}));  // parent pulled first
+  // What was not chosen still differs.
+  auto diff = Diff({"orders"});
+  ASSERT_OK(diff);
+  EXPECT_EQ(Describe(found_.all), (std::vector<std::string>{"orders changed 10/10 total: 50 -> 5",
+                                                            "orders only_in_source 13/"}));
+}
+
+TEST_P(DiffTest, SelectiveSyncRefusesAKeyItsEntityCannotHave) {
+  Both("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT)");
+  Configure("entities:\n  item: { table: item, keys: identity }\n" + Pipeline("item"));
+  const std::string before = TargetSnapshot();
+  SyncRequest req;
+  req.keys["item"] = {"1", "abc"};
+  ASSERT_CODE(Sync(req), StatusCode::kInvalidArgument);
+  SyncRequest other;
+  other.keys["nope"] = {"1"};
+  ASSERT_CODE(Sync(other), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(TargetSnapshot() == before);
+}
+
+TETHER_ALL_PAIRS(DiffTest);
+
+}  // namespace
+}  // namespace tether::testing
