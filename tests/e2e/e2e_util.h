@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/keys_file.h"
 #include "util/test_util.h"
 
 namespace tether::e2e {
@@ -83,30 +84,11 @@ inline std::set<std::string> RowSet(const std::string& db, const std::string& sq
   return std::set<std::string>(rows.begin(), rows.end());
 }
 
-// One line of CSV (RFC 4180 quoting), for the plan's CSV output.
+// One line of CSV (RFC 4180 quoting), for the CSV outputs of plan and diff.
 inline std::vector<std::string> SplitCsvLine(const std::string& line) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        fields.back() += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        fields.back() += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      fields.emplace_back();
-    } else {
-      fields.back() += c;
-    }
-  }
-  return fields;
+  Result<std::vector<std::string>> fields = ::tether::cli::SplitCsvLine(line);
+  EXPECT_TRUE(fields.ok()) << line;
+  return fields.ok() ? *fields : std::vector<std::string>{};
 }
 
 inline std::vector<std::string> Lines(const std::string& text) {
