@@ -19,7 +19,8 @@ while [ $# -gt 0 ]; do
 done
 
 packages=(g++ cmake ninja-build pkg-config sqlite3 libsqlite3-dev libyaml-cpp-dev
-          nlohmann-json3-dev libcli11-dev libfmt-dev libxxhash-dev libpq-dev libmariadb-dev)
+          nlohmann-json3-dev libcli11-dev libfmt-dev libxxhash-dev libpq-dev libmariadb-dev
+          libssl-dev)
 if [ "$tests" = 1 ]; then
   # The tests start their own throwaway PostgreSQL and MariaDB servers (scripts/test-servers.sh).
   packages+=(googletest libgtest-dev postgresql postgresql-client mariadb-server mariadb-client)
