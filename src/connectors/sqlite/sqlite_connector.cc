@@ -12,7 +12,9 @@
 #include <unordered_set>
 #include <utility>
 
+#include "connectors/key_range.h"
 #include "connectors/sql_text.h"
+#include "connectors/sqlite/sqlite_checksum.h"
 #include "connectors/sqlite/sqlite_dialect.h"
 #include "connectors/sqlite/sqlite_statement.h"
 
@@ -146,6 +148,8 @@ class SqliteConnector final : public Connector {
     // 2 MiB), and temporary b-trees in memory.
     TETHER_RETURN_IF_ERROR(Run("PRAGMA cache_size=-65536"));
     TETHER_RETURN_IF_ERROR(Run("PRAGMA temp_store=MEMORY"));
+    const int rc = RegisterChecksumFunctions(db_.get());
+    if (rc != SQLITE_OK) return Error(rc, "registering the checksum functions");
     return Run("PRAGMA foreign_keys=ON");
   }
 
@@ -157,6 +161,7 @@ class SqliteConnector final : public Connector {
     c.writable = sqlite3_db_readonly(db_.get(), "main") == 0;
     c.generated_keys = true;
     c.state_store = true;
+    c.checksums = true;
     return c;
   }
 
@@ -175,6 +180,12 @@ class SqliteConnector final : public Connector {
   Result<int64_t> Count(const std::string& table,
                         const std::vector<Condition>& conditions) override;
   Result<std::vector<Row>> Lookup(const LookupRequest& request) override;
+  Result<RangeChecksum> Checksum(const ChecksumRequest& request) override;
+  Result<std::vector<Row>> KeySplits(const std::string& table,
+                                     const std::vector<std::string>& key_columns,
+                                     const KeyRange& range,
+                                     const std::vector<Condition>& conditions,
+                                     size_t every) override;
 
   Result<std::vector<Row>> Insert(const std::string& table, const std::vector<std::string>& columns,
                                   const std::vector<Row>& rows,
@@ -253,6 +264,28 @@ class SqliteConnector final : public Connector {
     sqlite3_stmt* raw = stmt.get();
     cache_.emplace(sql, std::move(stmt));
     return raw;
+  }
+
+  // Every row of the cached statement `sql` with `params` bound in order.
+  Result<std::vector<Row>> CachedRows(const std::string& sql,
+                                      const std::vector<const Value*>& params,
+                                      std::string_view what) {
+    TETHER_ASSIGN_OR_RETURN(sqlite3_stmt * st, Cached(sql));
+    ScopedReset reset(st);
+    for (size_t i = 0; i < params.size(); ++i) {
+      const int rc = BindValue(st, static_cast<int>(i + 1), *params[i], /*copy=*/false);
+      if (rc != SQLITE_OK) return Error(rc, what);
+    }
+    std::vector<Row> rows;
+    const int n = sqlite3_column_count(st);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      Row& row = rows.emplace_back();
+      row.reserve(static_cast<size_t>(n));
+      for (int i = 0; i < n; ++i) row.push_back(ColumnValue(st, i));
+    }
+    if (rc != SQLITE_DONE) return Error(rc, what);
+    return rows;
   }
 
   // Runs one parameterless statement to its end, ignoring any rows.
@@ -494,6 +527,21 @@ const char* AppendConditions(const std::vector<Condition>& conditions, std::stri
   return joiner;
 }
 
+// Appends the key range `after` < (keys) <= `upto` (an absent bound is open) as row-value
+// comparisons and collects the values to bind; returns the joiner for whatever comes next.
+const char* AppendKeyRange(const std::vector<std::string>& keys, const std::optional<Row>& after,
+                           const std::optional<Row>& upto, const char* joiner, std::string* sql,
+                           std::vector<const Value*>* params) {
+  for (const auto& [bound, op] : {std::pair{&after, ">"}, std::pair{&upto, "<="}}) {
+    if (!*bound) continue;
+    *sql += joiner;
+    joiner = " AND ";
+    *sql += "(" + QuoteList(keys) + ") " + op + " (" + Placeholders(keys.size()) + ")";
+    for (const Value& v : **bound) params->push_back(&v);
+  }
+  return joiner;
+}
+
 Result<int64_t> SqliteConnector::Count(const std::string& table,
                                        const std::vector<Condition>& conditions) {
   const std::string what = "counting rows of " + table;
@@ -517,17 +565,11 @@ Result<std::unique_ptr<RowStream>> SqliteConnector::Scan(const ScanRequest& requ
   sql += " FROM " + QuoteIdent(request.table);
 
   std::vector<const Value*> params;
+  const std::string problem = KeyBoundsProblem(request.key_columns, request.after_key,
+                                               request.upto_key, "after_key", "upto_key");
+  if (!problem.empty()) return Status::InvalidArgument(where_ + ": " + what + ": " + problem);
   const char* joiner = AppendConditions(request.conditions, &sql, &params);
-  if (request.after_key) {
-    if (request.key_columns.empty() || request.after_key->size() != request.key_columns.size()) {
-      return Status::InvalidArgument(where_ + ": " + what +
-                                     ": after_key needs one value per key column");
-    }
-    sql += joiner;
-    sql += "(" + QuoteList(request.key_columns) + ") > (" +
-           Placeholders(request.key_columns.size()) + ")";
-    for (const Value& v : *request.after_key) params.push_back(&v);
-  }
+  AppendKeyRange(request.key_columns, request.after_key, request.upto_key, joiner, &sql, &params);
   if (!request.key_columns.empty()) sql += " ORDER BY " + QuoteList(request.key_columns);
   if (request.limit > 0) sql += " LIMIT ?";
 
@@ -631,6 +673,48 @@ Result<std::vector<Row>> SqliteConnector::Lookup(const LookupRequest& request) {
     begin += n;
   }
   return out;
+}
+
+Result<RangeChecksum> SqliteConnector::Checksum(const ChecksumRequest& request) {
+  const std::string what = "computing a checksum of " + request.table;
+  const std::string problem =
+      KeyBoundsProblem(request.key_columns, request.range.after, request.range.upto,
+                       "the range's after", "the range's upto");
+  if (!problem.empty()) return Status::InvalidArgument(where_ + ": " + what + ": " + problem);
+  std::string sql = "SELECT count(*), tether_hash_sum(" + RowTextSql(request.columns) + ") FROM " +
+                    QuoteIdent(request.table);
+  std::vector<const Value*> params;
+  const char* joiner = AppendConditions(request.conditions, &sql, &params);
+  AppendKeyRange(request.key_columns, request.range.after, request.range.upto, joiner, &sql,
+                 &params);
+  TETHER_ASSIGN_OR_RETURN(std::vector<Row> rows, CachedRows(sql, params, what));
+  if (rows.size() != 1 || rows[0].size() != 2 || rows[0][0].kind() != ValueKind::kInt ||
+      rows[0][1].kind() != ValueKind::kInt) {
+    return Status::Internal(where_ + ": " + what + ": unexpected result of the checksum query");
+  }
+  return RangeChecksum{rows[0][0].as_int(), static_cast<uint64_t>(rows[0][1].as_int())};
+}
+
+Result<std::vector<Row>> SqliteConnector::KeySplits(const std::string& table,
+                                                    const std::vector<std::string>& key_columns,
+                                                    const KeyRange& range,
+                                                    const std::vector<Condition>& conditions,
+                                                    size_t every) {
+  const std::string what = "splitting the keys of " + table;
+  std::string problem = KeyBoundsProblem(key_columns, range.after, range.upto, "the range's after",
+                                         "the range's upto");
+  if (key_columns.empty()) problem = "no key columns";
+  if (every == 0) problem = "a part needs at least one row";
+  if (!problem.empty()) return Status::InvalidArgument(where_ + ": " + what + ": " + problem);
+  std::string sql = KeySplitsHead(QuoteList(key_columns), QuoteIdent(table));
+  std::vector<const Value*> params;
+  const char* joiner = AppendConditions(conditions, &sql, &params);
+  AppendKeyRange(key_columns, range.after, range.upto, joiner, &sql, &params);
+  sql += KeySplitsTail("?");
+  const Value step = Value::Int(static_cast<int64_t>(every));
+  params.push_back(&step);
+  TETHER_ASSIGN_OR_RETURN(std::vector<Row> numbered, CachedRows(sql, params, what));
+  return CutsOf(std::move(numbered), every);
 }
 
 Result<std::vector<Row>> SqliteConnector::Insert(const std::string& table,
