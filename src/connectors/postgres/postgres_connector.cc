@@ -6,6 +6,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "connectors/key_range.h"
 #include "connectors/postgres/postgres_binary.h"
 #include "connectors/postgres/postgres_copy.h"
 #include "connectors/postgres/postgres_dialect.h"
@@ -86,6 +87,7 @@ class PostgresConnector final : public Connector {
     c.generated_keys = true;
     c.state_store = true;
     c.writable = !read_only_;
+    c.checksums = true;
     return c;
   }
 
@@ -113,6 +115,12 @@ class PostgresConnector final : public Connector {
   Result<int64_t> Count(const std::string& table,
                         const std::vector<Condition>& conditions) override;
   Result<std::vector<Row>> Lookup(const LookupRequest& request) override;
+  Result<RangeChecksum> Checksum(const ChecksumRequest& request) override;
+  Result<std::vector<Row>> KeySplits(const std::string& table,
+                                     const std::vector<std::string>& key_columns,
+                                     const KeyRange& range,
+                                     const std::vector<Condition>& conditions,
+                                     size_t every) override;
 
   Result<std::vector<Row>> Insert(const std::string& table, const std::vector<std::string>& columns,
                                   const std::vector<Row>& rows,
@@ -312,6 +320,16 @@ class PostgresConnector final : public Connector {
     return Status::OK();
   }
 
+  // Runs `q` (values bound, types inferred by the server).
+  Result<ResultHandle> ExecText(const SqlText& q, std::string_view what) {
+    Params params;
+    params.Reserve(q.params.size());
+    for (const Value* v : q.params) {
+      if (!params.Add(*v)) return Status::InvalidArgument(Context(what) + ": NUL in a condition");
+    }
+    return Exec(q.sql, &params, what);
+  }
+
   Status CheckArity(const std::vector<Row>& rows, size_t arity, std::string_view what) const {
     for (const Row& row : rows) {
       if (row.size() != arity) {
@@ -499,10 +517,9 @@ Result<int64_t> PostgresConnector::Count(const std::string& table,
 Result<std::unique_ptr<RowStream>> PostgresConnector::Scan(const ScanRequest& request) {
   TETHER_RETURN_IF_ERROR(Ready());
   const std::string what = "scanning " + request.table;
-  if (request.after_key &&
-      (request.key_columns.empty() || request.after_key->size() != request.key_columns.size())) {
-    return Status::InvalidArgument(Context(what) + ": after_key needs one value per key column");
-  }
+  const std::string problem = KeyBoundsProblem(request.key_columns, request.after_key,
+                                               request.upto_key, "after_key", "upto_key");
+  if (!problem.empty()) return Status::InvalidArgument(Context(what) + ": " + problem);
   SqlText q = ScanSql(request);
   Params params;
   for (const Value* v : q.params) {
@@ -590,6 +607,49 @@ Result<std::vector<Row>> PostgresConnector::Lookup(const LookupRequest& request)
     for (int i = 0; i < rows; ++i) ReadRow(result.get(), i, kinds, &out.emplace_back());
   }
   return out;
+}
+
+Result<RangeChecksum> PostgresConnector::Checksum(const ChecksumRequest& request) {
+  TETHER_RETURN_IF_ERROR(Ready());
+  const std::string what = "computing a checksum of " + request.table;
+  const std::string problem =
+      KeyBoundsProblem(request.key_columns, request.range.after, request.range.upto,
+                       "the range's after", "the range's upto");
+  if (!problem.empty()) return Status::InvalidArgument(Context(what) + ": " + problem);
+  const bool trim_scale = PQserverVersion(conn()) >= 130000;
+  TETHER_ASSIGN_OR_RETURN(ResultHandle result, ExecText(ChecksumSql(request, trim_scale), what));
+  const PGresult* r = result.get();
+  std::optional<uint64_t> sum;
+  if (PQntuples(r) == 1 && PQnfields(r) == 2) {
+    // sum() of no rows is NULL.
+    sum = PQgetisnull(r, 0, 1) ? 0 : DecimalModulo64(PQgetvalue(r, 0, 1));
+  }
+  if (!sum) return Status::Internal(Context(what) + ": unexpected result of the checksum query");
+  return RangeChecksum{std::stoll(PQgetvalue(r, 0, 0)), *sum};
+}
+
+Result<std::vector<Row>> PostgresConnector::KeySplits(const std::string& table,
+                                                      const std::vector<std::string>& key_columns,
+                                                      const KeyRange& range,
+                                                      const std::vector<Condition>& conditions,
+                                                      size_t every) {
+  TETHER_RETURN_IF_ERROR(Ready());
+  const std::string what = "splitting the keys of " + table;
+  std::string problem = KeyBoundsProblem(key_columns, range.after, range.upto, "the range's after",
+                                         "the range's upto");
+  if (key_columns.empty()) problem = "no key columns";
+  if (every == 0) problem = "a part needs at least one row";
+  if (!problem.empty()) return Status::InvalidArgument(Context(what) + ": " + problem);
+  const Value step = Value::Int(static_cast<int64_t>(every));
+  TETHER_ASSIGN_OR_RETURN(
+      ResultHandle result,
+      ExecText(KeySplitsSql(table, key_columns, range, conditions, &step), what));
+  const std::vector<FieldKind> kinds = FieldKinds(result.get());
+  std::vector<Row> numbered(static_cast<size_t>(PQntuples(result.get())));
+  for (size_t i = 0; i < numbered.size(); ++i) {
+    ReadRow(result.get(), static_cast<int>(i), kinds, &numbered[i]);
+  }
+  return CutsOf(std::move(numbered), every);
 }
 
 Result<std::unique_ptr<CopyWriter>> PostgresConnector::StartCopy(

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "connectors/key_range.h"
 #include "connectors/sql_text.h"
 
 namespace tether::postgres {
@@ -247,25 +248,103 @@ const char* AppendConditions(const std::vector<Condition>& conditions, SqlText* 
   return joiner;
 }
 
+const char* AppendKeyRange(const std::vector<std::string>& keys, const std::optional<Row>& after,
+                           const std::optional<Row>& upto, const char* joiner, SqlText* out) {
+  for (const auto& [bound, op] : {std::pair{&after, ") > ("}, std::pair{&upto, ") <= ("}}) {
+    if (!*bound) continue;
+    // A row-value comparison: one index range scan over a composite key, never an OR chain.
+    out->sql += joiner;
+    joiner = " AND ";
+    out->sql += "(" + QuoteList(keys) + op;
+    for (size_t i = 0; i < (*bound)->size(); ++i) {
+      if (i) out->sql += ",";
+      out->sql += "$" + std::to_string(out->params.size() + 1);
+      out->params.push_back(&(**bound)[i]);
+    }
+    out->sql += ")";
+  }
+  return joiner;
+}
+
 SqlText ScanSql(const ScanRequest& request) {
   SqlText out;
   out.sql = "SELECT ";
   out.sql += request.columns.empty() ? "*" : QuoteList(request.columns);
   out.sql += " FROM " + QuoteIdent(request.table);
   const char* joiner = AppendConditions(request.conditions, &out);
-  if (request.after_key) {
-    // A row-value comparison: one index range scan over a composite key, never an OR chain.
-    out.sql += joiner;
-    out.sql += "(" + QuoteList(request.key_columns) + ") > (";
-    for (size_t i = 0; i < request.after_key->size(); ++i) {
-      if (i) out.sql += ",";
-      out.sql += "$" + std::to_string(out.params.size() + 1);
-      out.params.push_back(&(*request.after_key)[i]);
-    }
-    out.sql += ")";
-  }
+  AppendKeyRange(request.key_columns, request.after_key, request.upto_key, joiner, &out);
   if (!request.key_columns.empty()) out.sql += " ORDER BY " + QuoteList(request.key_columns);
   if (request.limit > 0) out.sql += " LIMIT " + std::to_string(request.limit);
+  return out;
+}
+
+namespace {
+
+// The canonical text of `column`'s values as a text expression, NULL for NULL.
+std::string ChecksumText(const ColumnInfo& column, bool trim_scale) {
+  const std::string c = QuoteIdent(column.name);
+  switch (column.type) {
+    case TypeClass::kDecimal:
+      if (trim_scale) return "trim_scale(" + c + ")::text";
+      return "CASE WHEN " + c + "::text LIKE '%.%' THEN rtrim(rtrim(" + c + "::text, '0'), '.') " +
+             "ELSE " + c + "::text END";
+    case TypeClass::kTimestampTz:
+      // The session's DateStyle is ISO: the UTC wall time without an offset, trailing zeros of
+      // the fraction dropped, as for time and timestamp.
+      return "(" + c + " AT TIME ZONE 'UTC')::text";
+    default:  // integer, date, time, timestamp; real, json, any
+      return c + "::text";
+  }
+}
+
+}  // namespace
+
+std::string ChecksumField(const ColumnInfo& column, bool trim_scale) {
+  const std::string c = QuoteIdent(column.name);
+  // NULL makes a concatenation NULL, hence 'N'. Where the length is known without printing the
+  // value, it is not printed twice (the server would).
+  switch (column.type) {
+    case TypeClass::kBoolean:
+      return "CASE WHEN " + c + " THEN '1:1' WHEN NOT " + c + " THEN '1:0' ELSE 'N' END";
+    case TypeClass::kBlob:
+      return "coalesce((octet_length(" + c + ") * 2) || ':' || encode(" + c + ", 'hex'), 'N')";
+    case TypeClass::kUuid:  // printed in lower case
+      return "coalesce('36:' || " + c + "::text, 'N')";
+    case TypeClass::kText:  // length() counts characters (and ignores char(n)'s padding, as ::text)
+      return "coalesce(length(" + c + ") || ':' || " + c + "::text, 'N')";
+    default: {
+      const std::string text = ChecksumText(column, trim_scale);
+      return "coalesce(length(" + text + ") || ':' || " + text + ", 'N')";
+    }
+  }
+}
+
+SqlText ChecksumSql(const ChecksumRequest& request, bool trim_scale) {
+  std::string row;
+  for (const ColumnInfo& column : request.columns) {
+    if (!row.empty()) row += " || ";
+    row += ChecksumField(column, trim_scale);
+  }
+  if (row.empty()) row = "''";
+  SqlText out;
+  // md5's first 16 hex digits as a bit string cast to bigint: the 64-bit hash as a signed
+  // integer, which is the same number modulo 2^64. sum(bigint) is numeric: exact.
+  out.sql = "SELECT count(*), sum(('x' || left(md5(" + row + "), 16))::bit(64)::bigint) FROM " +
+            QuoteIdent(request.table);
+  const char* joiner = AppendConditions(request.conditions, &out);
+  AppendKeyRange(request.key_columns, request.range.after, request.range.upto, joiner, &out);
+  return out;
+}
+
+SqlText KeySplitsSql(const std::string& table, const std::vector<std::string>& keys,
+                     const KeyRange& range, const std::vector<Condition>& conditions,
+                     const Value* every) {
+  SqlText out;
+  out.sql = KeySplitsHead(QuoteList(keys), QuoteIdent(table));
+  const char* joiner = AppendConditions(conditions, &out);
+  AppendKeyRange(keys, range.after, range.upto, joiner, &out);
+  out.params.push_back(every);
+  out.sql += KeySplitsTail("$" + std::to_string(out.params.size()));
   return out;
 }
 

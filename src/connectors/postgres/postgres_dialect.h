@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,9 +83,26 @@ struct SqlText {
 // Returns the joiner for a further condition: " WHERE " or " AND ".
 const char* AppendConditions(const std::vector<Condition>& conditions, SqlText* out);
 
-// One keyset page: SELECT ... WHERE conditions AND (k1, k2) > ($n, $m) ORDER BY k1, k2 LIMIT n.
-// The caller has checked that after_key has one value per key column.
+// " AND (k1, k2) > ($n, $m) AND (k1, k2) <= ($o, $p)" for the bounds present (an absent one is
+// open), starting with `joiner`; returns the joiner for a further condition.
+const char* AppendKeyRange(const std::vector<std::string>& keys, const std::optional<Row>& after,
+                           const std::optional<Row>& upto, const char* joiner, SqlText* out);
+
+// One keyset page: SELECT ... WHERE conditions AND (k1, k2) > ($n, $m) [AND (k1, k2) <= (..)]
+// ORDER BY k1, k2 LIMIT n. The caller has checked that the bounds have one value per key column.
 SqlText ScanSql(const ScanRequest& request);
+
+// One field of Connector::Checksum's row encoding for `column`, as a text expression: 'N' for
+// NULL, else <characters>:<canonical text>. `trim_scale`: the server has trim_scale() (13 on).
+std::string ChecksumField(const ColumnInfo& column, bool trim_scale);
+// SELECT count(*), sum(<first 64 bits of md5(row text)> as a signed bigint) FROM ... WHERE
+// conditions AND range: the sum is exact (numeric); the caller takes it modulo 2^64.
+SqlText ChecksumSql(const ChecksumRequest& request, bool trim_scale);
+// KeySplitsHead / KeySplitsTail (key_range.h) over the range; `every` is bound as the last
+// parameter.
+SqlText KeySplitsSql(const std::string& table, const std::vector<std::string>& keys,
+                     const KeyRange& range, const std::vector<Condition>& conditions,
+                     const Value* every);
 
 // Change tracking (Connector::TrackingDdl): one PL/pgSQL trigger function and one row trigger
 // per table; the origin is the session setting tether.origin, which tether's sessions set.
