@@ -134,6 +134,7 @@ Capabilities MysqlConnector::capabilities() const {
   c.generated_keys = true;
   c.state_store = true;
   c.writable = !server_.read_only;
+  c.checksums = true;
   return c;
 }
 

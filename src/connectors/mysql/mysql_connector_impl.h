@@ -81,6 +81,12 @@ class MysqlConnector final : public Connector {
   Result<std::vector<Row>> Lookup(const LookupRequest& request) override;
   Result<int64_t> Count(const std::string& table,
                         const std::vector<Condition>& conditions) override;
+  Result<RangeChecksum> Checksum(const ChecksumRequest& request) override;
+  Result<std::vector<Row>> KeySplits(const std::string& table,
+                                     const std::vector<std::string>& key_columns,
+                                     const KeyRange& range,
+                                     const std::vector<Condition>& conditions,
+                                     size_t every) override;
 
   Result<std::vector<Row>> Insert(const std::string& table, const std::vector<std::string>& columns,
                                   const std::vector<Row>& rows,
@@ -140,6 +146,14 @@ class MysqlConnector final : public Connector {
   // One bulk execution of `sql` over rows [begin, end), each row's values as the parameters.
   Status ExecuteBulk(const std::string& sql, const std::vector<const Row*>& rows, size_t begin,
                      size_t end, size_t columns, std::string_view what);
+  // Every row of `head` + " WHERE conditions AND range" + `tail`, with the values of the
+  // conditions, the range and then `tail_params` bound (mysql_read.cc).
+  Result<std::vector<Row>> RangeQuery(const std::string& table, const std::string& head,
+                                      const std::vector<std::string>& key_columns,
+                                      const KeyRange& range,
+                                      const std::vector<Condition>& conditions,
+                                      const std::string& tail, const Row& tail_params,
+                                      std::string_view what);
   // Every row of the pending result of `stmt`.
   Result<std::vector<Row>> FetchAll(MYSQL_STMT* stmt, std::string_view what);
   // After a write: notes and warnings that mean data was changed on the way in (a decimal

@@ -147,6 +147,62 @@ std::string ColumnTypeFor(const ColumnDef& c, bool indexed, bool native_uuid) {
   return "longtext";
 }
 
+namespace {
+
+// `text` without trailing zeros, then without a trailing point; only for text holding a point.
+std::string StripFraction(const std::string& text) {
+  return "TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM " + text + "))";
+}
+
+// The canonical text of `column`'s values, NULL for NULL.
+std::string ChecksumText(const ColumnInfo& column) {
+  const std::string c = QuoteIdent(column.name);
+  const std::string text = "CAST(" + c + " AS CHAR)";
+  switch (column.type) {
+    case TypeClass::kDecimal:
+    case TypeClass::kTime:
+    case TypeClass::kTimestamp:
+    case TypeClass::kTimestampTz:  // a timestamp reads as the UTC wall time: the session is UTC
+      // decimal(p,s), time(s), datetime(s) and timestamp(s) print exactly s digits after the
+      // point, and no point when s is 0. Without a known scale: a point only when there is one,
+      // six digits for a time.
+      if (column.scale == 0) return text;
+      if (column.scale) return StripFraction(text);
+      if (column.type == TypeClass::kDecimal) {
+        return "IF(LOCATE('.', " + text + ") > 0, " + StripFraction(text) + ", " + text + ")";
+      }
+      return StripFraction("CAST(CAST(" + c + " AS " +
+                           (column.type == TypeClass::kTime ? "TIME(6)" : "DATETIME(6)") +
+                           ") AS CHAR)");
+    case TypeClass::kInteger:  // + 0: bit and year columns print as their numbers
+      return "CAST(" + c + " + 0 AS CHAR)";
+    default:  // date; real, json, any
+      return text;
+  }
+}
+
+}  // namespace
+
+std::string ChecksumField(const ColumnInfo& column) {
+  const std::string c = QuoteIdent(column.name);
+  // NULL makes CONCAT NULL, hence 'N'. Where the length is known without printing the value, it
+  // is not printed twice (the server would). CAST(.. AS CHAR) is in the session's utf8mb4.
+  switch (column.type) {
+    case TypeClass::kBoolean:
+      return "CASE WHEN " + c + " THEN '1:1' WHEN NOT " + c + " THEN '1:0' ELSE 'N' END";
+    case TypeClass::kBlob:
+      return "COALESCE(CONCAT(LENGTH(" + c + ") * 2, ':', LOWER(HEX(" + c + "))), 'N')";
+    case TypeClass::kUuid:  // MariaDB's uuid type prints in lower case
+      return "COALESCE(CONCAT('36:', CAST(" + c + " AS CHAR)), 'N')";
+    case TypeClass::kText:
+      return "COALESCE(CONCAT(CHAR_LENGTH(" + c + "), ':', CAST(" + c + " AS CHAR)), 'N')";
+    default: {
+      const std::string text = ChecksumText(column);
+      return "COALESCE(CONCAT(CHAR_LENGTH(" + text + "), ':', " + text + "), 'N')";
+    }
+  }
+}
+
 std::string IndexNameFor(const std::string& table, const IndexDef& index) {
   if (!index.name.empty()) return index.name;
   std::string name = table;

@@ -50,6 +50,11 @@ bool IsJsonValidCheck(std::string_view clause, std::string_view column);
 // `native_uuid`: the server has a uuid type (MariaDB >= 10.7); char(36) otherwise.
 std::string ColumnTypeFor(const ColumnDef& column, bool indexed, bool native_uuid);
 
+// One field of Connector::Checksum's row encoding for `column` (as DescribeTable describes it:
+// decimals, times and timestamps are printed by their scale), as an expression in the
+// session's utf8mb4: 'N' for NULL, else <characters>:<canonical text>.
+std::string ChecksumField(const ColumnInfo& column);
+
 // An index name for `index` of `table` when it has none: table_col1_col2_idx, kept within
 // MySQL's 64-character limit by a hash of the full name.
 inline constexpr size_t kMaxIdentifierBytes = 64;  // MySQL counts characters; bytes are safe

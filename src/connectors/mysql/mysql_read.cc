@@ -4,6 +4,7 @@
 #include <bit>
 #include <unordered_set>
 
+#include "connectors/key_range.h"
 #include "connectors/mysql/mysql_connector_impl.h"
 #include "connectors/mysql/mysql_dialect.h"
 #include "connectors/sql_text.h"
@@ -44,6 +45,44 @@ const char* AppendConditions(const std::vector<Condition>& conditions, std::stri
   return joiner;
 }
 
+// `keys` compared with `bound` as a row value, written out as an OR chain:
+// (k1 op ?) OR (k1 = ? AND k2 op ?) OR ..., the last column compared with `last_op`. MariaDB reads
+// a row comparison with a full index scan, the expanded form as a range of the key's index. Both
+// sides compare with the columns' collations, as ORDER BY does, so pages neither overlap nor skip
+// rows (a case-insensitive 'a' and 'A' sort together and compare equal).
+void AppendKeyBound(const std::vector<std::string>& keys, const Row& bound, const char* op,
+                    const char* last_op, std::string* sql, Params* params) {
+  *sql += "(";
+  for (size_t i = 0; i < keys.size(); ++i) {
+    *sql += i ? " OR (" : "(";
+    for (size_t j = 0; j < i; ++j) {
+      *sql += QuoteIdent(keys[j]) + " = ? AND ";
+      params->Add(keys[j], bound[j]);
+    }
+    *sql += QuoteIdent(keys[i]) + " " + (i + 1 == keys.size() ? last_op : op) + " ?)";
+    params->Add(keys[i], bound[i]);
+  }
+  *sql += ")";
+}
+
+// " AND <keys above after> AND <keys at most upto>" for the bounds present, starting with
+// `joiner`; returns the joiner for whatever comes next.
+const char* AppendKeyRange(const std::vector<std::string>& keys, const std::optional<Row>& after,
+                           const std::optional<Row>& upto, const char* joiner, std::string* sql,
+                           Params* params) {
+  if (after) {
+    *sql += joiner;
+    joiner = " AND ";
+    AppendKeyBound(keys, *after, ">", ">", sql, params);
+  }
+  if (upto) {
+    *sql += joiner;
+    joiner = " AND ";
+    AppendKeyBound(keys, *upto, "<", "<=", sql, params);
+  }
+  return joiner;
+}
+
 std::vector<const Value*> Pointers(const Row& values) {
   std::vector<const Value*> out;
   out.reserve(values.size());
@@ -59,30 +98,13 @@ Result<std::unique_ptr<RowStream>> MysqlConnector::Scan(const ScanRequest& reque
   sql += request.columns.empty() ? "*" : QuoteList(request.columns);
   sql += " FROM " + QuoteIdent(request.table);
 
+  const std::vector<std::string>& keys = request.key_columns;
+  const std::string problem =
+      KeyBoundsProblem(keys, request.after_key, request.upto_key, "after_key", "upto_key");
+  if (!problem.empty()) return InvalidArgument(what, problem);
   Params params;
   const char* joiner = AppendConditions(request.conditions, &sql, &params);
-  const std::vector<std::string>& keys = request.key_columns;
-  if (request.after_key) {
-    if (keys.empty() || request.after_key->size() != keys.size()) {
-      return InvalidArgument(what, "after_key needs one value per key column");
-    }
-    // (k1, k2) > (?, ?) written out as k1 > ? OR (k1 = ? AND k2 > ?): MariaDB reads the row
-    // comparison with a full index scan, the expanded form as a range of the key's index. Both
-    // sides compare with the columns' collations, as ORDER BY does, so pages neither overlap
-    // nor skip rows (a case-insensitive 'a' and 'A' sort together and compare equal).
-    sql += joiner;
-    sql += "(";
-    for (size_t i = 0; i < keys.size(); ++i) {
-      sql += i ? " OR (" : "(";
-      for (size_t j = 0; j < i; ++j) {
-        sql += QuoteIdent(keys[j]) + " = ? AND ";
-        params.Add(keys[j], (*request.after_key)[j]);
-      }
-      sql += QuoteIdent(keys[i]) + " > ?)";
-      params.Add(keys[i], (*request.after_key)[i]);
-    }
-    sql += ")";
-  }
+  AppendKeyRange(keys, request.after_key, request.upto_key, joiner, &sql, &params);
   if (!keys.empty()) sql += " ORDER BY " + QuoteList(keys);
   if (request.limit > 0) {
     sql += " LIMIT ?";
@@ -114,6 +136,66 @@ Result<int64_t> MysqlConnector::Count(const std::string& table,
     return Status::Internal(where_ + ": " + what + ": unexpected result of COUNT(*)");
   }
   return result[0][0].as_int();
+}
+
+Result<std::vector<Row>> MysqlConnector::RangeQuery(
+    const std::string& table, const std::string& head, const std::vector<std::string>& key_columns,
+    const KeyRange& range, const std::vector<Condition>& conditions, const std::string& tail,
+    const Row& tail_params, std::string_view what) {
+  const std::string problem = KeyBoundsProblem(key_columns, range.after, range.upto,
+                                               "the range's after", "the range's upto");
+  if (!problem.empty()) return InvalidArgument(what, problem);
+  std::string sql = head;
+  Params params;
+  const char* joiner = AppendConditions(conditions, &sql, &params);
+  AppendKeyRange(key_columns, range.after, range.upto, joiner, &sql, &params);
+  sql += tail;
+  for (const Value& v : tail_params) params.Add("", v);
+  std::vector<const Row*> rows = {&params.values};
+  std::vector<Row> storage;
+  TETHER_RETURN_IF_ERROR(NormalizeZones(table, params.columns, &rows, &storage));
+  TETHER_ASSIGN_OR_RETURN(MYSQL_STMT * stmt, Execute(sql, Pointers(*rows[0]), what));
+  return FetchAll(stmt, what);
+}
+
+Result<RangeChecksum> MysqlConnector::Checksum(const ChecksumRequest& request) {
+  const std::string what = "computing a checksum of " + request.table;
+  std::string row;
+  for (const ColumnInfo& column : request.columns) {
+    row += (row.empty() ? "" : ", ") + ChecksumField(column);
+  }
+  row = row.empty() ? "''" : "CONCAT(" + row + ")";
+  // The first 16 hex digits of the MD5 as an unsigned 64-bit number; SUM of them is an exact
+  // decimal, taken modulo 2^64 here.
+  const std::string head = "SELECT COUNT(*), SUM(CAST(CONV(LEFT(MD5(" + row +
+                           "), 16), 16, 10) AS UNSIGNED)) FROM " + QuoteIdent(request.table);
+  TETHER_ASSIGN_OR_RETURN(auto result, RangeQuery(request.table, head, request.key_columns,
+                                                  request.range, request.conditions, "", {}, what));
+  std::optional<uint64_t> sum;
+  if (result.size() == 1 && result[0].size() == 2 && result[0][0].kind() == ValueKind::kInt) {
+    const Value& v = result[0][1];
+    if (v.is_null()) sum = 0;  // SUM of no rows
+    if (v.kind() == ValueKind::kDecimal || v.kind() == ValueKind::kText) {
+      sum = DecimalModulo64(v.as_string());
+    }
+  }
+  if (!sum) return Status::Internal(where_ + ": " + what + ": unexpected result of the checksum");
+  return RangeChecksum{result[0][0].as_int(), *sum};
+}
+
+Result<std::vector<Row>> MysqlConnector::KeySplits(const std::string& table,
+                                                   const std::vector<std::string>& key_columns,
+                                                   const KeyRange& range,
+                                                   const std::vector<Condition>& conditions,
+                                                   size_t every) {
+  const std::string what = "splitting the keys of " + table;
+  if (key_columns.empty()) return InvalidArgument(what, "no key columns");
+  if (every == 0) return InvalidArgument(what, "a part needs at least one row");
+  TETHER_ASSIGN_OR_RETURN(
+      auto numbered, RangeQuery(table, KeySplitsHead(QuoteList(key_columns), QuoteIdent(table)),
+                                key_columns, range, conditions, KeySplitsTail("?"),
+                                {Value::Int(static_cast<int64_t>(every))}, what));
+  return CutsOf(std::move(numbered), every);
 }
 
 Result<std::vector<Row>> MysqlConnector::Lookup(const LookupRequest& request) {
