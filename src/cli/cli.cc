@@ -59,6 +59,7 @@ struct RunFlags {
   std::string interval = "5s";
   size_t limit = 20;
   bool verify = false;
+  bool no_checksums = false;
   std::string keys_file;
   std::vector<std::string> key_values;
 };
@@ -394,6 +395,7 @@ int RunCommand(const Globals& g, RunFlags f, bool plan) {
   if (!f.to_date.empty()) req.to_date = f.to_date;
   req.where = f.where;
   req.restart = f.restart;
+  req.checksums = !f.no_checksums;
   req.create_tables = f.create_tables;
   req.changes = f.changes || f.watch;
   if (f.mark_synced && !req.changes) {
@@ -439,7 +441,7 @@ int RunCommand(const Globals& g, RunFlags f, bool plan) {
   RunCounts total;
   for (const EntityReport& e : report->entities) total += e.counts;
   if (f.verify) {
-    int verified = Verify(g, *config, *pipeline, f.entities);
+    int verified = Verify(g, *config, *pipeline, f.entities, !f.no_checksums);
     if (verified != kExitOk) return verified;
   }
   return total.failed > 0 ? kExitPartial : kExitOk;
@@ -747,6 +749,9 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f, bool plan) {
                   "entities), or a `tether diff --format csv` report");
   cmd->add_option("--key", f->key_values,
                   "Only this record of the one selected entity (repeatable)");
+  cmd->add_flag("--no-checksums", f->no_checksums,
+                "Read and compare every record instead of skipping key ranges whose checksums "
+                "agree");
   if (!plan) {
     cmd->add_flag("--verify", f->verify,
                   "After the sync, compare source and target (as `tether verify`); exit 8 if "

@@ -22,6 +22,7 @@ struct DiffFlags {
   std::string format = "table";
   std::string output;
   size_t limit = 50;
+  bool no_checksums = false;
 };
 
 std::string KindLabel(DiffKind k) {
@@ -199,6 +200,7 @@ int DiffCommand(const Globals& g, const DiffFlags& f) {
   DiffRequest req;
   req.pipeline = pipeline;
   req.entities = f.entities;
+  req.checksums = !f.no_checksums;
   Result<DiffReport> report = RunDiff(config, req, &printer);
   if (report.ok()) printer.Finish(*report, Since(start));
   int code = report.ok() ? kExitOk : ExitCodeFor(report.status());
@@ -233,12 +235,13 @@ class VerifyPrinter final : public DiffObserver {
 }  // namespace
 
 int Verify(const Globals& g, const Config& config, const std::string& pipeline,
-           const std::vector<std::string>& entities) {
+           const std::vector<std::string>& entities, bool checksums) {
   const auto start = std::chrono::steady_clock::now();
   VerifyPrinter printer(g);
   DiffRequest req;
   req.pipeline = pipeline;
   req.entities = entities;
+  req.checksums = checksums;
   Result<DiffReport> report = RunDiff(config, req, &printer);
   if (!report.ok()) {
     Error(report.status().WithContext("verify"));
@@ -262,6 +265,8 @@ void AddDiffCommands(CLI::App* app, const Globals* g, int* code) {
   diff->add_option("--limit", flags->limit,
                    "Differences listed per entity in table output (0: all)")
       ->capture_default_str();
+  diff->add_flag("--no-checksums", flags->no_checksums,
+                 "Read and compare every record (no range checksums)");
   diff->callback([g, code, flags] { *code = DiffCommand(*g, *flags); });
 
   auto vflags = std::make_shared<DiffFlags>();
@@ -269,11 +274,14 @@ void AddDiffCommands(CLI::App* app, const Globals* g, int* code) {
       "verify", "Exit 0 only if source and target are equal (exit 8 when they differ)");
   verify->add_option("pipeline", vflags->pipeline, "Pipeline (default: the only one)");
   verify->add_option("--entity,-e", vflags->entities, "Only these entities (repeatable)");
+  verify->add_flag("--no-checksums", vflags->no_checksums,
+                   "Read and compare every record (no range checksums)");
   verify->callback([g, code, vflags] {
     Config config;
     std::string pipeline;
     *code = LoadPipeline(*g, vflags->pipeline, &config, &pipeline);
-    if (*code == kExitOk) *code = Verify(*g, config, pipeline, vflags->entities);
+    if (*code == kExitOk)
+      *code = Verify(*g, config, pipeline, vflags->entities, !vflags->no_checksums);
   });
 }
 

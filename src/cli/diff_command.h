@@ -17,6 +17,6 @@ void AddDiffCommands(CLI::App* app, const Globals* globals, int* code);
 // Verifies a pipeline (its `entities`, or all) and prints the outcome: kExitOk when source and
 // target are equal, kExitDiffers when they are not, another code when the check itself failed.
 int Verify(const Globals& g, const Config& config, const std::string& pipeline,
-           const std::vector<std::string>& entities);
+           const std::vector<std::string>& entities, bool checksums = true);
 
 }  // namespace tether::cli

@@ -78,6 +78,8 @@ Result<DiffReport> RunDiff(const Config& config, const DiffRequest& request,
   req.compare = true;
   req.batch_size = request.batch_size;
   req.cancel = request.cancel;
+  req.checksums = request.checksums;
+  req.checksum_options = request.checksum_options;
   Collector collector(observer);
   TETHER_ASSIGN_OR_RETURN(SyncReport sync, RunSync(config, req, &collector));
   DiffReport report;

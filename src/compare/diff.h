@@ -54,6 +54,8 @@ struct DiffRequest {
   std::vector<std::string> entities;  // empty: all of the pipeline's
   std::optional<size_t> batch_size;
   const std::atomic<bool>* cancel = nullptr;  // checked between batches
+  bool checksums = true;  // SyncRequest::checksums: skip ranges whose checksums agree
+  ChecksumPlanOptions checksum_options;
 };
 
 class DiffObserver {

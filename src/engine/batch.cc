@@ -791,7 +791,7 @@ Status BatchProcessor::Apply(const EntityMapping& m, std::vector<Item*>& wave) {
 }
 
 Result<size_t> BatchProcessor::SweepDeletes(const EntityMapping& m, std::optional<Row>* cursor,
-                                            size_t limit) {
+                                            size_t limit, const std::optional<Row>& upto) {
   // Candidates: linked target rows (mapped keys) or every target row (identity keys).
   std::vector<std::string> source_ids;  // EncodeKey of the source key
   std::vector<Row> target_keys;
@@ -813,7 +813,7 @@ Result<size_t> BatchProcessor::SweepDeletes(const EntityMapping& m, std::optiona
     if (source_ids.empty()) return links.size();
   } else {
     ScanRequest scan{
-        m.target_schema.name, m.TargetKeyNames(), m.TargetKeyNames(), *cursor, {}, limit, {}};
+        m.target_schema.name, m.TargetKeyNames(), m.TargetKeyNames(), *cursor, {}, limit, upto};
     TETHER_ASSIGN_OR_RETURN(auto stream, ctx_->target->Scan(scan));
     Row row;
     for (;;) {

@@ -82,8 +82,10 @@ class BatchProcessor {
   Status Process(const EntityMapping& m, std::vector<Row> rows);
 
   // Removes (or soft-deletes) target rows whose source row is gone, for one page of candidates.
-  // Returns how many candidates were examined; 0 when done. `cursor` carries the position.
-  Result<size_t> SweepDeletes(const EntityMapping& m, std::optional<Row>* cursor, size_t limit);
+  // Returns how many candidates were examined; 0 when done. `cursor` carries the position;
+  // identity keys may stop at `upto` (inclusive).
+  Result<size_t> SweepDeletes(const EntityMapping& m, std::optional<Row>* cursor, size_t limit,
+                              const std::optional<Row>& upto = std::nullopt);
 
   // Compare runs, mapped keys: reports (as kDelete, source id "") the target rows of one page
   // that neither a link nor a match of this run pairs with a source record. Returns how many

@@ -15,6 +15,7 @@
 #include "connectors/sql_text.h"
 #include "core/temporal.h"
 #include "engine/batch.h"
+#include "engine/checksum_ranges.h"
 #include "engine/mapping.h"
 #include "engine/page_reader.h"
 #include "engine/target_tables.h"
@@ -230,10 +231,13 @@ class Runner {
  private:
   Status RunEntities(bool dry_run, SyncObserver* obs);
   Status RunEntity(const EntityPlan& plan, bool dry_run);
+  // The entity's source rows in `range`, batch by batch (bulk chunks where they fit).
+  Status RunRange(const EntityPlan& plan, BatchProcessor& processor, Connector* ahead,
+                  const KeyRange& range, bool dry_run);
   Status CommitBatch(const EntityPlan& plan, const Row& last_key, bool dry_run);
   // The keyset scan of an entity's source rows past `after`, `batch` at a time.
-  ScanRequest EntityScan(const EntityPlan& plan, const std::optional<Row>& after,
-                         size_t batch) const;
+  ScanRequest EntityScan(const EntityPlan& plan, const std::optional<Row>& after, size_t batch,
+                         const std::optional<Row>& upto) const;
   // Bulk chunks: where the target has none of the rows still to come (a first copy, or the new
   // end of a table), batches of an identity-keyed entity without references are written into
   // one BulkWriter — on PostgreSQL a COPY that the server works through while tether prepares
@@ -250,7 +254,8 @@ class Runner {
   };
   // One bulk chunk from `*after`, in one transaction; on success *after moves past it.
   Status BulkChunk(const EntityPlan& plan, BatchProcessor& processor, Connector* ahead,
-                   std::optional<Row>* after, BulkChunkResult* result);
+                   std::optional<Row>* after, const std::optional<Row>& upto,
+                   BulkChunkResult* result);
   // Runs `body` in one target transaction (none in a dry run). A retryable failure rolls it
   // back, restores the run's in-memory state and tries again, up to kMaxAttempts times.
   Status Transaction(bool dry_run, const std::string& what, const std::function<Status()>& body);
@@ -290,6 +295,10 @@ class Runner {
   std::vector<std::string> order_;  // selected entities, parents first
   std::vector<std::string> all_;    // every entity of the pipeline, parents first
   std::map<std::string, EntityPlan> plans_;
+  // Entities compared by checksums: the key ranges that differed (the only ones read, and the
+  // only ones swept for deletes), and how each entity was compared (EntityReport::method).
+  std::map<std::string, std::vector<KeyRange>> ranges_;
+  std::map<std::string, std::string> methods_;
   RunInfo run_;
   bool resumed_ = false;
   BufferedObserver buffer_;
@@ -509,7 +518,7 @@ Status Runner::Transaction(bool dry_run, const std::string& what,
 }
 
 ScanRequest Runner::EntityScan(const EntityPlan& plan, const std::optional<Row>& after,
-                               size_t batch) const {
+                               size_t batch, const std::optional<Row>& upto) const {
   const EntityMapping& m = *plan.mapping;
   ScanRequest scan;
   scan.table = m.source_schema.name;
@@ -518,6 +527,7 @@ ScanRequest Runner::EntityScan(const EntityPlan& plan, const std::optional<Row>&
   scan.after_key = after;
   scan.conditions = plan.conditions;
   scan.limit = batch;
+  scan.upto_key = upto;
   return scan;
 }
 
@@ -545,7 +555,8 @@ Result<bool> Runner::TargetEmptyPast(const EntityMapping& m, const std::optional
 }
 
 Status Runner::BulkChunk(const EntityPlan& plan, BatchProcessor& processor, Connector* ahead,
-                         std::optional<Row>* after, BulkChunkResult* result) {
+                         std::optional<Row>* after, const std::optional<Row>& upto,
+                         BulkChunkResult* result) {
   const EntityMapping& m = *plan.mapping;
   const std::string& name = m.name();
   const size_t batch_size = req_.batch_size.value_or(pipeline_->batch_size);
@@ -553,7 +564,8 @@ Status Runner::BulkChunk(const EntityPlan& plan, BatchProcessor& processor, Conn
   Status st = Transaction(false, name, [&]() -> Status {
     *result = BulkChunkResult{};
     last_key.clear();
-    PageReader reader(source_.get(), EntityScan(plan, *after, batch_size), m.source_key, ahead);
+    PageReader reader(source_.get(), EntityScan(plan, *after, batch_size, upto), m.source_key,
+                      ahead);
     TETHER_ASSIGN_OR_RETURN(auto writer,
                             target_->StartBulkInsert(m.target_schema.name, m.TargetColumnNames()));
     processor.set_bulk(writer.get());
@@ -585,32 +597,12 @@ Status Runner::BulkChunk(const EntityPlan& plan, BatchProcessor& processor, Conn
   return st;
 }
 
-Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
+Status Runner::RunRange(const EntityPlan& plan, BatchProcessor& processor, Connector* ahead,
+                        const KeyRange& range, bool dry_run) {
   const EntityMapping& m = *plan.mapping;
   const std::string& name = m.name();
-  if (obs_ && !dry_run) obs_->OnEntityStart(name);
-  size_t batch_size = req_.batch_size.value_or(pipeline_->batch_size);
-  std::optional<Row> after;
-  if (!req_.restart && !req_.compare) {
-    TETHER_ASSIGN_OR_RETURN(auto cp, state_->GetCheckpoint(pipeline_->name, name));
-    if (cp && cp->mode == "full" && cp->position && cp->options_hash == plan.options_hash) {
-      Row k = TypedKey(*cp->position, m.source_schema, m.SourceKeyNames());
-      if (!k.empty()) {
-        after = std::move(k);
-        resumed_ = true;
-        if (obs_ && !dry_run) {
-          obs_->OnNotice(fmt::format("{}: resuming after key {} (checkpoint of run {})", name,
-                                     *cp->position, cp->run_id));
-        }
-      }
-    }
-  }
-  if (req_.count_rows && obs_ && !dry_run) {
-    TETHER_ASSIGN_OR_RETURN(int64_t total, source_->Count(m.source_schema.name, plan.conditions));
-    obs_->OnEntityTotal(name, total);
-  }
-  BatchProcessor processor(&ctx_);
-  TETHER_ASSIGN_OR_RETURN(Connector * ahead, ReadAheadSource());
+  const size_t batch_size = req_.batch_size.value_or(pipeline_->batch_size);
+  std::optional<Row> after = range.after;
   const bool bulk = BulkEligible(m, dry_run);
   int until_probe = 0;  // usual batches before the target is probed for a bulk chunk again
   size_t redo = 0;      // batches of a refused bulk chunk still to be redone the usual way
@@ -622,7 +614,7 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
       if (empty) {
         reader.reset();
         BulkChunkResult chunk;
-        Status st = BulkChunk(plan, processor, ahead, &after, &chunk);
+        Status st = BulkChunk(plan, processor, ahead, &after, range.upto, &chunk);
         if (st.ok()) {
           if (chunk.done) break;
           continue;
@@ -644,8 +636,8 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
       }
     }
     if (!reader) {
-      reader = std::make_unique<PageReader>(source_.get(), EntityScan(plan, after, batch_size),
-                                            m.source_key, ahead);
+      reader = std::make_unique<PageReader>(
+          source_.get(), EntityScan(plan, after, batch_size, range.upto), m.source_key, ahead);
     }
     TETHER_ASSIGN_OR_RETURN(std::vector<Row> rows, reader->Next());
     if (rows.empty()) break;
@@ -663,6 +655,57 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
     } else if (until_probe > 0) {
       --until_probe;
     }
+  }
+  return Status::OK();
+}
+
+Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
+  const EntityMapping& m = *plan.mapping;
+  const std::string& name = m.name();
+  if (obs_ && !dry_run) obs_->OnEntityStart(name);
+  std::optional<Row> after;
+  if (!req_.restart && !req_.compare) {
+    TETHER_ASSIGN_OR_RETURN(auto cp, state_->GetCheckpoint(pipeline_->name, name));
+    if (cp && cp->mode == "full" && cp->position && cp->options_hash == plan.options_hash) {
+      Row k = TypedKey(*cp->position, m.source_schema, m.SourceKeyNames());
+      if (!k.empty()) {
+        after = std::move(k);
+        resumed_ = true;
+        if (obs_ && !dry_run) {
+          obs_->OnNotice(fmt::format("{}: resuming after key {} (checkpoint of run {})", name,
+                                     *cp->position, cp->run_id));
+        }
+      }
+    }
+  }
+  if (req_.count_rows && obs_ && !dry_run) {
+    TETHER_ASSIGN_OR_RETURN(int64_t total, source_->Count(m.source_schema.name, plan.conditions));
+    obs_->OnEntityTotal(name, total);
+  }
+  BatchProcessor processor(&ctx_);
+  TETHER_ASSIGN_OR_RETURN(Connector * ahead, ReadAheadSource());
+  std::vector<KeyRange> ranges{KeyRange{after, std::nullopt}};
+  ranges_.erase(name);
+  if (req_.checksums && !plan.filtered) {
+    std::string why = ChecksumIneligibility(m, config_, *source_, *target_);
+    if (why.empty()) {
+      // A first copy has nothing to skip: no need to checksum the source.
+      TETHER_ASSIGN_OR_RETURN(bool empty, TargetEmptyPast(m, after));
+      if (empty) why = "the target has none of the rows";
+    }
+    if (why.empty()) {
+      TETHER_ASSIGN_OR_RETURN(ChecksumPlan cp, PlanByChecksums(source_.get(), target_.get(), m,
+                                                               ranges[0], req_.checksum_options));
+      ctx_.counts[name].unchanged += cp.equal_rows;
+      methods_[name] = cp.Summary();
+      ranges = std::move(cp.differing);
+      ranges_[name] = ranges;
+    } else {
+      methods_[name] = "rows (no checksums: " + why + ")";
+    }
+  }
+  for (const KeyRange& range : ranges) {
+    TETHER_RETURN_IF_ERROR(RunRange(plan, processor, ahead, range, dry_run));
   }
   if (!dry_run) {
     // The entity is complete: the next run starts from the beginning.
@@ -950,19 +993,25 @@ Status Runner::RunDeletes(bool dry_run, const std::vector<std::string>& names) {
       continue;
     }
     BatchProcessor processor(&ctx_);
-    std::optional<Row> cursor;
     const size_t page = req_.batch_size.value_or(pipeline_->batch_size);
-    for (;;) {
-      if (req_.cancel && req_.cancel->load()) return Status::Cancelled("stopped on request");
-      size_t examined = 0;
-      std::optional<Row> start = cursor;
-      TETHER_RETURN_IF_ERROR(Transaction(dry_run, *name, [&]() -> Status {
-        cursor = start;
-        TETHER_ASSIGN_OR_RETURN(examined, processor.SweepDeletes(m, &cursor, page));
-        if (dry_run) return Status::OK();
-        return WriteBatchState();
-      }));
-      if (examined == 0) break;
+    // Compared by checksums: only the ranges that differed can hold a row to delete.
+    auto compared = ranges_.find(*name);
+    std::vector<KeyRange> ranges{KeyRange{}};
+    if (compared != ranges_.end()) ranges = compared->second;
+    for (const KeyRange& range : ranges) {
+      std::optional<Row> cursor = range.after;
+      for (;;) {
+        if (req_.cancel && req_.cancel->load()) return Status::Cancelled("stopped on request");
+        size_t examined = 0;
+        std::optional<Row> start = cursor;
+        TETHER_RETURN_IF_ERROR(Transaction(dry_run, *name, [&]() -> Status {
+          cursor = start;
+          TETHER_ASSIGN_OR_RETURN(examined, processor.SweepDeletes(m, &cursor, page, range.upto));
+          if (dry_run) return Status::OK();
+          return WriteBatchState();
+        }));
+        if (examined == 0) break;
+      }
     }
     if (req_.compare && m.mapped()) TETHER_RETURN_IF_ERROR(SweepUnpaired(m));
     if (obs_ && !dry_run) obs_->OnProgress(*name, ctx_.counts[*name]);
@@ -1060,7 +1109,9 @@ Result<SyncReport> Runner::Run() {
     bool selected = std::find(order_.begin(), order_.end(), name) != order_.end();
     auto c = ctx_.counts.find(name);
     if (selected || (c != ctx_.counts.end() && c->second.read > 0)) {
-      report.entities.push_back({name, ctx_.counts[name]});
+      auto method = methods_.find(name);
+      report.entities.push_back(
+          {name, ctx_.counts[name], method == methods_.end() ? "rows" : method->second});
     }
   }
   return report;

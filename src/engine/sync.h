@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "core/status.h"
 #include "core/value.h"
+#include "engine/checksum_ranges.h"
 #include "state/state_store.h"
 
 namespace tether {
@@ -98,6 +99,11 @@ struct SyncRequest {
   // or deleted per the delete policy when the source no longer has it; parents are pulled
   // first. Only entities named here run. No checkpoints: the selection is the whole run.
   std::map<std::string, std::vector<std::string>> keys;
+  // Compare key ranges by checksums computed inside both databases first and read only the
+  // ranges that differ (engine/checksum_ranges.h), for entities that allow it; a full sync
+  // then costs about what differs. False: every record is read and compared.
+  bool checksums = true;
+  ChecksumPlanOptions checksum_options;  // how ranges are cut (tests use tiny ranges)
 };
 
 struct EntityReport {

@@ -40,12 +40,27 @@ std::vector<std::string> Describe(const std::vector<Difference>& ds) {
 
 class DiffTest : public EngineTest {
  protected:
+  // With checksums (the default), then again without: both must find the same differences.
   Result<DiffReport> Diff(std::vector<std::string> entities = {}) {
-    found_ = Differences();
     DiffRequest req;
     req.pipeline = "p";
     req.entities = std::move(entities);
-    return RunDiff(config_, req, &found_);
+    req.checksums = false;
+    found_ = Differences();
+    Result<DiffReport> by_rows = RunDiff(config_, req, &found_);
+    const std::vector<std::string> row_by_row = Describe(found_.all);
+    req.checksums = true;
+    found_ = Differences();
+    Result<DiffReport> report = RunDiff(config_, req, &found_);
+    if (report.ok() && by_rows.ok()) {
+      EXPECT_EQ(Describe(found_.all), row_by_row) << "checksums and rows disagree";
+      for (size_t i = 0; i < report->entities.size(); ++i) {
+        const EntityDiff &a = report->entities[i], &b = by_rows->entities[i];
+        EXPECT_EQ(a.unchanged, b.unchanged) << a.entity << ": " << a.method;
+        methods_[a.entity] = a.method;
+      }
+    }
+    return report;
   }
   static const EntityDiff& Of(const DiffReport& r, const std::string& entity) {
     for (const EntityDiff& e : r.entities) {
@@ -56,6 +71,7 @@ class DiffTest : public EngineTest {
     return none;
   }
   Differences found_;
+  std::map<std::string, std::string> methods_;  // entity -> how the last Diff compared it
 };
 
 constexpr char kProductDdl[] =
@@ -98,6 +114,7 @@ TEST_P(DiffTest, FindsRowsOnlyOnOneSideAndChangedFieldsWithDeltas) {
   EXPECT_EQ(e.only_in_source, 1);
   EXPECT_EQ(e.only_in_target, 1);
   EXPECT_EQ(e.invalid, 0);
+  EXPECT_TRUE(Contains(e.method, "checksums:")) << e.method;
   EXPECT_FALSE(report->equal());
   EXPECT_TRUE(TargetSnapshot() == before) << "a diff wrote to the target";
 }
