@@ -249,6 +249,21 @@ TEST_F(CrossEngineChecksumTest, SqliteCanonicalizesTextOtherProgramsWrote) {
            {"2", "0.3", "2024-03-01 13:05:09.5", "2024-03-01 12:05:09.5", "13:05:00", uid, "0"}}));
 }
 
+// Text hashes as UTF-8 whatever the column's character set, and columns of different collations
+// go into one row.
+TEST_F(CrossEngineChecksumTest, MysqlTextOfAnyCharacterSetOrCollationHashesAsUtf8) {
+  auto conn = Open("mysql");
+  ASSERT_NE(conn, nullptr);
+  ASSERT_OK(conn->ExecuteScript(
+      "CREATE TABLE charsets (id BIGINT PRIMARY KEY, a VARCHAR(20) CHARACTER SET latin1,"
+      " b VARCHAR(20) COLLATE utf8mb4_bin, c TEXT COLLATE utf8mb4_general_ci)"));
+  ASSERT_OK(conn->Insert("charsets", {"id", "a", "b", "c"},
+                         {{Value::Int(1), Txt("héllo"), Txt("wörld ✓"), Txt("Grüße")}}, {}));
+  auto sum = Sum(*conn, "charsets", {}, {"id"});
+  ASSERT_OK(sum);
+  EXPECT_EQ(*sum, Reference({{"1", "héllo", "wörld ✓", "Grüße"}}));
+}
+
 class ChecksumTest : public Databases, public ::testing::WithParamInterface<std::string> {
  protected:
   void SetUp() override {
