@@ -249,8 +249,7 @@ TEST_F(CrossEngineChecksumTest, SqliteCanonicalizesTextOtherProgramsWrote) {
            {"2", "0.3", "2024-03-01 13:05:09.5", "2024-03-01 12:05:09.5", "13:05:00", uid, "0"}}));
 }
 
-// Text hashes as UTF-8 whatever the column's character set, and columns of different collations
-// go into one row.
+// Text hashes as UTF-8 whatever the column's character set or collation.
 TEST_F(CrossEngineChecksumTest, MysqlTextOfAnyCharacterSetOrCollationHashesAsUtf8) {
   auto conn = Open("mysql");
   ASSERT_NE(conn, nullptr);
@@ -262,6 +261,10 @@ TEST_F(CrossEngineChecksumTest, MysqlTextOfAnyCharacterSetOrCollationHashesAsUtf
   auto sum = Sum(*conn, "charsets", {}, {"id"});
   ASSERT_OK(sum);
   EXPECT_EQ(*sum, Reference({{"1", "héllo", "wörld ✓", "Grüße"}}));
+  // Alone, a latin1 column would make the row latin1.
+  sum = Sum(*conn, "charsets", {"id", "a"}, {"id"});
+  ASSERT_OK(sum);
+  EXPECT_EQ(*sum, Reference({{"1", "héllo"}}));
 }
 
 class ChecksumTest : public Databases, public ::testing::WithParamInterface<std::string> {

@@ -199,8 +199,8 @@ std::string ChecksumField(const ColumnInfo& column) {
     case TypeClass::kText:
     case TypeClass::kJson:
     case TypeClass::kAny:
-      // In the session's utf8mb4 and collation: a column of another character set hashes as
-      // UTF-8 too, and columns of different collations do not clash in CONCAT.
+      // In the session's utf8mb4: a latin1 column hashes as UTF-8 too (a row of latin1 columns
+      // alone would otherwise be concatenated, and hashed, in latin1).
       return "COALESCE(CONCAT(CHAR_LENGTH(" + c + "), ':', CAST(" + c + " AS CHAR)), 'N')";
     default: {
       const std::string text = AsciiText(column);
