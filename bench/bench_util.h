@@ -1,7 +1,9 @@
 // What the benchmarks share: running a program as a child and measuring it the same way for
 // tether and for its peers (wall time around fork..wait4, the child's rusage), the command line
-// (flags, the tether binary), the throwaway servers of scripts/test-servers.sh, and the number
+// (flags, the tether binary), the throwaway servers of scripts/test-servers.sh, the product table
+// generated inside PostgreSQL and MariaDB and a client for them (psql / mysql), and the number
 // formatting and tables of the output. Header-only: every bench/*.cc is its own executable.
+// Single-threaded, like the benchmarks.
 #pragma once
 
 #include <fmt/format.h>
@@ -19,6 +21,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -282,9 +285,10 @@ inline std::filesystem::path MakeRunFolder(const std::string& under, const std::
 
 // A tether.yaml copying the table product (key id) from connection src to dst with
 // `keys: <keys>`, matched on sku when they are mapped; the URLs are YAML scalars (quoted by the
-// caller) and a batch size of 0 leaves the pipeline default.
+// caller), a batch size of 0 leaves the pipeline default and so does an empty delete policy.
 inline std::string ProductConfig(const std::string& src_url, const std::string& dst_url,
-                                 const std::string& keys, size_t batch_size) {
+                                 const std::string& keys, size_t batch_size,
+                                 const std::string& delete_policy = "") {
   std::string yaml = fmt::format(R"(connections:
   src: {{ url: {} }}
   dst: {{ url: {} }}
@@ -296,10 +300,270 @@ entities:
 )",
                                  src_url, dst_url, keys);
   if (keys == "mapped") yaml += "    match: [sku]\n";
+  if (!delete_policy.empty()) yaml += "    delete: " + delete_policy + "\n";
   yaml += "pipelines:\n  bench:\n    source: src\n    target: dst\n    entities: [product]\n";
   if (batch_size > 0) yaml += fmt::format("    batch_size: {}\n", batch_size);
   return yaml;
 }
+
+// ---- the product table on the servers (server_bench, compare_bench) ------------------------
+
+// The same table on both engines: a key, a unique natural key, and the usual product columns.
+inline constexpr char kPgProductTable[] = R"sql(
+CREATE TABLE product (
+  id bigint PRIMARY KEY,
+  sku varchar(32) NOT NULL,
+  name varchar(100) NOT NULL,
+  price numeric(12,2),
+  qty integer,
+  in_stock boolean,
+  updated_at timestamp,
+  description varchar(255)
+);
+CREATE UNIQUE INDEX product_sku ON product (sku);
+)sql";
+
+inline constexpr char kMyProductTable[] = R"sql(
+CREATE TABLE product (
+  id BIGINT PRIMARY KEY,
+  sku VARCHAR(32) NOT NULL,
+  name VARCHAR(100) NOT NULL,
+  price DECIMAL(12,2),
+  qty INT,
+  in_stock BOOLEAN,
+  updated_at DATETIME,
+  description VARCHAR(255),
+  UNIQUE KEY product_sku (sku)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+)sql";
+
+// ~100 characters of shop words, cut at a row-dependent offset; every 50th row has none.
+inline constexpr char kProductWords[] =
+    "soft cotton blend shirt with classic collar and long sleeves machine washable fits true to "
+    "size organic dye ";
+
+// Deterministic rows with ids 1..last_id, the same on both engines (every 10th name has a
+// non-ASCII character); `where` (on i / seq) leaves some ids out.
+inline std::string PgGenerateProducts(int64_t last_id, const std::string& where = "") {
+  return fmt::format(
+      "INSERT INTO product SELECT i, 'SKU-' || lpad(i::text, 8, '0'), "
+      "'Product ' || i || CASE WHEN i % 10 = 0 THEN ' café' ELSE '' END, "
+      "((i * 7919) % 1000000) / 100.0, (i * 31) % 1000, i % 5 <> 0, "
+      "timestamp '2024-01-01 00:00:00' + ((i * 104729) % 31536000) * interval '1 second', "
+      "CASE WHEN i % 50 = 0 THEN NULL ELSE substr(repeat('{}', 3), 1 + ((i * 37) % 100)::int, "
+      "100) END FROM generate_series(1::bigint, {}) AS i{}",
+      kProductWords, last_id, where.empty() ? "" : " WHERE " + where);
+}
+
+inline std::string MyGenerateProducts(int64_t last_id, const std::string& where = "") {
+  return fmt::format(
+      "INSERT INTO product SELECT seq, CONCAT('SKU-', LPAD(seq, 8, '0')), "
+      "CONCAT('Product ', seq, IF(seq % 10 = 0, ' café', '')), "
+      "((seq * 7919) % 1000000) / 100, (seq * 31) % 1000, seq % 5 <> 0, "
+      "TIMESTAMP '2024-01-01 00:00:00' + INTERVAL ((seq * 104729) % 31536000) SECOND, "
+      "IF(seq % 50 = 0, NULL, SUBSTRING(REPEAT('{}', 3), 1 + ((seq * 37) % 100), 100)) "
+      "FROM seq_1_to_{}{}",
+      kProductWords, last_id, where.empty() ? "" : " WHERE " + where);
+}
+
+// count, sum(id), sum(price), sum(qty), and the sum of a 32-bit hash of each whole row rendered as
+// text the same way on both engines — so a cross-engine copy is compared too.
+inline constexpr char kPgProductChecksum[] =
+    "SELECT count(*), coalesce(sum(id), 0), coalesce(sum(price), 0), coalesce(sum(qty), 0), "
+    "coalesce(sum(('x' || substr(md5(concat_ws('|', id, sku, name, price, qty, "
+    "CASE WHEN in_stock THEN 1 ELSE 0 END, to_char(updated_at, 'YYYY-MM-DD HH24:MI:SS'), "
+    "description)), 1, 8))::bit(32)::bigint), 0) FROM product";
+inline constexpr char kMyProductChecksum[] =
+    "SELECT COUNT(*), COALESCE(SUM(id), 0), COALESCE(SUM(price), 0), COALESCE(SUM(qty), 0), "
+    "COALESCE(SUM(CAST(CONV(SUBSTR(MD5(CONCAT_WS('|', id, sku, name, price, qty, "
+    "CASE WHEN in_stock THEN 1 ELSE 0 END, DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s'), "
+    "description)), 1, 8), 16, 10) AS UNSIGNED)), 0) FROM product";
+
+inline int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+inline std::string PercentDecode(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
+      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// One database server, reached through its own command-line client (psql / mysql): a benchmark
+// creates its databases, generates rows and computes checksums with it. For mysql the password
+// is not passed: the caller sets MYSQL_PWD. `die` reports a failure and must not return.
+class DbServer {
+ public:
+  DbServer(std::string engine, const std::string& url, std::filesystem::path dir,
+           void (*die)(const std::string&))
+      : engine_(std::move(engine)), dir_(std::move(dir)), die_(die) {
+    // scheme://[user[:password]@]host[:port][/db][?query]
+    size_t scheme_end = url.find("://");
+    if (scheme_end == std::string::npos) die_("not a server URL: " + url);
+    size_t path = url.find('/', scheme_end + 3);
+    size_t query = url.find('?', scheme_end + 3);
+    size_t authority_end = std::min(path, query);
+    base_ = url.substr(0, authority_end);
+    if (query != std::string::npos) query_ = url.substr(query);
+    if (path != std::string::npos && path < query) {
+      admin_db_ =
+          url.substr(path + 1, query == std::string::npos ? std::string::npos : query - path - 1);
+    }
+    if (admin_db_.empty() && engine_ == "pg") admin_db_ = "postgres";
+    std::string authority = url.substr(scheme_end + 3, authority_end - scheme_end - 3);
+    size_t at = authority.rfind('@');
+    std::string host_port = authority;
+    if (at != std::string::npos) {
+      std::string userinfo = authority.substr(0, at);
+      host_port = authority.substr(at + 1);
+      size_t colon = userinfo.find(':');
+      user_ = PercentDecode(userinfo.substr(0, colon));
+      if (colon != std::string::npos) password_ = PercentDecode(userinfo.substr(colon + 1));
+    }
+    size_t colon = host_port.rfind(':');
+    host_ = host_port.substr(0, colon);
+    port_ = colon == std::string::npos ? (engine_ == "pg" ? "5432" : "3306")
+                                       : host_port.substr(colon + 1);
+    if (host_.empty()) host_ = "127.0.0.1";
+  }
+
+  const std::string& engine() const { return engine_; }
+  std::string Name() const { return engine_ == "pg" ? "PostgreSQL" : "MariaDB"; }
+  std::string Url(const std::string& db) const { return base_ + "/" + db + query_; }
+  const std::string& host() const { return host_; }
+  const std::string& port() const { return port_; }
+  const std::string& user() const { return user_; }
+  const std::string& password() const { return password_; }
+
+  // Runs the statements (each on its own for psql, which cannot CREATE DATABASE inside a
+  // multi-statement string), returning stdout; an empty db means the administrator's database.
+  std::optional<std::string> TrySql(const std::string& db, const std::vector<std::string>& sqls,
+                                    std::string* error = nullptr) const {
+    std::vector<std::string> argv;
+    if (engine_ == "pg") {
+      argv = {"psql", Url(db.empty() ? admin_db_ : db), "-XAtq", "-v", "ON_ERROR_STOP=1"};
+      for (const std::string& sql : sqls) {
+        argv.push_back("-c");
+        argv.push_back(sql);
+      }
+    } else {
+      argv = {"mysql",
+              "--no-defaults",
+              "--default-character-set=utf8mb4",
+              "-h",
+              host_,
+              "-P",
+              port_,
+              "-u",
+              user_,
+              "-NB"};
+      if (!db.empty() || !admin_db_.empty()) {
+        argv.push_back("-D");
+        argv.push_back(db.empty() ? admin_db_ : db);
+      }
+      std::string all;
+      for (const std::string& sql : sqls) all += sql + ";\n";
+      argv.push_back("-e");
+      argv.push_back(all);
+    }
+    Measure m = RunChild(argv, dir_);
+    if (m.exit_code != 0) {
+      if (error) *error = m.exit_code == -1 ? m.err : Trim(m.err);
+      return std::nullopt;
+    }
+    return m.out;
+  }
+
+  std::string Sql(const std::string& db, const std::vector<std::string>& sqls) const {
+    std::string error;
+    std::optional<std::string> out = TrySql(db, sqls, &error);
+    if (!out) die_(fmt::format("{} ({}): {}\n  in: {}", Name(), db, error, sqls.front()));
+    return *out;
+  }
+
+  // A fresh, empty database (dropped first when it exists), with the empty product table unless
+  // `with_table` is false.
+  void FreshDatabase(const std::string& db, bool with_table) const {
+    if (engine_ == "pg") {
+      Sql("", {"DROP DATABASE IF EXISTS " + db + " WITH (FORCE)", "CREATE DATABASE " + db});
+      if (with_table) Sql(db, {kPgProductTable});
+    } else {
+      Sql("", {"DROP DATABASE IF EXISTS " + db,
+               "CREATE DATABASE " + db + " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"});
+      if (with_table) Sql(db, {kMyProductTable});
+    }
+  }
+
+  void DropDatabase(const std::string& db) const {
+    if (engine_ == "pg") {
+      TrySql("", {"DROP DATABASE IF EXISTS " + db + " WITH (FORCE)"});
+    } else {
+      TrySql("", {"DROP DATABASE IF EXISTS " + db});
+    }
+  }
+
+  // A fresh database `db` whose product table holds the rows of *GenerateProducts(last_id,
+  // where), written into the server's pages (and analysed) before the measurements: the
+  // programs read warm data.
+  void Generate(const std::string& db, int64_t last_id, const std::string& where = "") const {
+    FreshDatabase(db, true);
+    if (engine_ == "pg") {
+      Sql(db, {PgGenerateProducts(last_id, where), "VACUUM (FREEZE, ANALYZE) product"});
+    } else {
+      Sql(db, {MyGenerateProducts(last_id, where), "ANALYZE TABLE product"});
+    }
+  }
+
+  // Before a measurement: PostgreSQL writes out what earlier steps left dirty.
+  void Settle() const {
+    if (engine_ == "pg") TrySql("", {"CHECKPOINT"});
+  }
+
+  // count, sums and row hash of the product table; nullopt when it cannot be read.
+  std::optional<std::vector<std::string>> Checksum(const std::string& db) const {
+    std::optional<std::string> out =
+        TrySql(db, {engine_ == "pg" ? kPgProductChecksum : kMyProductChecksum});
+    if (!out) return std::nullopt;
+    std::vector<std::string> fields;
+    std::string field;
+    for (char c : Trim(*out)) {
+      if (c == '|' || c == '\t') {
+        fields.push_back(field);
+        field.clear();
+      } else {
+        field += c;
+      }
+    }
+    fields.push_back(field);
+    if (fields.size() != 5) return std::nullopt;
+    return fields;
+  }
+
+  std::string Version() const {
+    std::optional<std::string> out =
+        TrySql("", {engine_ == "pg" ? "SHOW server_version" : "SELECT VERSION()"});
+    return out ? Trim(*out) : "?";
+  }
+
+ private:
+  std::string engine_;  // pg | mysql
+  std::filesystem::path dir_;
+  void (*die_)(const std::string&);
+  std::string base_;   // scheme://userinfo@host:port
+  std::string query_;  // ?... or empty
+  std::string admin_db_;
+  std::string user_, password_, host_, port_;
+};
 
 // ---- the throwaway servers (scripts/test-servers.sh) --------------------------------------
 
