@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Installs what tether needs from Debian's packages (only what is missing) and builds it.
-#   scripts/setup.sh [--tests] [--sanitize] [--build-dir DIR]
+#   scripts/setup.sh [--tests] [--bench] [--sanitize] [--build-dir DIR]
+# --bench adds the peers bench/compare_bench measures tether against (pt-table-sync, sqldiff).
 # Idempotent: when everything is installed and built, it takes a second or two.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tests=0
+bench=0
 sanitize=0
 build_dir=build
 while [ $# -gt 0 ]; do
   case "$1" in
     --tests) tests=1 ;;
+    --bench) bench=1 ;;
     --sanitize) sanitize=1 ;;
     --build-dir) build_dir="$2"; shift ;;
     *) echo "setup.sh: unknown option $1" >&2; exit 2 ;;
@@ -24,6 +27,10 @@ packages=(g++ cmake ninja-build pkg-config sqlite3 libsqlite3-dev libyaml-cpp-de
 if [ "$tests" = 1 ]; then
   # The tests start their own throwaway PostgreSQL and MariaDB servers (scripts/test-servers.sh).
   packages+=(googletest libgtest-dev postgresql postgresql-client mariadb-server mariadb-client)
+fi
+if [ "$bench" = 1 ]; then
+  # bench/compare_bench's peers: pt-table-sync (MySQL/MariaDB) and sqldiff (SQLite).
+  packages+=(percona-toolkit sqlite3-tools)
 fi
 
 missing=()
