@@ -33,7 +33,7 @@ struct Difference {
 
 struct EntityDiff {
   std::string entity;
-  int64_t source_rows = 0;  // source records compared one by one
+  int64_t source_rows = 0;  // source records compared (by checksum or one by one)
   int64_t unchanged = 0;    // records equal on both sides (in ranges whose checksums matched too)
   int64_t only_in_source = 0;
   int64_t only_in_target = 0;

@@ -32,8 +32,14 @@ Result<std::unique_ptr<BulkWriter>> Connector::StartBulkInsert(
 
 Result<RangeChecksum> Connector::Checksum(const ChecksumRequest& request) {
   (void)request;
-  return Status::InvalidArgument(
-      connection_name() + ": range checksums are not available for " + std::string(engine()));
+  return Status::InvalidArgument(connection_name() + ": range checksums are not available for " +
+                                 std::string(engine()));
+}
+
+Result<std::vector<Row>> Connector::RowHashes(const ChecksumRequest& request) {
+  (void)request;
+  return Status::InvalidArgument(connection_name() + ": row hashes are not available for " +
+                                 std::string(engine()));
 }
 
 Result<std::vector<Row>> Connector::KeySplits(const std::string& table,
@@ -41,9 +47,39 @@ Result<std::vector<Row>> Connector::KeySplits(const std::string& table,
                                               const KeyRange& range,
                                               const std::vector<Condition>& conditions,
                                               size_t every) {
-  (void)table, (void)key_columns, (void)range, (void)conditions, (void)every;
-  return Status::InvalidArgument(
-      connection_name() + ": key splits are not available for " + std::string(engine()));
+  const std::string what = connection_name() + ": splitting the keys of " + table;
+  if (!capabilities().checksums) {
+    return Status::InvalidArgument(what + ": not available for " + std::string(engine()));
+  }
+  if (key_columns.empty()) return Status::InvalidArgument(what + ": no key columns");
+  if (every == 0) return Status::InvalidArgument(what + ": a part needs at least one row");
+  // Walks the key index: each step passes over every - 1 keys and reads the cut and the key after
+  // it (no cut at the range's last row). A step costs the database `every` index entries; no key
+  // but the cuts leaves it.
+  ScanRequest step;
+  step.table = table;
+  step.columns = key_columns;
+  step.key_columns = key_columns;
+  step.after_key = range.after;
+  step.upto_key = range.upto;
+  step.conditions = conditions;
+  step.limit = 2;
+  step.skip = every - 1;
+  std::vector<Row> cuts;
+  for (;;) {
+    Row cut, next;
+    bool more = false;
+    {
+      TETHER_ASSIGN_OR_RETURN(std::unique_ptr<RowStream> rows, Scan(step));
+      TETHER_ASSIGN_OR_RETURN(bool any, rows->Next(&cut));
+      if (any) {
+        TETHER_ASSIGN_OR_RETURN(more, rows->Next(&next));
+      }
+    }
+    if (!more) return cuts;
+    step.after_key = cut;
+    cuts.push_back(std::move(cut));
+  }
 }
 
 }  // namespace tether

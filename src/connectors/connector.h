@@ -31,8 +31,11 @@ struct ScanRequest {
   std::vector<std::string> key_columns;  // ORDER BY these, ascending
   std::optional<Row> after_key;          // exclusive lower bound, one value per key column
   std::vector<Condition> conditions;
-  size_t limit = 0;  // 0: no limit (still streamed)
+  size_t limit = 0;             // 0: no limit (still streamed)
   std::optional<Row> upto_key;  // inclusive upper bound, one value per key column
+  // Rows passed over before the first one returned (OFFSET, with a limit): only for finding cut
+  // points in an index (KeySplits), never for paging.
+  size_t skip = 0;
 };
 
 // A part of a table by its key, in the engine's key order: after < key <= upto, an absent end
@@ -158,6 +161,10 @@ class Connector {
   virtual Result<std::vector<Row>> Lookup(const LookupRequest& request) = 0;
   // The checksum of one key range (see ChecksumRequest). Needs capabilities().checksums.
   virtual Result<RangeChecksum> Checksum(const ChecksumRequest& request);
+  // The hash of each row of a range, as Checksum would add it up: one row per table row holding
+  // its key columns (typed as Scan returns them) and then the hash as an Int (the 64 bits read
+  // as a signed number), in no particular order. Needs capabilities().checksums.
+  virtual Result<std::vector<Row>> RowHashes(const ChecksumRequest& request);
   // Cut points that split `range` (rows matching `conditions`) into parts of `every` rows in key
   // order: the keys of its every-th, 2·every-th, ... row (none when it holds `every` rows or
   // fewer), computed inside the system. Needs capabilities().checksums.

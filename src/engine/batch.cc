@@ -1007,7 +1007,8 @@ Status BatchProcessor::ProcessKeys(const EntityMapping& m, const std::vector<std
   for (const Row& r : rows) present.insert(EncodeKey(Pick(r, m.source_key)));
   if (!rows.empty()) TETHER_RETURN_IF_ERROR(Process(m, std::move(rows)));
   // The rest are gone from the source (a filtered run cannot tell gone from filtered out).
-  if (!conditions.empty() || m.config->delete_policy == DeletePolicy::kIgnore) return Status::OK();
+  if (!conditions.empty()) return Status::OK();
+  if (m.config->delete_policy == DeletePolicy::kIgnore && !ctx_->compare) return Status::OK();
   std::vector<std::string> gone_ids;
   std::vector<Row> target_keys;
   std::vector<std::string> gone;

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <future>
+#include <map>
 
 namespace tether {
 namespace {
@@ -13,87 +15,140 @@ std::string Thousands(int64_t n) {
   return s;
 }
 
-ChecksumRequest RequestFor(const std::string& table, std::vector<ColumnInfo> columns,
-                           std::vector<std::string> keys, const KeyRange& range) {
-  ChecksumRequest r;
-  r.table = table;
-  r.columns = std::move(columns);
-  r.key_columns = std::move(keys);
-  r.range = range;
-  return r;
-}
+// Integer keys, compared column by column: the order every engine scans them in.
+struct KeyLess {
+  bool operator()(const Row& a, const Row& b) const {
+    for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+      if (a[i].as_int() != b[i].as_int()) return a[i].as_int() < b[i].as_int();
+    }
+    return a.size() < b.size();
+  }
+};
+using HashByKey = std::map<Row, int64_t, KeyLess>;
 
 class Planner {
  public:
   Planner(Connector* source, Connector* target, const EntityMapping& m,
           const ChecksumPlanOptions& options)
       : source_(source), target_(target), m_(m), options_(options) {
+    source_req_.table = m.source_schema.name;
+    source_req_.key_columns = m.SourceKeyNames();
+    target_req_.table = m.target_schema.name;
+    target_req_.key_columns = m.TargetKeyNames();
     for (const MappedColumn& c : m.columns) {
-      source_columns_.push_back(*m.source_schema.Find(c.source));
-      target_columns_.push_back(c.target_info);
+      source_req_.columns.push_back(*m.source_schema.Find(c.source));
+      target_req_.columns.push_back(c.target_info);
     }
   }
 
-  // Depth first, so that the differing ranges come out in key order.
-  Status Check(const KeyRange& range) {
-    ++plan_.ranges;
-    // The target's checksum on a thread of its own while the source computes its own.
-    auto target_sum = std::async(std::launch::async, [&] {
-      return target_->Checksum(
-          RequestFor(m_.target_schema.name, target_columns_, m_.TargetKeyNames(), range));
-    });
-    Result<RangeChecksum> src = source_->Checksum(
-        RequestFor(m_.source_schema.name, source_columns_, m_.SourceKeyNames(), range));
-    Result<RangeChecksum> dst = target_sum.get();
-    TETHER_RETURN_IF_ERROR(src.status());
-    TETHER_RETURN_IF_ERROR(dst.status());
-    if (*src == *dst) {
-      plan_.equal_rows += src->rows;
-      return Status::OK();
-    }
-    // One side empty: every row of the other differs, nothing to narrow down.
-    if (src->rows == 0 || dst->rows == 0 || src->rows <= static_cast<int64_t>(options_.leaf_rows)) {
-      return Differs(range, src->rows);
-    }
-    const size_t every = (static_cast<size_t>(src->rows) + options_.fanout - 1) / options_.fanout;
+  Status Run(const KeyRange& within) {
     TETHER_ASSIGN_OR_RETURN(std::vector<Row> cuts,
-                            source_->KeySplits(m_.source_schema.name, m_.SourceKeyNames(), range,
-                                               {}, std::max<size_t>(every, 1)));
-    if (cuts.empty()) return Differs(range, src->rows);
-    KeyRange part{range.after, std::nullopt};
+                            source_->KeySplits(m_.source_schema.name, m_.SourceKeyNames(), within,
+                                               {}, std::max<size_t>(options_.part_rows, 1)));
+    KeyRange part{within.after, std::nullopt};
     for (Row& cut : cuts) {
       part.upto = std::move(cut);
       TETHER_RETURN_IF_ERROR(Check(part));
       part.after = std::move(part.upto);
       part.upto.reset();
     }
-    part.upto = range.upto;
+    part.upto = within.upto;
     return Check(part);
   }
 
   ChecksumPlan Take() { return std::move(plan_); }
 
  private:
-  Status Differs(const KeyRange& range, int64_t rows) {
-    plan_.differing.push_back(range);
-    plan_.differing_rows += rows;
+  // Runs `call` on both sides at once: the target's on a thread of its own.
+  template <typename T, typename Call>
+  Status BothSides(Call call, Result<T>* src, Result<T>* dst) {
+    auto on_target = std::async(std::launch::async, [&] { return call(target_, target_req_); });
+    *src = call(source_, source_req_);
+    *dst = on_target.get();
+    TETHER_RETURN_IF_ERROR(src->status());
+    return dst->status();
+  }
+
+  Status Check(const KeyRange& range) {
+    ++plan_.parts;
+    source_req_.range = target_req_.range = range;
+    Result<RangeChecksum> src = RangeChecksum{}, dst = RangeChecksum{};
+    TETHER_RETURN_IF_ERROR(BothSides<RangeChecksum>(
+        [](Connector* c, const ChecksumRequest& r) { return c->Checksum(r); }, &src, &dst));
+    if (*src == *dst) {
+      plan_.equal_rows += src->rows;
+      return Status::OK();
+    }
+    if (dst->rows == 0) return Copy(range, src->rows);
+    ++plan_.hashed_parts;
+    plan_.hashed_rows += src->rows;
+    Result<std::vector<Row>> src_rows = std::vector<Row>{}, dst_rows = std::vector<Row>{};
+    TETHER_RETURN_IF_ERROR(BothSides<std::vector<Row>>(
+        [](Connector* c, const ChecksumRequest& r) { return c->RowHashes(r); }, &src_rows,
+        &dst_rows));
+    HashByKey theirs = ByKey(std::move(*dst_rows));
+    HashByKey ours = ByKey(std::move(*src_rows));
+    // Keys in key order: those whose hashes differ or that one side lacks.
+    std::vector<Row> keys;
+    int64_t listed = 0;  // of the source's rows
+    auto t = theirs.begin();
+    for (auto& [key, hash] : ours) {
+      for (; t != theirs.end() && KeyLess()(t->first, key); ++t) keys.push_back(t->first);
+      const bool both = t != theirs.end() && !KeyLess()(key, t->first);
+      if (!both || t->second != hash) {
+        keys.push_back(key);
+        ++listed;
+      }
+      if (both) ++t;
+    }
+    for (; t != theirs.end(); ++t) keys.push_back(t->first);
+    plan_.equal_rows += static_cast<int64_t>(ours.size()) - listed;
+    plan_.differing += static_cast<int64_t>(keys.size());
+    if (keys.empty()) return Status::OK();
+    if (plan_.work.empty() || plan_.work.back().copy) plan_.work.emplace_back();
+    for (Row& k : keys) plan_.work.back().keys.push_back(std::move(k));
     return Status::OK();
+  }
+
+  // A part the target has no row of: copied whole, with the parts before it like it.
+  Status Copy(const KeyRange& range, int64_t rows) {
+    plan_.copy_rows += rows;
+    if (!plan_.work.empty() && plan_.work.back().copy && plan_.work.back().copy->upto &&
+        range.after && *plan_.work.back().copy->upto == *range.after) {
+      plan_.work.back().copy->upto = range.upto;
+      return Status::OK();
+    }
+    plan_.work.push_back({range, {}});
+    return Status::OK();
+  }
+
+  HashByKey ByKey(std::vector<Row> rows) const {
+    const size_t n = m_.key.size();
+    HashByKey out;
+    for (Row& r : rows) {
+      int64_t hash = r[n].as_int();
+      r.resize(n);
+      out.emplace(std::move(r), hash);
+    }
+    return out;
   }
 
   Connector* source_;
   Connector* target_;
   const EntityMapping& m_;
   const ChecksumPlanOptions& options_;
-  std::vector<ColumnInfo> source_columns_, target_columns_;
+  ChecksumRequest source_req_, target_req_;
   ChecksumPlan plan_;
 };
 
 }  // namespace
 
 std::string ChecksumPlan::Summary() const {
-  return fmt::format("checksums: {} range{}, {} differed ({} of {} source rows compared)",
-                     Thousands(ranges), ranges == 1 ? "" : "s", Thousands(differing.size()),
-                     Thousands(differing_rows), Thousands(differing_rows + equal_rows));
+  std::string out = fmt::format(
+      "checksums: {} part{}, {} differed ({} rows hashed, {} records differ", Thousands(parts),
+      parts == 1 ? "" : "s", Thousands(hashed_parts), Thousands(hashed_rows), Thousands(differing));
+  if (copy_rows > 0) out += fmt::format("; {} rows the target lacks copied", Thousands(copy_rows));
+  return out + ")";
 }
 
 std::string ChecksumIneligibility(const EntityMapping& m, const Config& config,
@@ -133,7 +188,7 @@ std::string ChecksumIneligibility(const EntityMapping& m, const Config& config,
 Result<ChecksumPlan> PlanByChecksums(Connector* source, Connector* target, const EntityMapping& m,
                                      const KeyRange& within, const ChecksumPlanOptions& options) {
   Planner planner(source, target, m, options);
-  TETHER_RETURN_IF_ERROR(planner.Check(within));
+  TETHER_RETURN_IF_ERROR(planner.Run(within));
   return planner.Take();
 }
 

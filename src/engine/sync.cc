@@ -10,6 +10,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "connectors/sql_text.h"
@@ -234,6 +235,10 @@ class Runner {
   // The entity's source rows in `range`, batch by batch (bulk chunks where they fit).
   Status RunRange(const EntityPlan& plan, BatchProcessor& processor, Connector* ahead,
                   const KeyRange& range, bool dry_run);
+  // Records range checksums found different (keys in key order, of either side), a batch of
+  // keys per transaction with its checkpoint.
+  Status RunDiffering(const EntityPlan& plan, BatchProcessor& processor,
+                      const std::vector<Row>& keys, bool dry_run);
   Status CommitBatch(const EntityPlan& plan, const Row& last_key, bool dry_run);
   // The keyset scan of an entity's source rows past `after`, `batch` at a time.
   ScanRequest EntityScan(const EntityPlan& plan, const std::optional<Row>& after, size_t batch,
@@ -295,9 +300,10 @@ class Runner {
   std::vector<std::string> order_;  // selected entities, parents first
   std::vector<std::string> all_;    // every entity of the pipeline, parents first
   std::map<std::string, EntityPlan> plans_;
-  // Entities compared by checksums: the key ranges that differed (the only ones read, and the
-  // only ones swept for deletes), and how each entity was compared (EntityReport::method).
-  std::map<std::string, std::vector<KeyRange>> ranges_;
+  // Entities compared by checksums (their differing records, deleted ones included, were
+  // brought in line by key or range: no delete sweep), and how each entity was compared
+  // (EntityReport::method).
+  std::set<std::string> compared_;
   std::map<std::string, std::string> methods_;
   RunInfo run_;
   bool resumed_ = false;
@@ -659,6 +665,26 @@ Status Runner::RunRange(const EntityPlan& plan, BatchProcessor& processor, Conne
   return Status::OK();
 }
 
+Status Runner::RunDiffering(const EntityPlan& plan, BatchProcessor& processor,
+                            const std::vector<Row>& keys, bool dry_run) {
+  const EntityMapping& m = *plan.mapping;
+  const std::string& name = m.name();
+  const size_t batch_size = req_.batch_size.value_or(pipeline_->batch_size);
+  for (size_t from = 0; from < keys.size(); from += batch_size) {
+    if (req_.cancel && req_.cancel->load()) return Status::Cancelled("stopped on request");
+    const size_t to = std::min(keys.size(), from + batch_size);
+    std::vector<std::string> ids;
+    for (size_t i = from; i < to; ++i) ids.push_back(EncodeKey(keys[i]));
+    TETHER_RETURN_IF_ERROR(Transaction(dry_run, name, [&]() -> Status {
+      TETHER_RETURN_IF_ERROR(processor.ProcessKeys(m, ids, {}));
+      if (!ctx_.violation.ok() && !dry_run) return ctx_.violation;
+      return CommitBatch(plan, keys[to - 1], dry_run);
+    }));
+    if (obs_ && !dry_run) obs_->OnProgress(name, ctx_.counts[name]);
+  }
+  return Status::OK();
+}
+
 Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
   const EntityMapping& m = *plan.mapping;
   const std::string& name = m.name();
@@ -684,8 +710,8 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
   }
   BatchProcessor processor(&ctx_);
   TETHER_ASSIGN_OR_RETURN(Connector * ahead, ReadAheadSource());
-  std::vector<KeyRange> ranges{KeyRange{after, std::nullopt}};
-  ranges_.erase(name);
+  std::optional<std::vector<ChecksumWork>> differing;  // by checksums: only these differ
+  compared_.erase(name);
   if (req_.checksums && !plan.filtered) {
     std::string why = ChecksumIneligibility(m, config_, *source_, *target_);
     if (why.empty()) {
@@ -694,18 +720,29 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
       if (empty) why = "the target has none of the rows";
     }
     if (why.empty()) {
-      TETHER_ASSIGN_OR_RETURN(ChecksumPlan cp, PlanByChecksums(source_.get(), target_.get(), m,
-                                                               ranges[0], req_.checksum_options));
+      TETHER_ASSIGN_OR_RETURN(
+          ChecksumPlan cp, PlanByChecksums(source_.get(), target_.get(), m,
+                                           KeyRange{after, std::nullopt}, req_.checksum_options));
+      // Records the checksums proved equal were read and compared, in effect.
+      ctx_.counts[name].read += cp.equal_rows;
       ctx_.counts[name].unchanged += cp.equal_rows;
       methods_[name] = cp.Summary();
-      ranges = std::move(cp.differing);
-      ranges_[name] = ranges;
+      differing = std::move(cp.work);
+      compared_.insert(name);
     } else {
       methods_[name] = "rows (no checksums: " + why + ")";
     }
   }
-  for (const KeyRange& range : ranges) {
-    TETHER_RETURN_IF_ERROR(RunRange(plan, processor, ahead, range, dry_run));
+  if (!differing) {
+    TETHER_RETURN_IF_ERROR(
+        RunRange(plan, processor, ahead, KeyRange{after, std::nullopt}, dry_run));
+  }
+  for (const ChecksumWork& work : differing.value_or(std::vector<ChecksumWork>{})) {
+    if (work.copy) {
+      TETHER_RETURN_IF_ERROR(RunRange(plan, processor, ahead, *work.copy, dry_run));
+    } else {
+      TETHER_RETURN_IF_ERROR(RunDiffering(plan, processor, work.keys, dry_run));
+    }
   }
   if (!dry_run) {
     // The entity is complete: the next run starts from the beginning.
@@ -994,24 +1031,19 @@ Status Runner::RunDeletes(bool dry_run, const std::vector<std::string>& names) {
     }
     BatchProcessor processor(&ctx_);
     const size_t page = req_.batch_size.value_or(pipeline_->batch_size);
-    // Compared by checksums: only the ranges that differed can hold a row to delete.
-    auto compared = ranges_.find(*name);
-    std::vector<KeyRange> ranges{KeyRange{}};
-    if (compared != ranges_.end()) ranges = compared->second;
-    for (const KeyRange& range : ranges) {
-      std::optional<Row> cursor = range.after;
-      for (;;) {
-        if (req_.cancel && req_.cancel->load()) return Status::Cancelled("stopped on request");
-        size_t examined = 0;
-        std::optional<Row> start = cursor;
-        TETHER_RETURN_IF_ERROR(Transaction(dry_run, *name, [&]() -> Status {
-          cursor = start;
-          TETHER_ASSIGN_OR_RETURN(examined, processor.SweepDeletes(m, &cursor, page, range.upto));
-          if (dry_run) return Status::OK();
-          return WriteBatchState();
-        }));
-        if (examined == 0) break;
-      }
+    // Compared by checksums: the rows gone from the source were among the differing records.
+    std::optional<Row> cursor;
+    for (bool swept = compared_.count(*name) > 0; !swept;) {
+      if (req_.cancel && req_.cancel->load()) return Status::Cancelled("stopped on request");
+      size_t examined = 0;
+      std::optional<Row> start = cursor;
+      TETHER_RETURN_IF_ERROR(Transaction(dry_run, *name, [&]() -> Status {
+        cursor = start;
+        TETHER_ASSIGN_OR_RETURN(examined, processor.SweepDeletes(m, &cursor, page));
+        if (dry_run) return Status::OK();
+        return WriteBatchState();
+      }));
+      swept = examined == 0;
     }
     if (req_.compare && m.mapped()) TETHER_RETURN_IF_ERROR(SweepUnpaired(m));
     if (obs_ && !dry_run) obs_->OnProgress(*name, ctx_.counts[*name]);

@@ -1,7 +1,7 @@
 // Range checksums (engine/checksum_ranges.h) in diff and in a resync, over the nine engine
-// pairs: with tiny ranges, a few scattered differences in a sparse-keyed table are narrowed down
-// to the few rows around them, the diff finds exactly what a row-by-row diff finds, and a resync
-// reads only those rows and leaves the target equal to the source.
+// pairs: with tiny parts, a few scattered differences in a sparse-keyed table are narrowed down
+// to exactly the records that differ, the diff finds what a row-by-row diff finds, and a resync
+// reads only those records and leaves the target equal to the source.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -87,7 +87,7 @@ class ChecksumDiffTest : public EngineTest {
     EXPECT_EQ(Minus(dst, src), std::vector<std::string>{}) << "target rows the source lacks";
   }
 
-  static constexpr ChecksumPlanOptions kTiny{4, 8};  // fanout 4, leaves of 8 rows
+  static constexpr ChecksumPlanOptions kTiny{16};  // parts of 16 rows: 38 of them
   static constexpr char kAll[] = "SELECT * FROM product ORDER BY id";
   Collect found_;
 };
@@ -105,7 +105,10 @@ TEST_P(ChecksumDiffTest, NarrowsScatteredDifferencesDownToAFewRows) {
   const EntityDiff& sums = by_sums->entities.at(0);
   EXPECT_EQ(sums.unchanged, rows.unchanged);
   EXPECT_EQ(rows.source_rows, kRows + 1);
-  EXPECT_LT(sums.source_rows, 100) << sums.method;  // rows compared one by one
+  EXPECT_EQ(sums.source_rows, kRows + 1) << sums.method;
+  // Read one by one: 1, 300, 600 changed; 5 and 150 new; 2 and 999999 deleted.
+  EXPECT_TRUE(Contains(sums.method, "38 parts, 4 differed")) << sums.method;
+  EXPECT_TRUE(Contains(sums.method, "7 records differ")) << sums.method;
   EXPECT_TRUE(Contains(sums.method, "checksums:")) << sums.method;
 }
 
@@ -116,17 +119,19 @@ TEST_P(ChecksumDiffTest, AResyncReadsOnlyTheDifferingRangesAndEndsEqual) {
   auto resync = Sync(req);
   ASSERT_OK(resync);
   RunCounts c = CountsOf(*resync, "product");
-  EXPECT_LT(c.read, 100);
+  EXPECT_EQ(c.read, kRows + 1);
   EXPECT_EQ(c.inserted, 2);  // 5 and Key(150)
   EXPECT_EQ(c.updated, 3);
   EXPECT_EQ(c.deleted, 2);  // 2 and 999999
   EXPECT_EQ(c.unchanged + c.inserted + c.updated, kRows + 1);
+  EXPECT_TRUE(Contains(resync->entities.at(0).method, "7 records differ"))
+      << resync->entities.at(0).method;
   ExpectTargetEqualsSource();
 
   auto again = Sync(req);
   ASSERT_OK(again);
-  EXPECT_EQ(CountsOf(*again, "product"), Counts(0, 0, 0, kRows + 1));
-  EXPECT_TRUE(Contains(again->entities.at(0).method, "1 range, 0 differed"))
+  EXPECT_EQ(CountsOf(*again, "product"), Counts(kRows + 1, 0, 0, kRows + 1));
+  EXPECT_TRUE(Contains(again->entities.at(0).method, "38 parts, 0 differed"))
       << again->entities.at(0).method;
 }
 

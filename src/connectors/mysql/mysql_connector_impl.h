@@ -82,11 +82,7 @@ class MysqlConnector final : public Connector {
   Result<int64_t> Count(const std::string& table,
                         const std::vector<Condition>& conditions) override;
   Result<RangeChecksum> Checksum(const ChecksumRequest& request) override;
-  Result<std::vector<Row>> KeySplits(const std::string& table,
-                                     const std::vector<std::string>& key_columns,
-                                     const KeyRange& range,
-                                     const std::vector<Condition>& conditions,
-                                     size_t every) override;
+  Result<std::vector<Row>> RowHashes(const ChecksumRequest& request) override;
 
   Result<std::vector<Row>> Insert(const std::string& table, const std::vector<std::string>& columns,
                                   const std::vector<Row>& rows,

@@ -109,6 +109,10 @@ Result<std::unique_ptr<RowStream>> MysqlConnector::Scan(const ScanRequest& reque
   if (request.limit > 0) {
     sql += " LIMIT ?";
     params.Add("", Value::Int(static_cast<int64_t>(request.limit)));
+    if (request.skip > 0) {
+      sql += " OFFSET ?";
+      params.Add("", Value::Int(static_cast<int64_t>(request.skip)));
+    }
   }
 
   std::vector<const Row*> rows = {&params.values};
@@ -158,17 +162,45 @@ Result<std::vector<Row>> MysqlConnector::RangeQuery(
   return FetchAll(stmt, what);
 }
 
-Result<RangeChecksum> MysqlConnector::Checksum(const ChecksumRequest& request) {
-  const std::string what = "computing a checksum of " + request.table;
+namespace {
+
+// A row's hash: the first 16 hex digits of its MD5 as an unsigned 64-bit number.
+std::string RowHashSql(const std::vector<ColumnInfo>& columns) {
   std::string row;
-  for (const ColumnInfo& column : request.columns) {
+  for (const ColumnInfo& column : columns) {
     row += (row.empty() ? "" : ", ") + ChecksumField(column);
   }
   row = row.empty() ? "''" : "CONCAT(" + row + ")";
-  // The first 16 hex digits of the MD5 as an unsigned 64-bit number; SUM of them is an exact
-  // decimal, taken modulo 2^64 here.
-  const std::string head = "SELECT COUNT(*), SUM(CAST(CONV(LEFT(MD5(" + row +
-                           "), 16), 16, 10) AS UNSIGNED)) FROM " + QuoteIdent(request.table);
+  return "CAST(CONV(LEFT(MD5(" + row + "), 16), 16, 10) AS UNSIGNED)";
+}
+
+}  // namespace
+
+Result<std::vector<Row>> MysqlConnector::RowHashes(const ChecksumRequest& request) {
+  const std::string what = "hashing the rows of " + request.table;
+  const std::string head = "SELECT " + QuoteList(request.key_columns) + ", " +
+                           RowHashSql(request.columns) + " FROM " + QuoteIdent(request.table);
+  TETHER_ASSIGN_OR_RETURN(auto rows, RangeQuery(request.table, head, request.key_columns,
+                                                request.range, request.conditions, "", {}, what));
+  // A hash past 2^63 - 1 reads as a decimal: the same 64 bits as a signed Int.
+  for (Row& r : rows) {
+    Value& hash = r.back();
+    if (hash.kind() == ValueKind::kInt) continue;
+    std::optional<uint64_t> bits;
+    if (hash.kind() == ValueKind::kDecimal || hash.kind() == ValueKind::kText) {
+      bits = DecimalModulo64(hash.as_string());
+    }
+    if (!bits) return Status::Internal(where_ + ": " + what + ": unexpected row hash");
+    hash = Value::Int(static_cast<int64_t>(*bits));
+  }
+  return rows;
+}
+
+Result<RangeChecksum> MysqlConnector::Checksum(const ChecksumRequest& request) {
+  const std::string what = "computing a checksum of " + request.table;
+  // SUM of the unsigned hashes is an exact decimal, taken modulo 2^64 here.
+  const std::string head =
+      "SELECT COUNT(*), SUM(" + RowHashSql(request.columns) + ") FROM " + QuoteIdent(request.table);
   TETHER_ASSIGN_OR_RETURN(auto result, RangeQuery(request.table, head, request.key_columns,
                                                   request.range, request.conditions, "", {}, what));
   std::optional<uint64_t> sum;
@@ -181,21 +213,6 @@ Result<RangeChecksum> MysqlConnector::Checksum(const ChecksumRequest& request) {
   }
   if (!sum) return Status::Internal(where_ + ": " + what + ": unexpected result of the checksum");
   return RangeChecksum{result[0][0].as_int(), *sum};
-}
-
-Result<std::vector<Row>> MysqlConnector::KeySplits(const std::string& table,
-                                                   const std::vector<std::string>& key_columns,
-                                                   const KeyRange& range,
-                                                   const std::vector<Condition>& conditions,
-                                                   size_t every) {
-  const std::string what = "splitting the keys of " + table;
-  if (key_columns.empty()) return InvalidArgument(what, "no key columns");
-  if (every == 0) return InvalidArgument(what, "a part needs at least one row");
-  TETHER_ASSIGN_OR_RETURN(
-      auto numbered, RangeQuery(table, KeySplitsHead(QuoteList(key_columns), QuoteIdent(table)),
-                                key_columns, range, conditions, KeySplitsTail("?"),
-                                {Value::Int(static_cast<int64_t>(every))}, what));
-  return CutsOf(std::move(numbered), every);
 }
 
 Result<std::vector<Row>> MysqlConnector::Lookup(const LookupRequest& request) {

@@ -116,11 +116,7 @@ class PostgresConnector final : public Connector {
                         const std::vector<Condition>& conditions) override;
   Result<std::vector<Row>> Lookup(const LookupRequest& request) override;
   Result<RangeChecksum> Checksum(const ChecksumRequest& request) override;
-  Result<std::vector<Row>> KeySplits(const std::string& table,
-                                     const std::vector<std::string>& key_columns,
-                                     const KeyRange& range,
-                                     const std::vector<Condition>& conditions,
-                                     size_t every) override;
+  Result<std::vector<Row>> RowHashes(const ChecksumRequest& request) override;
 
   Result<std::vector<Row>> Insert(const std::string& table, const std::vector<std::string>& columns,
                                   const std::vector<Row>& rows,
@@ -628,28 +624,21 @@ Result<RangeChecksum> PostgresConnector::Checksum(const ChecksumRequest& request
   return RangeChecksum{std::stoll(PQgetvalue(r, 0, 0)), *sum};
 }
 
-Result<std::vector<Row>> PostgresConnector::KeySplits(const std::string& table,
-                                                      const std::vector<std::string>& key_columns,
-                                                      const KeyRange& range,
-                                                      const std::vector<Condition>& conditions,
-                                                      size_t every) {
+Result<std::vector<Row>> PostgresConnector::RowHashes(const ChecksumRequest& request) {
   TETHER_RETURN_IF_ERROR(Ready());
-  const std::string what = "splitting the keys of " + table;
-  std::string problem = KeyBoundsProblem(key_columns, range.after, range.upto, "the range's after",
-                                         "the range's upto");
-  if (key_columns.empty()) problem = "no key columns";
-  if (every == 0) problem = "a part needs at least one row";
+  const std::string what = "hashing the rows of " + request.table;
+  const std::string problem =
+      KeyBoundsProblem(request.key_columns, request.range.after, request.range.upto,
+                       "the range's after", "the range's upto");
   if (!problem.empty()) return Status::InvalidArgument(Context(what) + ": " + problem);
-  const Value step = Value::Int(static_cast<int64_t>(every));
-  TETHER_ASSIGN_OR_RETURN(
-      ResultHandle result,
-      ExecText(KeySplitsSql(table, key_columns, range, conditions, &step), what));
+  const bool trim_scale = PQserverVersion(conn()) >= 130000;
+  TETHER_ASSIGN_OR_RETURN(ResultHandle result, ExecText(RowHashesSql(request, trim_scale), what));
   const std::vector<FieldKind> kinds = FieldKinds(result.get());
-  std::vector<Row> numbered(static_cast<size_t>(PQntuples(result.get())));
-  for (size_t i = 0; i < numbered.size(); ++i) {
-    ReadRow(result.get(), static_cast<int>(i), kinds, &numbered[i]);
+  std::vector<Row> rows(static_cast<size_t>(PQntuples(result.get())));
+  for (size_t i = 0; i < rows.size(); ++i) {
+    ReadRow(result.get(), static_cast<int>(i), kinds, &rows[i]);
   }
-  return CutsOf(std::move(numbered), every);
+  return rows;
 }
 
 Result<std::unique_ptr<CopyWriter>> PostgresConnector::StartCopy(

@@ -275,6 +275,7 @@ SqlText ScanSql(const ScanRequest& request) {
   AppendKeyRange(request.key_columns, request.after_key, request.upto_key, joiner, &out);
   if (!request.key_columns.empty()) out.sql += " ORDER BY " + QuoteList(request.key_columns);
   if (request.limit > 0) out.sql += " LIMIT " + std::to_string(request.limit);
+  if (request.skip > 0) out.sql += " OFFSET " + std::to_string(request.skip);
   return out;
 }
 
@@ -319,33 +320,40 @@ std::string ChecksumField(const ColumnInfo& column, bool trim_scale) {
   }
 }
 
-SqlText ChecksumSql(const ChecksumRequest& request, bool trim_scale) {
+namespace {
+
+// A row's hash: md5's first 16 hex digits as a bit string cast to bigint, the 64-bit hash as a
+// signed integer (the same number modulo 2^64).
+std::string RowHashSql(const std::vector<ColumnInfo>& columns, bool trim_scale) {
   std::string row;
-  for (const ColumnInfo& column : request.columns) {
+  for (const ColumnInfo& column : columns) {
     if (!row.empty()) row += " || ";
     row += ChecksumField(column, trim_scale);
   }
   if (row.empty()) row = "''";
+  return "('x' || left(md5(" + row + "), 16))::bit(64)::bigint";
+}
+
+SqlText OverRange(std::string head, const ChecksumRequest& request) {
   SqlText out;
-  // md5's first 16 hex digits as a bit string cast to bigint: the 64-bit hash as a signed
-  // integer, which is the same number modulo 2^64. sum(bigint) is numeric: exact.
-  out.sql = "SELECT count(*), sum(('x' || left(md5(" + row + "), 16))::bit(64)::bigint) FROM " +
-            QuoteIdent(request.table);
+  out.sql = std::move(head) + " FROM " + QuoteIdent(request.table);
   const char* joiner = AppendConditions(request.conditions, &out);
   AppendKeyRange(request.key_columns, request.range.after, request.range.upto, joiner, &out);
   return out;
 }
 
-SqlText KeySplitsSql(const std::string& table, const std::vector<std::string>& keys,
-                     const KeyRange& range, const std::vector<Condition>& conditions,
-                     const Value* every) {
-  SqlText out;
-  out.sql = KeySplitsHead(QuoteList(keys), QuoteIdent(table));
-  const char* joiner = AppendConditions(conditions, &out);
-  AppendKeyRange(keys, range.after, range.upto, joiner, &out);
-  out.params.push_back(every);
-  out.sql += KeySplitsTail("$" + std::to_string(out.params.size()));
-  return out;
+}  // namespace
+
+SqlText ChecksumSql(const ChecksumRequest& request, bool trim_scale) {
+  // sum(bigint) is numeric: exact.
+  return OverRange("SELECT count(*), sum(" + RowHashSql(request.columns, trim_scale) + ")",
+                   request);
+}
+
+SqlText RowHashesSql(const ChecksumRequest& request, bool trim_scale) {
+  return OverRange(
+      "SELECT " + QuoteList(request.key_columns) + ", " + RowHashSql(request.columns, trim_scale),
+      request);
 }
 
 namespace {

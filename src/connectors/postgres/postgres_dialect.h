@@ -98,12 +98,8 @@ std::string ChecksumField(const ColumnInfo& column, bool trim_scale);
 // SELECT count(*), sum(<first 64 bits of md5(row text)> as a signed bigint) FROM ... WHERE
 // conditions AND range: the sum is exact (numeric); the caller takes it modulo 2^64.
 SqlText ChecksumSql(const ChecksumRequest& request, bool trim_scale);
-// KeySplitsHead / KeySplitsTail (key_range.h) over the range; `every` is bound as the last
-// parameter.
-SqlText KeySplitsSql(const std::string& table, const std::vector<std::string>& keys,
-                     const KeyRange& range, const std::vector<Condition>& conditions,
-                     const Value* every);
-
+// Connector::RowHashes: the key columns and each row's hash (bigint) over the range.
+SqlText RowHashesSql(const ChecksumRequest& request, bool trim_scale);
 // Change tracking (Connector::TrackingDdl): one PL/pgSQL trigger function and one row trigger
 // per table; the origin is the session setting tether.origin, which tether's sessions set.
 std::vector<std::string> TrackingDdl(const TrackedTable& t, bool install);

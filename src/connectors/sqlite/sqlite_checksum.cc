@@ -170,21 +170,29 @@ void FieldFunction(sqlite3_context* ctx, int, sqlite3_value** argv) {
   sqlite3_result_text64(ctx, field.data(), field.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
 }
 
+// The hash of the row text in `arg` into *hash, or false with the error set on `ctx`.
+bool RowHash(sqlite3_context* ctx, sqlite3_value* arg, uint64_t* hash) {
+  const unsigned char* text = sqlite3_value_text(arg);  // null for '' (and NULL)
+  const auto size = static_cast<size_t>(sqlite3_value_bytes(arg));
+  auto* md5 = static_cast<Md5*>(sqlite3_user_data(ctx));
+  if (md5->Prefix64(text ? static_cast<const void*>(text) : "", size, hash)) return true;
+  sqlite3_result_error(ctx, "tether: OpenSSL offers no MD5", -1);
+  return false;
+}
+
 void HashSumStep(sqlite3_context* ctx, int, sqlite3_value** argv) {
   auto* sum = static_cast<uint64_t*>(sqlite3_aggregate_context(ctx, sizeof(uint64_t)));
   if (sum == nullptr) {
     sqlite3_result_error_nomem(ctx);
     return;
   }
-  const unsigned char* text = sqlite3_value_text(argv[0]);  // null for '' (and NULL)
-  const auto size = static_cast<size_t>(sqlite3_value_bytes(argv[0]));
   uint64_t hash = 0;
-  auto* md5 = static_cast<Md5*>(sqlite3_user_data(ctx));
-  if (!md5->Prefix64(text ? static_cast<const void*>(text) : "", size, &hash)) {
-    sqlite3_result_error(ctx, "tether_hash_sum: OpenSSL offers no MD5", -1);
-    return;
-  }
-  *sum += hash;  // wraps: the sum modulo 2^64
+  if (RowHash(ctx, argv[0], &hash)) *sum += hash;  // wraps: the sum modulo 2^64
+}
+
+void HashFunction(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  uint64_t hash = 0;
+  if (RowHash(ctx, argv[0], &hash)) sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(hash));
 }
 
 void HashSumFinal(sqlite3_context* ctx) {
@@ -198,6 +206,9 @@ int RegisterChecksumFunctions(sqlite3* db) {
   constexpr int kFlags = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
   int rc = sqlite3_create_function_v2(db, "tether_field", 2, kFlags, nullptr, FieldFunction,
                                       nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return rc;
+  rc = sqlite3_create_function_v2(db, "tether_hash", 1, kFlags, new Md5(), HashFunction, nullptr,
+                                  nullptr, [](void* md5) { delete static_cast<Md5*>(md5); });
   if (rc != SQLITE_OK) return rc;
   return sqlite3_create_function_v2(db, "tether_hash_sum", 1, kFlags, new Md5(), nullptr,
                                     HashSumStep, HashSumFinal,

@@ -5,6 +5,8 @@
 //   tether_field(class, value)  one field of a row's text: `N` for NULL, else
 //                               `<characters>:<canonical text>` for a column of TypeClass number
 //                               `class`, whatever storage class the value has;
+//   tether_hash(text)           a row text's hash (the first 8 bytes of its MD5, big-endian) as
+//                               a signed 64-bit integer;
 //   tether_hash_sum(text)       aggregate: the sum modulo 2^64 of each row text's hash (the first
 //                               8 bytes of its MD5, big-endian), returned with the same 64 bits as
 //                               a signed integer.
@@ -21,7 +23,7 @@
 
 namespace tether::sqlite {
 
-// Registers tether_field and tether_hash_sum on `db`; returns a SQLite result code.
+// Registers tether_field, tether_hash and tether_hash_sum on `db`; returns a SQLite result code.
 int RegisterChecksumFunctions(sqlite3* db);
 
 // The SQL of a row's text for `columns`: tether_field(..) || tether_field(..) || ...

@@ -181,11 +181,7 @@ class SqliteConnector final : public Connector {
                         const std::vector<Condition>& conditions) override;
   Result<std::vector<Row>> Lookup(const LookupRequest& request) override;
   Result<RangeChecksum> Checksum(const ChecksumRequest& request) override;
-  Result<std::vector<Row>> KeySplits(const std::string& table,
-                                     const std::vector<std::string>& key_columns,
-                                     const KeyRange& range,
-                                     const std::vector<Condition>& conditions,
-                                     size_t every) override;
+  Result<std::vector<Row>> RowHashes(const ChecksumRequest& request) override;
 
   Result<std::vector<Row>> Insert(const std::string& table, const std::vector<std::string>& columns,
                                   const std::vector<Row>& rows,
@@ -267,6 +263,9 @@ class SqliteConnector final : public Connector {
   }
 
   // Every row of the cached statement `sql` with `params` bound in order.
+  // `head` (SELECT ...) FROM the request's table over its range and conditions, all rows.
+  Result<std::vector<Row>> RangeRows(const std::string& head, const ChecksumRequest& request,
+                                     const std::string& what);
   Result<std::vector<Row>> CachedRows(const std::string& sql,
                                       const std::vector<const Value*>& params,
                                       std::string_view what) {
@@ -571,7 +570,7 @@ Result<std::unique_ptr<RowStream>> SqliteConnector::Scan(const ScanRequest& requ
   const char* joiner = AppendConditions(request.conditions, &sql, &params);
   AppendKeyRange(request.key_columns, request.after_key, request.upto_key, joiner, &sql, &params);
   if (!request.key_columns.empty()) sql += " ORDER BY " + QuoteList(request.key_columns);
-  if (request.limit > 0) sql += " LIMIT ?";
+  if (request.limit > 0) sql += request.skip > 0 ? " LIMIT ? OFFSET ?" : " LIMIT ?";
 
   TETHER_ASSIGN_OR_RETURN(Statement stmt, Prepare(sql));
   // The stream outlives the request, so SQLite copies what it binds.
@@ -582,6 +581,10 @@ Result<std::unique_ptr<RowStream>> SqliteConnector::Scan(const ScanRequest& requ
   if (request.limit > 0) {
     int rc = sqlite3_bind_int64(stmt.get(), static_cast<int>(params.size() + 1),
                                 static_cast<sqlite3_int64>(request.limit));
+    if (rc == SQLITE_OK && request.skip > 0) {
+      rc = sqlite3_bind_int64(stmt.get(), static_cast<int>(params.size() + 2),
+                              static_cast<sqlite3_int64>(request.skip));
+    }
     if (rc != SQLITE_OK) return Error(rc, what);
   }
   return std::unique_ptr<RowStream>(
@@ -675,19 +678,26 @@ Result<std::vector<Row>> SqliteConnector::Lookup(const LookupRequest& request) {
   return out;
 }
 
-Result<RangeChecksum> SqliteConnector::Checksum(const ChecksumRequest& request) {
-  const std::string what = "computing a checksum of " + request.table;
+Result<std::vector<Row>> SqliteConnector::RangeRows(const std::string& head,
+                                                    const ChecksumRequest& request,
+                                                    const std::string& what) {
   const std::string problem =
       KeyBoundsProblem(request.key_columns, request.range.after, request.range.upto,
                        "the range's after", "the range's upto");
   if (!problem.empty()) return Status::InvalidArgument(where_ + ": " + what + ": " + problem);
-  std::string sql = "SELECT count(*), tether_hash_sum(" + RowTextSql(request.columns) + ") FROM " +
-                    QuoteIdent(request.table);
+  std::string sql = head + " FROM " + QuoteIdent(request.table);
   std::vector<const Value*> params;
   const char* joiner = AppendConditions(request.conditions, &sql, &params);
   AppendKeyRange(request.key_columns, request.range.after, request.range.upto, joiner, &sql,
                  &params);
-  TETHER_ASSIGN_OR_RETURN(std::vector<Row> rows, CachedRows(sql, params, what));
+  return CachedRows(sql, params, what);
+}
+
+Result<RangeChecksum> SqliteConnector::Checksum(const ChecksumRequest& request) {
+  const std::string what = "computing a checksum of " + request.table;
+  TETHER_ASSIGN_OR_RETURN(std::vector<Row> rows, RangeRows("SELECT count(*), tether_hash_sum(" +
+                                                               RowTextSql(request.columns) + ")",
+                                                           request, what));
   if (rows.size() != 1 || rows[0].size() != 2 || rows[0][0].kind() != ValueKind::kInt ||
       rows[0][1].kind() != ValueKind::kInt) {
     return Status::Internal(where_ + ": " + what + ": unexpected result of the checksum query");
@@ -695,26 +705,10 @@ Result<RangeChecksum> SqliteConnector::Checksum(const ChecksumRequest& request) 
   return RangeChecksum{rows[0][0].as_int(), static_cast<uint64_t>(rows[0][1].as_int())};
 }
 
-Result<std::vector<Row>> SqliteConnector::KeySplits(const std::string& table,
-                                                    const std::vector<std::string>& key_columns,
-                                                    const KeyRange& range,
-                                                    const std::vector<Condition>& conditions,
-                                                    size_t every) {
-  const std::string what = "splitting the keys of " + table;
-  std::string problem = KeyBoundsProblem(key_columns, range.after, range.upto, "the range's after",
-                                         "the range's upto");
-  if (key_columns.empty()) problem = "no key columns";
-  if (every == 0) problem = "a part needs at least one row";
-  if (!problem.empty()) return Status::InvalidArgument(where_ + ": " + what + ": " + problem);
-  std::string sql = KeySplitsHead(QuoteList(key_columns), QuoteIdent(table));
-  std::vector<const Value*> params;
-  const char* joiner = AppendConditions(conditions, &sql, &params);
-  AppendKeyRange(key_columns, range.after, range.upto, joiner, &sql, &params);
-  sql += KeySplitsTail("?");
-  const Value step = Value::Int(static_cast<int64_t>(every));
-  params.push_back(&step);
-  TETHER_ASSIGN_OR_RETURN(std::vector<Row> numbered, CachedRows(sql, params, what));
-  return CutsOf(std::move(numbered), every);
+Result<std::vector<Row>> SqliteConnector::RowHashes(const ChecksumRequest& request) {
+  return RangeRows("SELECT " + QuoteList(request.key_columns) + ", tether_hash(" +
+                       RowTextSql(request.columns) + ")",
+                   request, "hashing the rows of " + request.table);
 }
 
 Result<std::vector<Row>> SqliteConnector::Insert(const std::string& table,
