@@ -369,13 +369,11 @@ int RunCommand(const Globals& g, RunFlags f, bool plan) {
                                   (plan ? "|csv" : "")));
     return kExitUsage;
   }
-  Config loaded;
-  std::string picked;
-  if (int code = LoadPipeline(g, f.pipeline, &loaded, &picked); code != kExitOk) return code;
-  const Config* config = &loaded;
-  const std::string* pipeline = &picked;
+  Config config;
+  std::string pipeline;
+  if (int code = LoadPipeline(g, f.pipeline, &config, &pipeline); code != kExitOk) return code;
   SyncRequest req;
-  req.pipeline = *pipeline;
+  req.pipeline = pipeline;
   req.entities = f.entities;
   req.dry_run = plan || f.dry_run;
   auto dup = ParseEnum<OnDuplicate>("--on-duplicate", f.on_duplicate,
@@ -403,7 +401,7 @@ int RunCommand(const Globals& g, RunFlags f, bool plan) {
     return kExitUsage;
   }
   if (f.batch_size > 0) req.batch_size = f.batch_size;
-  Status selected = SelectKeys(*config, *pipeline, f, &req);
+  Status selected = SelectKeys(config, pipeline, f, &req);
   if (!selected.ok()) {
     Error(selected);
     return kExitUsage;
@@ -419,10 +417,10 @@ int RunCommand(const Globals& g, RunFlags f, bool plan) {
   req.count_rows = isatty(2) && !g.quiet && !req.changes;
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
-  if (f.watch) return Watch(g, f, *config, req);
+  if (f.watch) return Watch(g, f, config, req);
 
   CliObserver obs(g, f, req.dry_run);
-  Result<SyncReport> report = RunSync(*config, req, &obs);
+  Result<SyncReport> report = RunSync(config, req, &obs);
   if (!report.ok()) {
     Error(report.status());
     if (report.status().code() == StatusCode::kPolicy) {
@@ -432,7 +430,7 @@ int RunCommand(const Globals& g, RunFlags f, bool plan) {
   }
   obs.Finish(*report);
   if (f.mark_synced && req.changes && !req.dry_run) {
-    Status marked = MarkSynced(g, *config, req);
+    Status marked = MarkSynced(g, config, req);
     if (!marked.ok()) {
       Error(marked);
       return ExitCodeFor(marked);
@@ -441,7 +439,7 @@ int RunCommand(const Globals& g, RunFlags f, bool plan) {
   RunCounts total;
   for (const EntityReport& e : report->entities) total += e.counts;
   if (f.verify) {
-    int verified = Verify(g, *config, *pipeline, f.entities, !f.no_checksums);
+    int verified = Verify(g, config, pipeline, f.entities, !f.no_checksums);
     if (verified != kExitOk) return verified;
   }
   return total.failed > 0 ? kExitPartial : kExitOk;

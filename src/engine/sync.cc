@@ -270,6 +270,11 @@ class Runner {
   // Selective sync (SyncRequest::keys): each selected record brought in line, a batch of keys
   // per transaction.
   Status RunKeys(bool dry_run);
+  // Brings the records `ids` (source ids) in line, a batch per transaction; `commit(last)`
+  // writes the batch's state inside it (`last`: the index of its last id).
+  Status KeyBatches(const EntityPlan& plan, BatchProcessor& processor,
+                    const std::vector<std::string>& ids, const std::vector<Condition>& conditions,
+                    bool dry_run, const std::function<Status(size_t last)>& commit);
   // Incremental run: entities that have not read changes yet are copied whole first; then the
   // change log is read in order, batch by batch, each batch's changed records brought in line
   // in one target transaction with every entity's change checkpoint.
@@ -667,22 +672,11 @@ Status Runner::RunRange(const EntityPlan& plan, BatchProcessor& processor, Conne
 
 Status Runner::RunDiffering(const EntityPlan& plan, BatchProcessor& processor,
                             const std::vector<Row>& keys, bool dry_run) {
-  const EntityMapping& m = *plan.mapping;
-  const std::string& name = m.name();
-  const size_t batch_size = req_.batch_size.value_or(pipeline_->batch_size);
-  for (size_t from = 0; from < keys.size(); from += batch_size) {
-    if (req_.cancel && req_.cancel->load()) return Status::Cancelled("stopped on request");
-    const size_t to = std::min(keys.size(), from + batch_size);
-    std::vector<std::string> ids;
-    for (size_t i = from; i < to; ++i) ids.push_back(EncodeKey(keys[i]));
-    TETHER_RETURN_IF_ERROR(Transaction(dry_run, name, [&]() -> Status {
-      TETHER_RETURN_IF_ERROR(processor.ProcessKeys(m, ids, {}));
-      if (!ctx_.violation.ok() && !dry_run) return ctx_.violation;
-      return CommitBatch(plan, keys[to - 1], dry_run);
-    }));
-    if (obs_ && !dry_run) obs_->OnProgress(name, ctx_.counts[name]);
-  }
-  return Status::OK();
+  std::vector<std::string> ids;
+  ids.reserve(keys.size());
+  for (const Row& k : keys) ids.push_back(EncodeKey(k));
+  return KeyBatches(plan, processor, ids, {}, dry_run,
+                    [&](size_t last) { return CommitBatch(plan, keys[last], dry_run); });
 }
 
 Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
@@ -1063,25 +1057,34 @@ Status Runner::SweepUnpaired(const EntityMapping& m) {
 }
 
 Status Runner::RunKeys(bool dry_run) {
-  const size_t batch_size = req_.batch_size.value_or(pipeline_->batch_size);
   for (const std::string& name : order_) {
     const EntityPlan& plan = plans_.at(name);
-    const EntityMapping& m = *plan.mapping;
-    const std::vector<std::string>& ids = req_.keys.at(name);
     if (obs_ && !dry_run) obs_->OnEntityStart(name);
     BatchProcessor processor(&ctx_);
-    for (size_t from = 0; from < ids.size(); from += batch_size) {
-      if (req_.cancel && req_.cancel->load()) return Status::Cancelled("stopped on request");
-      std::vector<std::string> chunk(ids.begin() + from,
-                                     ids.begin() + std::min(ids.size(), from + batch_size));
-      TETHER_RETURN_IF_ERROR(Transaction(dry_run, name, [&]() -> Status {
-        TETHER_RETURN_IF_ERROR(processor.ProcessKeys(m, chunk, plan.conditions));
-        if (!ctx_.violation.ok() && !dry_run) return ctx_.violation;
-        return dry_run ? Status::OK() : WriteBatchState();
-      }));
-      if (obs_ && !dry_run) obs_->OnProgress(name, ctx_.counts[name]);
-    }
+    TETHER_RETURN_IF_ERROR(
+        KeyBatches(plan, processor, req_.keys.at(name), plan.conditions, dry_run,
+                   [&](size_t) { return dry_run ? Status::OK() : WriteBatchState(); }));
     if (obs_ && !dry_run) obs_->OnEntityEnd(name, ctx_.counts[name]);
+  }
+  return Status::OK();
+}
+
+Status Runner::KeyBatches(const EntityPlan& plan, BatchProcessor& processor,
+                          const std::vector<std::string>& ids,
+                          const std::vector<Condition>& conditions, bool dry_run,
+                          const std::function<Status(size_t last)>& commit) {
+  const std::string& name = plan.mapping->name();
+  const size_t batch_size = req_.batch_size.value_or(pipeline_->batch_size);
+  for (size_t from = 0; from < ids.size(); from += batch_size) {
+    if (req_.cancel && req_.cancel->load()) return Status::Cancelled("stopped on request");
+    const size_t to = std::min(ids.size(), from + batch_size);
+    const std::vector<std::string> chunk(ids.begin() + from, ids.begin() + to);
+    TETHER_RETURN_IF_ERROR(Transaction(dry_run, name, [&]() -> Status {
+      TETHER_RETURN_IF_ERROR(processor.ProcessKeys(*plan.mapping, chunk, conditions));
+      if (!ctx_.violation.ok() && !dry_run) return ctx_.violation;
+      return commit(to - 1);
+    }));
+    if (obs_ && !dry_run) obs_->OnProgress(name, ctx_.counts[name]);
   }
   return Status::OK();
 }
