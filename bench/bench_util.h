@@ -1,12 +1,13 @@
 // What the benchmarks share: running a program as a child and measuring it the same way for
 // tether and for its peers (wall time around fork..wait4, the child's rusage), the command line
-// (flags, the tether binary), the throwaway servers of scripts/test-servers.sh, the product table
-// generated inside PostgreSQL and MariaDB and a client for them (psql / mysql), and the number
-// formatting and tables of the output. Header-only: every bench/*.cc is its own executable.
-// Single-threaded, like the benchmarks.
+// (flags, the tether binary), the throwaway servers of scripts/test-servers.sh and the run folder
+// every way out cleans up (Die), the product table generated inside PostgreSQL and MariaDB and a
+// client for them (psql / mysql), and the number formatting and tables of the output.
+// Header-only: every bench/*.cc is its own executable. Single-threaded, like the benchmarks.
 #pragma once
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -583,10 +585,10 @@ inline std::string EnvValue(const std::filesystem::path& file, const std::string
 
 // Runs a prebuilt shell command and waits for it: no more than a signal handler may do (fork,
 // exec, waitpid).
-inline void ShellFromSignalHandler(const std::string& cmd) {
+inline void ShellFromSignalHandler(const char* cmd) {
   pid_t pid = fork();
   if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    execl("/bin/sh", "sh", "-c", cmd, static_cast<char*>(nullptr));
     _exit(127);
   }
   if (pid > 0) {
@@ -597,23 +599,33 @@ inline void ShellFromSignalHandler(const std::string& cmd) {
 }
 
 // A benchmark's run folder and the throwaway PostgreSQL and MariaDB that scripts/test-servers.sh
-// may start in its "servers" subfolder: what every way out cleans up. One per program, global:
-// a signal handler runs `cleanup_cmd` with ShellFromSignalHandler.
+// may start in its "servers" subfolder: what every way out cleans up. The end of main
+// (Cleanup), Die, and SIGINT, SIGTERM and SIGHUP kill `child`, stop the servers and remove the
+// folder, unless `keep`. One per program, bench::g_run, since Die and the signal handler are
+// plain functions. Main thread; the signal handler only kills, and runs a command built before
+// it was published (ShellFromSignalHandler).
 struct RunFolder {
+  const char* program = "bench";  // names the benchmark in messages; set first thing in main
+  bool keep = false;              // leave the servers and the folder; set before Create
+  std::atomic<pid_t> child{0};    // a child to kill on every way out (changes_bench's watcher)
   std::filesystem::path dir;
   std::string script;  // scripts/test-servers.sh, once it started the servers
   bool servers_started = false;
-  std::string cleanup_cmd;  // prebuilt for the signal handler (which may only fork and exec)
 
   std::filesystem::path servers() const { return dir / "servers"; }
 
-  // A new folder `prefix`XXXXXX under `under` (see MakeRunFolder); returns what went wrong.
+  // A new folder `prefix`XXXXXX under `under` (see MakeRunFolder), and the signal handlers that
+  // clean it up; returns what went wrong.
   std::string Create(const std::string& under, const std::string& prefix) {
     std::string error;
     dir = MakeRunFolder(under, prefix, &error);
+    if (dir.empty()) return error;
     // The servers may run as their own service users (as root): they must reach their folders.
-    if (!dir.empty()) chmod(dir.c_str(), 0755);
-    return error;
+    chmod(dir.c_str(), 0755);
+    remove_cmd_ = fmt::format("rm -rf '{}'", dir.string());
+    Publish(remove_cmd_);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) signal(sig, OnSignal);
+    return "";
   }
 
   // When a URL asked for (non-null) is still empty: starts the servers with `script_path` and
@@ -623,7 +635,8 @@ struct RunFolder {
     if (!(pg_url && pg_url->empty()) && !(mysql_url && mysql_url->empty())) return "";
     if (script_path.empty()) return "scripts/test-servers.sh not found (pass --servers-script)";
     script = script_path;
-    cleanup_cmd = StopCommand() + fmt::format("; rm -rf '{}'", dir.string());
+    stop_and_remove_cmd_ = StopCommand() + "; " + remove_cmd_;
+    Publish(stop_and_remove_cmd_);
     servers_started = true;
     std::fprintf(stderr, "starting PostgreSQL and MariaDB (%s start)...\n", script.c_str());
     Measure start = RunChild({"bash", script, "start", servers().string()}, dir);
@@ -636,10 +649,16 @@ struct RunFolder {
     return "";
   }
 
-  // Stops the servers it started and removes the folder; `program` names the benchmark in the
-  // message when stopping fails.
-  void Cleanup(const char* program) {
-    if (dir.empty()) return;
+  // Kills the child, and unless `keep` stops the servers it started and removes the folder.
+  void Cleanup() {
+    pid_t pid = child.exchange(0);
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      int status = 0;
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+    if (keep || dir.empty()) return;
     if (servers_started) {
       std::string cmd = StopCommand();
       if (std::system(cmd.c_str()) != 0) {
@@ -650,12 +669,49 @@ struct RunFolder {
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
     dir.clear();
+    signal_cmd_ = nullptr;
   }
 
   std::string StopCommand() const {
     return fmt::format("'{}' stop '{}' >/dev/null 2>&1", script, servers().string());
   }
+
+ private:
+  static void OnSignal(int sig);
+
+  // Each command is written once, before the signal handler may read it through signal_cmd_.
+  void Publish(const std::string& cmd) {
+    if (!keep) signal_cmd_ = cmd.c_str();
+  }
+
+  std::string remove_cmd_, stop_and_remove_cmd_;
+  std::atomic<const char*> signal_cmd_{nullptr};
+  static_assert(std::atomic<const char*>::is_always_lock_free &&
+                std::atomic<pid_t>::is_always_lock_free);  // so the signal handler may use them
 };
+
+inline RunFolder g_run;
+
+inline void RunFolder::OnSignal(int sig) {
+  pid_t pid = g_run.child.load();
+  if (pid > 0) kill(pid, SIGKILL);
+  if (const char* cmd = g_run.signal_cmd_.load()) ShellFromSignalHandler(cmd);
+  _exit(128 + sig);
+}
+
+// Prints `what` after the program's name, cleans up (RunFolder::Cleanup) and exits 1.
+[[noreturn]] inline void Die(const std::string& what) {
+  std::fprintf(stderr, "%s: %s\n", g_run.program, what.c_str());
+  g_run.Cleanup();
+  std::exit(1);
+}
+
+// RunChild, dying when the child cannot be started or waited for.
+inline Measure Run(const std::vector<std::string>& argv, const std::filesystem::path& cwd) {
+  Measure m = RunChild(argv, cwd);
+  if (m.exit_code == -1) Die(m.err);
+  return m;
+}
 
 // The flags server_bench and changes_bench share: the tether binary, the servers, the folder.
 struct ServerFlags {

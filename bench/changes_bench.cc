@@ -23,7 +23,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -48,7 +47,9 @@
 namespace {
 
 using bench::CpuModel;
+using bench::Die;
 using bench::FirstLine;
+using bench::g_run;
 using bench::Measure;
 using bench::MemTotal;
 using bench::PrintTable;
@@ -124,36 +125,8 @@ struct Options : bench::ServerFlags {
   std::vector<std::string> only = {"pg", "mysql", "sqlite"};
 };
 
-// What the exit paths clean up: the watcher is killed, our servers stopped, the folder removed.
-bench::RunFolder g_run;
-std::atomic<pid_t> g_watcher{0};
-
-void StopWatcherNow() {
-  pid_t pid = g_watcher.exchange(0);
-  if (pid <= 0) return;
-  kill(pid, SIGKILL);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-}
-
-void Cleanup() {
-  StopWatcherNow();
-  g_run.Cleanup("changes_bench");
-}
-
-void OnSignal(int sig) {
-  pid_t watcher = g_watcher.load();
-  if (watcher > 0) kill(watcher, SIGKILL);
-  if (!g_run.cleanup_cmd.empty()) bench::ShellFromSignalHandler(g_run.cleanup_cmd);
-  _exit(128 + sig);
-}
-
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "changes_bench: %s\n", what.c_str());
-  Cleanup();
-  std::exit(1);
-}
+// The `tether sync --watch` child: killed on every way out, with our servers and the folder.
+std::atomic<pid_t>& g_watcher = g_run.child;
 
 double Since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -837,14 +810,13 @@ struct EngineResult {
 }  // namespace
 
 int main(int argc, char** argv) {
+  g_run.program = "changes_bench";
   Options opt = ParseArgs(argc, argv);
   const std::string load = LoadAverage();
   if (std::string error = g_run.Create(opt.dir, "tether-changes-bench-"); !error.empty()) {
     Die(error);
   }
   const fs::path dir = g_run.dir;
-  g_run.cleanup_cmd = fmt::format("rm -rf '{}'", dir.string());
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) signal(sig, OnSignal);
 
   const bool need_pg = Wants(opt.only, "pg");
   const bool need_my = Wants(opt.only, "mysql");
@@ -986,6 +958,6 @@ int main(int argc, char** argv) {
     failed =
         failed || !r.without.error.empty() || !r.with.error.empty() || !l.error.empty() || !l.equal;
   }
-  Cleanup();
+  g_run.Cleanup();
   return failed ? 1 : 0;
 }

@@ -8,7 +8,6 @@
 // timing. Starts its own throwaway servers (scripts/test-servers.sh) unless given URLs; see
 // bench/README.md for how to run it and read the tables.
 #include <fmt/format.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,9 +31,12 @@
 namespace {
 
 using bench::DbServer;
+using bench::Die;
 using bench::FirstLine;
+using bench::g_run;
 using bench::Mb;
 using bench::Measure;
+using bench::Run;
 using bench::Thousands;
 using bench::Trim;
 using bench::Wants;
@@ -186,30 +188,6 @@ struct Options : bench::ServerFlags {
   int repeat = 1;  // 1M rows, every section: about 11 minutes on 2 CPUs
   bool keep = false;
 };
-
-bench::RunFolder g_run;
-bool g_keep = false;
-
-void Cleanup() {
-  if (!g_keep) g_run.Cleanup("compare_bench");
-}
-
-void OnSignal(int sig) {
-  if (!g_keep && !g_run.cleanup_cmd.empty()) bench::ShellFromSignalHandler(g_run.cleanup_cmd);
-  _exit(128 + sig);
-}
-
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "compare_bench: %s\n", what.c_str());
-  Cleanup();
-  std::exit(1);
-}
-
-Measure Run(const std::vector<std::string>& argv, const fs::path& cwd) {
-  Measure m = bench::RunChild(argv, cwd);
-  if (m.exit_code == -1) Die(m.err);
-  return m;
-}
 
 // Whether `program` is on PATH.
 bool OnPath(const std::string& program) {
@@ -848,8 +826,9 @@ std::string LoadAverage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  g_run.program = "compare_bench";
   Options opt = ParseArgs(argc, argv);
-  g_keep = opt.keep;
+  g_run.keep = opt.keep;
   const bool need_pg = Wants(opt.only, "diff");
   const bool need_my = Wants(opt.only, "diff") || Wants(opt.only, "resync");
   std::vector<std::string> programs;
@@ -866,7 +845,6 @@ int main(int argc, char** argv) {
     Die(error);
   }
   const fs::path dir = g_run.dir;
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) signal(sig, OnSignal);
   if (std::string error = g_run.StartServersIfNeeded(opt.script, need_pg ? &opt.pg_url : nullptr,
                                                      need_my ? &opt.mysql_url : nullptr);
       !error.empty()) {
@@ -942,6 +920,6 @@ int main(int argc, char** argv) {
       s->DropDatabase(kTargetDb);
     }
   }
-  Cleanup();
+  g_run.Cleanup();
   return failed ? 1 : 0;
 }

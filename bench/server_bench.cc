@@ -6,7 +6,6 @@
 // Starts its own throwaway servers (scripts/test-servers.sh) unless given URLs; see
 // bench/README.md for how to run it and read the table.
 #include <fmt/format.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -32,11 +31,14 @@
 namespace {
 
 using bench::CpuModel;
+using bench::Die;
 using bench::FirstLine;
+using bench::g_run;
 using bench::Mb;
 using bench::Measure;
 using bench::MemTotal;
 using bench::Rate;
+using bench::Run;
 using bench::Thousands;
 using bench::Trim;
 using bench::Wants;
@@ -57,35 +59,6 @@ struct Options : bench::ServerFlags {
   int repeat = 3;
   bool keep = false;
 };
-
-// What the exit paths clean up: our servers are stopped and the folder removed (unless --keep).
-bench::RunFolder g_run;
-bool g_keep = false;
-
-void Cleanup() {
-  if (!g_keep) g_run.Cleanup("server_bench");
-}
-
-void OnSignal(int sig) {
-  if (!g_keep && !g_run.cleanup_cmd.empty()) bench::ShellFromSignalHandler(g_run.cleanup_cmd);
-  _exit(128 + sig);
-}
-
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "server_bench: %s\n", what.c_str());
-  Cleanup();
-  std::exit(1);
-}
-
-// Runs argv[0] with its arguments, in `cwd`, and measures it the same way for every program:
-// wall time around fork..wait4, and the child's own rusage (peak RSS, CPU time). For a shell
-// pipeline the rusage covers the shell and every process of the pipeline it waited for: CPU is
-// their sum, peak RSS the largest of them.
-Measure Run(const std::vector<std::string>& argv, const fs::path& cwd) {
-  Measure m = bench::RunChild(argv, cwd);
-  if (m.exit_code == -1) Die(m.err);
-  return m;
-}
 
 // One database server, reached through its own command-line client (psql / mysql).
 class Server : public bench::DbServer {
@@ -339,11 +312,11 @@ Options ParseArgs(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  g_run.program = "server_bench";
   Options opt = ParseArgs(argc, argv);
-  g_keep = opt.keep;
+  g_run.keep = opt.keep;
   if (std::string error = g_run.Create(opt.dir, "tether-server-bench-"); !error.empty()) Die(error);
   const fs::path dir = g_run.dir;
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) signal(sig, OnSignal);
 
   const bool need_pg = Wants(opt.only, "pg") || Wants(opt.only, "cross");
   const bool need_my = Wants(opt.only, "mysql") || Wants(opt.only, "cross");
@@ -436,6 +409,6 @@ int main(int argc, char** argv) {
       s->DropDatabase(kTargetDb);
     }
   }
-  Cleanup();
+  g_run.Cleanup();
   return failed ? 1 : 0;
 }

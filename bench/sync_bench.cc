@@ -27,10 +27,13 @@
 
 namespace {
 
+using bench::Die;
 using bench::FirstLine;
+using bench::g_run;
 using bench::Mb;
 using bench::Measure;
 using bench::Rate;
+using bench::Run;
 using bench::Thousands;
 
 namespace fs = std::filesystem;
@@ -59,25 +62,6 @@ struct Options {
   std::string dir;  // where the temporary folder goes
   size_t batch_size = 0;
 };
-
-fs::path g_data_dir;  // removed on every way out
-
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "sync_bench: %s\n", what.c_str());
-  if (!g_data_dir.empty()) {
-    std::error_code ec;
-    fs::remove_all(g_data_dir, ec);
-  }
-  std::exit(1);
-}
-
-// Runs argv[0] with its arguments, in `cwd`, and measures it the same way for every program:
-// wall time around fork..wait4, and the child's own rusage (peak RSS, CPU time).
-Measure Run(const std::vector<std::string>& argv, const fs::path& cwd) {
-  Measure m = bench::RunChild(argv, cwd);
-  if (m.exit_code == -1) Die(m.err);
-  return m;
-}
 
 class Db {
  public:
@@ -322,19 +306,16 @@ Options ParseArgs(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  g_run.program = "sync_bench";
   Options opt = ParseArgs(argc, argv);
-  std::string error;
-  const fs::path dir = bench::MakeRunFolder(opt.dir, "tether-bench-", &error);
-  if (dir.empty()) Die(error);
-  g_data_dir = dir;
+  if (std::string error = g_run.Create(opt.dir, "tether-bench-"); !error.empty()) Die(error);
+  const fs::path dir = g_run.dir;
   std::vector<Line> lines;
   for (int64_t rows : opt.rows) {
     std::vector<Line> more = BenchRows(opt, dir, rows);
     lines.insert(lines.end(), more.begin(), more.end());
   }
-  std::error_code ec;
-  fs::remove_all(dir, ec);
-  g_data_dir.clear();
+  g_run.Cleanup();
 
   Measure version = Run({opt.tether, "--version"}, fs::temp_directory_path());
   Measure sqlite_version = Run({opt.sqlite3, "--version"}, fs::temp_directory_path());
