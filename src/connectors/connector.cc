@@ -23,6 +23,11 @@ class InsertEach final : public BulkWriter {
   std::vector<std::string> columns_;
 };
 
+Status NoChecksums(const Connector& c) {
+  return Status::InvalidArgument(c.connection_name() + ": range checksums are not available for " +
+                                 std::string(c.engine()));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<BulkWriter>> Connector::StartBulkInsert(
@@ -32,14 +37,25 @@ Result<std::unique_ptr<BulkWriter>> Connector::StartBulkInsert(
 
 Result<RangeChecksum> Connector::Checksum(const ChecksumRequest& request) {
   (void)request;
-  return Status::InvalidArgument(connection_name() + ": range checksums are not available for " +
-                                 std::string(engine()));
+  return NoChecksums(*this);
+}
+
+Result<std::vector<BucketChecksum>> Connector::ChecksumBuckets(const ChecksumRequest& request,
+                                                               const KeyBuckets& buckets) {
+  (void)request;
+  (void)buckets;
+  return NoChecksums(*this);
+}
+
+Result<std::optional<std::pair<int64_t, int64_t>>> Connector::KeyBounds(
+    const ChecksumRequest& request) {
+  (void)request;
+  return NoChecksums(*this);
 }
 
 Result<std::vector<Row>> Connector::RowHashes(const ChecksumRequest& request) {
   (void)request;
-  return Status::InvalidArgument(connection_name() + ": row hashes are not available for " +
-                                 std::string(engine()));
+  return NoChecksums(*this);
 }
 
 Result<std::vector<Row>> Connector::KeySplits(const std::string& table,

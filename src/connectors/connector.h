@@ -48,8 +48,11 @@ struct KeyRange {
 // Checksum of a key range, computed inside the system over a row encoding that is the same in
 // every engine, so that a range holding the same records in two systems (even of different
 // engines) has the same checksum:
-//  - a row's text is its fields in `columns` order, concatenated; a NULL field is `N`, any
-//    other is `<length>:<text>` — the length in characters of the canonical text, in decimal;
+//  - a row's text is its fields in `columns` order, concatenated; a NULL field is `N`; a field
+//    of free text (classes text, json, any) is `<length>:<text>`, the length in characters, in
+//    decimal; any other field is `<canonical text>,` (those texts hold no comma, so the field
+//    ends at its comma, and the value is printed once); a value with no canonical text in its
+//    class (only SQLite can hold one: 'x12' in a decimal column) is written as free text;
 //  - canonical text by the column's type class (core/schema.h): integer: decimal digits;
 //    decimal: no exponent, no trailing zeros after the point, no point when whole, `0` for
 //    zero (`12.50` -> `12.5`, `-0.0` -> `0`, `100` -> `100`); boolean: `1` / `0`; text, any:
@@ -73,6 +76,24 @@ struct RangeChecksum {
   uint64_t sum = 0;
   bool operator==(const RangeChecksum& o) const { return rows == o.rows && sum == o.sum; }
   bool operator!=(const RangeChecksum& o) const { return !(*this == o); }
+};
+
+// Buckets of a range by the value of its first key column, an integer: bucket i holds the rows
+// whose first key column is in [origin + i·width, origin + (i+1)·width - 1] and not past `last`
+// (rows before origin or past last are left out). last - origin fits in 64 bits; width >= 1.
+struct KeyBuckets {
+  int64_t origin = 0;
+  int64_t width = 1;
+  int64_t last = 0;
+};
+
+// The checksum of one bucket (Connector::ChecksumBuckets), with the least and greatest value of
+// the first key column among its rows.
+struct BucketChecksum {
+  int64_t bucket = 0;
+  RangeChecksum checksum;
+  int64_t least = 0;
+  int64_t greatest = 0;
 };
 
 // Rows of `table` whose (by_columns) equal one of `keys`. Order of results is unspecified.
@@ -161,6 +182,15 @@ class Connector {
   virtual Result<std::vector<Row>> Lookup(const LookupRequest& request) = 0;
   // The checksum of one key range (see ChecksumRequest). Needs capabilities().checksums.
   virtual Result<RangeChecksum> Checksum(const ChecksumRequest& request);
+  // The checksums of a range's buckets (see KeyBuckets), in bucket order, buckets without rows
+  // left out: one pass over the range however many buckets. Needs capabilities().checksums.
+  virtual Result<std::vector<BucketChecksum>> ChecksumBuckets(const ChecksumRequest& request,
+                                                              const KeyBuckets& buckets);
+  // The least and greatest value of the first key column (an integer) in request's range, or
+  // nullopt when it holds no row; request's columns are not used. Needs
+  // capabilities().checksums.
+  virtual Result<std::optional<std::pair<int64_t, int64_t>>> KeyBounds(
+      const ChecksumRequest& request);
   // The hash of each row of a range, as Checksum would add it up: one row per table row holding
   // its key columns (typed as Scan returns them) and then the hash as an Int (the 64 bits read
   // as a signed number), in no particular order. Needs capabilities().checksums.

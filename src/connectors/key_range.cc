@@ -1,5 +1,6 @@
 #include "connectors/key_range.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace tether {
@@ -25,6 +26,62 @@ std::optional<uint64_t> DecimalModulo64(std::string_view text) {
     value = value * 10 + static_cast<uint64_t>(c - '0');
   }
   return negative ? 0 - value : value;
+}
+
+std::optional<uint64_t> SumModulo64(const Value& sum) {
+  switch (sum.kind()) {
+    case ValueKind::kNull:
+      return 0;
+    case ValueKind::kInt:
+      return static_cast<uint64_t>(sum.as_int());
+    case ValueKind::kDecimal:
+    case ValueKind::kText:
+      return DecimalModulo64(sum.as_string());
+    default:
+      return std::nullopt;
+  }
+}
+
+std::string RangeRequestProblem(const ChecksumRequest& request) {
+  if (request.key_columns.empty()) return "no key columns";
+  return KeyBoundsProblem(request.key_columns, request.range.after, request.range.upto,
+                          "the range's after", "the range's upto");
+}
+
+std::string KeyBucketsProblem(const ChecksumRequest& request, const KeyBuckets& buckets) {
+  if (buckets.width < 1) return "a bucket needs a width of at least 1";
+  if (buckets.last < buckets.origin) return "the buckets' last key is before their origin";
+  return RangeRequestProblem(request);
+}
+
+Result<std::vector<BucketChecksum>> ReadBucketRows(const std::vector<Row>& rows,
+                                                   const std::string& what) {
+  std::vector<BucketChecksum> out;
+  out.reserve(rows.size());
+  for (const Row& r : rows) {
+    std::optional<uint64_t> sum;
+    if (r.size() == 5 && r[0].kind() == ValueKind::kInt && r[1].kind() == ValueKind::kInt &&
+        r[3].kind() == ValueKind::kInt && r[4].kind() == ValueKind::kInt) {
+      sum = SumModulo64(r[2]);
+    }
+    if (!sum) return Status::Internal(what + ": unexpected result of the bucket checksums");
+    out.push_back({r[0].as_int(), {r[1].as_int(), *sum}, r[3].as_int(), r[4].as_int()});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const BucketChecksum& a, const BucketChecksum& b) { return a.bucket < b.bucket; });
+  return out;
+}
+
+Result<std::optional<std::pair<int64_t, int64_t>>> ReadBoundsRow(const std::vector<Row>& rows,
+                                                                 const std::string& what) {
+  if (rows.size() == 1 && rows[0].size() == 2) {
+    const Row& r = rows[0];
+    if (r[0].is_null() && r[1].is_null()) return std::optional<std::pair<int64_t, int64_t>>();
+    if (r[0].kind() == ValueKind::kInt && r[1].kind() == ValueKind::kInt) {
+      return std::optional(std::pair{r[0].as_int(), r[1].as_int()});
+    }
+  }
+  return Status::Internal(what + ": unexpected result of the key bounds");
 }
 
 }  // namespace tether

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <future>
+#include <limits>
 #include <map>
 
 namespace tether {
@@ -26,6 +27,14 @@ struct KeyLess {
 };
 using HashByKey = std::map<Row, int64_t, KeyLess>;
 
+using Bounds = std::optional<std::pair<int64_t, int64_t>>;
+
+// One more than a bucket's greatest offset from its origin: buckets of this width cover
+// [lo, hi] in at most n buckets. No overflow: hi - lo fits in 64 bits.
+int64_t WidthFor(int64_t lo, int64_t hi, int64_t n) {
+  return static_cast<int64_t>(static_cast<uint64_t>(hi - lo) / static_cast<uint64_t>(n)) + 1;
+}
+
 class Planner {
  public:
   Planner(Connector* source, Connector* target, const EntityMapping& m,
@@ -42,18 +51,24 @@ class Planner {
   }
 
   Status Run(const KeyRange& within) {
-    TETHER_ASSIGN_OR_RETURN(std::vector<Row> cuts,
-                            source_->KeySplits(m_.source_schema.name, m_.SourceKeyNames(), within,
-                                               {}, std::max<size_t>(options_.part_rows, 1)));
-    KeyRange part{within.after, std::nullopt};
-    for (Row& cut : cuts) {
-      part.upto = std::move(cut);
-      TETHER_RETURN_IF_ERROR(Check(part));
-      part.after = std::move(part.upto);
-      part.upto.reset();
+    within_ = within;
+    if (m_.key.size() == 1) {
+      SetRange(within);
+      Result<Bounds> src = Bounds(), dst = Bounds();
+      TETHER_RETURN_IF_ERROR(BothSides<Bounds>(
+          [](Connector* c, const ChecksumRequest& r) { return c->KeyBounds(r); }, &src, &dst));
+      if (!*src && !*dst) return Status::OK();  // no row on either side
+      lo_ = std::min(*src ? (*src)->first : (*dst)->first, *dst ? (*dst)->first : (*src)->first);
+      hi_ =
+          std::max(*src ? (*src)->second : (*dst)->second, *dst ? (*dst)->second : (*src)->second);
+      // hi - lo must fit in 64 bits.
+      if (lo_ >= 0 || hi_ < lo_ + std::numeric_limits<int64_t>::max()) {
+        TETHER_RETURN_IF_ERROR(Buckets(lo_, hi_, std::max<int64_t>(options_.buckets, 1)));
+        return Flush();
+      }
     }
-    part.upto = within.upto;
-    return Check(part);
+    plan_.unit = "part";
+    return Parts(within);
   }
 
   ChecksumPlan Take() { return std::move(plan_); }
@@ -69,19 +84,129 @@ class Planner {
     return dst->status();
   }
 
-  Status Check(const KeyRange& range) {
-    ++plan_.parts;
-    source_req_.range = target_req_.range = range;
+  void SetRange(const KeyRange& range) { source_req_.range = target_req_.range = range; }
+
+  // The keys in [first, last] (of the bucketed key range [lo_, hi_]).
+  KeyRange KeysIn(int64_t first, int64_t last) const {
+    KeyRange out = within_;
+    if (first > lo_) out.after = Row{Value::Int(first - 1)};
+    if (last < hi_) out.upto = Row{Value::Int(last)};
+    return out;
+  }
+
+  // Compares [lo, hi] in at most n buckets; a differing bucket is copied (the target has none of
+  // its rows), hashed row by row (few rows) or bucketed again over its own keys.
+  Status Buckets(int64_t lo, int64_t hi, int64_t n) {
+    const KeyBuckets buckets{lo, WidthFor(lo, hi, n), hi};
+    SetRange(within_);
+    using List = std::vector<BucketChecksum>;
+    Result<List> src = List(), dst = List();
+    TETHER_RETURN_IF_ERROR(BothSides<List>(
+        [&](Connector* c, const ChecksumRequest& r) { return c->ChecksumBuckets(r, buckets); },
+        &src, &dst));
+    const BucketChecksum none;
+    auto s = src->begin(), d = dst->begin();
+    while (s != src->end() || d != dst->end()) {
+      const bool on_source = s != src->end() && (d == dst->end() || s->bucket <= d->bucket);
+      const bool on_target = d != dst->end() && (s == src->end() || d->bucket <= s->bucket);
+      const BucketChecksum& ours = on_source ? *s : none;
+      const BucketChecksum& theirs = on_target ? *d : none;
+      const int64_t bucket = on_source ? s->bucket : d->bucket;
+      if (on_source) ++s;
+      if (on_target) ++d;
+      ++plan_.checksums;
+      if (ours.checksum == theirs.checksum) {
+        TETHER_RETURN_IF_ERROR(Flush());
+        plan_.equal_rows += ours.checksum.rows;
+        copied_last_ = false;
+        continue;
+      }
+      ++plan_.differed;
+      const int64_t first = lo + bucket * buckets.width;
+      const int64_t last = std::min(hi, first + (buckets.width - 1));
+      if (theirs.checksum.rows == 0) {
+        TETHER_RETURN_IF_ERROR(Flush());
+        Copy(KeysIn(first, last), ours.checksum.rows);
+        continue;
+      }
+      const int64_t least = on_source ? std::min(ours.least, theirs.least) : theirs.least;
+      const int64_t greatest =
+          on_source ? std::max(ours.greatest, theirs.greatest) : theirs.greatest;
+      const int64_t rows = std::max(ours.checksum.rows, theirs.checksum.rows);
+      if (rows <= options_.hash_rows || least == greatest) {
+        TETHER_RETURN_IF_ERROR(Hash(KeysIn(first, last), ours.checksum.rows));
+        continue;
+      }
+      TETHER_RETURN_IF_ERROR(Flush());
+      const int64_t split = std::max<int64_t>(options_.split_rows, 1);
+      TETHER_RETURN_IF_ERROR(Buckets(least, greatest, std::max<int64_t>(2, rows / split)));
+    }
+    return Status::OK();
+  }
+
+  // Queues `range` for row hashes, with the differing buckets just before it while they hold
+  // few rows together; Flush hashes what is queued.
+  Status Hash(const KeyRange& range, int64_t source_rows) {
+    copied_last_ = false;
+    if (pending_ && pending_rows_ + source_rows <= options_.hash_rows) {
+      pending_->upto = range.upto;
+      pending_rows_ += source_rows;
+      return Status::OK();
+    }
+    TETHER_RETURN_IF_ERROR(Flush());
+    pending_ = range;
+    pending_rows_ = source_rows;
+    return Status::OK();
+  }
+
+  Status Flush() {
+    if (!pending_) return Status::OK();
+    const KeyRange range = std::move(*pending_);
+    pending_.reset();
+    return HashRows(range, pending_rows_);
+  }
+
+  // The key splits of the source, each part checksummed (the fallback to buckets).
+  Status Parts(const KeyRange& within) {
+    TETHER_ASSIGN_OR_RETURN(std::vector<Row> cuts,
+                            source_->KeySplits(m_.source_schema.name, m_.SourceKeyNames(), within,
+                                               {}, std::max<size_t>(options_.part_rows, 1)));
+    KeyRange part{within.after, std::nullopt};
+    for (Row& cut : cuts) {
+      part.upto = std::move(cut);
+      TETHER_RETURN_IF_ERROR(Part(part));
+      part.after = std::move(part.upto);
+      part.upto.reset();
+    }
+    part.upto = within.upto;
+    return Part(part);
+  }
+
+  Status Part(const KeyRange& range) {
+    ++plan_.checksums;
+    SetRange(range);
     Result<RangeChecksum> src = RangeChecksum{}, dst = RangeChecksum{};
     TETHER_RETURN_IF_ERROR(BothSides<RangeChecksum>(
         [](Connector* c, const ChecksumRequest& r) { return c->Checksum(r); }, &src, &dst));
     if (*src == *dst) {
       plan_.equal_rows += src->rows;
+      copied_last_ = false;
       return Status::OK();
     }
-    if (dst->rows == 0) return Copy(range, src->rows);
-    ++plan_.hashed_parts;
-    plan_.hashed_rows += src->rows;
+    ++plan_.differed;
+    if (dst->rows == 0) {
+      Copy(range, src->rows);
+      return Status::OK();
+    }
+    return HashRows(range, src->rows);
+  }
+
+  // Both sides' row hashes over `range`: the keys whose hashes differ, or that one side lacks,
+  // become work.
+  Status HashRows(const KeyRange& range, int64_t source_rows) {
+    copied_last_ = false;
+    plan_.hashed_rows += source_rows;
+    SetRange(range);
     Result<std::vector<Row>> src_rows = std::vector<Row>{}, dst_rows = std::vector<Row>{};
     TETHER_RETURN_IF_ERROR(BothSides<std::vector<Row>>(
         [](Connector* c, const ChecksumRequest& r) { return c->RowHashes(r); }, &src_rows,
@@ -110,16 +235,16 @@ class Planner {
     return Status::OK();
   }
 
-  // A part the target has no row of: copied whole, with the parts before it like it.
-  Status Copy(const KeyRange& range, int64_t rows) {
+  // A range the target has no row of: copied whole, with the range before it when that is to be
+  // copied too and nothing lies between them.
+  void Copy(const KeyRange& range, int64_t rows) {
     plan_.copy_rows += rows;
-    if (!plan_.work.empty() && plan_.work.back().copy && plan_.work.back().copy->upto &&
-        range.after && *plan_.work.back().copy->upto == *range.after) {
+    if (!plan_.work.empty() && plan_.work.back().copy && copied_last_) {
       plan_.work.back().copy->upto = range.upto;
-      return Status::OK();
+    } else {
+      plan_.work.push_back({range, {}});
     }
-    plan_.work.push_back({range, {}});
-    return Status::OK();
+    copied_last_ = true;
   }
 
   HashByKey ByKey(std::vector<Row> rows) const {
@@ -138,15 +263,21 @@ class Planner {
   const EntityMapping& m_;
   const ChecksumPlanOptions& options_;
   ChecksumRequest source_req_, target_req_;
+  KeyRange within_;
+  int64_t lo_ = 0, hi_ = 0;  // the bucketed key range: the least and greatest key of both sides
+  std::optional<KeyRange> pending_;  // differing buckets queued for row hashes
+  int64_t pending_rows_ = 0;
+  bool copied_last_ = false;  // the last range compared went to a copy
   ChecksumPlan plan_;
 };
 
 }  // namespace
 
 std::string ChecksumPlan::Summary() const {
-  std::string out = fmt::format(
-      "checksums: {} part{}, {} differed ({} rows hashed, {} records differ", Thousands(parts),
-      parts == 1 ? "" : "s", Thousands(hashed_parts), Thousands(hashed_rows), Thousands(differing));
+  std::string out =
+      fmt::format("checksums: {} {}{}, {} differed ({} rows hashed, {} records differ",
+                  Thousands(checksums), unit, checksums == 1 ? "" : "s", Thousands(differed),
+                  Thousands(hashed_rows), Thousands(differing));
   if (copy_rows > 0) out += fmt::format("; {} rows the target lacks copied", Thousands(copy_rows));
   return out + ")";
 }

@@ -1,5 +1,5 @@
 // Range checksums (engine/checksum_ranges.h) in diff and in a resync, over the nine engine
-// pairs: with tiny parts, a few scattered differences in a sparse-keyed table are narrowed down
+// pairs: with tiny buckets, a few scattered differences in a sparse-keyed table are narrowed down
 // to exactly the records that differ, the diff finds what a row-by-row diff finds, and a resync
 // reads only those records and leaves the target equal to the source.
 #include <gtest/gtest.h>
@@ -87,7 +87,10 @@ class ChecksumDiffTest : public EngineTest {
     EXPECT_EQ(Minus(dst, src), std::vector<std::string>{}) << "target rows the source lacks";
   }
 
-  static constexpr ChecksumPlanOptions kTiny{16};  // parts of 16 rows: 38 of them
+  // 16 buckets over 1..999,999, most of the 600 rows in the first few (keys are i²): a bucket
+  // of more than 16 rows that differs is bucketed again, in buckets of about 4 rows; parts of
+  // 16 rows where keys are cut into parts.
+  static constexpr ChecksumPlanOptions kTiny{16, 16, 4, 16};
   static constexpr char kAll[] = "SELECT * FROM product ORDER BY id";
   Collect found_;
 };
@@ -107,7 +110,8 @@ TEST_P(ChecksumDiffTest, NarrowsScatteredDifferencesDownToAFewRows) {
   EXPECT_EQ(rows.source_rows, kRows + 1);
   EXPECT_EQ(sums.source_rows, kRows + 1) << sums.method;
   // Read one by one: 1, 300, 600 changed; 5 and 150 new; 2 and 999999 deleted.
-  EXPECT_TRUE(Contains(sums.method, "38 parts, 4 differed")) << sums.method;
+  // 16 buckets, the differing big ones bucketed again: 24 rows hashed to find 7.
+  EXPECT_TRUE(Contains(sums.method, "112 buckets, 9 differed (24 rows hashed")) << sums.method;
   EXPECT_TRUE(Contains(sums.method, "7 records differ")) << sums.method;
   EXPECT_TRUE(Contains(sums.method, "checksums:")) << sums.method;
 }
@@ -131,7 +135,7 @@ TEST_P(ChecksumDiffTest, AResyncReadsOnlyTheDifferingRangesAndEndsEqual) {
   auto again = Sync(req);
   ASSERT_OK(again);
   EXPECT_EQ(CountsOf(*again, "product"), Counts(kRows + 1, 0, 0, kRows + 1));
-  EXPECT_TRUE(Contains(again->entities.at(0).method, "38 parts, 0 differed"))
+  EXPECT_TRUE(Contains(again->entities.at(0).method, "16 buckets, 0 differed"))
       << again->entities.at(0).method;
 }
 
@@ -153,6 +157,44 @@ TEST_P(ChecksumDiffTest, AnEntityChecksumsCannotServeIsComparedRowByRowAndSaysWh
   ASSERT_OK(report);
   EXPECT_TRUE(Contains(report->entities.at(0).method, "no checksums"))
       << report->entities.at(0).method;
+}
+
+// Keys the buckets cannot serve are cut into parts at the source's keys: a composite key, and
+// keys whose range is wider than 64 bits. The diff is the same as row by row.
+TEST_P(ChecksumDiffTest, CompositeKeysAndKeysSpanningMoreThan64BitsAreComparedInParts) {
+  Both(
+      "CREATE TABLE pairs (a INTEGER NOT NULL, b INTEGER NOT NULL, v INTEGER, PRIMARY KEY (a, b))");
+  Both("CREATE TABLE wide (id BIGINT PRIMARY KEY, v INTEGER)");
+  std::string pairs, wide;
+  for (int i = 1; i <= 100; ++i) {
+    pairs += std::string(i > 1 ? "," : "") + "(" + std::to_string(i % 7) + ", " +
+             std::to_string(i) + ", " + std::to_string(i) + ")";
+    wide += std::string(i > 1 ? "," : "") + "(" + std::to_string((i - 50) * 180000000000000000LL) +
+            ", " + std::to_string(i) + ")";
+  }
+  Both("INSERT INTO pairs VALUES " + pairs);
+  Both("INSERT INTO wide VALUES " + wide);
+  Target("UPDATE pairs SET v = 0 WHERE a = 3 AND b = 52");
+  Target("DELETE FROM pairs WHERE a = 6 AND b = 90");
+  Target("UPDATE wide SET v = 0 WHERE id = " + std::to_string(-49 * 180000000000000000LL));
+  Target("DELETE FROM wide WHERE id = " + std::to_string(50 * 180000000000000000LL));
+  Configure(
+      "entities:\n"
+      "  pairs: { table: pairs, key: [a, b], keys: identity, delete: propagate }\n"
+      "  wide: { table: wide, keys: identity, delete: propagate }\n" +
+      Pipeline("pairs, wide"));
+  auto by_rows = Diff(false);
+  ASSERT_OK(by_rows);
+  const std::vector<std::string> expected = Sorted(found_.lines);
+  EXPECT_EQ(expected.size(), 4u) << ::testing::PrintToString(expected);
+  auto by_sums = Diff(true);
+  ASSERT_OK(by_sums);
+  EXPECT_EQ(Sorted(found_.lines), expected);
+  for (const EntityDiff& e : by_sums->entities) {
+    SCOPED_TRACE(e.entity);
+    EXPECT_TRUE(Contains(e.method, "parts, 2 differed")) << e.method;
+    EXPECT_TRUE(Contains(e.method, "2 records differ")) << e.method;
+  }
 }
 
 TETHER_ALL_PAIRS(ChecksumDiffTest);

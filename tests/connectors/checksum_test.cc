@@ -1,4 +1,5 @@
-// Range checksums (Connector::Checksum), key splits (KeySplits) and Scan's upto_key, on real
+// Range checksums (Connector::Checksum, ChecksumBuckets, KeyBounds, RowHashes), key splits
+// (KeySplits) and Scan's upto_key, on real
 // SQLite, PostgreSQL and MariaDB databases: the same records written through each connector give
 // the same checksum in every engine, equal to connector.h's row encoding computed here from its
 // description (the reference encoder below).
@@ -10,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,21 +36,36 @@ using testing::TestDatabase;
 // --- The reference: connector.h's row encoding, from its description.
 
 using Fields = std::vector<std::optional<std::string>>;  // canonical texts; nullopt is NULL
+using Classes = std::vector<TypeClass>;                  // of each field
 
 size_t Characters(const std::string& utf8) {
   return static_cast<size_t>(
       std::count_if(utf8.begin(), utf8.end(), [](char c) { return (c & 0xC0) != 0x80; }));
 }
 
-std::string RowText(const Fields& fields) {
+bool FreeText(TypeClass type) {
+  return type == TypeClass::kText || type == TypeClass::kJson || type == TypeClass::kAny;
+}
+
+std::string RowText(const Fields& fields, const Classes& classes) {
+  EXPECT_EQ(fields.size(), classes.size());
   std::string out;
-  for (const auto& f : fields) out += f ? std::to_string(Characters(*f)) + ":" + *f : "N";
+  for (size_t i = 0; i < fields.size() && i < classes.size(); ++i) {
+    const auto& f = fields[i];
+    if (!f) {
+      out += "N";
+    } else if (FreeText(classes[i])) {
+      out += std::to_string(Characters(*f)) + ":" + *f;
+    } else {
+      out += *f + ",";
+    }
+  }
   return out;
 }
 
 // The first 16 hex digits of the MD5 of the row's text, as a number.
-uint64_t RowHash(const Fields& fields) {
-  const std::string text = RowText(fields);
+uint64_t RowHash(const Fields& fields, const Classes& classes) {
+  const std::string text = RowText(fields, classes);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
   EXPECT_EQ(EVP_Digest(text.data(), text.size(), digest, &size, EVP_md5(), nullptr), 1);
@@ -61,11 +78,11 @@ uint64_t RowHash(const Fields& fields) {
   return std::stoull(hex.substr(0, 16), nullptr, 16);
 }
 
-RangeChecksum Reference(const std::vector<Fields>& rows) {
+RangeChecksum Reference(const std::vector<Fields>& rows, const Classes& classes) {
   RangeChecksum out;
   for (const Fields& row : rows) {
     ++out.rows;
-    out.sum += RowHash(row);  // wraps: modulo 2^64
+    out.sum += RowHash(row, classes);  // wraps: modulo 2^64
   }
   return out;
 }
@@ -204,6 +221,8 @@ class CrossEngineChecksumTest : public Databases {};
 TEST_F(CrossEngineChecksumTest, EveryTypeClassHashesAlikeInEveryEngineAndAsSpecified) {
   const std::vector<Row> rows = MixedRows();
   const std::vector<Fields> canonical = MixedCanonical();
+  Classes classes;
+  for (const ColumnDef& c : MixedTable().columns) classes.push_back(c.type);
   std::map<std::string, RangeChecksum> whole;
   for (const std::string& engine : AllEngines()) {
     SCOPED_TRACE(engine);
@@ -216,11 +235,11 @@ TEST_F(CrossEngineChecksumTest, EveryTypeClassHashesAlikeInEveryEngineAndAsSpeci
       const int64_t id = rows[i][0].as_int();
       auto one = Sum(*conn, "mixed", {}, {"id"}, {Ints({id - 1}), Ints({id})});
       ASSERT_OK(one);
-      EXPECT_EQ(*one, Reference({canonical[i]})) << RowText(canonical[i]);
+      EXPECT_EQ(*one, Reference({canonical[i]}, classes)) << RowText(canonical[i], classes);
     }
     auto all = Sum(*conn, "mixed", {}, {"id"});
     ASSERT_OK(all);
-    EXPECT_EQ(*all, Reference(canonical));
+    EXPECT_EQ(*all, Reference(canonical, classes));
     whole[engine] = *all;
     // Each row's own hash (RowHashes): keyed as Scan reads keys, and what the sum adds up.
     auto schema = conn->DescribeTable("mixed");
@@ -237,7 +256,8 @@ TEST_F(CrossEngineChecksumTest, EveryTypeClassHashesAlikeInEveryEngineAndAsSpeci
       by_id[h[0].as_int()] = static_cast<uint64_t>(h[1].as_int());
     }
     for (size_t i = 0; i < rows.size(); ++i) {
-      EXPECT_EQ(by_id[rows[i][0].as_int()], Reference({canonical[i]}).sum) << "row " << i + 1;
+      EXPECT_EQ(by_id[rows[i][0].as_int()], Reference({canonical[i]}, classes).sum)
+          << "row " << i + 1;
     }
     // A range: only its rows.
     request.range = {Ints({rows[0][0].as_int()}), std::nullopt};
@@ -264,11 +284,18 @@ TEST_F(CrossEngineChecksumTest, SqliteCanonicalizesTextOtherProgramsWrote) {
   auto sum = Sum(*conn, "spelled", {}, {"id"});
   ASSERT_OK(sum);
   const std::string uid = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11";
-  EXPECT_EQ(
-      *sum,
-      Reference(
-          {{"1", "x12", "2024-03-01 13:05:09.5", "2024-03-01 12:05:09.5", "13:05:00", uid, "1"},
-           {"2", "0.3", "2024-03-01 13:05:09.5", "2024-03-01 12:05:09.5", "13:05:00", uid, "0"}}));
+  Classes classes = {TypeClass::kInteger,     TypeClass::kDecimal, TypeClass::kTimestamp,
+                     TypeClass::kTimestampTz, TypeClass::kTime,    TypeClass::kUuid,
+                     TypeClass::kBoolean};
+  const RangeChecksum second = Reference(
+      {{"2", "0.3", "2024-03-01 13:05:09.5", "2024-03-01 12:05:09.5", "13:05:00", uid, "0"}},
+      classes);
+  // 'x12' has no decimal text: it counts as free text.
+  classes[1] = TypeClass::kText;
+  const RangeChecksum first = Reference(
+      {{"1", "x12", "2024-03-01 13:05:09.5", "2024-03-01 12:05:09.5", "13:05:00", uid, "1"}},
+      classes);
+  EXPECT_EQ(*sum, (RangeChecksum{2, first.sum + second.sum}));
 }
 
 // Text hashes as UTF-8 whatever the column's character set or collation.
@@ -282,11 +309,12 @@ TEST_F(CrossEngineChecksumTest, MysqlTextOfAnyCharacterSetOrCollationHashesAsUtf
                          {{Value::Int(1), Txt("héllo"), Txt("wörld ✓"), Txt("Grüße")}}, {}));
   auto sum = Sum(*conn, "charsets", {}, {"id"});
   ASSERT_OK(sum);
-  EXPECT_EQ(*sum, Reference({{"1", "héllo", "wörld ✓", "Grüße"}}));
+  const TypeClass kInt = TypeClass::kInteger, kText = TypeClass::kText;
+  EXPECT_EQ(*sum, Reference({{"1", "héllo", "wörld ✓", "Grüße"}}, {kInt, kText, kText, kText}));
   // Alone, a latin1 column would make the row latin1.
   sum = Sum(*conn, "charsets", {"id", "a"}, {"id"});
   ASSERT_OK(sum);
-  EXPECT_EQ(*sum, Reference({{"1", "héllo"}}));
+  EXPECT_EQ(*sum, Reference({{"1", "héllo"}}, {kInt, kText}));
 }
 
 class ChecksumTest : public Databases, public ::testing::WithParamInterface<std::string> {
@@ -337,7 +365,9 @@ TEST_P(ChecksumTest, EquivalentSpellingsHashAlike) {
   const RangeChecksum a = SumOf("scaled_a", {"id"});
   EXPECT_EQ(a, SumOf("scaled_b", {"id"}));
   EXPECT_EQ(a, Reference({{"1", "12.5", "2024-03-01 13:05:09.5", "13:05:09.5"},
-                          {"2", "100", "2024-03-01 00:00:00", "00:00:00"}}));
+                          {"2", "100", "2024-03-01 00:00:00", "00:00:00"}},
+                         {TypeClass::kInteger, TypeClass::kDecimal, TypeClass::kTimestamp,
+                          TypeClass::kTime}));
 }
 
 TEST_P(ChecksumTest, AnyDifferenceChangesTheChecksum) {
@@ -369,6 +399,101 @@ TEST_P(ChecksumTest, AnyDifferenceChangesTheChecksum) {
     EXPECT_NE(first, row(id + 1));
   }
   EXPECT_EQ(row(5), row(11));
+}
+
+// Fields that print without a length end at their comma: (1, 23) is not (12, 3).
+TEST_P(ChecksumTest, FieldsWithoutALengthDoNotRunTogether) {
+  ASSERT_NO_FATAL_FAILURE(Create(
+      *conn_,
+      IntTable("runs", {"id"},
+               {Column("a", TypeClass::kInteger), Column("b", TypeClass::kInteger),
+                Column("c", TypeClass::kDecimal, 12, 2), Column("d", TypeClass::kDecimal, 12, 2)}),
+      {{Value::Int(1), Value::Int(1), Value::Int(23), {}, {}},
+       {Value::Int(2), Value::Int(12), Value::Int(3), {}, {}},
+       {Value::Int(3), {}, {}, Dec("1.5"), Dec("2")},
+       {Value::Int(4), {}, {}, Dec("1.52"), {}}}));
+  auto row = [&](int64_t id) {
+    return SumOf("runs", {"id"}, {Ints({id - 1}), Ints({id})}, {}, {"a", "b", "c", "d"});
+  };
+  EXPECT_NE(row(1), row(2));
+  EXPECT_NE(row(3), row(4));
+}
+
+TEST_P(ChecksumTest, KeyBoundsAreTheLeastAndGreatestKeyOfTheRange) {
+  std::vector<Row> rows;
+  for (int64_t id : {-30, -7, 0, 3, 99, 5000}) rows.push_back(Ints({id, id % 2}));
+  ASSERT_NO_FATAL_FAILURE(
+      Create(*conn_, IntTable("bounded", {"id"}, {Column("v", TypeClass::kInteger)}), rows));
+  auto bounds = [&](KeyRange range, std::vector<Condition> conditions = {}) {
+    ChecksumRequest request{"bounded", {}, {"id"}, std::move(range), std::move(conditions)};
+    auto b = conn_->KeyBounds(request);
+    EXPECT_TRUE(b.ok()) << b.status().ToString();
+    return b.ok() ? *b : std::optional(std::pair<int64_t, int64_t>{-1, -1});
+  };
+  using Pair = std::pair<int64_t, int64_t>;
+  EXPECT_EQ(bounds({}), Pair(-30, 5000));
+  EXPECT_EQ(bounds({Ints({0}), Ints({99})}), Pair(3, 99));
+  EXPECT_EQ(bounds({}, {{"v", Condition::Op::kEq, Value::Int(1)}}), Pair(3, 99));
+  EXPECT_EQ(bounds({Ints({5000}), std::nullopt}), std::nullopt);
+  ChecksumRequest no_key{"bounded", {}, {}, {}, {}};
+  EXPECT_FALSE(conn_->KeyBounds(no_key).ok());
+}
+
+// Each bucket's checksum is the checksum of its key range; buckets without rows are left out,
+// and so are rows before the origin or past the last key.
+TEST_P(ChecksumTest, BucketsAreTheChecksumsOfTheirKeyRanges) {
+  std::vector<Row> rows;
+  std::vector<int64_t> ids;
+  for (int64_t id = -30; id < 0; id += 3) ids.push_back(id);
+  for (int64_t id = 1; id <= 60; ++id) ids.push_back(id * id);
+  ids.push_back(100000);
+  for (int64_t id : ids) rows.push_back(Ints({id, id % 7}));
+  ASSERT_NO_FATAL_FAILURE(
+      Create(*conn_, IntTable("bucketed", {"id"}, {Column("v", TypeClass::kInteger)}), rows));
+  auto schema = conn_->DescribeTable("bucketed");
+  ASSERT_OK(schema);
+  ChecksumRequest request{"bucketed", (*schema)->columns, {"id"}, {}, {}};
+  const KeyBuckets buckets{-30, 100, 3600};  // 100000 is past the last key
+  auto got = conn_->ChecksumBuckets(request, buckets);
+  ASSERT_OK(got);
+  int64_t total = 0, previous = -1;
+  for (const BucketChecksum& b : *got) {
+    SCOPED_TRACE("bucket " + std::to_string(b.bucket));
+    EXPECT_GT(b.bucket, previous);
+    previous = b.bucket;
+    const int64_t first = buckets.origin + b.bucket * buckets.width;
+    const int64_t last = std::min(buckets.last, first + buckets.width - 1);
+    EXPECT_EQ(b.checksum, SumOf("bucketed", {"id"}, {Ints({first - 1}), Ints({last})}));
+    EXPECT_GT(b.checksum.rows, 0);
+    int64_t least = last, greatest = first;
+    for (int64_t id : ids) {
+      if (id >= first && id <= last) least = std::min(least, id), greatest = std::max(greatest, id);
+    }
+    EXPECT_EQ(b.least, least);
+    EXPECT_EQ(b.greatest, greatest);
+    total += b.checksum.rows;
+  }
+  EXPECT_EQ(total, static_cast<int64_t>(ids.size()) - 1);
+  std::set<int64_t> non_empty;  // buckets with rows
+  for (int64_t id : ids) {
+    if (id <= buckets.last) non_empty.insert((id - buckets.origin) / buckets.width);
+  }
+  std::set<int64_t> listed;
+  for (const BucketChecksum& b : *got) listed.insert(b.bucket);
+  EXPECT_EQ(listed, non_empty);
+
+  // The request's range bounds the rows too, and the origin: nothing before -10.
+  request.range = {std::nullopt, Ints({100})};
+  got = conn_->ChecksumBuckets(request, {-10, 1000000, 3600});
+  ASSERT_OK(got);
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ(got->front().checksum, SumOf("bucketed", {"id"}, {Ints({-11}), Ints({100})}));
+  EXPECT_EQ(got->front().least, -9);
+  EXPECT_EQ(got->front().greatest, 100);
+
+  // Nonsense is refused.
+  EXPECT_FALSE(conn_->ChecksumBuckets(request, {0, 0, 10}).ok());
+  EXPECT_FALSE(conn_->ChecksumBuckets(request, {10, 1, 0}).ok());
 }
 
 TEST_P(ChecksumTest, RangesAndConditionsSelectTheirRows) {

@@ -113,15 +113,15 @@ TEST_P(BulkTest, RowsPastTheTargetsLastRowAreBulkWrittenOnceItsRowsArePassed) {
   }
   Target("INSERT INTO item VALUES " + rows);
   ConfigureItem(5);
-  // Read row by row, and compared by checksums in parts of 10 rows (those the target has
-  // nothing of are copied as a range, which is bulk-written too).
+  // Read row by row, and compared by checksums in buckets of 50 keys (those the target has
+  // nothing of are copied as one range, which is bulk-written too).
   for (bool checksums : {false, true}) {
     SCOPED_TRACE(checksums ? "checksums" : "rows");
     Target("DELETE FROM item WHERE id > 50");
     Target("UPDATE item SET name = 'old'");
     SyncRequest req;
     req.checksums = checksums;
-    req.checksum_options.part_rows = 10;
+    req.checksum_options.buckets = 8;
     auto report = Sync(req);
     ASSERT_OK(report);
     EXPECT_EQ(CountsOf(*report, "item"), Counts(400, 349, 50, 0, 0, 0, 0, 1));

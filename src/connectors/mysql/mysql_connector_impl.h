@@ -83,6 +83,10 @@ class MysqlConnector final : public Connector {
                         const std::vector<Condition>& conditions) override;
   Result<RangeChecksum> Checksum(const ChecksumRequest& request) override;
   Result<std::vector<Row>> RowHashes(const ChecksumRequest& request) override;
+  Result<std::vector<BucketChecksum>> ChecksumBuckets(const ChecksumRequest& request,
+                                                      const KeyBuckets& buckets) override;
+  Result<std::optional<std::pair<int64_t, int64_t>>> KeyBounds(
+      const ChecksumRequest& request) override;
 
   Result<std::vector<Row>> Insert(const std::string& table, const std::vector<std::string>& columns,
                                   const std::vector<Row>& rows,
@@ -142,13 +146,17 @@ class MysqlConnector final : public Connector {
   // One bulk execution of `sql` over rows [begin, end), each row's values as the parameters.
   Status ExecuteBulk(const std::string& sql, const std::vector<const Row*>& rows, size_t begin,
                      size_t end, size_t columns, std::string_view what);
-  // Every row of `head` + " WHERE conditions AND range" + `tail`, with the values of the
-  // conditions, the range and then `tail_params` bound (mysql_read.cc).
-  Result<std::vector<Row>> RangeQuery(const std::string& table, const std::string& head,
-                                      const std::vector<std::string>& key_columns,
-                                      const KeyRange& range,
-                                      const std::vector<Condition>& conditions,
-                                      const std::string& tail, const Row& tail_params,
+  // A query over a range of a table (mysql_read.cc's RangeQuery): `head` (SELECT ... FROM t)
+  // WHERE conditions AND range [AND `also`] `tail`, binding `head_params`, the values of the
+  // conditions and the range, then `also_params`.
+  struct RangeSql {
+    std::string head;
+    Row head_params;
+    std::string also;
+    Row also_params;
+    std::string tail;
+  };
+  Result<std::vector<Row>> RangeQuery(const RangeSql& q, const ChecksumRequest& request,
                                       std::string_view what);
   // Every row of the pending result of `stmt`.
   Result<std::vector<Row>> FetchAll(MYSQL_STMT* stmt, std::string_view what);

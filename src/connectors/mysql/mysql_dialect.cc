@@ -187,25 +187,22 @@ std::string AsciiText(const ColumnInfo& column) {
 
 std::string ChecksumField(const ColumnInfo& column) {
   const std::string c = QuoteIdent(column.name);
-  // NULL makes CONCAT NULL, hence 'N'. Where the length is known without printing the value, it
-  // is not printed twice (the server would).
+  // NULL makes CONCAT NULL, hence 'N'.
   switch (column.type) {
     case TypeClass::kBoolean:
-      return "CASE WHEN " + c + " THEN '1:1' WHEN NOT " + c + " THEN '1:0' ELSE 'N' END";
+      return "CASE WHEN " + c + " THEN '1,' WHEN NOT " + c + " THEN '0,' ELSE 'N' END";
     case TypeClass::kBlob:
-      return "COALESCE(CONCAT(LENGTH(" + c + ") * 2, ':', LOWER(HEX(" + c + "))), 'N')";
+      return "COALESCE(CONCAT(LOWER(HEX(" + c + ")), ','), 'N')";
     case TypeClass::kUuid:  // MariaDB's uuid type prints in lower case
-      return "COALESCE(CONCAT('36:', " + c + "), 'N')";
+      return "COALESCE(CONCAT(" + c + ", ','), 'N')";
     case TypeClass::kText:
     case TypeClass::kJson:
     case TypeClass::kAny:
       // In the session's utf8mb4: a latin1 column hashes as UTF-8 too (a row of latin1 columns
       // alone would otherwise be concatenated, and hashed, in latin1).
       return "COALESCE(CONCAT(CHAR_LENGTH(" + c + "), ':', CAST(" + c + " AS CHAR)), 'N')";
-    default: {
-      const std::string text = AsciiText(column);
-      return "COALESCE(CONCAT(CHAR_LENGTH(" + text + "), ':', " + text + "), 'N')";
-    }
+    default:  // integer, decimal, real, dates and times
+      return "COALESCE(CONCAT(" + AsciiText(column) + ", ','), 'N')";
   }
 }
 

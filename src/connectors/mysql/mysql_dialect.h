@@ -52,7 +52,8 @@ std::string ColumnTypeFor(const ColumnDef& column, bool indexed, bool native_uui
 
 // One field of Connector::Checksum's row encoding for `column` (as DescribeTable describes it:
 // decimals, times and timestamps are printed by their scale), as an expression in the
-// session's utf8mb4: 'N' for NULL, else <characters>:<canonical text>.
+// session's utf8mb4: 'N' for NULL, else `<canonical text>,` or, for free text,
+// `<characters>:<text>`.
 std::string ChecksumField(const ColumnInfo& column);
 
 // An index name for `index` of `table` when it has none: table_col1_col2_idx, kept within

@@ -142,22 +142,25 @@ Result<int64_t> MysqlConnector::Count(const std::string& table,
   return result[0][0].as_int();
 }
 
-Result<std::vector<Row>> MysqlConnector::RangeQuery(
-    const std::string& table, const std::string& head, const std::vector<std::string>& key_columns,
-    const KeyRange& range, const std::vector<Condition>& conditions, const std::string& tail,
-    const Row& tail_params, std::string_view what) {
-  const std::string problem = KeyBoundsProblem(key_columns, range.after, range.upto,
-                                               "the range's after", "the range's upto");
+Result<std::vector<Row>> MysqlConnector::RangeQuery(const RangeSql& q,
+                                                    const ChecksumRequest& request,
+                                                    std::string_view what) {
+  const std::string problem =
+      KeyBoundsProblem(request.key_columns, request.range.after, request.range.upto,
+                       "the range's after", "the range's upto");
   if (!problem.empty()) return InvalidArgument(what, problem);
-  std::string sql = head;
+  std::string sql = q.head;
   Params params;
-  const char* joiner = AppendConditions(conditions, &sql, &params);
-  AppendKeyRange(key_columns, range.after, range.upto, joiner, &sql, &params);
-  sql += tail;
-  for (const Value& v : tail_params) params.Add("", v);
+  for (const Value& v : q.head_params) params.Add("", v);
+  const char* joiner = AppendConditions(request.conditions, &sql, &params);
+  joiner = AppendKeyRange(request.key_columns, request.range.after, request.range.upto, joiner,
+                          &sql, &params);
+  if (!q.also.empty()) sql += joiner + q.also;
+  for (const Value& v : q.also_params) params.Add("", v);
+  sql += q.tail;
   std::vector<const Row*> rows = {&params.values};
   std::vector<Row> storage;
-  TETHER_RETURN_IF_ERROR(NormalizeZones(table, params.columns, &rows, &storage));
+  TETHER_RETURN_IF_ERROR(NormalizeZones(request.table, params.columns, &rows, &storage));
   TETHER_ASSIGN_OR_RETURN(MYSQL_STMT * stmt, Execute(sql, Pointers(*rows[0]), what));
   return FetchAll(stmt, what);
 }
@@ -178,10 +181,10 @@ std::string RowHashSql(const std::vector<ColumnInfo>& columns) {
 
 Result<std::vector<Row>> MysqlConnector::RowHashes(const ChecksumRequest& request) {
   const std::string what = "hashing the rows of " + request.table;
-  const std::string head = "SELECT " + QuoteList(request.key_columns) + ", " +
-                           RowHashSql(request.columns) + " FROM " + QuoteIdent(request.table);
-  TETHER_ASSIGN_OR_RETURN(auto rows, RangeQuery(request.table, head, request.key_columns,
-                                                request.range, request.conditions, "", {}, what));
+  RangeSql q;
+  q.head = "SELECT " + QuoteList(request.key_columns) + ", " + RowHashSql(request.columns) +
+           " FROM " + QuoteIdent(request.table);
+  TETHER_ASSIGN_OR_RETURN(auto rows, RangeQuery(q, request, what));
   // A hash past 2^63 - 1 reads as a decimal: the same 64 bits as a signed Int.
   for (Row& r : rows) {
     Value& hash = r.back();
@@ -199,20 +202,47 @@ Result<std::vector<Row>> MysqlConnector::RowHashes(const ChecksumRequest& reques
 Result<RangeChecksum> MysqlConnector::Checksum(const ChecksumRequest& request) {
   const std::string what = "computing a checksum of " + request.table;
   // SUM of the unsigned hashes is an exact decimal, taken modulo 2^64 here.
-  const std::string head =
+  RangeSql q;
+  q.head =
       "SELECT COUNT(*), SUM(" + RowHashSql(request.columns) + ") FROM " + QuoteIdent(request.table);
-  TETHER_ASSIGN_OR_RETURN(auto result, RangeQuery(request.table, head, request.key_columns,
-                                                  request.range, request.conditions, "", {}, what));
+  TETHER_ASSIGN_OR_RETURN(auto result, RangeQuery(q, request, what));
   std::optional<uint64_t> sum;
   if (result.size() == 1 && result[0].size() == 2 && result[0][0].kind() == ValueKind::kInt) {
-    const Value& v = result[0][1];
-    if (v.is_null()) sum = 0;  // SUM of no rows
-    if (v.kind() == ValueKind::kDecimal || v.kind() == ValueKind::kText) {
-      sum = DecimalModulo64(v.as_string());
-    }
+    sum = SumModulo64(result[0][1]);
   }
   if (!sum) return Status::Internal(where_ + ": " + what + ": unexpected result of the checksum");
   return RangeChecksum{result[0][0].as_int(), *sum};
+}
+
+Result<std::vector<BucketChecksum>> MysqlConnector::ChecksumBuckets(const ChecksumRequest& request,
+                                                                    const KeyBuckets& buckets) {
+  const std::string what = "computing bucket checksums of " + request.table;
+  const std::string problem = KeyBucketsProblem(request, buckets);
+  if (!problem.empty()) return InvalidArgument(what, problem);
+  const std::string key = QuoteIdent(request.key_columns[0]);
+  RangeSql q;
+  // Signed: an unsigned column would make the difference unsigned.
+  q.head = "SELECT (CAST(" + key + " AS SIGNED) - ?) DIV ?, COUNT(*), SUM(" +
+           RowHashSql(request.columns) + "), MIN(" + key + "), MAX(" + key + ") FROM " +
+           QuoteIdent(request.table);
+  q.head_params = {Value::Int(buckets.origin), Value::Int(buckets.width)};
+  q.also = key + " >= ? AND " + key + " <= ?";
+  q.also_params = {Value::Int(buckets.origin), Value::Int(buckets.last)};
+  q.tail = " GROUP BY 1";
+  TETHER_ASSIGN_OR_RETURN(auto rows, RangeQuery(q, request, what));
+  return ReadBucketRows(rows, where_ + ": " + what);
+}
+
+Result<std::optional<std::pair<int64_t, int64_t>>> MysqlConnector::KeyBounds(
+    const ChecksumRequest& request) {
+  const std::string what = "finding the key bounds of " + request.table;
+  const std::string problem = RangeRequestProblem(request);
+  if (!problem.empty()) return InvalidArgument(what, problem);
+  const std::string key = QuoteIdent(request.key_columns[0]);
+  RangeSql q;
+  q.head = "SELECT MIN(" + key + "), MAX(" + key + ") FROM " + QuoteIdent(request.table);
+  TETHER_ASSIGN_OR_RETURN(auto rows, RangeQuery(q, request, what));
+  return ReadBoundsRow(rows, where_ + ": " + what);
 }
 
 Result<std::vector<Row>> MysqlConnector::Lookup(const LookupRequest& request) {

@@ -302,28 +302,29 @@ std::string ChecksumText(const ColumnInfo& column, bool trim_scale) {
 
 std::string ChecksumField(const ColumnInfo& column, bool trim_scale) {
   const std::string c = QuoteIdent(column.name);
-  // NULL makes a concatenation NULL, hence 'N'. Where the length is known without printing the
-  // value, it is not printed twice (the server would).
+  // NULL makes a concatenation NULL, hence 'N'.
   switch (column.type) {
     case TypeClass::kBoolean:
-      return "CASE WHEN " + c + " THEN '1:1' WHEN NOT " + c + " THEN '1:0' ELSE 'N' END";
+      return "CASE WHEN " + c + " THEN '1,' WHEN NOT " + c + " THEN '0,' ELSE 'N' END";
     case TypeClass::kBlob:
-      return "coalesce((octet_length(" + c + ") * 2) || ':' || encode(" + c + ", 'hex'), 'N')";
-    case TypeClass::kUuid:  // printed in lower case
-      return "coalesce('36:' || " + c + "::text, 'N')";
+      return "coalesce(encode(" + c + ", 'hex') || ',', 'N')";
     case TypeClass::kText:  // length() counts characters (and ignores char(n)'s padding, as ::text)
       return "coalesce(length(" + c + ") || ':' || " + c + "::text, 'N')";
-    default: {
-      const std::string text = ChecksumText(column, trim_scale);
+    case TypeClass::kJson:
+    case TypeClass::kAny: {
+      const std::string text = c + "::text";
       return "coalesce(length(" + text + ") || ':' || " + text + ", 'N')";
     }
+    default:  // integer, decimal, real, uuid (printed in lower case), dates and times
+      return "coalesce(" + ChecksumText(column, trim_scale) + " || ',', 'N')";
   }
 }
 
 namespace {
 
-// A row's hash: md5's first 16 hex digits as a bit string cast to bigint, the 64-bit hash as a
-// signed integer (the same number modulo 2^64).
+// A row's hash: md5's hex digits as a bit string cut to its first 64 bits (an explicit cast to
+// bit(64) truncates) and cast to bigint, the 64-bit hash as a signed integer (the same number
+// modulo 2^64). Cheaper than cutting the text first (left(.., 16)).
 std::string RowHashSql(const std::vector<ColumnInfo>& columns, bool trim_scale) {
   std::string row;
   for (const ColumnInfo& column : columns) {
@@ -331,14 +332,20 @@ std::string RowHashSql(const std::vector<ColumnInfo>& columns, bool trim_scale) 
     row += ChecksumField(column, trim_scale);
   }
   if (row.empty()) row = "''";
-  return "('x' || left(md5(" + row + "), 16))::bit(64)::bigint";
+  return "('x' || md5(" + row + "))::bit(64)::bigint";
+}
+
+// `head` FROM the request's table WHERE conditions AND range; `out` may hold parameters of
+// `head` already. Returns the joiner for a further condition.
+const char* OverRange(std::string head, const ChecksumRequest& request, SqlText* out) {
+  out->sql = std::move(head) + " FROM " + QuoteIdent(request.table);
+  const char* joiner = AppendConditions(request.conditions, out);
+  return AppendKeyRange(request.key_columns, request.range.after, request.range.upto, joiner, out);
 }
 
 SqlText OverRange(std::string head, const ChecksumRequest& request) {
   SqlText out;
-  out.sql = std::move(head) + " FROM " + QuoteIdent(request.table);
-  const char* joiner = AppendConditions(request.conditions, &out);
-  AppendKeyRange(request.key_columns, request.range.after, request.range.upto, joiner, &out);
+  OverRange(std::move(head), request, &out);
   return out;
 }
 
@@ -354,6 +361,30 @@ SqlText RowHashesSql(const ChecksumRequest& request, bool trim_scale) {
   return OverRange(
       "SELECT " + QuoteList(request.key_columns) + ", " + RowHashSql(request.columns, trim_scale),
       request);
+}
+
+SqlText ChecksumBucketsSql(const ChecksumRequest& request, bool trim_scale, const Row& numbers) {
+  const std::string key = QuoteIdent(request.key_columns[0]);
+  // $1 origin and $2 width, as bigint; the bounds stay untyped (the key column's type, so the
+  // index serves them). No ORDER BY: the planner, which cannot tell how many buckets there are,
+  // would sort every row (spilling to disk) rather than hash the few buckets.
+  SqlText out;
+  out.params = {&numbers[0], &numbers[1]};
+  const char* joiner = OverRange("SELECT (" + key + " - $1::bigint) / $2::bigint, count(*), sum(" +
+                                     RowHashSql(request.columns, trim_scale) + "), min(" + key +
+                                     "), max(" + key + ")",
+                                 request, &out);
+  const std::string n = std::to_string(out.params.size() + 1);
+  out.sql += joiner + key + " >= $" + n + " AND " + key + " <= $" +
+             std::to_string(out.params.size() + 2) + " GROUP BY 1";
+  out.params.push_back(&numbers[0]);
+  out.params.push_back(&numbers[2]);
+  return out;
+}
+
+SqlText KeyBoundsSql(const ChecksumRequest& request) {
+  const std::string key = QuoteIdent(request.key_columns[0]);
+  return OverRange("SELECT min(" + key + "), max(" + key + ")", request);
 }
 
 namespace {

@@ -93,13 +93,20 @@ const char* AppendKeyRange(const std::vector<std::string>& keys, const std::opti
 SqlText ScanSql(const ScanRequest& request);
 
 // One field of Connector::Checksum's row encoding for `column`, as a text expression: 'N' for
-// NULL, else <characters>:<canonical text>. `trim_scale`: the server has trim_scale() (13 on).
+// NULL, else `<canonical text>,` or, for free text, `<characters>:<text>`. `trim_scale`: the server
+// has trim_scale() (13 on).
 std::string ChecksumField(const ColumnInfo& column, bool trim_scale);
 // SELECT count(*), sum(<first 64 bits of md5(row text)> as a signed bigint) FROM ... WHERE
 // conditions AND range: the sum is exact (numeric); the caller takes it modulo 2^64.
 SqlText ChecksumSql(const ChecksumRequest& request, bool trim_scale);
 // Connector::RowHashes: the key columns and each row's hash (bigint) over the range.
 SqlText RowHashesSql(const ChecksumRequest& request, bool trim_scale);
+// Connector::ChecksumBuckets: bucket, count(*), sum (exact, numeric), min and max of the first key
+// column, grouped by bucket (in no order). `numbers` holds origin, width and last (as Ints) and
+// must outlive the result. The caller has checked the request (KeyBucketsProblem).
+SqlText ChecksumBucketsSql(const ChecksumRequest& request, bool trim_scale, const Row& numbers);
+// Connector::KeyBounds: min and max of the first key column over the range.
+SqlText KeyBoundsSql(const ChecksumRequest& request);
 // Change tracking (Connector::TrackingDdl): one PL/pgSQL trigger function and one row trigger
 // per table; the origin is the session setting tether.origin, which tether's sessions set.
 std::vector<std::string> TrackingDdl(const TrackedTable& t, bool install);

@@ -90,61 +90,76 @@ std::string Hex(sqlite3_value* v) {
   return out;
 }
 
-std::string Decimal(sqlite3_value* v) {
-  switch (sqlite3_value_type(v)) {
-    case SQLITE_FLOAT:
-      return DecimalText(sqlite3_value_double(v));
-    case SQLITE_TEXT: {
-      std::string text = ValueText(v);
-      return CanonicalDecimalText(text).value_or(text);
-    }
-    default:
-      return ValueText(v);
-  }
-}
-
-std::string Boolean(sqlite3_value* v) {
-  switch (sqlite3_value_type(v)) {
-    case SQLITE_INTEGER:
-      return sqlite3_value_int64(v) != 0 ? "1" : "0";
-    case SQLITE_FLOAT:
-      return sqlite3_value_double(v) != 0 ? "1" : "0";
-    default:
-      return ValueText(v);
-  }
-}
-
-// The text of a non-NULL value of a column of class `type` (connector.h). Temporal text that
-// does not parse, and anything stored against its column's type, counts as SQLite's text of it.
-std::string CanonicalText(TypeClass type, sqlite3_value* v) {
+// The canonical text (connector.h) of a non-NULL value of a column of class `type` appended to
+// *out; false for free text (text, json, any) and for a value that has no canonical text in its
+// class (SQLite keeps what it is given: 'x12' in a decimal column), which is written as free
+// text.
+bool AppendCanonical(TypeClass type, sqlite3_value* v, std::string* out) {
+  const int storage = sqlite3_value_type(v);
   switch (type) {
+    case TypeClass::kInteger:
+      if (storage != SQLITE_INTEGER) return false;
+      *out += std::to_string(sqlite3_value_int64(v));
+      return true;
+    case TypeClass::kReal:
+      if (storage != SQLITE_INTEGER && storage != SQLITE_FLOAT) return false;
+      *out += ValueText(v);
+      return true;
     case TypeClass::kDecimal:
-      return Decimal(v);
+      switch (storage) {
+        case SQLITE_INTEGER:
+          *out += std::to_string(sqlite3_value_int64(v));
+          return true;
+        case SQLITE_FLOAT:
+          *out += DecimalText(sqlite3_value_double(v));
+          return true;
+        case SQLITE_TEXT:
+          if (auto text = CanonicalDecimalText(ValueText(v))) {
+            *out += *text;
+            return true;
+          }
+          return false;
+        default:
+          return false;
+      }
     case TypeClass::kBoolean:
-      return Boolean(v);
+      if (storage == SQLITE_INTEGER) {
+        *out += sqlite3_value_int64(v) != 0 ? '1' : '0';
+        return true;
+      }
+      if (storage == SQLITE_FLOAT) {
+        *out += sqlite3_value_double(v) != 0 ? '1' : '0';
+        return true;
+      }
+      return false;
     case TypeClass::kBlob:
-      return Hex(v);
-    case TypeClass::kDate: {
-      std::string text = ValueText(v);
-      return CanonicalDate(text).value_or(text);
-    }
-    case TypeClass::kTime: {
-      std::string text = ValueText(v);
-      return CanonicalTime(text).value_or(text);
-    }
+      *out += Hex(v);
+      return true;
+    case TypeClass::kDate:
+    case TypeClass::kTime:
     case TypeClass::kTimestamp:
     case TypeClass::kTimestampTz: {
-      std::string text = ValueText(v);
-      return CanonicalTimestamp(text, /*with_zone=*/false).value_or(text);
+      const std::string text = ValueText(v);
+      const std::optional<std::string> canonical =
+          type == TypeClass::kDate   ? CanonicalDate(text)
+          : type == TypeClass::kTime ? CanonicalTime(text)
+                                     : CanonicalTimestamp(text, /*with_zone=*/false);
+      if (!canonical) return false;
+      *out += *canonical;
+      return true;
     }
     case TypeClass::kUuid: {
       std::string text = ValueText(v);
-      std::transform(text.begin(), text.end(), text.begin(),
-                     [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
-      return text;
+      if (text.size() != 36) return false;
+      for (char& c : text) {
+        if (c >= 'A' && c <= 'F') c = static_cast<char>(c + 32);
+        if (!(c >= '0' && c <= '9') && !(c >= 'a' && c <= 'f') && c != '-') return false;
+      }
+      *out += text;
+      return true;
     }
-    default:  // integer, real, text, json, any: SQLite's own text
-      return ValueText(v);
+    default:  // text, json, any
+      return false;
   }
 }
 
@@ -163,10 +178,19 @@ void FieldFunction(sqlite3_context* ctx, int, sqlite3_value** argv) {
     sqlite3_result_text(ctx, "N", 1, SQLITE_STATIC);
     return;
   }
-  const std::string text = CanonicalText(static_cast<TypeClass>(type), argv[1]);
-  std::string field = std::to_string(Utf8Length(text));
-  field += ':';
-  field += text;
+  // One buffer per thread for every field: SQLite copies the result.
+  thread_local std::string field;
+  field.clear();
+  if (AppendCanonical(static_cast<TypeClass>(type), argv[1], &field)) {
+    field += ',';
+  } else {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
+    const std::string_view value(text ? text : "",
+                                 static_cast<size_t>(sqlite3_value_bytes(argv[1])));
+    field += std::to_string(Utf8Length(value));
+    field += ':';
+    field += value;
+  }
   sqlite3_result_text64(ctx, field.data(), field.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
 }
 

@@ -2,9 +2,10 @@
 // per value, not per column (a NUMERIC(12,2) column holds INTEGER 12 or REAL 12.5), so the
 // canonical text of connector.h's row encoding cannot be read off the column type in SQL alone.
 // Two deterministic functions, registered on each connection, compute it inside the query:
-//   tether_field(class, value)  one field of a row's text: `N` for NULL, else
-//                               `<characters>:<canonical text>` for a column of TypeClass number
-//                               `class`, whatever storage class the value has;
+//   tether_field(class, value)  one field of a row's text for a column of TypeClass number
+//                               `class`, whatever storage class the value has: `N` for NULL,
+//                               `<canonical text>,` or, for free text and for a value that has
+//                               no canonical text in its class, `<characters>:<text>`;
 //   tether_hash(text)           a row text's hash (the first 8 bytes of its MD5, big-endian) as
 //                               a signed 64-bit integer;
 //   tether_hash_sum(text)       aggregate: the sum modulo 2^64 of each row text's hash (the first

@@ -182,6 +182,10 @@ class SqliteConnector final : public Connector {
   Result<std::vector<Row>> Lookup(const LookupRequest& request) override;
   Result<RangeChecksum> Checksum(const ChecksumRequest& request) override;
   Result<std::vector<Row>> RowHashes(const ChecksumRequest& request) override;
+  Result<std::vector<BucketChecksum>> ChecksumBuckets(const ChecksumRequest& request,
+                                                      const KeyBuckets& buckets) override;
+  Result<std::optional<std::pair<int64_t, int64_t>>> KeyBounds(
+      const ChecksumRequest& request) override;
 
   Result<std::vector<Row>> Insert(const std::string& table, const std::vector<std::string>& columns,
                                   const std::vector<Row>& rows,
@@ -263,9 +267,12 @@ class SqliteConnector final : public Connector {
   }
 
   // Every row of the cached statement `sql` with `params` bound in order.
-  // `head` (SELECT ...) FROM the request's table over its range and conditions, all rows.
+  // `head` (SELECT ...) FROM the request's table over its range and conditions [AND `also`]
+  // `tail`, all rows; `head_params` bound first, `also_params` last.
   Result<std::vector<Row>> RangeRows(const std::string& head, const ChecksumRequest& request,
-                                     const std::string& what);
+                                     const std::string& what, const Row& head_params = {},
+                                     const std::string& also = "", const Row& also_params = {},
+                                     const std::string& tail = "");
   Result<std::vector<Row>> CachedRows(const std::string& sql,
                                       const std::vector<const Value*>& params,
                                       std::string_view what) {
@@ -680,17 +687,20 @@ Result<std::vector<Row>> SqliteConnector::Lookup(const LookupRequest& request) {
 
 Result<std::vector<Row>> SqliteConnector::RangeRows(const std::string& head,
                                                     const ChecksumRequest& request,
-                                                    const std::string& what) {
-  const std::string problem =
-      KeyBoundsProblem(request.key_columns, request.range.after, request.range.upto,
-                       "the range's after", "the range's upto");
+                                                    const std::string& what, const Row& head_params,
+                                                    const std::string& also, const Row& also_params,
+                                                    const std::string& tail) {
+  const std::string problem = RangeRequestProblem(request);
   if (!problem.empty()) return Status::InvalidArgument(where_ + ": " + what + ": " + problem);
   std::string sql = head + " FROM " + QuoteIdent(request.table);
   std::vector<const Value*> params;
+  for (const Value& v : head_params) params.push_back(&v);
   const char* joiner = AppendConditions(request.conditions, &sql, &params);
-  AppendKeyRange(request.key_columns, request.range.after, request.range.upto, joiner, &sql,
-                 &params);
-  return CachedRows(sql, params, what);
+  joiner = AppendKeyRange(request.key_columns, request.range.after, request.range.upto, joiner,
+                          &sql, &params);
+  if (!also.empty()) sql += joiner + also;
+  for (const Value& v : also_params) params.push_back(&v);
+  return CachedRows(sql + tail, params, what);
 }
 
 Result<RangeChecksum> SqliteConnector::Checksum(const ChecksumRequest& request) {
@@ -709,6 +719,34 @@ Result<std::vector<Row>> SqliteConnector::RowHashes(const ChecksumRequest& reque
   return RangeRows("SELECT " + QuoteList(request.key_columns) + ", tether_hash(" +
                        RowTextSql(request.columns) + ")",
                    request, "hashing the rows of " + request.table);
+}
+
+Result<std::vector<BucketChecksum>> SqliteConnector::ChecksumBuckets(const ChecksumRequest& request,
+                                                                     const KeyBuckets& buckets) {
+  const std::string what = "computing bucket checksums of " + request.table;
+  const std::string problem = KeyBucketsProblem(request, buckets);
+  if (!problem.empty()) return Status::InvalidArgument(where_ + ": " + what + ": " + problem);
+  const std::string key = QuoteIdent(request.key_columns[0]);
+  TETHER_ASSIGN_OR_RETURN(
+      auto rows,
+      RangeRows("SELECT (" + key + " - ?) / ?, count(*), tether_hash_sum(" +
+                    RowTextSql(request.columns) + "), min(" + key + "), max(" + key + ")",
+                request, what, {Value::Int(buckets.origin), Value::Int(buckets.width)},
+                key + " >= ? AND " + key + " <= ?",
+                {Value::Int(buckets.origin), Value::Int(buckets.last)}, " GROUP BY 1"));
+  return ReadBucketRows(rows, where_ + ": " + what);
+}
+
+Result<std::optional<std::pair<int64_t, int64_t>>> SqliteConnector::KeyBounds(
+    const ChecksumRequest& request) {
+  const std::string what = "finding the key bounds of " + request.table;
+  if (request.key_columns.empty()) {
+    return Status::InvalidArgument(where_ + ": " + what + ": no key columns");
+  }
+  const std::string key = QuoteIdent(request.key_columns[0]);
+  TETHER_ASSIGN_OR_RETURN(auto rows,
+                          RangeRows("SELECT min(" + key + "), max(" + key + ")", request, what));
+  return ReadBoundsRow(rows, where_ + ": " + what);
 }
 
 Result<std::vector<Row>> SqliteConnector::Insert(const std::string& table,
