@@ -168,55 +168,64 @@ size_t Utf8Length(std::string_view s) {
       std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
 }
 
-void FieldFunction(sqlite3_context* ctx, int, sqlite3_value** argv) {
-  const int type = sqlite3_value_int(argv[0]);
-  if (type < 0 || type > kLastClass) {
-    sqlite3_result_error(ctx, "tether_field: unknown type class", -1);
+// Appends one field of a row's text (connector.h) for a value of a column of class `type`.
+void AppendField(TypeClass type, sqlite3_value* v, std::string* out) {
+  if (sqlite3_value_type(v) == SQLITE_NULL) {
+    *out += 'N';
     return;
   }
-  if (sqlite3_value_type(argv[1]) == SQLITE_NULL) {
-    sqlite3_result_text(ctx, "N", 1, SQLITE_STATIC);
+  const size_t start = out->size();
+  if (AppendCanonical(type, v, out)) {
+    *out += ',';
     return;
   }
-  // One buffer per thread for every field: SQLite copies the result.
-  thread_local std::string field;
-  field.clear();
-  if (AppendCanonical(static_cast<TypeClass>(type), argv[1], &field)) {
-    field += ',';
-  } else {
-    const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
-    const std::string_view value(text ? text : "",
-                                 static_cast<size_t>(sqlite3_value_bytes(argv[1])));
-    field += std::to_string(Utf8Length(value));
-    field += ':';
-    field += value;
-  }
-  sqlite3_result_text64(ctx, field.data(), field.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  out->resize(start);
+  const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(v));
+  const std::string_view value(text ? text : "", static_cast<size_t>(sqlite3_value_bytes(v)));
+  *out += std::to_string(Utf8Length(value));
+  *out += ':';
+  *out += value;
 }
 
-// The hash of the row text in `arg` into *hash, or false with the error set on `ctx`.
-bool RowHash(sqlite3_context* ctx, sqlite3_value* arg, uint64_t* hash) {
-  const unsigned char* text = sqlite3_value_text(arg);  // null for '' (and NULL)
-  const auto size = static_cast<size_t>(sqlite3_value_bytes(arg));
+// The hash of the row whose (class, value) pairs are `argv`, into *hash; false with the error
+// set on `ctx`.
+bool RowHash(sqlite3_context* ctx, int argc, sqlite3_value** argv, uint64_t* hash) {
+  if (argc % 2 != 0) {
+    sqlite3_result_error(ctx, "tether_hash: (class, value) pairs expected", -1);
+    return false;
+  }
+  // One buffer per thread for every row.
+  thread_local std::string text;
+  text.clear();
+  for (int i = 0; i < argc; i += 2) {
+    const int type = sqlite3_value_int(argv[i]);
+    if (type < 0 || type > kLastClass) {
+      sqlite3_result_error(ctx, "tether_hash: unknown type class", -1);
+      return false;
+    }
+    AppendField(static_cast<TypeClass>(type), argv[i + 1], &text);
+  }
   auto* md5 = static_cast<Md5*>(sqlite3_user_data(ctx));
-  if (md5->Prefix64(text ? static_cast<const void*>(text) : "", size, hash)) return true;
+  if (md5->Prefix64(text.data(), text.size(), hash)) return true;
   sqlite3_result_error(ctx, "tether: OpenSSL offers no MD5", -1);
   return false;
 }
 
-void HashSumStep(sqlite3_context* ctx, int, sqlite3_value** argv) {
+void HashSumStep(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   auto* sum = static_cast<uint64_t*>(sqlite3_aggregate_context(ctx, sizeof(uint64_t)));
   if (sum == nullptr) {
     sqlite3_result_error_nomem(ctx);
     return;
   }
   uint64_t hash = 0;
-  if (RowHash(ctx, argv[0], &hash)) *sum += hash;  // wraps: the sum modulo 2^64
+  if (RowHash(ctx, argc, argv, &hash)) *sum += hash;  // wraps: the sum modulo 2^64
 }
 
-void HashFunction(sqlite3_context* ctx, int, sqlite3_value** argv) {
+void HashFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   uint64_t hash = 0;
-  if (RowHash(ctx, argv[0], &hash)) sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(hash));
+  if (RowHash(ctx, argc, argv, &hash)) {
+    sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(hash));
+  }
 }
 
 void HashSumFinal(sqlite3_context* ctx) {
@@ -228,24 +237,20 @@ void HashSumFinal(sqlite3_context* ctx) {
 
 int RegisterChecksumFunctions(sqlite3* db) {
   constexpr int kFlags = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
-  int rc = sqlite3_create_function_v2(db, "tether_field", 2, kFlags, nullptr, FieldFunction,
-                                      nullptr, nullptr, nullptr);
+  const int rc =
+      sqlite3_create_function_v2(db, "tether_hash", -1, kFlags, new Md5(), HashFunction, nullptr,
+                                 nullptr, [](void* md5) { delete static_cast<Md5*>(md5); });
   if (rc != SQLITE_OK) return rc;
-  rc = sqlite3_create_function_v2(db, "tether_hash", 1, kFlags, new Md5(), HashFunction, nullptr,
-                                  nullptr, [](void* md5) { delete static_cast<Md5*>(md5); });
-  if (rc != SQLITE_OK) return rc;
-  return sqlite3_create_function_v2(db, "tether_hash_sum", 1, kFlags, new Md5(), nullptr,
+  return sqlite3_create_function_v2(db, "tether_hash_sum", -1, kFlags, new Md5(), nullptr,
                                     HashSumStep, HashSumFinal,
                                     [](void* md5) { delete static_cast<Md5*>(md5); });
 }
 
-std::string RowTextSql(const std::vector<ColumnInfo>& columns) {
-  if (columns.empty()) return "''";
+std::string RowHashArgs(const std::vector<ColumnInfo>& columns) {
   std::string out;
   for (const ColumnInfo& c : columns) {
-    if (!out.empty()) out += " || ";
-    out += "tether_field(" + std::to_string(static_cast<int>(c.type)) + ", " + QuoteIdent(c.name) +
-           ")";
+    if (!out.empty()) out += ", ";
+    out += std::to_string(static_cast<int>(c.type)) + ", " + QuoteIdent(c.name);
   }
   return out;
 }

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <string_view>
 #include <system_error>
 #include <unordered_map>
@@ -267,30 +268,55 @@ class SqliteConnector final : public Connector {
   }
 
   // Every row of the cached statement `sql` with `params` bound in order.
-  // `head` (SELECT ...) FROM the request's table over its range and conditions [AND `also`]
-  // `tail`, all rows; `head_params` bound first, `also_params` last.
-  Result<std::vector<Row>> RangeRows(const std::string& head, const ChecksumRequest& request,
-                                     const std::string& what, const Row& head_params = {},
-                                     const std::string& also = "", const Row& also_params = {},
-                                     const std::string& tail = "");
-  Result<std::vector<Row>> CachedRows(const std::string& sql,
-                                      const std::vector<const Value*>& params,
-                                      std::string_view what) {
+  // A query over the request's table: `head` (SELECT ...) FROM it WHERE its conditions AND range
+  // [AND `also`] `tail`; `head_params` bound first, `also_params` last.
+  struct RangeSql {
+    std::string head;
+    Row head_params;
+    std::string also;
+    Row also_params;
+    std::string tail;
+  };
+  static RangeSql Select(std::string head) {
+    RangeSql q;
+    q.head = std::move(head);
+    return q;
+  }
+  // Calls `each` with the statement on each row of `q` over the request's range.
+  using EachRowFn = std::function<Status(sqlite3_stmt*)>;
+  Status RangeEach(const RangeSql& q, const ChecksumRequest& request, const std::string& what,
+                   const EachRowFn& each);
+  // All rows of `q`.
+  Result<std::vector<Row>> RangeRows(const RangeSql& q, const ChecksumRequest& request,
+                                     const std::string& what);
+  // An EachRowFn that appends each row to *rows.
+  static EachRowFn AppendTo(std::vector<Row>* rows) {
+    return [rows](sqlite3_stmt* st) {
+      const int n = sqlite3_column_count(st);
+      Row& row = rows->emplace_back();
+      row.reserve(static_cast<size_t>(n));
+      for (int i = 0; i < n; ++i) row.push_back(ColumnValue(st, i));
+      return Status::OK();
+    };
+  }
+  Status EachRow(const std::string& sql, const std::vector<const Value*>& params,
+                 std::string_view what, const EachRowFn& each) {
     TETHER_ASSIGN_OR_RETURN(sqlite3_stmt * st, Cached(sql));
     ScopedReset reset(st);
     for (size_t i = 0; i < params.size(); ++i) {
       const int rc = BindValue(st, static_cast<int>(i + 1), *params[i], /*copy=*/false);
       if (rc != SQLITE_OK) return Error(rc, what);
     }
-    std::vector<Row> rows;
-    const int n = sqlite3_column_count(st);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-      Row& row = rows.emplace_back();
-      row.reserve(static_cast<size_t>(n));
-      for (int i = 0; i < n; ++i) row.push_back(ColumnValue(st, i));
-    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) TETHER_RETURN_IF_ERROR(each(st));
     if (rc != SQLITE_DONE) return Error(rc, what);
+    return Status::OK();
+  }
+  Result<std::vector<Row>> CachedRows(const std::string& sql,
+                                      const std::vector<const Value*>& params,
+                                      std::string_view what) {
+    std::vector<Row> rows;
+    TETHER_RETURN_IF_ERROR(EachRow(sql, params, what, AppendTo(&rows)));
     return rows;
   }
 
@@ -685,29 +711,35 @@ Result<std::vector<Row>> SqliteConnector::Lookup(const LookupRequest& request) {
   return out;
 }
 
-Result<std::vector<Row>> SqliteConnector::RangeRows(const std::string& head,
-                                                    const ChecksumRequest& request,
-                                                    const std::string& what, const Row& head_params,
-                                                    const std::string& also, const Row& also_params,
-                                                    const std::string& tail) {
+Status SqliteConnector::RangeEach(const RangeSql& q, const ChecksumRequest& request,
+                                  const std::string& what, const EachRowFn& each) {
   const std::string problem = RangeRequestProblem(request);
   if (!problem.empty()) return Status::InvalidArgument(where_ + ": " + what + ": " + problem);
-  std::string sql = head + " FROM " + QuoteIdent(request.table);
+  std::string sql = q.head + " FROM " + QuoteIdent(request.table);
   std::vector<const Value*> params;
-  for (const Value& v : head_params) params.push_back(&v);
+  for (const Value& v : q.head_params) params.push_back(&v);
   const char* joiner = AppendConditions(request.conditions, &sql, &params);
   joiner = AppendKeyRange(request.key_columns, request.range.after, request.range.upto, joiner,
                           &sql, &params);
-  if (!also.empty()) sql += joiner + also;
-  for (const Value& v : also_params) params.push_back(&v);
-  return CachedRows(sql + tail, params, what);
+  if (!q.also.empty()) sql += joiner + q.also;
+  for (const Value& v : q.also_params) params.push_back(&v);
+  return EachRow(sql + q.tail, params, what, each);
+}
+
+Result<std::vector<Row>> SqliteConnector::RangeRows(const RangeSql& q,
+                                                    const ChecksumRequest& request,
+                                                    const std::string& what) {
+  std::vector<Row> rows;
+  TETHER_RETURN_IF_ERROR(RangeEach(q, request, what, AppendTo(&rows)));
+  return rows;
 }
 
 Result<RangeChecksum> SqliteConnector::Checksum(const ChecksumRequest& request) {
   const std::string what = "computing a checksum of " + request.table;
-  TETHER_ASSIGN_OR_RETURN(std::vector<Row> rows, RangeRows("SELECT count(*), tether_hash_sum(" +
-                                                               RowTextSql(request.columns) + ")",
-                                                           request, what));
+  TETHER_ASSIGN_OR_RETURN(
+      std::vector<Row> rows,
+      RangeRows(Select("SELECT count(*), tether_hash_sum(" + RowHashArgs(request.columns) + ")"),
+                request, what));
   if (rows.size() != 1 || rows[0].size() != 2 || rows[0][0].kind() != ValueKind::kInt ||
       rows[0][1].kind() != ValueKind::kInt) {
     return Status::Internal(where_ + ": " + what + ": unexpected result of the checksum query");
@@ -716,25 +748,41 @@ Result<RangeChecksum> SqliteConnector::Checksum(const ChecksumRequest& request) 
 }
 
 Result<std::vector<Row>> SqliteConnector::RowHashes(const ChecksumRequest& request) {
-  return RangeRows("SELECT " + QuoteList(request.key_columns) + ", tether_hash(" +
-                       RowTextSql(request.columns) + ")",
+  return RangeRows(Select("SELECT " + QuoteList(request.key_columns) + ", tether_hash(" +
+                          RowHashArgs(request.columns) + ")"),
                    request, "hashing the rows of " + request.table);
 }
 
+// Each row's hash in key order, added up here: SQLite would sort every row to GROUP BY a
+// bucket, where the key's index gives them in order.
 Result<std::vector<BucketChecksum>> SqliteConnector::ChecksumBuckets(const ChecksumRequest& request,
                                                                      const KeyBuckets& buckets) {
   const std::string what = "computing bucket checksums of " + request.table;
   const std::string problem = KeyBucketsProblem(request, buckets);
   if (!problem.empty()) return Status::InvalidArgument(where_ + ": " + what + ": " + problem);
   const std::string key = QuoteIdent(request.key_columns[0]);
-  TETHER_ASSIGN_OR_RETURN(
-      auto rows,
-      RangeRows("SELECT (" + key + " - ?) / ?, count(*), tether_hash_sum(" +
-                    RowTextSql(request.columns) + "), min(" + key + "), max(" + key + ")",
-                request, what, {Value::Int(buckets.origin), Value::Int(buckets.width)},
-                key + " >= ? AND " + key + " <= ?",
-                {Value::Int(buckets.origin), Value::Int(buckets.last)}, " GROUP BY 1"));
-  return ReadBucketRows(rows, where_ + ": " + what);
+  RangeSql q;
+  q.head = "SELECT " + key + ", tether_hash(" + RowHashArgs(request.columns) + ")";
+  q.also = key + " >= ? AND " + key + " <= ?";
+  q.also_params = {Value::Int(buckets.origin), Value::Int(buckets.last)};
+  q.tail = " ORDER BY " + key;
+  std::vector<BucketChecksum> out;
+  TETHER_RETURN_IF_ERROR(RangeEach(q, request, what, [&](sqlite3_stmt* st) {
+    if (sqlite3_column_type(st, 0) != SQLITE_INTEGER) {
+      return Status::InvalidArgument(where_ + ": " + what + ": the key " +
+                                     ColumnValue(st, 0).ToText() + " is not an integer");
+    }
+    const int64_t id = sqlite3_column_int64(st, 0);
+    const auto bucket = static_cast<int64_t>(static_cast<uint64_t>(id - buckets.origin) /
+                                             static_cast<uint64_t>(buckets.width));
+    if (out.empty() || out.back().bucket != bucket) out.push_back({bucket, {}, id, id});
+    BucketChecksum& b = out.back();
+    ++b.checksum.rows;
+    b.checksum.sum += static_cast<uint64_t>(sqlite3_column_int64(st, 1));  // modulo 2^64
+    b.greatest = id;
+    return Status::OK();
+  }));
+  return out;
 }
 
 Result<std::optional<std::pair<int64_t, int64_t>>> SqliteConnector::KeyBounds(
@@ -744,8 +792,8 @@ Result<std::optional<std::pair<int64_t, int64_t>>> SqliteConnector::KeyBounds(
     return Status::InvalidArgument(where_ + ": " + what + ": no key columns");
   }
   const std::string key = QuoteIdent(request.key_columns[0]);
-  TETHER_ASSIGN_OR_RETURN(auto rows,
-                          RangeRows("SELECT min(" + key + "), max(" + key + ")", request, what));
+  TETHER_ASSIGN_OR_RETURN(
+      auto rows, RangeRows(Select("SELECT min(" + key + "), max(" + key + ")"), request, what));
   return ReadBoundsRow(rows, where_ + ": " + what);
 }
 
