@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "connectors/connector.h"
@@ -24,6 +25,23 @@ std::string KeyBoundsProblem(const std::vector<std::string>& key_columns,
 // An exact integer in decimal text ("-12", "18446744073709551621") modulo 2^64: the sums of row
 // hashes come back wider than 64 bits (numeric, decimal). nullopt when it is not an integer.
 std::optional<uint64_t> DecimalModulo64(std::string_view text);
+
+// A query over a ChecksumRequest's range, for the connectors that bind `?` placeholders in order
+// (SQLite, MySQL): `head` (SELECT ... FROM t) WHERE conditions AND range [AND `also`] `tail`,
+// binding `head_params`, the values of the conditions and the range, then `also_params`.
+struct RangeSql {
+  std::string head;
+  Row head_params;
+  std::string also;
+  Row also_params;
+  std::string tail;
+
+  static RangeSql Select(std::string head) {
+    RangeSql q;
+    q.head = std::move(head);
+    return q;
+  }
+};
 
 // A sum of row hashes as a query returns it (an Int, an exact Decimal or its text; NULL, the sum
 // of no rows, is 0) modulo 2^64; nullopt for anything else.

@@ -48,6 +48,9 @@ struct ColumnInfo {
   // says (SQLite's NUMERIC affinity turns longer numbers into 15-digit doubles).
   std::optional<int> significant_digits;
   bool auto_increment = false;  // the engine generates it when omitted on insert
+  // Text columns of MySQL/MariaDB: the character set as the server names it ("utf8mb4",
+  // "latin1"); "" where it is not known or does not apply.
+  std::string charset;
 };
 
 struct TableSchema {

@@ -698,10 +698,6 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
       }
     }
   }
-  if (req_.count_rows && obs_ && !dry_run) {
-    TETHER_ASSIGN_OR_RETURN(int64_t total, source_->Count(m.source_schema.name, plan.conditions));
-    obs_->OnEntityTotal(name, total);
-  }
   BatchProcessor processor(&ctx_);
   TETHER_ASSIGN_OR_RETURN(Connector * ahead, ReadAheadSource());
   std::optional<std::vector<ChecksumWork>> differing;  // by checksums: only these differ
@@ -723,9 +719,17 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
       methods_[name] = cp.Summary();
       differing = std::move(cp.work);
       compared_.insert(name);
+      // The checksums tell the total: no need to count the source.
+      if (req_.count_rows && obs_ && !dry_run) {
+        obs_->OnEntityTotal(name, cp.equal_rows + cp.copy_rows + cp.differing);
+      }
     } else {
       methods_[name] = "rows (no checksums: " + why + ")";
     }
+  }
+  if (!differing && req_.count_rows && obs_ && !dry_run) {
+    TETHER_ASSIGN_OR_RETURN(int64_t total, source_->Count(m.source_schema.name, plan.conditions));
+    obs_->OnEntityTotal(name, total);
   }
   if (!differing) {
     TETHER_RETURN_IF_ERROR(

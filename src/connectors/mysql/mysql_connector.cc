@@ -371,7 +371,8 @@ Result<std::optional<TableSchema>> MysqlConnector::DescribeTable(const std::stri
   static const std::string kColumns =
       "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, IS_NULLABLE = 'YES', "
       "COLUMN_DEFAULT IS NOT NULL AND COLUMN_DEFAULT <> 'NULL', EXTRA, "
-      "CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION "
+      "CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, "
+      "CHARACTER_SET_NAME "
       "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? "
       "ORDER BY ORDINAL_POSITION";
   TETHER_ASSIGN_OR_RETURN(MYSQL_STMT * st, Execute(kColumns, {&name}, what));
@@ -381,7 +382,7 @@ Result<std::optional<TableSchema>> MysqlConnector::DescribeTable(const std::stri
   schema.name = table;
   bool has_long_text = false;
   for (const Row& r : rows) {
-    if (r.size() != 11 || !same_table(r[0])) continue;
+    if (r.size() != 12 || !same_table(r[0])) continue;
     const std::string extra = Lower(r[6].is_null() ? "" : r[6].as_string());
     // Generated columns cannot be written; MySQL 8's DEFAULT_GENERATED is an ordinary default.
     if (extra.find("virtual generated") != std::string::npos ||
@@ -400,6 +401,7 @@ Result<std::optional<TableSchema>> MysqlConnector::DescribeTable(const std::stri
     facts.numeric_scale = IntOrNull(r[9]);
     facts.datetime_precision = IntOrNull(r[10]);
     ClassifyColumn(facts, &c);
+    if (r[11].kind() == ValueKind::kText) c.charset = Lower(r[11].as_string());
     if (Lower(facts.data_type) == "longtext") has_long_text = true;
     c.not_null = !(r[4].kind() == ValueKind::kInt && r[4].as_int() != 0);
     c.has_default = r[5].kind() == ValueKind::kInt && r[5].as_int() != 0;

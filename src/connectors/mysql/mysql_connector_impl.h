@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "connectors/connector.h"
+#include "connectors/key_range.h"
 #include "connectors/mysql/mysql_connector.h"
 #include "connectors/mysql/mysql_statement.h"
 #include "connectors/mysql/mysql_url.h"
@@ -146,16 +147,7 @@ class MysqlConnector final : public Connector {
   // One bulk execution of `sql` over rows [begin, end), each row's values as the parameters.
   Status ExecuteBulk(const std::string& sql, const std::vector<const Row*>& rows, size_t begin,
                      size_t end, size_t columns, std::string_view what);
-  // A query over a range of a table (mysql_read.cc's RangeQuery): `head` (SELECT ... FROM t)
-  // WHERE conditions AND range [AND `also`] `tail`, binding `head_params`, the values of the
-  // conditions and the range, then `also_params`.
-  struct RangeSql {
-    std::string head;
-    Row head_params;
-    std::string also;
-    Row also_params;
-    std::string tail;
-  };
+  // Every row of `q` (key_range.h) over the request's range (mysql_read.cc).
   Result<std::vector<Row>> RangeQuery(const RangeSql& q, const ChecksumRequest& request,
                                       std::string_view what);
   // Every row of the pending result of `stmt`.

@@ -197,10 +197,16 @@ std::string ChecksumField(const ColumnInfo& column) {
       return "COALESCE(CONCAT(" + c + ", ','), 'N')";
     case TypeClass::kText:
     case TypeClass::kJson:
-    case TypeClass::kAny:
-      // In the session's utf8mb4: a latin1 column hashes as UTF-8 too (a row of latin1 columns
-      // alone would otherwise be concatenated, and hashed, in latin1).
-      return "COALESCE(CONCAT(CHAR_LENGTH(" + c + "), ':', CAST(" + c + " AS CHAR)), 'N')";
+    case TypeClass::kAny: {
+      // Text in UTF-8 (or ASCII) is hashed as it is. Any other character set (or an unknown one)
+      // is converted to the session's utf8mb4 first, so that a latin1 column hashes as UTF-8
+      // too: a row of latin1 columns alone would be concatenated, and hashed, in latin1. The
+      // conversion costs a third of the row text's time, hence not always.
+      const bool utf8 = column.charset == "utf8mb4" || column.charset == "utf8mb3" ||
+                        column.charset == "utf8" || column.charset == "ascii";
+      const std::string text = utf8 ? c : "CAST(" + c + " AS CHAR)";
+      return "COALESCE(CONCAT(CHAR_LENGTH(" + c + "), ':', " + text + "), 'N')";
+    }
     default:  // integer, decimal, real, dates and times
       return "COALESCE(CONCAT(" + AsciiText(column) + ", ','), 'N')";
   }

@@ -268,20 +268,6 @@ class SqliteConnector final : public Connector {
   }
 
   // Every row of the cached statement `sql` with `params` bound in order.
-  // A query over the request's table: `head` (SELECT ...) FROM it WHERE its conditions AND range
-  // [AND `also`] `tail`; `head_params` bound first, `also_params` last.
-  struct RangeSql {
-    std::string head;
-    Row head_params;
-    std::string also;
-    Row also_params;
-    std::string tail;
-  };
-  static RangeSql Select(std::string head) {
-    RangeSql q;
-    q.head = std::move(head);
-    return q;
-  }
   // Calls `each` with the statement on each row of `q` over the request's range.
   using EachRowFn = std::function<Status(sqlite3_stmt*)>;
   Status RangeEach(const RangeSql& q, const ChecksumRequest& request, const std::string& what,
@@ -736,10 +722,10 @@ Result<std::vector<Row>> SqliteConnector::RangeRows(const RangeSql& q,
 
 Result<RangeChecksum> SqliteConnector::Checksum(const ChecksumRequest& request) {
   const std::string what = "computing a checksum of " + request.table;
-  TETHER_ASSIGN_OR_RETURN(
-      std::vector<Row> rows,
-      RangeRows(Select("SELECT count(*), tether_hash_sum(" + RowHashArgs(request.columns) + ")"),
-                request, what));
+  TETHER_ASSIGN_OR_RETURN(std::vector<Row> rows,
+                          RangeRows(RangeSql::Select("SELECT count(*), tether_hash_sum(" +
+                                                     RowHashArgs(request.columns) + ")"),
+                                    request, what));
   if (rows.size() != 1 || rows[0].size() != 2 || rows[0][0].kind() != ValueKind::kInt ||
       rows[0][1].kind() != ValueKind::kInt) {
     return Status::Internal(where_ + ": " + what + ": unexpected result of the checksum query");
@@ -748,8 +734,8 @@ Result<RangeChecksum> SqliteConnector::Checksum(const ChecksumRequest& request) 
 }
 
 Result<std::vector<Row>> SqliteConnector::RowHashes(const ChecksumRequest& request) {
-  return RangeRows(Select("SELECT " + QuoteList(request.key_columns) + ", tether_hash(" +
-                          RowHashArgs(request.columns) + ")"),
+  return RangeRows(RangeSql::Select("SELECT " + QuoteList(request.key_columns) + ", tether_hash(" +
+                                    RowHashArgs(request.columns) + ")"),
                    request, "hashing the rows of " + request.table);
 }
 
@@ -793,7 +779,8 @@ Result<std::optional<std::pair<int64_t, int64_t>>> SqliteConnector::KeyBounds(
   }
   const std::string key = QuoteIdent(request.key_columns[0]);
   TETHER_ASSIGN_OR_RETURN(
-      auto rows, RangeRows(Select("SELECT min(" + key + "), max(" + key + ")"), request, what));
+      auto rows,
+      RangeRows(RangeSql::Select("SELECT min(" + key + "), max(" + key + ")"), request, what));
   return ReadBoundsRow(rows, where_ + ": " + what);
 }
 
