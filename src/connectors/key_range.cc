@@ -80,6 +80,13 @@ Result<std::optional<std::pair<int64_t, int64_t>>> ReadBoundsRow(const std::vect
     if (r[0].kind() == ValueKind::kInt && r[1].kind() == ValueKind::kInt) {
       return std::optional(std::pair{r[0].as_int(), r[1].as_int()});
     }
+    // SQLite keeps what it is given: 'abc' in an INT column, which then sorts last (or first).
+    for (const Value& bound : r) {
+      if (bound.kind() != ValueKind::kInt) {
+        return Status::InvalidArgument(what + ": the key '" + bound.ToText() +
+                                       "' is not an integer (compare with --no-checksums)");
+      }
+    }
   }
   return Status::Internal(what + ": unexpected result of the key bounds");
 }

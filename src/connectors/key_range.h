@@ -59,8 +59,8 @@ std::string KeyBucketsProblem(const ChecksumRequest& request, const KeyBuckets& 
 Result<std::vector<BucketChecksum>> ReadBucketRows(const std::vector<Row>& rows,
                                                    const std::string& what);
 
-// KeyBounds' result row (least, greatest, both NULL for no row); an Internal error naming `what`
-// for another shape.
+// KeyBounds' result row (least, greatest, both NULL for no row); an InvalidArgument error naming
+// a bound that is not an integer, an Internal one for another shape.
 Result<std::optional<std::pair<int64_t, int64_t>>> ReadBoundsRow(const std::vector<Row>& rows,
                                                                  const std::string& what);
 

@@ -6,6 +6,7 @@
 #include <future>
 #include <limits>
 #include <map>
+#include <tuple>
 
 namespace tether {
 namespace {
@@ -57,10 +58,12 @@ class Planner {
       Result<Bounds> src = Bounds(), dst = Bounds();
       TETHER_RETURN_IF_ERROR(BothSides<Bounds>(
           [](Connector* c, const ChecksumRequest& r) { return c->KeyBounds(r); }, &src, &dst));
-      if (!*src && !*dst) return Status::OK();  // no row on either side
-      lo_ = std::min(*src ? (*src)->first : (*dst)->first, *dst ? (*dst)->first : (*src)->first);
-      hi_ =
-          std::max(*src ? (*src)->second : (*dst)->second, *dst ? (*dst)->second : (*src)->second);
+      const Bounds both = !*src   ? *dst
+                          : !*dst ? *src
+                                  : std::pair{std::min((*src)->first, (*dst)->first),
+                                              std::max((*src)->second, (*dst)->second)};
+      if (!both) return Status::OK();  // no row on either side
+      std::tie(lo_, hi_) = *both;
       // hi - lo must fit in 64 bits.
       if (lo_ >= 0 || hi_ < lo_ + std::numeric_limits<int64_t>::max()) {
         TETHER_RETURN_IF_ERROR(Buckets(lo_, hi_, std::max<int64_t>(options_.buckets, 1)));

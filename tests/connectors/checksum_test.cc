@@ -298,6 +298,33 @@ TEST_F(CrossEngineChecksumTest, SqliteCanonicalizesTextOtherProgramsWrote) {
   EXPECT_EQ(*sum, (RangeChecksum{2, first.sum + second.sum}));
 }
 
+// A key SQLite holds as text in an integer column cannot be bucketed: the error names it.
+TEST_F(CrossEngineChecksumTest, SqliteKeyThatIsNotAnIntegerIsNamed) {
+  auto conn = Open("sqlite");
+  ASSERT_NE(conn, nullptr);
+  ASSERT_OK(
+      conn->ExecuteScript("CREATE TABLE junk (id INT PRIMARY KEY, v INT);"
+                          "INSERT INTO junk VALUES (1, 1), ('abc', 2), (3, 3)"));
+  ChecksumRequest request{"junk", {}, {"id"}, {}, {}};
+  auto bounds = conn->KeyBounds(request);
+  ASSERT_FALSE(bounds.ok());
+  EXPECT_EQ(bounds.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bounds.status().message().find("the key 'abc' is not an integer"), std::string::npos)
+      << bounds.status().ToString();
+  auto schema = conn->DescribeTable("junk");
+  ASSERT_OK(schema);
+  request.columns = (*schema)->columns;
+  auto buckets = conn->ChecksumBuckets(request, {1, 1, 3});  // 'abc' sorts past 3: not read
+  ASSERT_OK(buckets);
+  EXPECT_EQ(buckets->size(), 2u);
+  // 2.5 stays a REAL in an INT column, between the bounds.
+  ASSERT_OK(conn->ExecuteScript("INSERT INTO junk VALUES (2.5, 4)"));
+  buckets = conn->ChecksumBuckets(request, {1, 1, 3});
+  ASSERT_FALSE(buckets.ok());
+  EXPECT_NE(buckets.status().message().find("the key '2.5' is not an integer"), std::string::npos)
+      << buckets.status().ToString();
+}
+
 // Text hashes as UTF-8 whatever the column's character set or collation.
 TEST_F(CrossEngineChecksumTest, MysqlTextOfAnyCharacterSetOrCollationHashesAsUtf8) {
   auto conn = Open("mysql");

@@ -755,8 +755,9 @@ Result<std::vector<BucketChecksum>> SqliteConnector::ChecksumBuckets(const Check
   std::vector<BucketChecksum> out;
   TETHER_RETURN_IF_ERROR(RangeEach(q, request, what, [&](sqlite3_stmt* st) {
     if (sqlite3_column_type(st, 0) != SQLITE_INTEGER) {
-      return Status::InvalidArgument(where_ + ": " + what + ": the key " +
-                                     ColumnValue(st, 0).ToText() + " is not an integer");
+      return Status::InvalidArgument(where_ + ": " + what + ": the key '" +
+                                     ColumnValue(st, 0).ToText() +
+                                     "' is not an integer (compare with --no-checksums)");
     }
     const int64_t id = sqlite3_column_int64(st, 0);
     const auto bucket = static_cast<int64_t>(static_cast<uint64_t>(id - buckets.origin) /
