@@ -92,9 +92,36 @@ struct PipelineConfig {
   OnConflict on_conflict = OnConflict::kSourceWins;
   size_t batch_size = 1000;
   int concurrency = 1;
-  std::optional<std::string> schedule;
-  std::optional<std::string> state;  // state store URL; default: inside the target
+  std::optional<std::string> schedule;  // ParseSchedule's normalized text ("every 5m", "@daily")
+  std::optional<std::string> state;     // state store URL; default: inside the target
   SourceLocation location;
+};
+
+// `server:` — how `tether serve` listens and runs jobs. Every field holds its default until the
+// file sets it; `from_file` says which ones the file set, so that an explicit command-line flag
+// wins over the file and the file wins over a flag's default.
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";       // host:port ("[::1]:8080"); port 0 = any free port
+  std::optional<std::string> token;            // API bearer token, interpolated; never empty
+  int max_concurrency = 5;                     // jobs running at once, 1..64
+  int retry_attempts = 3;                      // retries after a failed first attempt, 0..20
+  int64_t retry_delay_ms = 30'000;             // before the first retry; doubles for each next one
+  int64_t job_timeout_ms = 3'600'000;          // 0 = no timeout
+  int64_t cleanup_age_ms = 30LL * 86'400'000;  // finished runs older than this are deleted
+  int64_t max_body = 1'048'576;                // request body limit, bytes
+
+  struct FromFile {
+    bool listen = false;
+    bool token = false;
+    bool max_concurrency = false;
+    bool retry_attempts = false;
+    bool retry_delay = false;
+    bool job_timeout = false;
+    bool cleanup_age = false;
+    bool max_body = false;
+  };
+  FromFile from_file;
+  SourceLocation location;  // of the `server:` key (file "" when the file has none)
 };
 
 struct Config {
@@ -103,6 +130,7 @@ struct Config {
   std::vector<ConnectionConfig> connections;  // file order
   std::vector<EntityConfig> entities;
   std::vector<PipelineConfig> pipelines;
+  ServerConfig server;
 
   const ConnectionConfig* FindConnection(const std::string& name) const;
   const EntityConfig* FindEntity(const std::string& name) const;

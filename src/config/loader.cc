@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "config/env.h"
+#include "config/schedule.h"
 #include "config/text.h"
 #include "config/yaml_reader.h"
 #include "core/temporal.h"
@@ -24,12 +25,15 @@ namespace {
 namespace fs = std::filesystem;
 using config_internal::ClosestMatch;
 using config_internal::JoinNames;
+using config_internal::ParseDurationWithDaysMs;
+using config_internal::Trim;
 using config_internal::YamlEntry;
 using config_internal::YamlReader;
 using config_internal::YamlText;
 using config_internal::YamlValue;
 
-const std::vector<std::string_view> kTopKeys = {"version", "connections", "entities", "pipelines"};
+const std::vector<std::string_view> kTopKeys = {"version", "connections", "entities", "pipelines",
+                                                "server"};
 const std::vector<std::string_view> kConnectionKeys = {"url"};
 const std::vector<std::string_view> kEntityKeys = {
     "table",      "source_table", "target_table", "key",    "keys",   "match",
@@ -47,8 +51,15 @@ const std::vector<std::string_view> kPipelineKeys = {
     "source",      "target",     "entities",    "on_duplicate", "on_invalid",
     "on_conflict", "batch_size", "concurrency", "schedule",     "state"};
 
+const std::vector<std::string_view> kScheduleKeys = {"every", "cron"};
+const std::vector<std::string_view> kServerKeys = {
+    "listen",      "token",       "max_concurrency", "retry_attempts",
+    "retry_delay", "job_timeout", "cleanup_age",     "max_body"};
+
 constexpr int64_t kMaxBatchSize = 1'000'000;
 constexpr int64_t kMaxConcurrency = 64;
+constexpr int64_t kMaxRetryAttempts = 20;
+constexpr int64_t kMaxBody = int64_t{1} << 30;
 
 // Entries of one map by key, for "is this key present" questions.
 class Keys {
@@ -92,6 +103,23 @@ bool HasScheme(std::string_view url) {
   return i < url.size() && url[i] == ':';
 }
 
+// "host:port" with a port from 0 to 65535; an IPv6 host goes in brackets ("[::1]:8080").
+bool IsListenAddress(std::string_view text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  const std::string_view host = text.substr(0, colon);
+  const std::string_view port = text.substr(colon + 1);
+  if (port.empty() || port.size() > 5) return false;
+  int n = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + (c - '0');
+  }
+  if (n > 65535) return false;
+  if (host.front() == '[') return host.size() > 2 && host.back() == ']';
+  return host.find_first_of(":[] \t") == std::string_view::npos;
+}
+
 std::string DidYouMean(std::string_view name, const std::vector<std::string_view>& known) {
   if (auto close = ClosestMatch(name, known)) return fmt::format(" (did you mean '{}'?)", *close);
   if (known.empty()) return " (none is defined)";
@@ -127,6 +155,9 @@ class Loader {
     }
     if (const YamlEntry* e = keys.Find("pipelines")) {
       TETHER_RETURN_IF_ERROR(LoadPipelines(e->value));
+    }
+    if (const YamlEntry* e = keys.Find("server")) {
+      TETHER_RETURN_IF_ERROR(LoadServer(*e, &config_->server));
     }
     for (const PipelineConfig& p : config_->pipelines) {
       TETHER_RETURN_IF_ERROR(EntityOrder(*config_, p).status());
@@ -543,7 +574,7 @@ class Loader {
       p->concurrency = static_cast<int>(n);
     }
     if (const YamlEntry* f = keys.Find("schedule")) {
-      TETHER_ASSIGN_OR_RETURN(p->schedule, r_.String(f->value));
+      TETHER_ASSIGN_OR_RETURN(p->schedule, LoadSchedule(f->value));
     }
     if (const YamlEntry* f = keys.Find("state")) {
       TETHER_ASSIGN_OR_RETURN(std::string url, r_.String(f->value));
@@ -553,6 +584,103 @@ class Loader {
       p->state = ResolveSqliteUrl(url, config_->base_dir);
     }
     return Status::OK();
+  }
+
+  // `schedule: "every 5m"` (or "5m", "@daily", a cron expression), `{ every: 5m }` or
+  // `{ cron: "*/5 * * * *" }`; returns ParseSchedule's normalized text.
+  Result<std::string> LoadSchedule(const YamlValue& v) const {
+    constexpr std::string_view kForms =
+        "expected 'every 5m', a cron expression such as '*/5 * * * *', { every: 5m } or "
+        "{ cron: \"*/5 * * * *\" }";
+    if (!v.node.IsMap()) {
+      TETHER_ASSIGN_OR_RETURN(std::string text, r_.String(v));
+      Result<Schedule> s = ParseSchedule(text);
+      if (!s.ok()) return r_.Error(v, s.status().message());
+      return s->text;
+    }
+    TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> fields, r_.Map(v, kScheduleKeys));
+    if (fields.empty()) return r_.Error(v, kForms);
+    if (fields.size() > 1) {
+      return r_.Error(fields[1].key_mark, v.path, "write either 'every' or 'cron', not both");
+    }
+    const YamlEntry& f = fields[0];
+    TETHER_ASSIGN_OR_RETURN(std::string text, r_.String(f.value));
+    const bool every = f.key == "every";
+    Result<Schedule> s = ParseSchedule(every ? "every " + text : text);
+    if (!s.ok()) return r_.Error(f.value, s.status().message());
+    if (!every && s->kind != Schedule::Kind::kCron) {
+      return r_.Error(f.value, fmt::format("'{}' is not a cron expression; write {{ every: {} }}",
+                                           YamlReader::Raw(f.value), YamlReader::Raw(f.value)));
+    }
+    return s->text;
+  }
+
+  // --- server ---
+
+  Status LoadServer(const YamlEntry& e, ServerConfig* server) const {
+    server->location = r_.Location(e.key_mark);
+    if (!e.value.IsNull() && !e.value.node.IsMap()) {
+      return r_.Error(e.value, fmt::format("expected a map ({}), got {}", JoinNames(kServerKeys),
+                                           YamlReader::Describe(e.value)));
+    }
+    TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> fields, r_.Map(e.value, kServerKeys));
+    Keys keys(fields);
+    ServerConfig::FromFile& given = server->from_file;
+    if (const YamlEntry* f = keys.Find("listen")) {
+      TETHER_ASSIGN_OR_RETURN(server->listen, r_.String(f->value));
+      if (!IsListenAddress(server->listen)) {
+        return r_.Error(f->value, fmt::format("expected host:port such as 127.0.0.1:8080 or "
+                                              "[::1]:8080; got '{}'",
+                                              YamlReader::Raw(f->value)));
+      }
+      given.listen = true;
+    }
+    if (const YamlEntry* f = keys.Find("token")) {
+      // Empty (an unset ${VAR:-}) is refused rather than read as "no token": an API left open
+      // by accident is worse than a server that does not start.
+      TETHER_ASSIGN_OR_RETURN(server->token, r_.String(f->value));
+      given.token = true;
+    }
+    if (const YamlEntry* f = keys.Find("max_concurrency")) {
+      TETHER_ASSIGN_OR_RETURN(int64_t n, r_.Integer(f->value, 1, kMaxConcurrency));
+      server->max_concurrency = static_cast<int>(n);
+      given.max_concurrency = true;
+    }
+    if (const YamlEntry* f = keys.Find("retry_attempts")) {
+      TETHER_ASSIGN_OR_RETURN(int64_t n, r_.Integer(f->value, 0, kMaxRetryAttempts));
+      server->retry_attempts = static_cast<int>(n);
+      given.retry_attempts = true;
+    }
+    if (const YamlEntry* f = keys.Find("retry_delay")) {
+      TETHER_ASSIGN_OR_RETURN(server->retry_delay_ms, Duration(f->value, /*allow_zero=*/false));
+      given.retry_delay = true;
+    }
+    if (const YamlEntry* f = keys.Find("job_timeout")) {
+      TETHER_ASSIGN_OR_RETURN(server->job_timeout_ms, Duration(f->value, /*allow_zero=*/true));
+      given.job_timeout = true;
+    }
+    if (const YamlEntry* f = keys.Find("cleanup_age")) {
+      TETHER_ASSIGN_OR_RETURN(server->cleanup_age_ms, Duration(f->value, /*allow_zero=*/false));
+      given.cleanup_age = true;
+    }
+    if (const YamlEntry* f = keys.Find("max_body")) {
+      TETHER_ASSIGN_OR_RETURN(server->max_body, r_.Integer(f->value, 1, kMaxBody));
+      given.max_body = true;
+    }
+    return Status::OK();
+  }
+
+  // "500ms", "30s", "5m", "1h", "30d" -> milliseconds; "0" only when allow_zero.
+  Result<int64_t> Duration(const YamlValue& v, bool allow_zero) const {
+    TETHER_ASSIGN_OR_RETURN(std::string text, r_.String(v));
+    if (allow_zero && Trim(text) == "0") return 0;
+    std::optional<int64_t> ms = ParseDurationWithDaysMs(Trim(text));
+    if (!ms) {
+      return r_.Error(v, fmt::format("expected a duration such as 500ms, 30s, 5m, 1h or 30d{}; "
+                                     "got '{}'",
+                                     allow_zero ? " (0 for none)" : "", YamlReader::Raw(v)));
+    }
+    return *ms;
   }
 
   struct ReferenceSite {

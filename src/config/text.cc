@@ -7,6 +7,8 @@
 #include <charconv>
 #include <limits>
 
+#include "core/temporal.h"
+
 namespace tether::config_internal {
 
 std::string_view Trim(std::string_view s) {
@@ -112,6 +114,17 @@ std::optional<std::string_view> ClosestMatch(std::string_view word,
     }
   }
   return best;
+}
+
+std::optional<int64_t> ParseDurationWithDaysMs(std::string_view text) {
+  if (text.size() >= 2 && text.back() == 'd' && text[text.size() - 2] >= '0' &&
+      text[text.size() - 2] <= '9') {
+    // Seconds' digit rules apply; at most 9 digits, so days in milliseconds fit int64.
+    std::optional<int64_t> seconds = ParseDurationMs(text.substr(0, text.size() - 1));
+    if (!seconds) return std::nullopt;
+    return *seconds / 1000 * 86'400'000;
+  }
+  return ParseDurationMs(text);
 }
 
 std::string JoinNames(const std::vector<std::string_view>& names) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,10 @@ size_t EditDistance(std::string_view a, std::string_view b);
 // The candidate closest to `word` when it is close enough to be a likely typo, else nullopt.
 std::optional<std::string_view> ClosestMatch(std::string_view word,
                                              const std::vector<std::string_view>& candidates);
+
+// ParseDurationMs's forms ("500ms", "5s", "2m", "1h", bare seconds) plus days ("30d") ->
+// milliseconds; nullopt when the text is not a whole positive duration.
+std::optional<int64_t> ParseDurationWithDaysMs(std::string_view text);
 
 // "a, b, c"
 std::string JoinNames(const std::vector<std::string_view>& names);

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "config/config.h"
 #include "util/test_util.h"
@@ -332,7 +334,7 @@ pipelines:
   EXPECT_EQ(p.on_conflict, OnConflict::kNewestWins);
   EXPECT_EQ(p.batch_size, 500u);
   EXPECT_EQ(p.concurrency, 8);
-  EXPECT_EQ(p.schedule, "5m");
+  EXPECT_EQ(p.schedule, "every 5m");  // normalized
   EXPECT_EQ(p.state, "sqlite:" + base + "/state/tether.db?mode=rwc");
 
   auto order = EntityOrder(*r, p);
@@ -594,7 +596,6 @@ pipelines:
   ASSERT_OK(Load(base + "    batch_size: 1000000\n"));
   ExpectError(Load(base + "    concurrency: 65\n"), "10:18", "concurrency");
   ExpectError(Load(base + "    concurrency: [1]\n"), "10:18", "concurrency");
-  ExpectError(Load(base + "    schedule: { every: 5m }\n"), "10:15", "schedule");
   ExpectError(Load(base + "    schedule:\n"), "10:5", "schedule");
   ExpectError(Load("connections: [a, b]\n"), "1:14", "connections");
   ExpectError(Load("connections:\n  a: [sqlite:a.db]\n"), "2:6", "connections.a");
@@ -613,6 +614,174 @@ pipelines:
               "default.a");
   ExpectError(Load("entities:\n  t:\n    table: t\n    columns: { values: { a: b } }\n"), "4:29",
               "values.a");
+}
+
+const char kScheduleBase[] = R"(connections:
+  a: sqlite:a.db
+entities:
+  t: { table: t }
+pipelines:
+  p:
+    source: a
+    target: a
+    entities: [t]
+)";
+
+TEST_F(LoaderTest, ScheduleFormsAreStoredNormalized) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"every 5m", "every 5m"},
+      {"5m", "every 5m"},
+      {"\"every 300s\"", "every 5m"},
+      {"\"*/5  *  * * *\"", "*/5 * * * *"},
+      {"\"0 9 * * mon-fri\"", "0 9 * * mon-fri"},
+      {"\"@daily\"", "@daily"},
+      {"{ every: 5m }", "every 5m"},
+      {"{ every: 90 }", "every 90s"},
+      {"{ every: 1d }", "every 1d"},
+      {"{ cron: \"*/5 * * * *\" }", "*/5 * * * *"},
+      {"{ cron: \"@weekly\" }", "@weekly"},
+      {"{ cron: \"${CRON}\" }", "0 3 * * *"},
+  };
+  for (const auto& [yaml, normalized] : cases) {
+    SCOPED_TRACE(yaml);
+    auto r =
+        Load(std::string(kScheduleBase) + "    schedule: " + yaml + "\n", {{"CRON", "0 3 * * *"}});
+    ASSERT_OK(r);
+    EXPECT_EQ(r->pipelines[0].schedule, normalized);
+  }
+}
+
+TEST_F(LoaderTest, BadSchedulesAreErrorsAtTheirValue) {
+  struct Case {
+    std::string yaml;    // after "schedule: "
+    std::string needle;  // where the error points, within `yaml`
+    std::string mention;
+  };
+  const std::vector<Case> cases = {
+      {"every 5x", "every", "schedule"},
+      {"\"0 25 * * *\"", "\"0", "hour"},
+      {"\"* * * *\"", "\"*", "schedule"},
+      {"every 0s", "every", "schedule"},
+      {"\"@reboot\"", "\"@", "@reboot"},
+      {"{ every: 5m, cron: \"* * * * *\" }", "cron", "not both"},
+      {"{ evry: 5m }", "evry", "did you mean 'every'"},
+      {"{ at: \"10:00\" }", "at", "schedule"},
+      {"{ every: 5x }", "5x", "schedule.every"},
+      {"{ every: \"*/5 * * * *\" }", "\"*/5", "schedule.every"},
+      {"{ cron: \"0 0 * * 8\" }", "\"0", "day-of-week"},
+      {"{ cron: every 5m }", "every", "not a cron expression"},
+      {"{ cron: 5m }", "5m", "schedule.cron"},
+      {"{}", "{}", "schedule"},
+      {"[every 5m]", "[", "schedule"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.yaml);
+    const std::string yaml = std::string(kScheduleBase) + "    schedule: " + c.yaml + "\n";
+    const std::string at = At(yaml, "schedule: ");
+    const int column =
+        std::stoi(at.substr(at.find(':') + 1)) + 10 + static_cast<int>(c.yaml.find(c.needle));
+    ExpectError(Load(yaml), "10:" + std::to_string(column), c.mention);
+  }
+}
+
+TEST_F(LoaderTest, ServerDefaults) {
+  auto r = Load("connections: {}\n");
+  ASSERT_OK(r);
+  const ServerConfig& s = r->server;
+  EXPECT_EQ(s.listen, "127.0.0.1:8080");
+  EXPECT_FALSE(s.token.has_value());
+  EXPECT_EQ(s.max_concurrency, 5);
+  EXPECT_EQ(s.retry_attempts, 3);
+  EXPECT_EQ(s.retry_delay_ms, 30'000);
+  EXPECT_EQ(s.job_timeout_ms, 3'600'000);
+  EXPECT_EQ(s.cleanup_age_ms, int64_t{30} * 24 * 3600 * 1000);
+  EXPECT_EQ(s.max_body, 1'048'576);
+  const ServerConfig::FromFile& f = s.from_file;
+  EXPECT_FALSE(f.listen || f.token || f.max_concurrency || f.retry_attempts || f.retry_delay ||
+               f.job_timeout || f.cleanup_age || f.max_body);
+  EXPECT_TRUE(s.location.file.empty());
+
+  r = Load("server:\n");
+  ASSERT_OK(r);
+  EXPECT_EQ(r->server.listen, "127.0.0.1:8080");
+  EXPECT_EQ(r->server.location.ToString(), ConfigPath() + ":1:1");
+}
+
+TEST_F(LoaderTest, ServerEveryField) {
+  auto r = Load(R"(server:
+  listen: "0.0.0.0:9000"
+  token: "${TETHER_API_TOKEN}"
+  max_concurrency: 64
+  retry_attempts: 0
+  retry_delay: 500ms
+  job_timeout: 0
+  cleanup_age: 7d
+  max_body: 4096
+)",
+                {{"TETHER_API_TOKEN", "s3cret"}});
+  ASSERT_OK(r);
+  const ServerConfig& s = r->server;
+  EXPECT_EQ(s.listen, "0.0.0.0:9000");
+  EXPECT_EQ(s.token, "s3cret");
+  EXPECT_EQ(s.max_concurrency, 64);
+  EXPECT_EQ(s.retry_attempts, 0);
+  EXPECT_EQ(s.retry_delay_ms, 500);
+  EXPECT_EQ(s.job_timeout_ms, 0);
+  EXPECT_EQ(s.cleanup_age_ms, int64_t{7} * 24 * 3600 * 1000);
+  EXPECT_EQ(s.max_body, 4096);
+  const ServerConfig::FromFile& f = s.from_file;
+  EXPECT_TRUE(f.listen && f.token && f.max_concurrency && f.retry_attempts && f.retry_delay &&
+              f.job_timeout && f.cleanup_age && f.max_body);
+
+  // Only what the file sets is marked.
+  r = Load("server:\n  retry_attempts: 20\n  job_timeout: 90m\n  listen: \"[::1]:0\"\n");
+  ASSERT_OK(r);
+  EXPECT_EQ(r->server.retry_attempts, 20);
+  EXPECT_EQ(r->server.job_timeout_ms, 90 * 60'000);
+  EXPECT_EQ(r->server.listen, "[::1]:0");
+  EXPECT_TRUE(r->server.from_file.retry_attempts);
+  EXPECT_TRUE(r->server.from_file.job_timeout);
+  EXPECT_TRUE(r->server.from_file.listen);
+  EXPECT_FALSE(r->server.from_file.max_concurrency);
+  EXPECT_FALSE(r->server.from_file.token);
+  EXPECT_EQ(r->server.max_concurrency, 5);
+}
+
+TEST_F(LoaderTest, ServerErrors) {
+  auto r = Load("server:\n  listn: \"127.0.0.1:1\"\n");
+  ExpectError(r, "2:3", "server");
+  EXPECT_NE(r.status().message().find("did you mean 'listen'"), std::string::npos)
+      << r.status().message();
+  ExpectError(Load("server:\n  port: 8080\n"), "2:3", "max_body");  // lists the allowed keys
+  ExpectError(Load("server: [a]\n"), "1:9", "server");
+  ExpectError(Load("server: 8080\n"), "1:9", "server");
+  const std::vector<std::pair<std::string, std::string>> bad_values = {
+      {"listen", "8080"},
+      {"listen", "\"localhost:65536\""},
+      {"listen", "\":8080\""},
+      {"listen", "\"localhost:http\""},
+      {"listen", "\"::1:8080\""},
+      {"token", "\"\""},
+      {"token", "\"${NO_SUCH_TOKEN}\""},
+      {"max_concurrency", "0"},
+      {"max_concurrency", "65"},
+      {"retry_attempts", "-1"},
+      {"retry_attempts", "21"},
+      {"retry_delay", "0"},
+      {"retry_delay", "soon"},
+      {"job_timeout", "1 hour"},
+      {"job_timeout", "-1s"},
+      {"cleanup_age", "0"},
+      {"cleanup_age", "30days"},
+      {"max_body", "0"},
+      {"max_body", "1MiB"},
+      {"max_body", "[1]"},
+  };
+  for (const auto& [key, value] : bad_values) {
+    SCOPED_TRACE(key + ": " + value);
+    ExpectError(Load("server:\n  " + key + ": " + value + "\n"),
+                "2:" + std::to_string(key.size() + 5), "server." + key);
+  }
 }
 
 TEST_F(LoaderTest, BadEnumValuesListTheAllowedOnes) {
