@@ -1,0 +1,532 @@
+#include "server/server_store.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <filesystem>
+#include <random>
+#include <string_view>
+#include <system_error>
+
+#include "connectors/sql_text.h"
+
+namespace tether {
+namespace {
+
+constexpr char kConnections[] = "tether_server_connections";
+constexpr char kPipelines[] = "tether_server_pipelines";
+constexpr char kJobs[] = "tether_server_jobs";
+constexpr char kLogs[] = "tether_server_job_logs";
+constexpr char kRecords[] = "tether_server_job_records";
+constexpr char kSchedules[] = "tether_server_schedules";
+
+const std::vector<std::string> kConnectionColumns = {"name", "url", "created_at", "updated_at"};
+const std::vector<std::string> kPipelineColumns = {"name", "body", "created_at", "updated_at"};
+const std::vector<std::string> kJobColumns = {
+    "id",          "pipeline",   "kind",        "trigger", "status",    "request",
+    "created_at",  "started_at", "finished_at", "message", "attempt",   "max_attempts",
+    "engine_runs", "rows_read",  "inserted",    "updated", "unchanged", "linked",
+    "deleted",     "skipped",    "failed",      "progress"};
+const std::vector<std::string> kLogColumns = {"job_id", "seq", "at", "level", "text"};
+const std::vector<std::string> kRecordColumns = {"job_id",    "seq",    "entity",  "source_id",
+                                                 "target_id", "action", "changes", "reason"};
+const std::vector<std::string> kScheduleColumns = {"pipeline", "schedule", "last_tick", "last_job"};
+
+// Lengths of the columns in keys and indexes, which MySQL can only index with a length (the
+// other text columns are unbounded: longtext there). Names of up to 200 characters of utf8mb4
+// stay far under InnoDB's 3072-byte key limit.
+constexpr int64_t kNameLength = 200;
+constexpr int64_t kIdLength = 64;
+constexpr int64_t kWordLength = 32;  // status, kind, trigger, level, action
+constexpr int64_t kTimeLength = 64;
+
+std::string Str(const Value& v) { return v.is_null() ? std::string() : v.ToText(); }
+int64_t Int(const Value& v) {
+  if (v.kind() == ValueKind::kInt) return v.as_int();
+  if (v.is_null()) return 0;
+  // A number that came back as text or decimal (an engine's own conversion) still reads.
+  const std::string text = v.ToText();
+  int64_t out = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() ? out : 0;
+}
+
+StoredConnection ConnectionFromRow(const Row& r) {  // r in kConnectionColumns order
+  return {Str(r[0]), Str(r[1]), Str(r[2]), Str(r[3])};
+}
+Row ConnectionRow(const StoredConnection& c) {
+  return {Value::Text(c.name), Value::Text(c.url), Value::Text(c.created_at),
+          Value::Text(c.updated_at)};
+}
+
+StoredPipeline PipelineFromRow(const Row& r) {  // r in kPipelineColumns order
+  return {Str(r[0]), Str(r[1]), Str(r[2]), Str(r[3])};
+}
+Row PipelineRow(const StoredPipeline& p) {
+  return {Value::Text(p.name), Value::Text(p.body), Value::Text(p.created_at),
+          Value::Text(p.updated_at)};
+}
+
+Job JobFromRow(const Row& r) {  // r in kJobColumns order
+  Job j;
+  j.id = Str(r[0]);
+  j.pipeline = Str(r[1]);
+  j.kind = Str(r[2]);
+  j.trigger = Str(r[3]);
+  j.status = Str(r[4]);
+  j.request = Str(r[5]);
+  j.created_at = Str(r[6]);
+  j.started_at = Str(r[7]);
+  j.finished_at = Str(r[8]);
+  j.message = Str(r[9]);
+  j.attempt = Int(r[10]);
+  j.max_attempts = Int(r[11]);
+  j.engine_runs = Str(r[12]);
+  j.counts.read = Int(r[13]);
+  j.counts.inserted = Int(r[14]);
+  j.counts.updated = Int(r[15]);
+  j.counts.unchanged = Int(r[16]);
+  j.counts.linked = Int(r[17]);
+  j.counts.deleted = Int(r[18]);
+  j.counts.skipped = Int(r[19]);
+  j.counts.failed = Int(r[20]);
+  j.progress = Str(r[21]);
+  return j;
+}
+Row JobRow(const Job& j) {
+  const RunCounts& c = j.counts;
+  return {Value::Text(j.id),          Value::Text(j.pipeline),   Value::Text(j.kind),
+          Value::Text(j.trigger),     Value::Text(j.status),     Value::Text(j.request),
+          Value::Text(j.created_at),  Value::Text(j.started_at), Value::Text(j.finished_at),
+          Value::Text(j.message),     Value::Int(j.attempt),     Value::Int(j.max_attempts),
+          Value::Text(j.engine_runs), Value::Int(c.read),        Value::Int(c.inserted),
+          Value::Int(c.updated),      Value::Int(c.unchanged),   Value::Int(c.linked),
+          Value::Int(c.deleted),      Value::Int(c.skipped),     Value::Int(c.failed),
+          Value::Text(j.progress)};
+}
+
+ScheduleMark ScheduleFromRow(const Row& r) {  // r in kScheduleColumns order
+  return {Str(r[0]), Str(r[1]), Str(r[2]), Str(r[3])};
+}
+
+// Every row of a scan, each converted by `from_row`.
+template <typename T, typename F>
+Result<std::vector<T>> ScanAll(Connector* conn, const ScanRequest& req, F from_row) {
+  std::vector<T> out;
+  TETHER_ASSIGN_OR_RETURN(auto stream, conn->Scan(req));
+  Row row;
+  for (;;) {
+    TETHER_ASSIGN_OR_RETURN(bool more, stream->Next(&row));
+    if (!more) break;
+    out.push_back(from_row(row));
+  }
+  return out;
+}
+
+// Runs `body` in a transaction: committed when it succeeds, rolled back when it fails.
+template <typename F>
+Status InTransaction(Connector* conn, F body) {
+  TETHER_RETURN_IF_ERROR(conn->Begin());
+  Status s = body();
+  if (!s.ok()) {
+    (void)conn->Rollback();  // the first failure is the one worth reporting
+    return s;
+  }
+  return conn->Commit();
+}
+
+// A whole table read in key order, then sorted by `name` byte-wise: MySQL's default collation
+// orders (and compares) without case, the others by code point, and the API lists the same way
+// on every engine.
+template <typename T, typename F>
+Result<std::vector<T>> ListByName(Connector* conn, const char* table,
+                                  const std::vector<std::string>& columns, F from_row,
+                                  std::string T::*name) {
+  ScanRequest req;
+  req.table = table;
+  req.columns = columns;
+  req.key_columns = {columns[0]};
+  TETHER_ASSIGN_OR_RETURN(std::vector<T> out, ScanAll<T>(conn, req, from_row));
+  std::sort(out.begin(), out.end(), [name](const T& a, const T& b) { return a.*name < b.*name; });
+  return out;
+}
+
+bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  }
+  return true;
+}
+
+// A sqlite URL that creates its file when missing (create=1, unless the URL says otherwise or
+// opens read-only), after creating the file's folder: a first `tether serve` starts from
+// nothing.
+Result<std::string> SqliteUrlCreating(const std::string& url) {
+  std::string_view rest = url;
+  rest.remove_prefix(StartsWithNoCase(rest, "sqlite://") ? 9 : 7);
+  const size_t q = rest.find('?');
+  const std::string path(rest.substr(0, q));
+  if (!path.empty() && path != ":memory:") {
+    const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    if (!folder.empty() && !std::filesystem::exists(folder, ec)) {
+      std::filesystem::create_directories(folder, ec);
+      if (ec) {
+        return Status::Io("server store: cannot create the folder " + folder.string() + ": " +
+                          ec.message());
+      }
+    }
+  }
+  if (q == std::string_view::npos) return url + "?create=1";
+  std::string_view query = rest.substr(q + 1);
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? "" : query.substr(amp + 1);
+    if (pair.starts_with("create=") || pair == "mode=ro") return url;
+  }
+  return url + "&create=1";
+}
+
+}  // namespace
+
+std::string NewJobId() {
+  // UtcNow() is "2026-11-22T02:26:38.123Z": keep the digits, so ids sort by creation time.
+  std::string digits;
+  for (char c : UtcNow()) {
+    if (c >= '0' && c <= '9') digits += c;
+  }
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return fmt::format("j{}{:06x}", digits, rng() & 0xffffff);
+}
+
+Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& url) {
+  std::string target = url;
+  if (StartsWithNoCase(url, "sqlite:")) {
+    TETHER_ASSIGN_OR_RETURN(target, SqliteUrlCreating(url));
+  }
+  TETHER_ASSIGN_OR_RETURN(auto conn, OpenConnector("server-state", target));
+  if (!conn->capabilities().transactions) {
+    return Status::Unsupported("server store: a " + std::string(conn->engine()) +
+                               " connection has no transactions; use SQLite, PostgreSQL or "
+                               "MariaDB/MySQL");
+  }
+  if (conn->engine() == "sqlite") {
+    // The runner writes a job's progress and log lines as they come: in WAL mode a commit is an
+    // append without an fsync (synchronous=NORMAL), so it costs microseconds instead of a disk
+    // flush, and readers in other processes do not wait for writers. A power cut may lose the
+    // last commits, never the file.
+    TETHER_RETURN_IF_ERROR(
+        conn->ExecuteScript("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL"));
+  }
+  auto store = std::make_unique<ServerStore>(std::move(conn));
+  TETHER_RETURN_IF_ERROR(store->EnsureSchema());
+  return store;
+}
+
+std::string_view ServerStore::engine() const { return conn_->engine(); }
+
+Status ServerStore::EnsureSchema() {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto text = [](const char* n, std::optional<int64_t> length = {}, bool not_null = false) {
+    ColumnDef c{n, TypeClass::kText, not_null};
+    c.max_length = length;
+    return c;
+  };
+  auto integer = [](const char* n, bool not_null = false) {
+    return ColumnDef{n, TypeClass::kInteger, not_null};
+  };
+  TableDef connections{kConnections,
+                       {text("name", kNameLength, true), text("url"),
+                        text("created_at", kTimeLength), text("updated_at", kTimeLength)},
+                       {"name"},
+                       {}};
+  TableDef pipelines{kPipelines,
+                     {text("name", kNameLength, true), text("body"),
+                      text("created_at", kTimeLength), text("updated_at", kTimeLength)},
+                     {"name"},
+                     {}};
+  // Listing newest first by pipeline or status, failing unfinished jobs at start-up and pruning
+  // old ones each read an index.
+  TableDef jobs{kJobs,
+                {},
+                {"id"},
+                {{"tether_server_jobs_pipeline", {"pipeline", "id"}, false},
+                 {"tether_server_jobs_status", {"status", "id"}, false},
+                 {"tether_server_jobs_finished", {"finished_at"}, false}}};
+  for (const std::string& c : kJobColumns) {
+    if (c == "id") {
+      jobs.columns.push_back(text("id", kIdLength, true));
+    } else if (c == "pipeline") {
+      jobs.columns.push_back(text("pipeline", kNameLength));
+    } else if (c == "kind" || c == "trigger" || c == "status") {
+      jobs.columns.push_back(text(c.c_str(), kWordLength));
+    } else if (c.ends_with("_at")) {
+      jobs.columns.push_back(text(c.c_str(), kTimeLength));
+    } else if (c == "request" || c == "message" || c == "engine_runs" || c == "progress") {
+      jobs.columns.push_back(text(c.c_str()));
+    } else {
+      jobs.columns.push_back(integer(c.c_str()));
+    }
+  }
+  TableDef logs{kLogs,
+                {text("job_id", kIdLength, true), integer("seq", true), text("at", kTimeLength),
+                 text("level", kWordLength), text("text")},
+                {"job_id", "seq"},
+                {}};
+  TableDef records{
+      kRecords,
+      {text("job_id", kIdLength, true), integer("seq", true), text("entity"), text("source_id"),
+       text("target_id"), text("action", kWordLength), text("changes"), text("reason")},
+      {"job_id", "seq"},
+      {}};
+  TableDef schedules{kSchedules,
+                     {text("pipeline", kNameLength, true), text("schedule"),
+                      text("last_tick", kTimeLength), text("last_job", kIdLength)},
+                     {"pipeline"},
+                     {}};
+  for (const TableDef* def : {&connections, &pipelines, &jobs, &logs, &records, &schedules}) {
+    TETHER_RETURN_IF_ERROR(conn_->EnsureTable(*def));
+  }
+  return Status::OK();
+}
+
+Result<std::vector<StoredConnection>> ServerStore::ListConnections() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ListByName<StoredConnection>(conn_.get(), kConnections, kConnectionColumns,
+                                      ConnectionFromRow, &StoredConnection::name);
+}
+
+Result<std::optional<StoredConnection>> ServerStore::GetConnection(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TETHER_ASSIGN_OR_RETURN(
+      auto rows,
+      conn_->Lookup({kConnections, kConnectionColumns, {"name"}, {{Value::Text(name)}}}));
+  if (rows.empty()) return std::optional<StoredConnection>();
+  return std::optional<StoredConnection>(ConnectionFromRow(rows[0]));
+}
+
+Status ServerStore::PutConnection(const StoredConnection& c) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return conn_->Upsert(kConnections, kConnectionColumns, {"name"}, {ConnectionRow(c)});
+}
+
+Result<bool> ServerStore::DeleteConnection(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TETHER_ASSIGN_OR_RETURN(auto rows,
+                          conn_->Lookup({kConnections, {"name"}, {"name"}, {{Value::Text(name)}}}));
+  if (rows.empty()) return false;
+  TETHER_RETURN_IF_ERROR(conn_->Delete(kConnections, {"name"}, {{Value::Text(name)}}));
+  return true;
+}
+
+Result<std::vector<StoredPipeline>> ServerStore::ListPipelines() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ListByName<StoredPipeline>(conn_.get(), kPipelines, kPipelineColumns, PipelineFromRow,
+                                    &StoredPipeline::name);
+}
+
+Result<std::optional<StoredPipeline>> ServerStore::GetPipeline(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TETHER_ASSIGN_OR_RETURN(
+      auto rows, conn_->Lookup({kPipelines, kPipelineColumns, {"name"}, {{Value::Text(name)}}}));
+  if (rows.empty()) return std::optional<StoredPipeline>();
+  return std::optional<StoredPipeline>(PipelineFromRow(rows[0]));
+}
+
+Status ServerStore::PutPipeline(const StoredPipeline& p) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return conn_->Upsert(kPipelines, kPipelineColumns, {"name"}, {PipelineRow(p)});
+}
+
+Result<bool> ServerStore::DeletePipeline(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TETHER_ASSIGN_OR_RETURN(auto rows,
+                          conn_->Lookup({kPipelines, {"name"}, {"name"}, {{Value::Text(name)}}}));
+  if (rows.empty()) return false;
+  TETHER_RETURN_IF_ERROR(conn_->Delete(kPipelines, {"name"}, {{Value::Text(name)}}));
+  return true;
+}
+
+Status ServerStore::PutJob(const Job& job) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return conn_->Upsert(kJobs, kJobColumns, {"id"}, {JobRow(job)});
+}
+
+Result<std::optional<Job>> ServerStore::GetJob(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TETHER_ASSIGN_OR_RETURN(auto rows,
+                          conn_->Lookup({kJobs, kJobColumns, {"id"}, {{Value::Text(id)}}}));
+  if (rows.empty()) return std::optional<Job>();
+  return std::optional<Job>(JobFromRow(rows[0]));
+}
+
+Result<std::vector<Job>> ServerStore::ListJobs(const JobFilter& filter) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Newest first needs a descending order, which Scan does not offer (it pages ascending): one
+  // statement of tether's own, values bound, reads only the `limit` rows wanted off the id (or
+  // pipeline, id / status, id) index.
+  const bool postgres = conn_->engine() == "postgres";
+  const char quote = conn_->engine() == "mysql" ? '`' : '"';
+  Row params;
+  std::string where;
+  auto add = [&](const char* column, const char* op, const std::optional<std::string>& value) {
+    if (!value) return;
+    params.push_back(Value::Text(*value));
+    where += where.empty() ? " WHERE " : " AND ";
+    where += QuoteIdentifier(column, quote) + " " + op + " " +
+             (postgres ? "$" + std::to_string(params.size()) : std::string("?"));
+  };
+  add("pipeline", "=", filter.pipeline);
+  add("status", "=", filter.status);
+  add("kind", "=", filter.kind);
+  add("trigger", "=", filter.trigger);
+  add("id", "<", filter.before);
+  std::string sql = "SELECT " + QuoteIdentifiers(kJobColumns, quote) + " FROM " +
+                    QuoteIdentifier(kJobs, quote) + where + " ORDER BY " +
+                    QuoteIdentifier("id", quote) + " DESC";
+  if (filter.limit > 0) {
+    params.push_back(Value::Int(static_cast<int64_t>(filter.limit)));
+    sql += " LIMIT " + (postgres ? "$" + std::to_string(params.size()) : std::string("?"));
+  }
+  TETHER_ASSIGN_OR_RETURN(auto rows, conn_->Query(sql, params));
+  std::vector<Job> out;
+  out.reserve(rows.size());
+  for (const Row& r : rows) out.push_back(JobFromRow(r));
+  return out;
+}
+
+Result<std::vector<Job>> ServerStore::FailUnfinishedJobs(const std::string& message) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Job> jobs;
+  Status s = InTransaction(conn_.get(), [&]() -> Status {
+    TETHER_ASSIGN_OR_RETURN(
+        auto rows,
+        conn_->Lookup(
+            {kJobs, kJobColumns, {"status"}, {{Value::Text("queued")}, {Value::Text("running")}}}));
+    if (rows.empty()) return Status::OK();
+    const std::string now = UtcNow();
+    std::vector<Row> updated;
+    for (const Row& r : rows) {
+      Job job = JobFromRow(r);
+      job.status = "failed";
+      job.message = message;
+      job.finished_at = now;
+      updated.push_back(JobRow(job));
+      jobs.push_back(std::move(job));
+    }
+    return conn_->Upsert(kJobs, kJobColumns, {"id"}, updated);
+  });
+  TETHER_RETURN_IF_ERROR(s);
+  std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.id < b.id; });
+  return jobs;
+}
+
+Result<int64_t> ServerStore::DeleteJobsFinishedBefore(const std::string& cutoff) {
+  std::lock_guard<std::mutex> lock(mu_);
+  int64_t deleted = 0;
+  Status s = InTransaction(conn_.get(), [&]() -> Status {
+    ScanRequest req;
+    req.table = kJobs;
+    req.columns = {"id"};
+    req.key_columns = {"id"};
+    req.conditions = {{"finished_at", Condition::Op::kNe, Value::Text("")},
+                      {"finished_at", Condition::Op::kLt, Value::Text(cutoff)}};
+    TETHER_ASSIGN_OR_RETURN(std::vector<Row> ids,
+                            ScanAll<Row>(conn_.get(), req, [](const Row& r) { return r; }));
+    if (ids.empty()) return Status::OK();
+    TETHER_RETURN_IF_ERROR(conn_->Delete(kLogs, {"job_id"}, ids));
+    TETHER_RETURN_IF_ERROR(conn_->Delete(kRecords, {"job_id"}, ids));
+    TETHER_RETURN_IF_ERROR(conn_->Delete(kJobs, {"id"}, ids));
+    deleted = static_cast<int64_t>(ids.size());
+    return Status::OK();
+  });
+  TETHER_RETURN_IF_ERROR(s);
+  return deleted;
+}
+
+Status ServerStore::AppendLogs(const std::string& job_id, const std::vector<LogLine>& lines) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (lines.empty()) return Status::OK();
+  std::vector<Row> rows;
+  rows.reserve(lines.size());
+  for (const LogLine& l : lines) {
+    rows.push_back({Value::Text(job_id), Value::Int(l.seq), Value::Text(l.at), Value::Text(l.level),
+                    Value::Text(l.text)});
+  }
+  // An upsert, so that a caller retrying a batch that did reach the store does not fail on it.
+  // The connector cuts the rows into statements of its own size.
+  return InTransaction(conn_.get(), [&] {
+    return conn_->Upsert(kLogs, kLogColumns, {"job_id", "seq"}, rows);
+  });
+}
+
+Result<std::vector<LogLine>> ServerStore::ListLogs(const std::string& job_id, int64_t after,
+                                                   size_t limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ScanRequest req;
+  req.table = kLogs;
+  req.columns = {"seq", "at", "level", "text"};
+  req.key_columns = {"job_id", "seq"};
+  req.conditions = {{"job_id", Condition::Op::kEq, Value::Text(job_id)}};
+  req.after_key = Row{Value::Text(job_id), Value::Int(after)};
+  req.limit = limit;
+  return ScanAll<LogLine>(conn_.get(), req, [](const Row& r) {
+    return LogLine{Int(r[0]), Str(r[1]), Str(r[2]), Str(r[3])};
+  });
+}
+
+Status ServerStore::AddRecords(const std::string& job_id, const std::vector<RecordLine>& records) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (records.empty()) return Status::OK();
+  std::vector<Row> rows;
+  rows.reserve(records.size());
+  for (const RecordLine& r : records) {
+    rows.push_back({Value::Text(job_id), Value::Int(r.seq), Value::Text(r.entity),
+                    Value::Text(r.source_id), Value::Text(r.target_id), Value::Text(r.action),
+                    Value::Text(r.changes), Value::Text(r.reason)});
+  }
+  return InTransaction(conn_.get(), [&] {
+    return conn_->Upsert(kRecords, kRecordColumns, {"job_id", "seq"}, rows);
+  });
+}
+
+Result<std::vector<RecordLine>> ServerStore::ListRecords(const std::string& job_id,
+                                                         const std::optional<std::string>& action,
+                                                         int64_t after, size_t limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ScanRequest req;
+  req.table = kRecords;
+  req.columns = {"seq", "entity", "source_id", "target_id", "action", "changes", "reason"};
+  req.key_columns = {"job_id", "seq"};
+  req.conditions = {{"job_id", Condition::Op::kEq, Value::Text(job_id)}};
+  if (action) req.conditions.push_back({"action", Condition::Op::kEq, Value::Text(*action)});
+  req.after_key = Row{Value::Text(job_id), Value::Int(after)};
+  req.limit = limit;
+  return ScanAll<RecordLine>(conn_.get(), req, [](const Row& r) {
+    return RecordLine{Int(r[0]), Str(r[1]), Str(r[2]), Str(r[3]), Str(r[4]), Str(r[5]), Str(r[6])};
+  });
+}
+
+Result<std::vector<ScheduleMark>> ServerStore::ListScheduleMarks() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ListByName<ScheduleMark>(conn_.get(), kSchedules, kScheduleColumns, ScheduleFromRow,
+                                  &ScheduleMark::pipeline);
+}
+
+Status ServerStore::PutScheduleMark(const ScheduleMark& m) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return conn_->Upsert(kSchedules, kScheduleColumns, {"pipeline"},
+                       {{Value::Text(m.pipeline), Value::Text(m.schedule), Value::Text(m.last_tick),
+                         Value::Text(m.last_job)}});
+}
+
+Status ServerStore::DeleteScheduleMark(const std::string& pipeline) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return conn_->Delete(kSchedules, {"pipeline"}, {{Value::Text(pipeline)}});
+}
+
+}  // namespace tether
