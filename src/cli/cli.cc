@@ -19,6 +19,7 @@
 #include "cli/diff_command.h"
 #include "cli/keys_file.h"
 #include "cli/output.h"
+#include "cli/serve_command.h"
 #include "cli/track_command.h"
 #include "config/config.h"
 #include "core/temporal.h"
@@ -830,6 +831,7 @@ int Main(int argc, char** argv) {
       [&] { code = SchemaCommand(g, schema_pipeline, schema_entities, schema_apply); });
 
   AddTrackCommand(&app, &g, &code);
+  AddServeCommand(&app, &g, &code);
 
   CLI::App* runs = app.add_subcommand("runs", "Run history with counts; --show RUN for records");
   runs->add_option("pipeline", runs_pipeline, "Pipeline (default: the only one)");

@@ -236,10 +236,12 @@ class Connector {
   virtual Status RollbackToSavepoint(const std::string& name) = 0;
 };
 
-// Opens a connector for a connection URL ("sqlite:path", later "postgres://...").
+// Opens a connector for a connection URL ("sqlite:path", "postgres://...", "mysql://...").
 // `connection_name` is used in every error message; the URL's password never is.
 Result<std::unique_ptr<Connector>> OpenConnector(const std::string& connection_name,
                                                  const std::string& url);
+// What OpenConnector says of the URL's scheme, without opening anything.
+Status CheckConnectorUrl(const std::string& connection_name, const std::string& url);
 
 // The URL with any password replaced by "***", for messages and logs.
 std::string RedactUrl(const std::string& url);

@@ -89,8 +89,10 @@ std::string RedactSecretParams(const std::string& url) {
 
 }  // namespace
 
-Result<std::unique_ptr<Connector>> OpenConnector(const std::string& connection_name,
-                                                 const std::string& url) {
+namespace {
+
+// The engine whose scheme `url` names, or a kConfig error naming the connection.
+Result<const Engine*> EngineFor(const std::string& connection_name, const std::string& url) {
   std::string supported;
   for (const Engine& e : kEngines) {
     if (!supported.empty()) supported += ", ";
@@ -103,10 +105,22 @@ Result<std::unique_ptr<Connector>> OpenConnector(const std::string& connection_n
   }
   const std::string scheme = Lower(std::string_view(url).substr(0, colon));
   for (const Engine& e : kEngines) {
-    if (e.scheme == scheme) return e.open(connection_name, url);
+    if (e.scheme == scheme) return &e;
   }
   return Status::Config("connection '" + connection_name + "': unsupported URL scheme '" + scheme +
                         "' in '" + RedactUrl(url) + "' (supported: " + supported + ")");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Connector>> OpenConnector(const std::string& connection_name,
+                                                 const std::string& url) {
+  TETHER_ASSIGN_OR_RETURN(const Engine* e, EngineFor(connection_name, url));
+  return e->open(connection_name, url);
+}
+
+Status CheckConnectorUrl(const std::string& connection_name, const std::string& url) {
+  return EngineFor(connection_name, url).status();
 }
 
 std::string RedactUrl(const std::string& url) { return RedactSecretParams(RedactUserInfo(url)); }

@@ -30,6 +30,8 @@ std::optional<std::string> CanonicalTimestamp(std::string_view text, bool with_z
 bool IsLeap(int y);
 int DaysInMonth(int y, int m);
 int64_t DaysFromCivil(int64_t y, int m, int d);
+// Inverse of DaysFromCivil: the civil date `days` after 1970-01-01 (negative: before).
+void CivilFromDays(int64_t days, int* y, int* m, int* d);
 
 // Digits after the seconds' decimal point in a canonical time or timestamp (0 when none).
 int FractionDigits(std::string_view canonical);

@@ -1,0 +1,216 @@
+#include "cli/serve_command.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "cli/cli.h"
+#include "core/temporal.h"
+#include "server/api.h"
+#include "server/catalog.h"
+#include "server/job_runner.h"
+#include "server/scheduler.h"
+#include "server/server_store.h"
+
+namespace tether::cli {
+namespace {
+
+struct ServeFlags {
+  std::string listen;
+  std::string state;
+  std::string token;
+  std::optional<int> max_concurrency;
+  std::optional<int> retry_attempts;
+  std::string retry_delay;
+  std::string job_timeout;
+  std::string cleanup_age;
+};
+
+// "host:port" or "[v6]:port".
+Result<std::pair<std::string, int>> ParseListen(const std::string& text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Status::InvalidArgument(
+        fmt::format("--listen {}: expected HOST:PORT, such as 127.0.0.1:8080", text));
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port = -1;
+  try {
+    size_t used = 0;
+    port = std::stoi(text.substr(colon + 1), &used);
+    if (used != text.size() - colon - 1) port = -1;
+  } catch (const std::exception&) {
+  }
+  if (port < 0 || port > 65535) {
+    return Status::InvalidArgument(fmt::format("--listen {}: the port must be 0..65535", text));
+  }
+  return std::make_pair(host, port);
+}
+
+Result<std::chrono::milliseconds> Duration(const char* flag, const std::string& text,
+                                           int64_t fallback_ms, bool zero_ok) {
+  if (text.empty()) return std::chrono::milliseconds(fallback_ms);
+  if (zero_ok && text == "0") return std::chrono::milliseconds(0);
+  std::string t = text;
+  int64_t scale = 1;
+  if (!t.empty() && t.back() == 'd') {  // days: ParseDurationMs stops at hours
+    t.back() = 'h';
+    scale = 24;
+  }
+  std::optional<int64_t> ms = ParseDurationMs(t);
+  if (!ms) {
+    return Status::InvalidArgument(
+        fmt::format("{} {}: expected a duration such as 30s, 5m, 1h or 30d", flag, text));
+  }
+  return std::chrono::milliseconds(*ms * scale);
+}
+
+int Serve(const Globals& g, const ServeFlags& f, bool config_given) {
+  // The config file is optional for the server: pipelines can come through the API.
+  std::optional<Config> file;
+  std::string base_dir = std::filesystem::current_path().string();
+  if (config_given || std::filesystem::exists(g.config_path)) {
+    Result<Config> loaded = Load(g);
+    if (!loaded.ok()) {
+      Error(loaded.status());
+      return ExitCodeFor(loaded.status());
+    }
+    base_dir = loaded->base_dir;
+    file = std::move(loaded).value();
+  }
+  const ServerConfig server = file ? file->server : ServerConfig{};
+
+  auto listen = ParseListen(f.listen.empty() ? server.listen : f.listen);
+  auto retry_delay = Duration("--retry-delay", f.retry_delay, server.retry_delay_ms, false);
+  auto job_timeout = Duration("--job-timeout", f.job_timeout, server.job_timeout_ms, true);
+  auto cleanup_age = Duration("--cleanup-age", f.cleanup_age, server.cleanup_age_ms, false);
+  for (const Status& s :
+       {listen.status(), retry_delay.status(), job_timeout.status(), cleanup_age.status()}) {
+    if (!s.ok()) {
+      Error(s);
+      return kExitUsage;
+    }
+  }
+  std::string token = f.token;
+  if (token.empty()) {
+    if (const char* env = std::getenv("TETHER_API_TOKEN")) token = env;
+  }
+  if (token.empty() && server.token) token = *server.token;
+  if (token.empty()) {
+    Error(Status::InvalidArgument(
+        "tether serve needs an API token: set TETHER_API_TOKEN, or server.token in tether.yaml "
+        "(for example token: \"${TETHER_API_TOKEN}\")"));
+    return kExitUsage;
+  }
+
+  const std::string state_url =
+      f.state.empty() ? "sqlite:" + base_dir + "/tether-server.db" : f.state;
+  Result<std::unique_ptr<ServerStore>> store = ServerStore::Open(state_url);
+  if (!store.ok()) {
+    Error(store.status().WithContext("--state"));
+    return ExitCodeFor(store.status());
+  }
+
+  RunnerOptions ro;
+  ro.max_concurrency = f.max_concurrency.value_or(server.max_concurrency);
+  ro.retry_attempts = f.retry_attempts.value_or(server.retry_attempts);
+  ro.retry_delay = *retry_delay;
+  ro.job_timeout = *job_timeout;
+  ro.cleanup_age = *cleanup_age;
+
+  Catalog catalog(store->get(), std::move(file), base_dir);
+  JobRunner runner(
+      store->get(), [&catalog](const std::string& p) { return catalog.ConfigFor(p); }, ro);
+  Scheduler scheduler(&catalog, &runner, store->get());
+  ApiOptions ao;
+  ao.host = listen->first;
+  ao.port = listen->second;
+  ao.token = token;
+  ao.max_body = static_cast<size_t>(server.max_body);
+  ApiServer api(&catalog, &runner, &scheduler, store->get(), ao);
+
+  // The signals go to one thread that stops the HTTP server; everything else winds down below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  Result<int> port = api.Bind();
+  if (!port.ok()) {
+    Error(port.status());
+    return kExitConnection;
+  }
+  if (Status st = runner.Start(); !st.ok()) {
+    Error(st);
+    return ExitCodeFor(st);
+  }
+  if (Status st = scheduler.Start(); !st.ok()) {
+    Error(st);
+    return ExitCodeFor(st);
+  }
+  std::thread watcher([&api, signals] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    std::fprintf(stderr, "tether serve: %s: stopping (running runs stop after their batch)\n",
+                 sig == SIGINT ? "SIGINT" : "SIGTERM");
+    api.Stop();
+  });
+  const std::string host = ao.host.find(':') != std::string::npos ? "[" + ao.host + "]" : ao.host;
+  std::printf("tether serve: listening on http://%s:%d (state %s, %d workers)\n", host.c_str(),
+              *port, RedactUrl(state_url).c_str(), ro.max_concurrency);
+  std::fflush(stdout);
+  api.Listen();
+  scheduler.Shutdown();
+  runner.Shutdown();
+  // The watcher waits for a signal; if the server stopped for another reason, send it one.
+  pthread_kill(watcher.native_handle(), SIGTERM);
+  watcher.join();
+  std::fprintf(stderr, "tether serve: stopped\n");
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App* app, const Globals* globals, int* code) {
+  auto f = std::make_shared<ServeFlags>();
+  CLI::App* serve = app->add_subcommand(
+      "serve", "Run the REST API, job runner and scheduler (until SIGINT / SIGTERM)");
+  serve->add_option("--listen", f->listen,
+                    "HOST:PORT to listen on (default 127.0.0.1:8080, or server.listen)");
+  serve->add_option("--state", f->state,
+                    "Where connections, pipelines and runs are kept (default "
+                    "sqlite:tether-server.db beside the config; or postgres://...)");
+  serve->add_option("--token", f->token,
+                    "API bearer token (better: $TETHER_API_TOKEN or server.token; a flag shows in "
+                    "ps)");
+  serve->add_option("--max-concurrency", f->max_concurrency, "Runs at once (default 5)")
+      ->check(CLI::Range(1, 64));
+  serve
+      ->add_option("--retry-attempts", f->retry_attempts,
+                   "Retries of a run that failed for a reason that may pass (default 3)")
+      ->check(CLI::Range(0, 20));
+  serve->add_option("--retry-delay", f->retry_delay,
+                    "Delay before the first retry; doubles each time (default 30s)");
+  serve->add_option("--job-timeout", f->job_timeout,
+                    "Longest an attempt may run before it is stopped (default 1h; 0: none)");
+  serve->add_option("--cleanup-age", f->cleanup_age,
+                    "Finished runs older than this are deleted with their logs (default 30d)");
+  serve->callback([globals, code, f, serve] {
+    const char* env = std::getenv("TETHER_CONFIG");
+    *code = Serve(*globals, *f,
+                  serve->get_parent()->get_option("--config")->count() > 0 || (env && *env));
+  });
+}
+
+}  // namespace tether::cli

@@ -1,0 +1,82 @@
+// Catalog: the connections and pipelines `tether serve` knows — those of tether.yaml (read-only
+// through the API: edit the file) and those defined through the API (kept in the ServerStore) —
+// and the Config each pipeline runs with. API pipelines go through tether.yaml's own loader, so
+// they get the same validation and messages. Thread-safe.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "core/status.h"
+#include "server/server_store.h"
+
+namespace tether {
+
+struct ConnectionView {
+  std::string name;
+  std::string url;     // interpolated, password included: never returned as is
+  std::string origin;  // api | file
+  std::string created_at;
+  std::string updated_at;
+};
+
+struct PipelineView {
+  std::string name;
+  nlohmann::json body;  // the definition (an API pipeline's as given; a file one's summary)
+  std::string origin;
+  std::string created_at;
+  std::string updated_at;
+  std::shared_ptr<const Config> config;  // null when it no longer loads (message in `error`)
+  std::string error;
+};
+
+class Catalog {
+ public:
+  // `file` is tether.yaml's content, if the server was given one; API pipelines resolve relative
+  // sqlite paths and `.env` against `base_dir`.
+  Catalog(ServerStore* store, std::optional<Config> file, std::string base_dir);
+
+  Result<std::vector<ConnectionView>> Connections();
+  Result<std::optional<ConnectionView>> GetConnection(const std::string& name);
+  // `url` may hold ${VAR}; `password`, when given, goes into the URL's user info.
+  Result<ConnectionView> CreateConnection(const std::string& name, const std::string& url,
+                                          const std::optional<std::string>& password);
+  Result<ConnectionView> UpdateConnection(const std::string& name, const std::string& url,
+                                          const std::optional<std::string>& password);
+  Status DeleteConnection(const std::string& name);
+
+  Result<std::vector<PipelineView>> Pipelines();
+  Result<std::optional<PipelineView>> GetPipeline(const std::string& name);
+  // Loads `body` (a pipeline object, entities inline) as tether.yaml would: kConfig naming the key.
+  Result<std::shared_ptr<const Config>> Validate(const std::string& name,
+                                                 const nlohmann::json& body);
+  Result<PipelineView> CreatePipeline(const std::string& name, const nlohmann::json& body);
+  Result<PipelineView> UpdatePipeline(const std::string& name, const nlohmann::json& body);
+  Status DeletePipeline(const std::string& name);
+
+  // The Config to run `pipeline` with now.
+  Result<std::shared_ptr<const Config>> ConfigFor(const std::string& pipeline);
+  // Pipelines that have a schedule: name -> schedule text.
+  Result<std::vector<std::pair<std::string, std::string>>> Schedules();
+
+ private:
+  Result<std::string> ResolvedUrl(const std::string& name, const std::string& raw);
+  Result<std::shared_ptr<const Config>> LoadLocked(const std::string& name,
+                                                   const nlohmann::json& body);
+  Result<PipelineView> ViewOf(const StoredPipeline& p);
+  PipelineView FileView(const PipelineConfig& p) const;
+
+  std::mutex mu_;  // orders writes: a check and the change it allows happen together
+  ServerStore* store_;
+  std::optional<Config> file_;
+  std::shared_ptr<const Config> file_config_;  // the same, to hand to runs
+  std::string base_dir_;
+  EnvLookup env_;
+};
+
+}  // namespace tether
