@@ -2,8 +2,12 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -233,6 +237,53 @@ std::string PatternOf(const std::string& path) {
   static const std::regex kParam(R"(\{[a-z_]+\})");
   return std::regex_replace(path, kParam, "([^/]+)");
 }
+
+// The HTTP library's task queue, with its threads at a lower CPU priority than the job runner's:
+// on a small machine a hundred clients polling must not starve the syncs they are watching
+// (measured: 100 pollers made a PostgreSQL copy 16x slower at the same priority).
+class NicePool : public httplib::TaskQueue {
+ public:
+  NicePool(size_t threads, int nice) {
+    for (size_t i = 0; i < threads; ++i) {
+      threads_.emplace_back([this, nice] {
+        setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice);  // best effort
+        for (;;) {
+          std::function<void()> fn;
+          {
+            std::unique_lock<std::mutex> lk(mu_);
+            cv_.wait(lk, [&] { return stop_ || !jobs_.empty(); });
+            if (stop_ && jobs_.empty()) return;
+            fn = std::move(jobs_.front());
+            jobs_.pop_front();
+          }
+          fn();
+        }
+      });
+    }
+  }
+  void enqueue(std::function<void()> fn) override {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      jobs_.push_back(std::move(fn));
+    }
+    cv_.notify_one();
+  }
+  void shutdown() override {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
 
 }  // namespace
 
@@ -591,7 +642,7 @@ void ApiServer::Impl::ValidatePipeline(const httplib::Request& req, httplib::Res
       void OnNotice(const std::string& text) override { out->push_back(text); }
     } collector;
     collector.out = &notices;
-    Status st = CheckPipelines(**config, {name}, &collector);
+    Status st = catalog->Check(name, **config, &collector);
     if (!st.ok()) return SendStatus(res, st);
   }
   SendJson(res, 200, {{"valid", true}, {"entity_order", *order}, {"notices", notices}});
@@ -919,6 +970,12 @@ void ApiServer::Impl::Register() {
       }
       return SendError(res, 404, fmt::format("no route {} {}", req.method, req.path));
     }
+    if (res.status == 400 && (req.method == "POST" || req.method == "PUT") &&
+        !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+      return SendError(res, 400,
+                       "a POST or PUT needs a body with a Content-Length: send {} when there "
+                       "is nothing to say (curl --json '{}')");
+    }
     if (res.status == 413) {
       return SendError(res, 413, fmt::format("the body is larger than {} bytes", options.max_body));
     }
@@ -951,7 +1008,8 @@ ApiServer::ApiServer(Catalog* catalog, JobRunner* runner, Scheduler* scheduler, 
   impl_->openapi = json::parse(kOpenApiJson);
   impl_->validator = std::make_unique<JsonSchemaValidator>(impl_->openapi);
   const int threads = impl_->options.http_threads;
-  impl_->http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  const int nice = impl_->options.http_nice;
+  impl_->http.new_task_queue = [threads, nice] { return new NicePool(threads, nice); };
   impl_->http.set_payload_max_length(impl_->options.max_body);
   impl_->http.set_keep_alive_max_count(1000);
   // Headers and body go out in two writes: without TCP_NODELAY the body waits for the client's

@@ -29,6 +29,7 @@ struct ApiOptions {
   std::string token;  // required on every route but GET /api/status
   size_t max_body = 1 << 20;
   int http_threads = 256;  // event streams hold a thread each while open
+  int http_nice = 10;      // the HTTP threads' nice value: below the job runner's
 };
 
 class ApiServer {

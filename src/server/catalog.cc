@@ -230,6 +230,14 @@ Result<std::shared_ptr<const Config>> Catalog::Validate(const std::string& name,
   return LoadLocked(name, body);
 }
 
+Status Catalog::Check(const std::string& name, const Config& config, SyncObserver* observer) {
+  Status st = CheckPipelines(config, {name}, observer);
+  if (st.ok()) return st;
+  st = WithoutPlace(st, base_dir_ + "/pipeline " + name);
+  if (st.code() == StatusCode::kNotFound) return Status::Config(st.message());
+  return st;
+}
+
 PipelineView Catalog::FileView(const PipelineConfig& p) const {
   json entities = json::object();
   for (const std::string& e : p.entities) {

@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "core/status.h"
+#include "engine/sync.h"
 #include "server/server_store.h"
 
 namespace tether {
@@ -55,6 +56,9 @@ class Catalog {
   // Loads `body` (a pipeline object, entities inline) as tether.yaml would: kConfig naming the key.
   Result<std::shared_ptr<const Config>> Validate(const std::string& name,
                                                  const nlohmann::json& body);
+  // CheckPipelines for a pipeline loaded by Validate: connections reached, tables and columns
+  // found. A missing table or column is a kConfig error, like any other problem of the pipeline.
+  Status Check(const std::string& name, const Config& config, SyncObserver* observer);
   Result<PipelineView> CreatePipeline(const std::string& name, const nlohmann::json& body);
   Result<PipelineView> UpdatePipeline(const std::string& name, const nlohmann::json& body);
   Status DeletePipeline(const std::string& name);

@@ -106,6 +106,7 @@ struct JobRunner::Active {
   std::string stop_reason;  // stop | timeout | shutdown
   bool running = false;
   bool finished = false;
+  bool plan = false;  // a dry run or diff
   std::optional<Clock::time_point> deadline;
   std::optional<SystemTime> next_attempt;  // waiting for a retry
   uint64_t version = 1;
@@ -479,7 +480,8 @@ void JobRunner::Finish(const std::shared_ptr<Active>& a, const std::string& stat
     if (it != active_by_pipeline_.end() && it->second == j.id) active_by_pipeline_.erase(it);
     ++stats_.finished_by_status[status];
     ++stats_.runs_total[j.pipeline][status];
-    auto& rec = stats_.records[j.pipeline];
+    // Dry runs and diffs write nothing: their counts are plans, not records written.
+    auto& rec = a->plan ? stats_.planned[j.pipeline] : stats_.records[j.pipeline];
     rec["read"] += j.counts.read;
     rec["inserted"] += j.counts.inserted;
     rec["updated"] += j.counts.updated;
@@ -528,6 +530,7 @@ void JobRunner::Execute(const std::shared_ptr<Active>& a) {
   const bool plan = req->dry_run;
   {
     std::lock_guard<std::mutex> lk(mu_);
+    a->plan = plan;
     Job& j = a->job;
     ++j.attempt;
     j.status = "running";

@@ -65,6 +65,7 @@ struct RunnerStats {
   std::map<std::string, int64_t> finished_by_status;
   std::map<std::string, std::map<std::string, int64_t>> runs_total;  // pipeline -> status -> n
   std::map<std::string, std::map<std::string, int64_t>> records;     // pipeline -> action -> n
+  std::map<std::string, std::map<std::string, int64_t>> planned;     // the same, of dry runs/diffs
   std::map<std::string, DurationHistogram> durations;                // pipeline -> runs
 };
 

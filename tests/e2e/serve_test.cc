@@ -229,8 +229,9 @@ TEST_F(ServeTest, PipelinesAreValidatedLikeTetherYaml) {
   json missing_table = ItemsPipeline();
   missing_table["entities"]["item"]["table"] = "nosuch";
   Reply checked = s.Call("POST", "/api/pipelines/validate?check=true", missing_table.dump());
-  EXPECT_NE(checked.status, 200) << checked.text;
+  EXPECT_EQ(checked.status, 422) << checked.text;
   EXPECT_TRUE(Contains(checked.body["error"]["message"], "nosuch")) << checked.text;
+  EXPECT_FALSE(Contains(checked.body["error"]["message"], dir_)) << "no server paths";
 
   EXPECT_EQ(s.Post("/api/pipelines", ItemsPipeline()).status, 409);
   EXPECT_EQ(s.Call("DELETE", "/api/connections/src").status, 409) << "used by items";
@@ -379,6 +380,7 @@ TEST_F(ServeTest, RunSyncsAndReportsCountsLogsRecordsAndLinks) {
   Reply stats = s.Get("/api/stats");
   EXPECT_EQ(stats.body["runs"]["succeeded"], 4) << stats.text;
   EXPECT_EQ(stats.body["runs"]["partial"], 1) << stats.text;
+  EXPECT_EQ(stats.body["records"]["inserted"], 501) << "the dry run's plan is not counted";
   Reply metrics = s.Get("/metrics");
   EXPECT_TRUE(
       Contains(metrics.text, "tether_runs_total{pipeline=\"items\",status=\"succeeded\"} 4"))
