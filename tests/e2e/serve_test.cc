@@ -608,6 +608,41 @@ TEST_F(ServeTest, ARestartLosesNothingAndAKilledRunIsMarkedFailed) {
   ExpectEqualItems();
 }
 
+TEST_F(ServeTest, SchedulesSurviveARestartAndOldRunsAreCleanedUp) {
+  MakeItems(dir_, 10);
+  ServeProcess s(dir_, {});
+  ASSERT_TRUE(s.Start());
+  DefineItems(s);
+  json run = s.WaitFinished(StartRun(s));
+  ASSERT_EQ(run["status"], "succeeded") << run.dump();
+  json yearly = ItemsPipeline();
+  yearly.erase("name");
+  yearly["schedule"] = "@yearly";
+  ASSERT_EQ(s.Put("/api/pipelines/items", yearly).status, 200);
+  Reply before = s.Get("/api/schedules");
+  ASSERT_EQ(before.body["schedules"].size(), 1u) << before.text;
+  EXPECT_EQ(s.Stop(), 0);
+
+  // Restarted: the schedule keeps its last tick (no catch-up run for a tick not yet due), and
+  // with cleanup_age 1s the finished run goes with its logs.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  ServeProcess again(dir_, {"--cleanup-age", "1s"});
+  ASSERT_TRUE(again.Start());
+  Reply after = again.Get("/api/schedules");
+  ASSERT_EQ(after.body["schedules"].size(), 1u) << after.text;
+  EXPECT_EQ(after.body["schedules"][0]["last_tick"], before.body["schedules"][0]["last_tick"]);
+  EXPECT_EQ(after.body["schedules"][0]["next_at"], before.body["schedules"][0]["next_at"]);
+  Reply gone;
+  for (int i = 0; i < 100; ++i) {
+    gone = again.Get("/api/runs/" + run["id"].get<std::string>());
+    if (gone.status == 404) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(gone.status, 404) << gone.text;
+  EXPECT_EQ(again.Get("/api/runs/" + run["id"].get<std::string>() + "/logs").status, 404);
+  EXPECT_EQ(again.Get("/api/runs?trigger=schedule").body["runs"].size(), 0u);
+}
+
 TEST_F(ServeTest, FilePipelinesRunAndAreReadOnly) {
   MakeDemo(dir_ + "/demo");
   ServeProcess s(dir_, {"-c", "demo/tether.yaml"});
