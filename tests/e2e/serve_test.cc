@@ -391,8 +391,6 @@ TEST_F(ServeTest, RunSyncsAndReportsCountsLogsRecordsAndLinks) {
 
 // 3,000 items whose updates cost the target about 2 ms each (a trigger counts to 10,000), so
 // that runs of updates last long enough to be watched, stopped and killed, whatever the disk.
-// (Up to a third of the rows: when most rows of a range differ, the engine rewrites the range
-// without UPDATE statements, and the trigger does not fire.)
 void MakeSlowChanges(const std::string& dir) {
   MakeItems(dir, 3000);
   SqliteExec(dir + "/dst.db",
