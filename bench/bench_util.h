@@ -339,6 +339,20 @@ CREATE TABLE product (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 )sql";
 
+inline constexpr char kSqliteProductTable[] = R"sql(
+CREATE TABLE product (
+  id INTEGER PRIMARY KEY,
+  sku TEXT NOT NULL,
+  name TEXT NOT NULL,
+  price DECIMAL(12,2),
+  qty INTEGER,
+  in_stock BOOLEAN,
+  updated_at DATETIME,
+  description TEXT
+);
+CREATE UNIQUE INDEX product_sku ON product (sku);
+)sql";
+
 // ~100 characters of shop words, cut at a row-dependent offset; every 50th row has none.
 inline constexpr char kProductWords[] =
     "soft cotton blend shirt with classic collar and long sleeves machine washable fits true to "

@@ -52,20 +52,6 @@ constexpr double kDiffTargetSeconds = 3;  // a no-difference diff
 constexpr double kResyncTargetRatio = 2;  // the peer's time / tether's, at kTargetChanges
 constexpr int64_t kTargetChanges = 1000;
 
-constexpr char kSqliteTable[] = R"sql(
-CREATE TABLE product (
-  id INTEGER PRIMARY KEY,
-  sku TEXT NOT NULL,
-  name TEXT NOT NULL,
-  price DECIMAL(12,2),
-  qty INTEGER,
-  in_stock BOOLEAN,
-  updated_at DATETIME,
-  description TEXT
-);
-CREATE UNIQUE INDEX product_sku ON product (sku);
-)sql";
-
 // The ids 1..LastId(rows), less the multiples of kHoleEvery, are exactly `rows` ids.
 int64_t LastId(int64_t rows) { return rows + rows / (kHoleEvery - 1); }
 
@@ -395,7 +381,8 @@ class Bench {
       auto t0 = std::chrono::steady_clock::now();
       fs::create_directories(sqlite_dir_);
       Sqlite("source.db", "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; " +
-                              std::string(kSqliteTable) + SqliteGenerate(last) + "; ANALYZE;");
+                              std::string(bench::kSqliteProductTable) + SqliteGenerate(last) +
+                              "; ANALYZE;");
       std::string n = Trim(Sqlite("source.db", "SELECT count(*) FROM product"));
       if (n != std::to_string(opt_.rows)) Die("SQLite source holds " + n + " rows");
       std::fprintf(stderr, "  SQLite: %s source rows generated in %.1f s\n",

@@ -86,20 +86,6 @@ class Server : public bench::DbServer {
 
 // ---- SQLite (the sqlite3 library: no shell needed) ----------------------------------------
 
-constexpr char kSqliteTable[] = R"sql(
-CREATE TABLE product (
-  id INTEGER PRIMARY KEY,
-  sku TEXT NOT NULL,
-  name TEXT NOT NULL,
-  price DECIMAL(12,2),
-  qty INTEGER,
-  in_stock BOOLEAN,
-  updated_at DATETIME,
-  description TEXT
-);
-CREATE UNIQUE INDEX product_sku ON product (sku);
-)sql";
-
 // The rows of bench::PgGenerateProducts, by the same formulas.
 std::string SqliteGenerate(int64_t last_id) {
   return fmt::format(
@@ -497,7 +483,8 @@ class Bench {
     RemoveSqlite(sqlite_dir_ / "source.db");
     SqliteDb src(sqlite_dir_ / "source.db");
     src.Exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; BEGIN; " +
-             std::string(kSqliteTable) + SqliteGenerate(opt_.rows) + "; COMMIT; ANALYZE;");
+             std::string(bench::kSqliteProductTable) + SqliteGenerate(opt_.rows) +
+             "; COMMIT; ANALYZE;");
     if (src.Int("SELECT count(*) FROM product") != opt_.rows) Die("the SQLite source is short");
     std::fprintf(stderr, "  SQLite: %s source rows generated in %.1f s\n",
                  Thousands(opt_.rows).c_str(),
@@ -701,7 +688,7 @@ class Bench {
     my_.FreshDatabase(kTargetDb, true);
     my_.FreshDatabase(kCrossDb, true);
     RemoveSqlite(sqlite_dir_ / "target.db");
-    SqliteDb(sqlite_dir_ / "target.db").Exec(kSqliteTable);
+    SqliteDb(sqlite_dir_ / "target.db").Exec(bench::kSqliteProductTable);
     // Both rounds start settled: the previous round's dirty pages (and the dropped targets'
     // files) written out now, not during the next round's syncs.
     pg_.Settle();
