@@ -371,6 +371,19 @@ inline std::string PgGenerateProducts(int64_t last_id, const std::string& where 
       kProductWords, last_id, where.empty() ? "" : " WHERE " + where);
 }
 
+// The same rows in SQLite (for kSqliteProductTable), by the same formulas.
+inline std::string SqliteGenerateProducts(int64_t last_id, const std::string& where = "") {
+  return fmt::format(
+      "INSERT INTO product WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE "
+      "i < {}) SELECT i, printf('SKU-%08d', i), "
+      "'Product ' || i || CASE WHEN i % 10 = 0 THEN ' café' ELSE '' END, "
+      "((i * 7919) % 1000000) / 100.0, (i * 31) % 1000, i % 5 <> 0, "
+      "datetime('2024-01-01 00:00:00', '+' || ((i * 104729) % 31536000) || ' seconds'), "
+      "CASE WHEN i % 50 = 0 THEN NULL ELSE substr('{}{}{}', 1 + ((i * 37) % 100), 100) END "
+      "FROM s{}",
+      last_id, kProductWords, kProductWords, kProductWords, where.empty() ? "" : " WHERE " + where);
+}
+
 inline std::string MyGenerateProducts(int64_t last_id, const std::string& where = "") {
   return fmt::format(
       "INSERT INTO product SELECT seq, CONCAT('SKU-', LPAD(seq, 8, '0')), "

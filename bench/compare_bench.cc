@@ -55,19 +55,6 @@ constexpr int64_t kTargetChanges = 1000;
 // The ids 1..LastId(rows), less the multiples of kHoleEvery, are exactly `rows` ids.
 int64_t LastId(int64_t rows) { return rows + rows / (kHoleEvery - 1); }
 
-// The rows of bench::PgGenerateProducts, in SQLite (the same formulas, so the same values).
-std::string SqliteGenerate(int64_t last_id) {
-  return fmt::format(
-      "INSERT INTO product WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE "
-      "i < {}) SELECT i, printf('SKU-%08d', i), "
-      "'Product ' || i || CASE WHEN i % 10 = 0 THEN ' café' ELSE '' END, "
-      "((i * 7919) % 1000000) / 100.0, (i * 31) % 1000, i % 5 <> 0, "
-      "datetime('2024-01-01 00:00:00', '+' || ((i * 104729) % 31536000) || ' seconds'), "
-      "CASE WHEN i % 50 = 0 THEN NULL ELSE substr('{}{}{}', 1 + ((i * 37) % 100), 100) END "
-      "FROM s WHERE i % {} <> 0",
-      last_id, bench::kProductWords, bench::kProductWords, bench::kProductWords, kHoleEvery);
-}
-
 // ---- the changes ----------------------------------------------------------------------------
 
 enum class Kind { kUpdate, kDelete, kInsert };
@@ -380,9 +367,11 @@ class Bench {
     if (Wants(opt_.only, "sqlite")) {
       auto t0 = std::chrono::steady_clock::now();
       fs::create_directories(sqlite_dir_);
-      Sqlite("source.db", "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; " +
-                              std::string(bench::kSqliteProductTable) + SqliteGenerate(last) +
-                              "; ANALYZE;");
+      Sqlite("source.db",
+             "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; " +
+                 std::string(bench::kSqliteProductTable) +
+                 bench::SqliteGenerateProducts(last, fmt::format("i % {} <> 0", kHoleEvery)) +
+                 "; ANALYZE;");
       std::string n = Trim(Sqlite("source.db", "SELECT count(*) FROM product"));
       if (n != std::to_string(opt_.rows)) Die("SQLite source holds " + n + " rows");
       std::fprintf(stderr, "  SQLite: %s source rows generated in %.1f s\n",

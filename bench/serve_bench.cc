@@ -86,19 +86,6 @@ class Server : public bench::DbServer {
 
 // ---- SQLite (the sqlite3 library: no shell needed) ----------------------------------------
 
-// The rows of bench::PgGenerateProducts, by the same formulas.
-std::string SqliteGenerate(int64_t last_id) {
-  return fmt::format(
-      "INSERT INTO product WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE "
-      "i < {}) SELECT i, printf('SKU-%08d', i), "
-      "'Product ' || i || CASE WHEN i % 10 = 0 THEN ' café' ELSE '' END, "
-      "((i * 7919) % 1000000) / 100.0, (i * 31) % 1000, i % 5 <> 0, "
-      "datetime('2024-01-01 00:00:00', '+' || ((i * 104729) % 31536000) || ' seconds'), "
-      "CASE WHEN i % 50 = 0 THEN NULL ELSE substr('{}{}{}', 1 + ((i * 37) % 100), 100) END "
-      "FROM s",
-      last_id, bench::kProductWords, bench::kProductWords, bench::kProductWords);
-}
-
 class SqliteDb {
  public:
   explicit SqliteDb(const fs::path& path) {
@@ -483,7 +470,7 @@ class Bench {
     RemoveSqlite(sqlite_dir_ / "source.db");
     SqliteDb src(sqlite_dir_ / "source.db");
     src.Exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; BEGIN; " +
-             std::string(bench::kSqliteProductTable) + SqliteGenerate(opt_.rows) +
+             std::string(bench::kSqliteProductTable) + bench::SqliteGenerateProducts(opt_.rows) +
              "; COMMIT; ANALYZE;");
     if (src.Int("SELECT count(*) FROM product") != opt_.rows) Die("the SQLite source is short");
     std::fprintf(stderr, "  SQLite: %s source rows generated in %.1f s\n",

@@ -38,20 +38,6 @@ using bench::Thousands;
 
 namespace fs = std::filesystem;
 
-constexpr char kTable[] = R"sql(
-CREATE TABLE product (
-  id INTEGER PRIMARY KEY,
-  sku TEXT NOT NULL,
-  name TEXT NOT NULL,
-  price DECIMAL(12,2),
-  qty INTEGER,
-  in_stock BOOLEAN,
-  updated_at DATETIME,
-  description TEXT
-);
-CREATE UNIQUE INDEX product_sku ON product (sku);
-)sql";
-
 constexpr char kColumns[] = "sku, name, price, qty, in_stock, updated_at, description";
 
 struct Options {
@@ -100,7 +86,7 @@ void WriteSource(const std::string& path, int64_t rows) {
   std::mt19937_64 rng(42);
   Db db(path);
   db.Exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;");
-  db.Exec(kTable);
+  db.Exec(bench::kSqliteProductTable);
   db.Exec("BEGIN");
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db.get(), "INSERT INTO product VALUES (?,?,?,?,?,?,?,?)", -1, &st,
@@ -138,7 +124,7 @@ void WriteEmptyTarget(const std::string& path) {
   fs::remove(path);
   fs::remove(path + "-journal");
   Db db(path);
-  db.Exec(kTable);
+  db.Exec(bench::kSqliteProductTable);
 }
 
 struct Line {

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "cli/cli.h"
-#include "core/temporal.h"
+#include "config/text.h"
 #include "server/api.h"
 #include "server/catalog.h"
 #include "server/job_runner.h"
@@ -61,18 +61,12 @@ Result<std::chrono::milliseconds> Duration(const char* flag, const std::string& 
                                            int64_t fallback_ms, bool zero_ok) {
   if (text.empty()) return std::chrono::milliseconds(fallback_ms);
   if (zero_ok && text == "0") return std::chrono::milliseconds(0);
-  std::string t = text;
-  int64_t scale = 1;
-  if (!t.empty() && t.back() == 'd') {  // days: ParseDurationMs stops at hours
-    t.back() = 'h';
-    scale = 24;
-  }
-  std::optional<int64_t> ms = ParseDurationMs(t);
+  std::optional<int64_t> ms = config_internal::ParseDurationWithDaysMs(text);
   if (!ms) {
     return Status::InvalidArgument(
         fmt::format("{} {}: expected a duration such as 30s, 5m, 1h or 30d", flag, text));
   }
-  return std::chrono::milliseconds(*ms * scale);
+  return std::chrono::milliseconds(*ms);
 }
 
 int Serve(const Globals& g, const ServeFlags& f, bool config_given) {

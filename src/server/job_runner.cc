@@ -620,6 +620,7 @@ void JobRunner::MonitorLoop() {
   while (!stopping_) {
     const auto now = Clock::now();
     const auto wall = std::chrono::system_clock::now();
+    bool changed = false;
     for (auto& [id, a] : active_) {
       if (a->running && a->deadline && now >= *a->deadline && !a->cancel) {
         a->stop_reason = "timeout";
@@ -627,6 +628,7 @@ void JobRunner::MonitorLoop() {
         Log(*a, "warn",
             fmt::format("job_timeout ({}) reached: stopping after the current batch",
                         DurationText(options_.job_timeout)));
+        changed = true;
       }
       if (!a->running && a->next_attempt && wall >= *a->next_attempt) {
         a->next_attempt.reset();
@@ -634,7 +636,7 @@ void JobRunner::MonitorLoop() {
         work_.notify_one();
       }
     }
-    changed_.notify_all();
+    if (changed) changed_.notify_all();  // event streams wait on it: only when a run changed
     if (now >= next_cleanup) {
       next_cleanup = now + kCleanupEvery;
       lk.unlock();
