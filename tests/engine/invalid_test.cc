@@ -125,6 +125,24 @@ TEST_P(InvalidTest, EachRuleAndSchemaCheckRejectsItsRecord) {
   }
 }
 
+TEST_P(InvalidTest, RuleReasonsNameTheColumnNeverTheValue) {
+  // A rule may guard anything, secrets too: its reason says which column broke which rule, and
+  // the record's id says which record; the value itself is never repeated.
+  ConfigurePolicy("skip");
+  ASSERT_OK(Sync());
+  std::map<std::string, std::string> reason;
+  for (const RecordPlan& p : Records("product", Action::kSkip)) reason[p.source_id] = p.reason;
+  const std::map<std::string, std::string> value = {
+      {"3", "bad sku"}, {"5", "far too long"}, {"6", "-1"}, {"7", "5000"}, {"8", "12a"}};
+  for (const auto& [id, v] : value) {
+    ASSERT_TRUE(reason.count(id)) << id;
+    EXPECT_EQ(reason[id].find(v), std::string::npos) << id << ": " << reason[id];
+  }
+  for (const char* id : {"3", "5", "6", "7", "8"}) {
+    EXPECT_EQ(LinkOf("product", id).last_error, reason[id]) << id;
+  }
+}
+
 TEST_P(InvalidTest, ErrorStopsTheRunAndWritesNothing) {
   ConfigurePolicy("error");
   std::string before = TargetSnapshot();
