@@ -23,7 +23,7 @@ done
 
 packages=(g++ cmake ninja-build pkg-config sqlite3 libsqlite3-dev libyaml-cpp-dev
           nlohmann-json3-dev libcli11-dev libfmt-dev libxxhash-dev libpq-dev libmariadb-dev
-          libssl-dev libcpp-httplib-dev)
+          libssl-dev libcpp-httplib-dev libre2-dev)
 if [ "$tests" = 1 ]; then
   # The tests start their own throwaway PostgreSQL and MariaDB servers (scripts/test-servers.sh).
   packages+=(googletest libgtest-dev postgresql postgresql-client mariadb-server mariadb-client curl jq)

@@ -50,7 +50,7 @@ struct ValidationRule {
   std::optional<std::string> type;  // integer | number | text | boolean | date | datetime | email
   std::optional<int64_t> min_length;
   std::optional<int64_t> max_length;
-  std::optional<std::string> pattern;  // ECMAScript regex, whole-value match
+  std::optional<std::string> pattern;  // RE2 syntax, whole-value match
   std::optional<double> min;
   std::optional<double> max;
   SourceLocation location;

@@ -8,14 +8,16 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <regex>
 #include <sstream>
+#include <string_view>
+#include <utility>
 
 #include "config/config.h"
 #include "config/env.h"
 #include "config/schedule.h"
 #include "config/text.h"
 #include "config/yaml_reader.h"
+#include "core/regex.h"
 #include "core/temporal.h"
 
 namespace tether {
@@ -461,11 +463,11 @@ class Loader {
       }
       if (const YamlEntry* f = keys.Find("pattern")) {
         TETHER_ASSIGN_OR_RETURN(std::string pattern, r_.String(f->value, /*allow_empty=*/true));
-        try {
-          std::regex re(pattern, std::regex::ECMAScript);
-        } catch (const std::regex_error& e) {
-          return r_.Error(f->value, fmt::format("'{}' is not a valid regular expression: {}",
-                                                YamlReader::Raw(f->value), e.what()));
+        if (Result<Regex> re = Regex::Compile(pattern); !re.ok()) {
+          return r_.Error(f->value,
+                          fmt::format("'{}' is not a valid regular expression: {} (RE2 syntax: "
+                                      "no backreferences or lookaround)",
+                                      YamlReader::Raw(f->value), re.status().message()));
         }
         rule.pattern = std::move(pattern);
       }

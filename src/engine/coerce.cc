@@ -408,7 +408,7 @@ bool SameValueIn(const Value& a, const Value& b, const ColumnInfo& column) {
 }
 
 CompiledRule::CompiledRule(const ValidationRule& rule) : rule_(rule) {
-  if (rule.pattern) pattern_.emplace(*rule.pattern, std::regex::ECMAScript);
+  if (rule.pattern) pattern_ = Regex::Compile(*rule.pattern);
 }
 
 std::string CompiledRule::Check(const Value& v) const {
@@ -428,15 +428,15 @@ std::string CompiledRule::Check(const Value& v) const {
            (v.kind() == ValueKind::kInt && (v.as_int() == 0 || v.as_int() == 1)) ||
            text == "true" || text == "false";
     } else if (t == "date") {
-      static const std::regex kDate(R"(\d{4}-\d{2}-\d{2})");
-      ok = std::regex_match(text, kDate);
+      static const Regex kDate = Regex::Trusted(R"(\d{4}-\d{2}-\d{2})");
+      ok = kDate.FullMatch(text);
     } else if (t == "datetime") {
-      static const std::regex kDateTime(
+      static const Regex kDateTime = Regex::Trusted(
           R"(\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?)");
-      ok = std::regex_match(text, kDateTime);
+      ok = kDateTime.FullMatch(text);
     } else if (t == "email") {
-      static const std::regex kEmail(R"([^@\s]+@[^@\s]+\.[^@\s]+)");
-      ok = std::regex_match(text, kEmail);
+      static const Regex kEmail = Regex::Trusted(R"([^@\s]+@[^@\s]+\.[^@\s]+)");
+      ok = kEmail.FullMatch(text);
     } else if (t == "text") {
       ok = v.kind() == ValueKind::kText;
     }
@@ -451,8 +451,10 @@ std::string CompiledRule::Check(const Value& v) const {
       return fmt::format("is longer than {} characters", *rule_.max_length);
     }
   }
-  if (pattern_ && !std::regex_match(text, *pattern_)) {
-    return fmt::format("does not match {}", *rule_.pattern);
+  if (rule_.pattern) {
+    if (!pattern_.ok())
+      return fmt::format("has a pattern that cannot be used: {}", pattern_.status().message());
+    if (!pattern_->FullMatch(text)) return fmt::format("does not match {}", *rule_.pattern);
   }
   if (rule_.min || rule_.max) {
     double d = 0;

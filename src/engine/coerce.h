@@ -3,10 +3,11 @@
 // Pure functions; thread-safe.
 #pragma once
 
-#include <regex>
+#include <optional>
 #include <string>
 
 #include "config/config.h"
+#include "core/regex.h"
 #include "core/schema.h"
 #include "core/status.h"
 #include "core/value.h"
@@ -27,7 +28,7 @@ bool SameValue(const Value& a, const Value& b);
 // accepted spelling, JSON as documents (key order and spacing aside), UUIDs case-insensitively.
 bool SameValueIn(const Value& a, const Value& b, const ColumnInfo& column);
 
-// A validation rule compiled once (the pattern is a std::regex).
+// A validation rule compiled once (the pattern is an RE2 Regex: linear in the value's length).
 class CompiledRule {
  public:
   explicit CompiledRule(const ValidationRule& rule);
@@ -36,7 +37,7 @@ class CompiledRule {
 
  private:
   ValidationRule rule_;
-  std::optional<std::regex> pattern_;
+  Result<Regex> pattern_ = Status::NotFound("no pattern");
 };
 
 // Number of UTF-8 code points in `s`.

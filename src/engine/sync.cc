@@ -9,17 +9,18 @@
 #include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <set>
 #include <thread>
 
 #include "connectors/sql_text.h"
+#include "core/regex.h"
 #include "core/temporal.h"
 #include "engine/batch.h"
 #include "engine/checksum_ranges.h"
 #include "engine/mapping.h"
 #include "engine/page_reader.h"
 #include "engine/target_tables.h"
+#include "engine/where.h"
 #include "track/change_log.h"
 
 namespace tether {
@@ -65,10 +66,11 @@ bool ProcessAlive(int64_t pid) {
 
 // "2024-12-31" -> the start of the next day, for an inclusive --to-date.
 Result<std::pair<std::string, bool>> ParseDateBound(const std::string& text, bool upper) {
-  static const std::regex kDate(R"(\d{4}-\d{2}-\d{2})");
-  static const std::regex kDateTime(R"(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)");
+  static const Regex kDate = Regex::Trusted(R"(\d{4}-\d{2}-\d{2})");
+  static const Regex kDateTime =
+      Regex::Trusted(R"(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)");
   const char* flag = upper ? "--to-date" : "--from-date";
-  bool dated = std::regex_match(text, kDate) || std::regex_match(text, kDateTime);
+  bool dated = kDate.FullMatch(text) || kDateTime.FullMatch(text);
   if (dated) {
     // A real calendar day: 2025-02-30 and 2025-13-01 are refused, not rolled over.
     std::tm tm{};
@@ -91,7 +93,7 @@ Result<std::pair<std::string, bool>> ParseDateBound(const std::string& text, boo
       }
     }
   }
-  if (std::regex_match(text, kDate)) {
+  if (kDate.FullMatch(text)) {
     if (!upper) return std::make_pair(text, true);
     std::tm tm{};
     tm.tm_year = std::stoi(text.substr(0, 4)) - 1900;
@@ -105,7 +107,7 @@ Result<std::pair<std::string, bool>> ParseDateBound(const std::string& text, boo
         fmt::format("{:04}-{:02}-{:02}", next.tm_year + 1900, next.tm_mon + 1, next.tm_mday),
         false);  // exclusive
   }
-  if (std::regex_match(text, kDateTime)) return std::make_pair(text, true);
+  if (kDateTime.FullMatch(text)) return std::make_pair(text, true);
   return Status::InvalidArgument(
       fmt::format("{} {}: expected YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]", flag, text));
 }
@@ -116,9 +118,6 @@ Result<std::pair<std::string, bool>> ParseDateBound(const std::string& text, boo
 Result<std::map<std::string, std::vector<Condition>>> BuildFilters(
     const Config& config, const std::vector<std::string>& selected,
     const std::map<std::string, std::unique_ptr<EntityMapping>>& mappings, const SyncRequest& req) {
-  auto has_column = [&](const std::string& entity, const std::string& column) {
-    return mappings.at(entity)->source_schema.Find(column) != nullptr;
-  };
   std::map<std::string, std::vector<Condition>> out;
   for (const std::string& name : selected) out[name] = config.FindEntity(name)->filter.where;
   if (req.from_date || req.to_date) {
@@ -143,40 +142,12 @@ Result<std::map<std::string, std::vector<Condition>>> BuildFilters(
           "--from-date/--to-date: none of the selected entities has a filter.date_column");
     }
   }
-  for (const std::string& text : req.where) {
-    std::string entity;
-    std::string cond_text = text;
-    static const std::regex kPrefixed(R"(^\s*([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_].*)$)");
-    std::smatch mm;
-    if (std::regex_match(text, mm, kPrefixed)) {
-      entity = mm[1];
-      cond_text = mm[2];
-    }
-    Result<Condition> c = ParseCondition(cond_text);
-    if (!c.ok()) return c.status().WithContext(fmt::format("--where '{}'", text));
-    if (!entity.empty()) {
-      if (!out.count(entity)) {
-        return Status::InvalidArgument(
-            fmt::format("--where '{}': entity '{}' is not selected in this run", text, entity));
-      }
-      if (!has_column(entity, c->column)) {
-        return Status::InvalidArgument(
-            fmt::format("--where '{}': the source table '{}' of entity '{}' has no column '{}'",
-                        text, mappings.at(entity)->source_schema.name, entity, c->column));
-      }
-      out[entity].push_back(*c);
-      continue;
-    }
-    bool applied = false;
-    for (const std::string& name : selected) {
-      if (!has_column(name, c->column)) continue;
-      out[name].push_back(*c);
-      applied = true;
-    }
-    if (!applied) {
-      return Status::InvalidArgument(fmt::format(
-          "--where '{}': no selected entity's source table has a column '{}'", text, c->column));
-    }
+  TETHER_ASSIGN_OR_RETURN(
+      auto where, WhereConditions("--where", req.where, selected, [&](const std::string& entity) {
+        return &mappings.at(entity)->source_schema;
+      }));
+  for (auto& [name, conditions] : where) {
+    out[name].insert(out[name].end(), conditions.begin(), conditions.end());
   }
   return out;
 }

@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
-#include <regex>
+#include <string_view>
 
 #include "config/env.h"
 
@@ -62,20 +64,28 @@ Status WithoutPlace(const Status& s, const std::string& file_name) {
   if (s.ok()) return s;
   std::string m = s.message();
   if (m.rfind(file_name, 0) == 0) {
-    static const std::regex kPlace(R"(^:\d+:\d+: )");
-    std::smatch match;
-    std::string rest = m.substr(file_name.size());
-    if (std::regex_search(rest, match, kPlace)) rest = match.suffix();
-    if (!rest.empty() && rest[0] == ':') rest = rest.substr(1);
-    while (!rest.empty() && rest[0] == ' ') rest = rest.substr(1);
-    m = rest;
+    std::string_view rest = std::string_view(m).substr(file_name.size());
+    // ":LINE:COLUMN" (or nothing), then ": ".
+    for (int part = 0; part < 2 && rest.size() > 1 && rest[0] == ':' &&
+                       std::isdigit(static_cast<unsigned char>(rest[1]));
+         ++part) {
+      rest.remove_prefix(1);
+      while (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest[0]))) {
+        rest.remove_prefix(1);
+      }
+    }
+    if (!rest.empty() && rest[0] == ':') rest.remove_prefix(1);
+    while (!rest.empty() && rest[0] == ' ') rest.remove_prefix(1);
+    m = std::string(rest);
   }
   return Status(s.code(), m);
 }
 
+// 1 to 64 of A-Z a-z 0-9 _ . - (the API document's pattern for names).
 bool ValidName(const std::string& name) {
-  static const std::regex kName("^[A-Za-z0-9_.-]{1,64}$");
-  return std::regex_match(name, kName);
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+  });
 }
 
 }  // namespace

@@ -148,18 +148,13 @@ long double AsNumber(const Json& n) {
   return static_cast<long double>(n.get<double>());
 }
 
-// Every "pattern" string found anywhere in the document.
-void CollectPatterns(const Json& node, std::map<std::string, std::regex, std::less<>>* out) {
+// Every "pattern" string found anywhere in the document, compiled once.
+void CollectPatterns(const Json& node, std::map<std::string, Result<Regex>, std::less<>>* out) {
   if (node.is_object()) {
     auto pattern = node.find("pattern");
     if (pattern != node.end() && pattern->is_string() &&
         !out->contains(pattern->get<std::string>())) {
-      try {
-        out->emplace(pattern->get<std::string>(),
-                     std::regex(pattern->get<std::string>(), std::regex::ECMAScript));
-      } catch (const std::regex_error&) {
-        // Left out: Validate reports it as a broken schema when a value meets it.
-      }
+      out->emplace(pattern->get<std::string>(), Regex::Compile(pattern->get<std::string>()));
     }
     for (const auto& [key, child] : node.items()) CollectPatterns(child, out);
   } else if (node.is_array()) {
@@ -331,22 +326,20 @@ Status JsonSchemaValidator::ValidateAt(const nlohmann::json& schema, const nlohm
     }
     if (auto pattern = schema.find("pattern"); pattern != schema.end() && pattern->is_string()) {
       const std::string& source = pattern->get_ref<const std::string&>();
-      try {
-        auto compiled = patterns_.find(source);
-        bool matches = compiled != patterns_.end()
-                           ? std::regex_search(text, compiled->second)
-                           : std::regex_search(text, std::regex(source, std::regex::ECMAScript));
-        if (!matches) {
-          // The schema's description says in words what the pattern says in regex.
-          auto description = schema.find("description");
-          std::string expected = description != schema.end() && description->is_string()
-                                     ? description->get<std::string>()
-                                     : fmt::format("must match {}", source);
-          return Status::InvalidArgument(
-              fmt::format("{}{} is not accepted: {}", FieldPrefix(path), Render(value), expected));
-        }
-      } catch (const std::regex_error& e) {
-        return Status::Internal(fmt::format("API schema: pattern {}: {}", source, e.what()));
+      auto compiled = patterns_.find(source);
+      Result<Regex> re = compiled != patterns_.end() ? compiled->second : Regex::Compile(source);
+      if (!re.ok()) {
+        return Status::Internal(
+            fmt::format("API schema: pattern {}: {}", source, re.status().message()));
+      }
+      if (!re->PartialMatch(text)) {
+        // The schema's description says in words what the pattern says in regex.
+        auto description = schema.find("description");
+        std::string expected = description != schema.end() && description->is_string()
+                                   ? description->get<std::string>()
+                                   : fmt::format("must match {}", source);
+        return Status::InvalidArgument(
+            fmt::format("{}{} is not accepted: {}", FieldPrefix(path), Render(value), expected));
       }
     }
   }

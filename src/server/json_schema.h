@@ -6,17 +6,17 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <string>
 #include <string_view>
 
+#include "core/regex.h"
 #include "core/status.h"
 
 namespace tether {
 
 // Keywords checked: type (object, array, string, integer, number, boolean, null, or a list of
 // them), nullable, properties, required, additionalProperties (false, true or a schema), items,
-// enum, minimum, maximum, minLength, maxLength (in characters), pattern (ECMAScript, searched, not
+// enum, minimum, maximum, minLength, maxLength (in characters), pattern (RE2 syntax, searched, not
 // anchored), minItems, maxItems, oneOf, anyOf, and $ref to "#/..." inside the document.
 // Annotations (description, default, example, format, ...) are ignored; any other keyword makes
 // Validate fail with kInternal, so the document cannot silently rely on one that is not checked.
@@ -55,7 +55,8 @@ class JsonSchemaValidator {
   bool TypeAllows(const nlohmann::json& schema, const nlohmann::json& value) const;
 
   nlohmann::json document_;
-  std::map<std::string, std::regex, std::less<>> patterns_;  // every pattern of the document
+  // Every pattern of the document, compiled (or why it does not compile).
+  std::map<std::string, Result<Regex>, std::less<>> patterns_;
 };
 
 // The application/json request body schema of `method` (any case) on `path_template` (as the

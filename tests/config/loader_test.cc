@@ -868,6 +868,29 @@ TEST_F(LoaderTest, InvalidPattern) {
   ExpectError(Load(yaml), "5:23", "pattern");
 }
 
+TEST_F(LoaderTest, PatternsOutsideRe2SyntaxAreRefusedWithTheirPlace) {
+  // Patterns are matched by RE2 (linear time): backreferences and lookaround, which need a
+  // backtracking engine, are a configuration error at the pattern, not a failure mid-run.
+  for (const std::string pattern : {R"((a)\\1)", "(?=a)a", "(?<!x)y", "a{1001}"}) {
+    const std::string yaml = R"(entities:
+  t:
+    table: t
+    validate:
+      sku: { pattern: ")" + pattern +
+                             R"(" }
+)";
+    ExpectError(Load(yaml), "5:23", "pattern");
+  }
+  auto ok = Load(R"(entities:
+  t:
+    table: t
+    validate:
+      sku: { pattern: "^[A-Z0-9-]+$" }
+      note: { pattern: "(a|b)*(a+)+$" }
+)");
+  ASSERT_OK(ok);
+}
+
 TEST_F(LoaderTest, InvalidWhereCondition) {
   const std::string yaml = R"(entities:
   t:

@@ -3,6 +3,7 @@
 // fixed.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 
 #include "engine_fixture.h"
@@ -306,9 +307,56 @@ TEST_P(RefusedTest, AnUpdateTheTargetRefusesFailsAloneAndKeepsTheRow) {
   EXPECT_EQ(link.attempts, 1);
 }
 
+// `validate: pattern` is matched in time linear in the value (RE2): a pattern that makes a
+// backtracking engine recurse once per character, or try exponentially many splits, neither
+// crashes nor hangs a run.
+class PatternTest : public EngineTest {
+ protected:
+  // MySQL's TEXT holds 64 KiB; the values here are longer.
+  static std::string LongText(const std::string& engine) {
+    return engine == "mysql" ? "MEDIUMTEXT" : "TEXT";
+  }
+};
+
+TEST_P(PatternTest, LongValuesAndBacktrackingPatternsFinishFast) {
+  const std::string ab(200000, 'a');
+  std::string alternating = ab;
+  for (size_t i = 1; i < alternating.size(); i += 2) alternating[i] = 'b';
+  const std::string table = "CREATE TABLE doc (id INTEGER PRIMARY KEY, body ";
+  Source(table + LongText(source_engine()) + ", code TEXT)");
+  Target(table + LongText(target_engine()) + ", code TEXT)");
+  Source("INSERT INTO doc VALUES (1, '" + alternating + "', 'aaa')");
+  Source("INSERT INTO doc VALUES (2, '" + alternating + "c', 'aaa')");
+  Source("INSERT INTO doc VALUES (3, 'ab', '" + std::string(40, 'a') + "!')");
+  Source("INSERT INTO doc VALUES (4, 'ba', 'aa')");
+  Configure(R"(
+entities:
+  doc:
+    table: doc
+    keys: identity
+    validate:
+      body: { pattern: "(a|b)*" }
+      code: { pattern: "(a+)+$" }
+)" + Pipeline("doc"));
+  const auto start = std::chrono::steady_clock::now();
+  auto report = Sync();
+  const auto seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_OK(report);
+  EXPECT_LT(seconds, 20) << "a pattern took time exponential in the value";
+  EXPECT_EQ(CountsOf(*report, "doc"), Counts(4, 2, 0, 0, 0, 0, 2, 0));
+  EXPECT_EQ(Dst("SELECT id, length(body), code FROM doc ORDER BY id"),
+            (std::vector<std::string>{"1|200000|aaa", "4|2|aa"}));
+  std::map<std::string, std::string> reason;
+  for (const RecordPlan& p : Records("doc", Action::kSkip)) reason[p.source_id] = p.reason;
+  EXPECT_NE(reason["2"].find("body"), std::string::npos) << reason["2"];
+  EXPECT_NE(reason["3"].find("code"), std::string::npos) << reason["3"];
+}
+
 TETHER_ALL_PAIRS(InvalidTest);
 TETHER_ALL_PAIRS(RefusedTest);
 TETHER_ALL_PAIRS(SchemaCheckTest);
+TETHER_ALL_PAIRS(PatternTest);
 
 }  // namespace
 }  // namespace tether::testing
