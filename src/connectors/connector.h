@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/schema.h"
@@ -240,8 +241,28 @@ class Connector {
 // `connection_name` is used in every error message; the URL's password never is.
 Result<std::unique_ptr<Connector>> OpenConnector(const std::string& connection_name,
                                                  const std::string& url);
-// What OpenConnector says of the URL's scheme, without opening anything.
+// What OpenConnector says of the URL's scheme and user information, without opening anything.
 Status CheckConnectorUrl(const std::string& connection_name, const std::string& url);
+
+// "%40" -> "@"; nullopt on a malformed escape (a '%' not followed by two hex digits).
+std::optional<std::string> PercentDecode(std::string_view s);
+
+// The user information of a server URL, "scheme://user[:password]@host...", percent-decoded.
+struct UrlUserInfo {
+  std::string user;
+  std::optional<std::string> password;  // nullopt: no ':' after the user
+  size_t host_offset = 0;               // where the host starts in the URL
+};
+
+// The user information of `url` (nullopt when it has none), read so that every parser reads it
+// alike: the authority ends at the first '/', '?' or '#' after "://", and the user information
+// at its one '@'. An '@' anywhere else is refused — it is a password's '@' (two in the
+// authority), or the '@' a password's unencoded '/', '?' or '#' left behind when it ended the
+// authority early — and so is a malformed %-escape in user or password. libpq, for one, reads
+// "u:p@ss@host" as password "p" on host "ss@host" and "u:pa/ss@host/db" as host "u", port "pa",
+// and names both in its errors. kConfig naming the connection, never any part of the password.
+Result<std::optional<UrlUserInfo>> ParseUrlUserInfo(const std::string& connection_name,
+                                                    const std::string& url);
 
 // The URL with any password replaced by "***", for messages and logs.
 std::string RedactUrl(const std::string& url);

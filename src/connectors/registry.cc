@@ -19,14 +19,15 @@ using Opener = Result<std::unique_ptr<Connector>> (*)(const std::string& connect
 struct Engine {
   std::string_view scheme;
   Opener open;
+  bool user_info;  // scheme://user:password@host URLs
 };
 
 constexpr std::array<Engine, 5> kEngines = {{
-    {"sqlite", &OpenSqliteConnector},
-    {"postgres", &OpenPostgresConnector},
-    {"postgresql", &OpenPostgresConnector},
-    {"mysql", &OpenMysqlConnector},
-    {"mariadb", &OpenMysqlConnector},
+    {"sqlite", &OpenSqliteConnector, false},
+    {"postgres", &OpenPostgresConnector, true},
+    {"postgresql", &OpenPostgresConnector, true},
+    {"mysql", &OpenMysqlConnector, true},
+    {"mariadb", &OpenMysqlConnector, true},
 }};
 
 std::string Lower(std::string_view s) {
@@ -120,7 +121,58 @@ Result<std::unique_ptr<Connector>> OpenConnector(const std::string& connection_n
 }
 
 Status CheckConnectorUrl(const std::string& connection_name, const std::string& url) {
-  return EngineFor(connection_name, url).status();
+  TETHER_ASSIGN_OR_RETURN(const Engine* e, EngineFor(connection_name, url));
+  if (!e->user_info) return Status::OK();
+  return ParseUrlUserInfo(connection_name, url).status();
+}
+
+std::optional<std::string> PercentDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    const int hi = HexDigit(s[i + 1]);
+    const int lo = HexDigit(s[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+Result<std::optional<UrlUserInfo>> ParseUrlUserInfo(const std::string& connection_name,
+                                                    const std::string& url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return std::optional<UrlUserInfo>();
+  const std::string where = "connection '" + connection_name + "'";
+  const size_t start = scheme_end + 3;
+  const size_t authority_end = std::min(url.find_first_of("/?#", start), url.size());
+  const size_t at = url.find('@', start);
+  if (at != std::string::npos &&
+      (at > authority_end || url.find('@', at + 1) != std::string::npos)) {
+    return Status::Config(
+        where +
+        ": the URL holds an '@' that is not the one between user and host: "
+        "percent-encode '@', '/', '?' and '#' in a user name or password (%40, %2F, %3F, "
+        "%23), and '@' elsewhere (%40)");
+  }
+  if (at == std::string::npos) return std::optional<UrlUserInfo>();
+  const std::string_view userinfo = std::string_view(url).substr(start, at - start);
+  const size_t colon = userinfo.find(':');
+  UrlUserInfo info;
+  info.host_offset = at + 1;
+  std::optional<std::string> user = PercentDecode(userinfo.substr(0, colon));
+  if (!user) return Status::Config(where + ": malformed %-escape in the URL's user name");
+  info.user = std::move(*user);
+  if (colon != std::string_view::npos) {
+    info.password = PercentDecode(userinfo.substr(colon + 1));
+    if (!info.password) return Status::Config(where + ": malformed %-escape in the URL's password");
+  }
+  return std::optional<UrlUserInfo>(std::move(info));
 }
 
 std::string RedactUrl(const std::string& url) { return RedactSecretParams(RedactUserInfo(url)); }

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "connectors/connector.h"
+#include "util/test_database.h"
 #include "util/test_util.h"
 
 namespace tether {
@@ -62,6 +63,70 @@ TEST(RedactUrlTest, LeavesUrlsWithoutSecretsAlone) {
        {"sqlite:demo/live.db", "sqlite:///tmp/x.db?create=1", "postgres://sync@127.0.0.1:5432/shop",
         "postgres://host:5432/db", "https://example.com/a:b/c", "sqlite:/tmp/we:ird@name.db"}) {
     EXPECT_EQ(RedactUrl(url), url);
+  }
+}
+
+// A password holding a character that ends the user information early ('@' ends it at the
+// password's '@'; '/', '?' and '#' end the authority) is read differently by different parsers:
+// libpq took "p@ss@host" as password "p" on host "ss@host" and named that host in its error.
+// Such a URL is refused up front; no message ever holds a part of the password. ':' is fine
+// unencoded (the user name ends at the first ':'), and so is every character percent-encoded.
+TEST(UrlPasswordTest, NoPartOfAPasswordReachesAMessageWhateverItHolds) {
+  struct Case {
+    std::string scheme;
+    std::string server;  // "user:password@host:port/" of a real server, or a closed port
+  };
+  std::vector<Case> cases;
+  for (const std::string scheme : {"postgres", "mysql"}) {
+    cases.push_back({scheme, "tether:x@127.0.0.1:1/"});
+    const std::string url = testing::ServerUrl(scheme);
+    if (!url.empty()) cases.push_back({scheme, url.substr(url.find("://") + 3)});
+  }
+  for (const Case& c : cases) {
+    const size_t at = c.server.rfind('@');
+    const std::string user = c.server.substr(0, c.server.find(':'));
+    const std::string host = c.server.substr(at + 1, c.server.find('/', at) - at);
+    for (const char special : {'@', ':', '/', '?', '#'}) {
+      const std::string url =
+          c.scheme + "://" + user + ":Qx7" + special + "Zk9@" + host + "tether_db";
+      auto conn = OpenConnector("warehouse", url);
+      ASSERT_FALSE(conn.ok()) << url;
+      const std::string m = conn.status().message();
+      EXPECT_TRUE(Contains(m, "warehouse")) << m;
+      EXPECT_FALSE(Contains(m, "Qx7")) << url << ": " << m;
+      EXPECT_FALSE(Contains(m, "Zk9")) << url << ": " << m;
+      if (special == ':') {
+        // A wrong password (or no server): a connection error, not a refusal of the URL.
+        EXPECT_NE(conn.status().code(), StatusCode::kConfig) << m;
+        EXPECT_OK(CheckConnectorUrl("warehouse", url));
+      } else {
+        EXPECT_EQ(conn.status().code(), StatusCode::kConfig) << url << ": " << m;
+        Status check = CheckConnectorUrl("warehouse", url);
+        EXPECT_EQ(check.code(), StatusCode::kConfig) << url;
+        EXPECT_FALSE(Contains(check.message(), "Qx7") || Contains(check.message(), "Zk9"));
+      }
+    }
+  }
+}
+
+TEST(UrlPasswordTest, UserInformationIsReadAtTheOneAtSign) {
+  auto info = ParseUrlUserInfo("w", "postgres://a%40b:p%40ss:w%2Frd%3F%23@host:5/db?x=1");
+  ASSERT_OK(info);
+  ASSERT_TRUE(info->has_value());
+  EXPECT_EQ((*info)->user, "a@b");
+  EXPECT_EQ((*info)->password, "p@ss:w/rd?#");
+  auto no_password = ParseUrlUserInfo("w", "mysql://root@host/db");
+  ASSERT_OK(no_password);
+  EXPECT_EQ((*no_password)->user, "root");
+  EXPECT_EQ((*no_password)->password, std::nullopt);
+  auto none = ParseUrlUserInfo("w", "postgres://host/db?application_name=x");
+  ASSERT_OK(none);
+  EXPECT_FALSE(none->has_value());
+  for (const char* bad :
+       {"postgres://u:p@ss@host/db", "postgres://u:pa/ss@host/db",
+        "postgres://host/db?application_name=a@b", "mysql://u:pa?ss@host/db",
+        "mysql://u:pa#ss@host/db", "mysql://u:p%zz@host/db", "mysql://u%4@host/db"}) {
+    EXPECT_EQ(ParseUrlUserInfo("w", bad).status().code(), StatusCode::kConfig) << bad;
   }
 }
 

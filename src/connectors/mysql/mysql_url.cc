@@ -20,25 +20,6 @@ bool ConsumePrefixNoCase(std::string_view* s, std::string_view prefix) {
   return true;
 }
 
-// "%40" -> "@"; nullopt on a malformed escape.
-std::optional<std::string> PercentDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;
-    int hi = HexDigit(s[i + 1]);
-    int lo = HexDigit(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
-
 std::optional<unsigned> ParseUnsigned(std::string_view s, unsigned min, unsigned max) {
   unsigned v = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -77,23 +58,12 @@ Result<ConnectOptions> ParseMysqlUrl(const std::string& connection_name, const s
   }
   ConnectOptions opt;
 
-  // The user info ends at the last '@' (a password may hold an unencoded '@'), as in RedactUrl.
-  size_t at = rest.rfind('@');
-  if (at != std::string_view::npos) {
-    std::string_view userinfo = rest.substr(0, at);
-    rest.remove_prefix(at + 1);
-    size_t colon = userinfo.find(':');
-    auto user = PercentDecode(userinfo.substr(0, colon));
-    if (!user)
-      return Status::Config(where + ": malformed percent-escape in the user name" + in_url);
-    opt.user = std::move(*user);
-    if (colon != std::string_view::npos) {
-      auto password = PercentDecode(userinfo.substr(colon + 1));
-      if (!password) {
-        return Status::Config(where + ": malformed percent-escape in the password" + in_url);
-      }
-      opt.password = std::move(*password);
-    }
+  TETHER_ASSIGN_OR_RETURN(std::optional<UrlUserInfo> userinfo,
+                          ParseUrlUserInfo(connection_name, url));
+  if (userinfo) {
+    opt.user = std::move(userinfo->user);
+    opt.password = userinfo->password.value_or("");
+    rest = std::string_view(url).substr(userinfo->host_offset);
   }
 
   size_t q = rest.find('?');

@@ -4,36 +4,13 @@
 
 #include <cctype>
 #include <memory>
+#include <optional>
 #include <vector>
+
+#include "connectors/connector.h"
 
 namespace tether::postgres {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// %XX sequences decoded; anything malformed is kept as written.
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      int hi = HexValue(s[i + 1]);
-      int lo = HexValue(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-        continue;
-      }
-    }
-    out += s[i];
-  }
-  return out;
-}
 
 // Every spelling of the password the URL holds (user info and password= parameter, raw and
 // decoded), so that no message can repeat it.
@@ -42,13 +19,13 @@ std::vector<std::string> Secrets(const std::string& url) {
   auto add = [&out](std::string_view raw) {
     if (raw.empty()) return;
     out.emplace_back(raw);
-    out.push_back(PercentDecode(raw));
+    if (std::optional<std::string> decoded = PercentDecode(raw)) out.push_back(*decoded);
   };
   size_t start = url.find("://");
   if (start != std::string::npos) {
     start += 3;
-    // As in RedactUrl: an unencoded password may hold '@', '/' or '?', so the user info ends
-    // at the last '@'.
+    // ParseUrl refuses a URL with an '@' outside the user information, so this is its '@';
+    // the last one, as in RedactUrl, for a URL that did not go through ParseUrl.
     size_t at = url.rfind('@');
     size_t colon = url.find(':', start);
     if (at != std::string::npos && at > start && colon < at)
@@ -111,6 +88,9 @@ Result<ConnectTarget> ParseUrl(const std::string& connection_name, const std::st
     return Status::Config(where + ": not a postgres:// URL");
   }
 
+  // Refused unless libpq and tether read the user information alike (see ParseUrlUserInfo).
+  TETHER_RETURN_IF_ERROR(ParseUrlUserInfo(connection_name, url).status());
+
   ConnectTarget target;
   // libpq wants the scheme in lower case; the rest goes through unchanged except schema=.
   target.uri = scheme + url.substr(scheme_end, std::string::npos);
@@ -124,7 +104,9 @@ Result<ConnectTarget> ParseUrl(const std::string& connection_name, const std::st
       query = amp == std::string_view::npos ? "" : query.substr(amp + 1);
       if (pair.empty()) continue;
       if (pair.starts_with("schema=")) {
-        target.schema = PercentDecode(pair.substr(7));
+        std::optional<std::string> schema = PercentDecode(pair.substr(7));
+        if (!schema) return Status::Config(where + ": malformed %-escape in schema=");
+        target.schema = std::move(*schema);
         if (target.schema.empty()) return Status::Config(where + ": schema= needs a name");
         continue;
       }

@@ -74,10 +74,12 @@ TEST(MysqlUrlTest, DefaultsAndOtherForms) {
   EXPECT_EQ(v6->port, 3310u);
   EXPECT_EQ(v6->socket, "/run/my.sock");
 
-  auto at_in_password = ParseMysqlUrl("live", "mysql://u:a@b@host/db");
-  ASSERT_OK(at_in_password);
-  EXPECT_EQ(at_in_password->password, "a@b");
-  EXPECT_EQ(at_in_password->host, "host");
+  // An unencoded '@' in a password makes the URL ambiguous: refused (UrlPasswordTest).
+  ASSERT_CODE(ParseMysqlUrl("live", "mysql://u:a@b@host/db"), StatusCode::kConfig);
+  auto encoded = ParseMysqlUrl("live", "mysql://u:a%40b@host/db");
+  ASSERT_OK(encoded);
+  EXPECT_EQ(encoded->password, "a@b");
+  EXPECT_EQ(encoded->host, "host");
 }
 
 TEST(MysqlUrlTest, BadUrlsAreConfigErrorsWithoutThePassword) {
