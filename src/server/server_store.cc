@@ -1,14 +1,22 @@
 #include "server/server_store.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <random>
 #include <string_view>
 #include <system_error>
+#include <utility>
 
 #include "connectors/sql_text.h"
 
@@ -16,6 +24,7 @@ namespace tether {
 namespace {
 
 constexpr char kConnections[] = "tether_server_connections";
+constexpr char kSecrets[] = "tether_server_secrets";
 constexpr char kPipelines[] = "tether_server_pipelines";
 constexpr char kJobs[] = "tether_server_jobs";
 constexpr char kLogs[] = "tether_server_job_logs";
@@ -23,6 +32,7 @@ constexpr char kRecords[] = "tether_server_job_records";
 constexpr char kSchedules[] = "tether_server_schedules";
 
 const std::vector<std::string> kConnectionColumns = {"name", "url", "created_at", "updated_at"};
+const std::vector<std::string> kSecretColumns = {"name", "password"};
 const std::vector<std::string> kPipelineColumns = {"name", "body", "created_at", "updated_at"};
 const std::vector<std::string> kJobColumns = {
     "id",          "pipeline",   "kind",        "trigger", "status",    "request",
@@ -56,9 +66,47 @@ int64_t Int(const Value& v) {
 StoredConnection ConnectionFromRow(const Row& r) {  // r in kConnectionColumns order
   return {Str(r[0]), Str(r[1]), Str(r[2]), Str(r[3])};
 }
-Row ConnectionRow(const StoredConnection& c) {
-  return {Value::Text(c.name), Value::Text(c.url), Value::Text(c.created_at),
-          Value::Text(c.updated_at)};
+
+// Where the password of a server URL's user information lies ("postgres://user:PASSWORD@host"):
+// from after the first ':' of the user information to its '@' — the last '@' of the URL, so
+// that a password holding '@' (refused when used, but perhaps stored by an older version) goes
+// apart whole. Nothing when the URL has no user information or it has no ':'.
+struct PasswordSpan {
+  size_t begin = 0;
+  size_t end = 0;
+};
+std::optional<PasswordSpan> PasswordIn(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return std::nullopt;
+  const size_t start = scheme + 3;
+  const size_t at = url.rfind('@');
+  const size_t colon = url.find(':', start);
+  if (at == std::string::npos || at < start || colon == std::string::npos || colon > at) {
+    return std::nullopt;
+  }
+  if (url.find('/', start) < colon) return std::nullopt;  // a ':' of a path, not of user info
+  return PasswordSpan{colon + 1, at};
+}
+
+// The stored row of a connection: its URL without the password (the ':' stays, so that the
+// password goes back in the same place), and the password, as written in the URL.
+std::pair<Row, std::optional<std::string>> ConnectionRowAndSecret(const StoredConnection& c) {
+  std::string url = c.url;
+  std::optional<std::string> secret;
+  if (std::optional<PasswordSpan> span = PasswordIn(url); span && span->end > span->begin) {
+    secret = url.substr(span->begin, span->end - span->begin);
+    url.erase(span->begin, span->end - span->begin);
+  }
+  return {
+      {Value::Text(c.name), Value::Text(url), Value::Text(c.created_at), Value::Text(c.updated_at)},
+      secret};
+}
+
+// `password` back into the stored URL of a connection.
+void PutBackPassword(StoredConnection* c, const std::string& password) {
+  if (std::optional<PasswordSpan> span = PasswordIn(c->url)) {
+    c->url.insert(span->begin, password);
+  }
 }
 
 StoredPipeline PipelineFromRow(const Row& r) {  // r in kPipelineColumns order
@@ -161,16 +209,24 @@ bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
   return true;
 }
 
+struct SqliteStoreUrl {
+  std::string url;   // as given, with create=1 added unless it says otherwise
+  std::string path;  // the database file; "" for :memory:
+  bool create = false;
+};
+
 // A sqlite URL that creates its file when missing (create=1, unless the URL says otherwise or
 // opens read-only), after creating the file's folder: a first `tether serve` starts from
 // nothing.
-Result<std::string> SqliteUrlCreating(const std::string& url) {
+Result<SqliteStoreUrl> SqliteUrlCreating(const std::string& url) {
   std::string_view rest = url;
   rest.remove_prefix(StartsWithNoCase(rest, "sqlite://") ? 9 : 7);
   const size_t q = rest.find('?');
-  const std::string path(rest.substr(0, q));
-  if (!path.empty() && path != ":memory:") {
-    const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  SqliteStoreUrl out;
+  out.path = std::string(rest.substr(0, q));
+  if (out.path == ":memory:") out.path.clear();
+  if (!out.path.empty()) {
+    const std::filesystem::path folder = std::filesystem::path(out.path).parent_path();
     std::error_code ec;
     if (!folder.empty() && !std::filesystem::exists(folder, ec)) {
       std::filesystem::create_directories(folder, ec);
@@ -180,15 +236,53 @@ Result<std::string> SqliteUrlCreating(const std::string& url) {
       }
     }
   }
-  if (q == std::string_view::npos) return url + "?create=1";
+  out.url = url;
+  out.create = true;
+  if (q == std::string_view::npos) {
+    out.url += "?create=1";
+    return out;
+  }
   std::string_view query = rest.substr(q + 1);
   while (!query.empty()) {
     const size_t amp = query.find('&');
     const std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? "" : query.substr(amp + 1);
-    if (pair.starts_with("create=") || pair == "mode=ro") return url;
+    if (pair.starts_with("create=") || pair == "mode=ro") {
+      out.create = pair == "create=1" || pair == "create=true";
+      return out;
+    }
   }
-  return url + "&create=1";
+  out.url += "&create=1";
+  return out;
+}
+
+// The store holds passwords: its file, and the -wal, -shm and -journal files SQLite gives the
+// database file's mode, are for their owner only. A missing file is created 0600 before SQLite
+// opens it (SQLite would create it 0644 under the usual umask; an empty file is an empty
+// database); one this user owns that others may read is narrowed to its owner's bits.
+Status RestrictToOwner(const SqliteStoreUrl& store) {
+  if (store.path.empty()) return Status::OK();
+  if (store.create) {
+    const int fd = ::open(store.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::close(fd);
+    } else if (errno != EEXIST) {
+      return Status::Io(
+          fmt::format("server store: cannot create {}: {}", store.path, std::strerror(errno)));
+    }
+  }
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    const std::string file = store.path + suffix;
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0 || (st.st_mode & 077) == 0 || st.st_uid != ::geteuid()) {
+      continue;
+    }
+    if (::chmod(file.c_str(), st.st_mode & 0700) != 0) {
+      return Status::Io(fmt::format("server store: cannot make {} private to its owner: {}", file,
+                                    std::strerror(errno)));
+    }
+  }
+  return Status::OK();
 }
 
 }  // namespace
@@ -206,7 +300,9 @@ std::string NewJobId() {
 Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& url) {
   std::string target = url;
   if (StartsWithNoCase(url, "sqlite:")) {
-    TETHER_ASSIGN_OR_RETURN(target, SqliteUrlCreating(url));
+    TETHER_ASSIGN_OR_RETURN(SqliteStoreUrl sqlite, SqliteUrlCreating(url));
+    TETHER_RETURN_IF_ERROR(RestrictToOwner(sqlite));
+    target = sqlite.url;
   }
   TETHER_ASSIGN_OR_RETURN(auto conn, OpenConnector("server-state", target));
   if (!conn->capabilities().transactions) {
@@ -288,16 +384,47 @@ Status ServerStore::EnsureSchema() {
                       text("last_tick", kTimeLength), text("last_job", kIdLength)},
                      {"pipeline"},
                      {}};
-  for (const TableDef* def : {&connections, &pipelines, &jobs, &logs, &records, &schedules}) {
+  // The passwords of API connections, apart from their URLs (a URL is stored without its
+  // password, so that no listing, export or query of the connections shows one).
+  TableDef secrets{kSecrets, {text("name", kNameLength, true), text("password")}, {"name"}, {}};
+  for (const TableDef* def :
+       {&connections, &secrets, &pipelines, &jobs, &logs, &records, &schedules}) {
     TETHER_RETURN_IF_ERROR(conn_->EnsureTable(*def));
   }
-  return Status::OK();
+  // Stores written before the passwords moved apart: move them now.
+  ScanRequest req;
+  req.table = kConnections;
+  req.columns = kConnectionColumns;
+  req.key_columns = {"name"};
+  TETHER_ASSIGN_OR_RETURN(std::vector<StoredConnection> stored,
+                          ScanAll<StoredConnection>(conn_.get(), req, ConnectionFromRow));
+  return InTransaction(conn_.get(), [&]() -> Status {
+    for (const StoredConnection& c : stored) {
+      if (ConnectionRowAndSecret(c).second) TETHER_RETURN_IF_ERROR(PutConnectionLocked(c));
+    }
+    return Status::OK();
+  });
 }
 
 Result<std::vector<StoredConnection>> ServerStore::ListConnections() {
   std::lock_guard<std::mutex> lock(mu_);
-  return ListByName<StoredConnection>(conn_.get(), kConnections, kConnectionColumns,
-                                      ConnectionFromRow, &StoredConnection::name);
+  TETHER_ASSIGN_OR_RETURN(
+      std::vector<StoredConnection> out,
+      ListByName<StoredConnection>(conn_.get(), kConnections, kConnectionColumns, ConnectionFromRow,
+                                   &StoredConnection::name));
+  ScanRequest req;
+  req.table = kSecrets;
+  req.columns = kSecretColumns;
+  req.key_columns = {"name"};
+  TETHER_ASSIGN_OR_RETURN(std::vector<Row> secrets,
+                          ScanAll<Row>(conn_.get(), req, [](const Row& r) { return r; }));
+  std::map<std::string, std::string> by_name;
+  for (const Row& r : secrets) by_name[Str(r[0])] = Str(r[1]);
+  for (StoredConnection& c : out) {
+    auto it = by_name.find(c.name);
+    if (it != by_name.end()) PutBackPassword(&c, it->second);
+  }
+  return out;
 }
 
 Result<std::optional<StoredConnection>> ServerStore::GetConnection(const std::string& name) {
@@ -306,12 +433,26 @@ Result<std::optional<StoredConnection>> ServerStore::GetConnection(const std::st
       auto rows,
       conn_->Lookup({kConnections, kConnectionColumns, {"name"}, {{Value::Text(name)}}}));
   if (rows.empty()) return std::optional<StoredConnection>();
-  return std::optional<StoredConnection>(ConnectionFromRow(rows[0]));
+  StoredConnection c = ConnectionFromRow(rows[0]);
+  TETHER_ASSIGN_OR_RETURN(
+      auto secret, conn_->Lookup({kSecrets, kSecretColumns, {"name"}, {{Value::Text(name)}}}));
+  if (!secret.empty()) PutBackPassword(&c, Str(secret[0][1]));
+  return std::optional<StoredConnection>(std::move(c));
 }
 
 Status ServerStore::PutConnection(const StoredConnection& c) {
   std::lock_guard<std::mutex> lock(mu_);
-  return conn_->Upsert(kConnections, kConnectionColumns, {"name"}, {ConnectionRow(c)});
+  return InTransaction(conn_.get(), [&] { return PutConnectionLocked(c); });
+}
+
+Status ServerStore::PutConnectionLocked(const StoredConnection& c) {
+  auto [row, secret] = ConnectionRowAndSecret(c);
+  TETHER_RETURN_IF_ERROR(conn_->Upsert(kConnections, kConnectionColumns, {"name"}, {row}));
+  if (secret) {
+    return conn_->Upsert(kSecrets, kSecretColumns, {"name"},
+                         {{Value::Text(c.name), Value::Text(*secret)}});
+  }
+  return conn_->Delete(kSecrets, {"name"}, {{Value::Text(c.name)}});
 }
 
 Result<bool> ServerStore::DeleteConnection(const std::string& name) {
@@ -319,7 +460,10 @@ Result<bool> ServerStore::DeleteConnection(const std::string& name) {
   TETHER_ASSIGN_OR_RETURN(auto rows,
                           conn_->Lookup({kConnections, {"name"}, {"name"}, {{Value::Text(name)}}}));
   if (rows.empty()) return false;
-  TETHER_RETURN_IF_ERROR(conn_->Delete(kConnections, {"name"}, {{Value::Text(name)}}));
+  TETHER_RETURN_IF_ERROR(InTransaction(conn_.get(), [&]() -> Status {
+    TETHER_RETURN_IF_ERROR(conn_->Delete(kSecrets, {"name"}, {{Value::Text(name)}}));
+    return conn_->Delete(kConnections, {"name"}, {{Value::Text(name)}});
+  }));
   return true;
 }
 

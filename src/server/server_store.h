@@ -1,8 +1,9 @@
-// ServerStore: what `tether serve` keeps between restarts — the connections and pipelines
-// defined through the API, runs (jobs) with their logs and per-record results, and each
-// schedule's last tick — in tether_server_* tables through one Connector (a SQLite file by
-// default; PostgreSQL or MariaDB by URL). Every call is serialized by an internal mutex, so any
-// thread may call it; values only ever travel as bound parameters, never as SQL text.
+// ServerStore: what `tether serve` keeps between restarts — the connections (their passwords in
+// a table of their own) and pipelines defined through the API, runs (jobs) with their logs and
+// per-record results, and each schedule's last tick — in tether_server_* tables through one
+// Connector (a SQLite file by default; PostgreSQL or MariaDB by URL). Every call is serialized by
+// an internal mutex, so any thread may call it; values only ever travel as bound parameters, never
+// as SQL text.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +21,9 @@ namespace tether {
 
 struct StoredConnection {
   std::string name;
-  std::string url;  // as given, password included: never leaves the process
+  // As given, password included: never leaves the process. The store keeps the password of
+  // the URL's user information apart, in tether_server_secrets, and the URL without it.
+  std::string url;
   std::string created_at;
   std::string updated_at;
 };
@@ -132,6 +135,8 @@ class ServerStore {
   Status DeleteScheduleMark(const std::string& pipeline);
 
  private:
+  Status PutConnectionLocked(const StoredConnection& c);  // in the caller's transaction
+
   std::mutex mu_;
   std::unique_ptr<Connector> conn_;
 };

@@ -5,6 +5,7 @@
 #include "server/server_store.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <string>
@@ -85,9 +86,9 @@ TEST_P(ServerStoreTest, SchemaIsCreatedOnceAndEngineIsNamed) {
   EXPECT_EQ(store_->engine(), GetParam());
   ASSERT_OK(store_->EnsureSchema());  // idempotent
   std::vector<std::string> tables = TableNames(*db_);
-  for (const char* t :
-       {"tether_server_connections", "tether_server_pipelines", "tether_server_jobs",
-        "tether_server_job_logs", "tether_server_job_records", "tether_server_schedules"}) {
+  for (const char* t : {"tether_server_connections", "tether_server_secrets",
+                        "tether_server_pipelines", "tether_server_jobs", "tether_server_job_logs",
+                        "tether_server_job_records", "tether_server_schedules"}) {
     EXPECT_NE(std::find(tables.begin(), tables.end(), t), tables.end()) << t;
   }
 }
@@ -134,6 +135,40 @@ TEST_P(ServerStoreTest, ConnectionsRoundTripReplaceAndDelete) {
   EXPECT_FALSE(*unknown);
   EXPECT_FALSE(store_->GetConnection("alpha")->has_value());
   EXPECT_EQ(store_->ListConnections()->size(), 2u);
+}
+
+// A connection's URL is stored without its password, which has a table of its own: a query,
+// export or listing of the connections shows none. The store gives the URL back whole.
+TEST_P(ServerStoreTest, PasswordsAreStoredApartFromUrls) {
+  const std::string url = "postgres://sync:s3cr%40t:x@h:5/erp?sslmode=disable";
+  ASSERT_OK(store_->PutConnection({"erp", url, "a", "b"}));
+  ASSERT_OK(store_->PutConnection({"local", "sqlite:///tmp/we:ird@name.db", "a", "b"}));
+  ASSERT_OK(store_->PutConnection({"nopw", "mysql://root@h/db", "a", "b"}));
+  EXPECT_EQ(
+      PortableRows(*db_, "SELECT name, url FROM tether_server_connections ORDER BY name"),
+      (std::vector<std::string>{"erp|postgres://sync:@h:5/erp?sslmode=disable",
+                                "local|sqlite:///tmp/we:ird@name.db", "nopw|mysql://root@h/db"}));
+  EXPECT_EQ(PortableRows(*db_, "SELECT name, password FROM tether_server_secrets"),
+            std::vector<std::string>{"erp|s3cr%40t:x"});
+  EXPECT_EQ((*store_->GetConnection("erp"))->url, url);
+  EXPECT_EQ((*store_->ListConnections())[0].url, url);
+  EXPECT_EQ((*store_->GetConnection("local"))->url, "sqlite:///tmp/we:ird@name.db");
+
+  // Replaced without a password: the old one goes; deleted: both go.
+  ASSERT_OK(store_->PutConnection({"erp", "postgres://sync@h:5/erp", "a", "c"}));
+  EXPECT_TRUE(PortableRows(*db_, "SELECT name FROM tether_server_secrets").empty());
+  ASSERT_OK(store_->PutConnection({"erp", url, "a", "d"}));
+  ASSERT_TRUE(*store_->DeleteConnection("erp"));
+  EXPECT_TRUE(PortableRows(*db_, "SELECT name FROM tether_server_secrets").empty());
+
+  // A store written before passwords moved apart has them moved when it is opened.
+  db_->Exec(
+      "INSERT INTO tether_server_connections (name, url, created_at, updated_at) VALUES "
+      "('old', 'mysql://u:p%40ss@h/db', 'a', 'b')");
+  Reopen();
+  EXPECT_EQ(PortableRows(*db_, "SELECT url FROM tether_server_connections WHERE name = 'old'"),
+            std::vector<std::string>{"mysql://u:@h/db"});
+  EXPECT_EQ((*store_->GetConnection("old"))->url, "mysql://u:p%40ss@h/db");
 }
 
 TEST_P(ServerStoreTest, PipelinesRoundTripReplaceAndDelete) {
@@ -627,6 +662,33 @@ TEST(ServerStoreOpenTest, CreatesAMissingSqliteFileAndItsFolder) {
   auto other = ServerStore::Open("sqlite:" + dir.File("other.db") + "?busy_timeout_ms=100");
   ASSERT_OK(other);
   EXPECT_TRUE(std::filesystem::exists(dir.File("other.db")));
+}
+
+// The store holds the API connections' passwords: its file and SQLite's -wal and -shm files
+// beside it are readable by their owner only, whatever the umask; an older store is narrowed.
+TEST(ServerStoreOpenTest, TheSqliteFilesAreTheOwnersOnly) {
+  TempDir dir;
+  const mode_t old_umask = ::umask(022);
+  auto mode = [](const std::string& path) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    return st.st_mode & 0777;
+  };
+  const std::string path = dir.File("server.db");
+  {
+    auto store = ServerStore::Open("sqlite:" + path);
+    ASSERT_OK(store);
+    ASSERT_OK((*store)->PutConnection({"c", "postgres://u@h/db", "a", "b"}));
+    for (const char* suffix : {"", "-wal", "-shm"}) EXPECT_EQ(mode(path + suffix), 0600u) << suffix;
+  }
+  const std::string old = dir.File("old.db");
+  SqliteExec(old, "CREATE TABLE t(x)");
+  ASSERT_EQ(::chmod(old.c_str(), 0644), 0);
+  auto reopened = ServerStore::Open("sqlite:" + old);
+  ASSERT_OK(reopened);
+  ASSERT_OK((*reopened)->PutConnection({"c", "postgres://u@h/db", "a", "b"}));
+  for (const char* suffix : {"", "-wal", "-shm"}) EXPECT_EQ(mode(old + suffix), 0600u) << suffix;
+  ::umask(old_umask);
 }
 
 TEST(ServerStoreOpenTest, AnExplicitCreateOptionIsObeyed) {
