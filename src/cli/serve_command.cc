@@ -25,6 +25,7 @@ namespace {
 struct ServeFlags {
   std::string listen;
   std::string state;
+  std::string data_dir;
   std::string token;
   std::optional<int> max_concurrency;
   std::optional<int> retry_attempts;
@@ -67,6 +68,19 @@ Result<std::chrono::milliseconds> Duration(const char* flag, const std::string& 
         fmt::format("{} {}: expected a duration such as 30s, 5m, 1h or 30d", flag, text));
   }
   return std::chrono::milliseconds(*ms);
+}
+
+// Creates `dir` (and its parents) when missing, the folder itself for its owner only.
+Status MakePrivateFolder(const std::string& dir) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(dir, ec)) return Status::OK();
+  std::filesystem::create_directories(dir, ec);
+  if (!ec) {
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+  }
+  if (ec) return Status::Io(fmt::format("cannot create the folder {}: {}", dir, ec.message()));
+  return Status::OK();
 }
 
 int Serve(const Globals& g, const ServeFlags& f, bool config_given) {
@@ -114,6 +128,20 @@ int Serve(const Globals& g, const ServeFlags& f, bool config_given) {
     Error(store.status().WithContext("--state"));
     return ExitCodeFor(store.status());
   }
+  // API connections keep their SQLite files in the data folder and nowhere else; the folder is
+  // the server's own (0700 when it creates it).
+  CatalogFiles files;
+  files.data_dir = !f.data_dir.empty() ? std::filesystem::absolute(f.data_dir).string()
+                   : server.data_dir   ? *server.data_dir
+                                       : base_dir + "/tether-data";
+  if (Status st = MakePrivateFolder(files.data_dir); !st.ok()) {
+    Error(st.WithContext("--data-dir"));
+    return ExitCodeFor(st);
+  }
+  if (Result<std::optional<std::string>> state_file = LocalDatabaseFile("--state", state_url);
+      state_file.ok() && *state_file) {
+    files.state_file = **state_file;
+  }
 
   RunnerOptions ro;
   ro.max_concurrency = f.max_concurrency.value_or(server.max_concurrency);
@@ -122,7 +150,7 @@ int Serve(const Globals& g, const ServeFlags& f, bool config_given) {
   ro.job_timeout = *job_timeout;
   ro.cleanup_age = *cleanup_age;
 
-  Catalog catalog(store->get(), std::move(file), base_dir);
+  Catalog catalog(store->get(), std::move(file), base_dir, files);
   JobRunner runner(
       store->get(), [&catalog](const std::string& p) { return catalog.ConfigFor(p); }, ro);
   Scheduler scheduler(&catalog, &runner, store->get());
@@ -185,6 +213,9 @@ void AddServeCommand(CLI::App* app, const Globals* globals, int* code) {
   serve->add_option("--state", f->state,
                     "Where connections, pipelines and runs are kept (default "
                     "sqlite:tether-server.db beside the config; or postgres://...)");
+  serve->add_option("--data-dir", f->data_dir,
+                    "Folder of the SQLite files of connections made through the API (default "
+                    "tether-data beside the config, or server.data_dir)");
   serve->add_option("--token", f->token,
                     "API bearer token (better: $TETHER_API_TOKEN or server.token; a flag shows in "
                     "ps)");

@@ -109,6 +109,10 @@ struct ServerConfig {
   int64_t job_timeout_ms = 3'600'000;          // 0 = no timeout
   int64_t cleanup_age_ms = 30LL * 86'400'000;  // finished runs older than this are deleted
   int64_t max_body = 1'048'576;                // request body limit, bytes
+  // Where API connections keep their SQLite files, absolute (written relative to the file's
+  // folder); nullopt: `tether-data` in that folder (or the working directory), beside the
+  // default state store.
+  std::optional<std::string> data_dir;
 
   struct FromFile {
     bool listen = false;
@@ -119,6 +123,7 @@ struct ServerConfig {
     bool job_timeout = false;
     bool cleanup_age = false;
     bool max_body = false;
+    bool data_dir = false;
   };
   FromFile from_file;
   SourceLocation location;  // of the `server:` key (file "" when the file has none)

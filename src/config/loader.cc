@@ -26,6 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using config_internal::ClosestMatch;
+using config_internal::EqualsIgnoreCase;
 using config_internal::JoinNames;
 using config_internal::ParseDurationWithDaysMs;
 using config_internal::Trim;
@@ -55,8 +56,8 @@ const std::vector<std::string_view> kPipelineKeys = {
 
 const std::vector<std::string_view> kScheduleKeys = {"every", "cron"};
 const std::vector<std::string_view> kServerKeys = {
-    "listen",      "token",       "max_concurrency", "retry_attempts",
-    "retry_delay", "job_timeout", "cleanup_age",     "max_body"};
+    "listen",      "token",       "max_concurrency", "retry_attempts", "retry_delay",
+    "job_timeout", "cleanup_age", "max_body",        "data_dir"};
 
 constexpr int64_t kMaxBatchSize = 1'000'000;
 constexpr int64_t kMaxConcurrency = 64;
@@ -77,6 +78,12 @@ class Keys {
  private:
   std::map<std::string, const YamlEntry*> by_key_;
 };
+
+bool IsTetherTable(std::string_view table) {
+  constexpr std::string_view kPrefix = "tether_";
+  return table.size() >= kPrefix.size() &&
+         EqualsIgnoreCase(table.substr(0, kPrefix.size()), kPrefix);
+}
 
 // "sqlite:demo/live.db" -> "sqlite:/abs/config/dir/demo/live.db", keeping any "?query".
 std::string ResolveSqliteUrl(const std::string& url, const std::string& base_dir) {
@@ -262,6 +269,19 @@ class Loader {
                       given->key, given == source_table ? "target_table" : "source_table"));
     } else {
       return r_.Error(e.key_mark, path, "missing 'table' (or 'source_table' and 'target_table')");
+    }
+    // tether's own tables — links, checkpoints, runs, the server's connections and their
+    // passwords — are not data to sync: reading one would show its secrets in plans and
+    // records, writing one would corrupt the state. Any letter case, as SQLite ignores it.
+    for (const auto& [given, name] :
+         {std::pair(table != nullptr ? table : source_table, entity->source_table),
+          std::pair(table != nullptr ? table : target_table, entity->target_table)}) {
+      if (IsTetherTable(name)) {
+        return r_.Error(given->value,
+                        fmt::format("'{}' is one of tether's own tables (names starting with "
+                                    "tether_ are reserved for its state): not an entity's table",
+                                    name));
+      }
     }
 
     entity->key = {"id"};
@@ -668,6 +688,11 @@ class Loader {
     if (const YamlEntry* f = keys.Find("max_body")) {
       TETHER_ASSIGN_OR_RETURN(server->max_body, r_.Integer(f->value, 1, kMaxBody));
       given.max_body = true;
+    }
+    if (const YamlEntry* f = keys.Find("data_dir")) {
+      TETHER_ASSIGN_OR_RETURN(std::string dir, r_.String(f->value));
+      server->data_dir = (fs::path(config_->base_dir) / dir).lexically_normal().string();
+      given.data_dir = true;
     }
     return Status::OK();
   }

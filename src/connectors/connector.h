@@ -244,6 +244,12 @@ Result<std::unique_ptr<Connector>> OpenConnector(const std::string& connection_n
 // What OpenConnector says of the URL's scheme and user information, without opening anything.
 Status CheckConnectorUrl(const std::string& connection_name, const std::string& url);
 
+// The local file a connection URL keeps its database in ("sqlite:PATH": PATH absolute and
+// lexically normal, as the connector opens it; symbolic links are not followed), or nullopt
+// when it has none (a server database, SQLite's ":memory:"). kConfig for a malformed URL.
+Result<std::optional<std::string>> LocalDatabaseFile(const std::string& connection_name,
+                                                     const std::string& url);
+
 // "%40" -> "@"; nullopt on a malformed escape (a '%' not followed by two hex digits).
 std::optional<std::string> PercentDecode(std::string_view s);
 

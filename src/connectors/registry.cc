@@ -16,18 +16,22 @@ namespace {
 using Opener = Result<std::unique_ptr<Connector>> (*)(const std::string& connection_name,
                                                       const std::string& url);
 
+using FileOf = Result<std::optional<std::string>> (*)(const std::string& connection_name,
+                                                      const std::string& url);
+
 struct Engine {
   std::string_view scheme;
   Opener open;
   bool user_info;  // scheme://user:password@host URLs
+  FileOf file;     // engines that keep a database in a local file
 };
 
 constexpr std::array<Engine, 5> kEngines = {{
-    {"sqlite", &OpenSqliteConnector, false},
-    {"postgres", &OpenPostgresConnector, true},
-    {"postgresql", &OpenPostgresConnector, true},
-    {"mysql", &OpenMysqlConnector, true},
-    {"mariadb", &OpenMysqlConnector, true},
+    {"sqlite", &OpenSqliteConnector, false, &SqliteDatabaseFile},
+    {"postgres", &OpenPostgresConnector, true, nullptr},
+    {"postgresql", &OpenPostgresConnector, true, nullptr},
+    {"mysql", &OpenMysqlConnector, true, nullptr},
+    {"mariadb", &OpenMysqlConnector, true, nullptr},
 }};
 
 std::string Lower(std::string_view s) {
@@ -124,6 +128,13 @@ Status CheckConnectorUrl(const std::string& connection_name, const std::string& 
   TETHER_ASSIGN_OR_RETURN(const Engine* e, EngineFor(connection_name, url));
   if (!e->user_info) return Status::OK();
   return ParseUrlUserInfo(connection_name, url).status();
+}
+
+Result<std::optional<std::string>> LocalDatabaseFile(const std::string& connection_name,
+                                                     const std::string& url) {
+  TETHER_ASSIGN_OR_RETURN(const Engine* e, EngineFor(connection_name, url));
+  if (e->file == nullptr) return std::optional<std::string>();
+  return e->file(connection_name, url);
 }
 
 std::optional<std::string> PercentDecode(std::string_view s) {

@@ -533,6 +533,8 @@ void ApiServer::Impl::TestConnection(const std::string& name, httplib::Response&
   if (!c.ok()) return SendStatus(res, c.status());
   if (!*c) return SendError(res, 404, fmt::format("no connection '{}'", name));
   const ConnectionView& view = **c;
+  // A connection that cannot be used (a ${VAR} unset, a SQLite file outside the data folder) is
+  // not opened: the answer is its problem, whatever exists at the place it names.
   json out = {{"ok", false},
               {"engine", EngineOf(view.url)},
               {"latency_ms", nullptr},
@@ -542,6 +544,7 @@ void ApiServer::Impl::TestConnection(const std::string& name, httplib::Response&
     out["error"] = {{"code", HttpErrorFor(s.code()).code}, {"message", s.message()}};
     SendJson(res, 200, out);
   };
+  if (!view.problem.ok()) return fail(view.problem);
   const auto t0 = Clock::now();
   Result<std::unique_ptr<Connector>> conn = OpenConnector(view.name, view.url);
   if (!conn.ok()) return fail(conn.status());

@@ -90,35 +90,85 @@ bool ValidName(const std::string& name) {
 
 }  // namespace
 
-Catalog::Catalog(ServerStore* store, std::optional<Config> file, std::string base_dir)
+Catalog::Catalog(ServerStore* store, std::optional<Config> file, std::string base_dir,
+                 CatalogFiles files)
     : store_(store), file_(std::move(file)), base_dir_(std::move(base_dir)) {
   if (file_) file_config_ = std::make_shared<const Config>(*file_);
   auto dotenv = config_internal::ReadDotEnv(base_dir_ + "/.env");
   env_ =
       config_internal::ProcessEnvThen(dotenv.ok() ? *dotenv : std::map<std::string, std::string>{});
+  std::error_code ec;
+  data_dir_ = std::filesystem::weakly_canonical(files.data_dir, ec);
+  if (ec) data_dir_ = std::filesystem::path(files.data_dir).lexically_normal();
+  if (data_dir_.filename().empty()) data_dir_ = data_dir_.parent_path();  // a trailing '/'
+
+  if (!files.state_file.empty()) {
+    const std::filesystem::path state = std::filesystem::weakly_canonical(files.state_file, ec);
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      denied_.push_back((ec ? std::filesystem::path(files.state_file) : state).string() + suffix);
+    }
+  }
+}
+
+std::string Catalog::PlaceOf(const std::string& kind, const std::string& name) const {
+  // A relative SQLite path in an API connection is relative to the data folder.
+  return (data_dir_ / (kind + " " + name)).string();
+}
+
+Status Catalog::Confine(const std::string& name, const std::string& url,
+                        const std::string& as_written) const {
+  TETHER_ASSIGN_OR_RETURN(std::optional<std::string> file, LocalDatabaseFile(name, url));
+  if (!file) return Status::OK();
+  // Where the file really is, symbolic links and ".." resolved as the system will resolve them
+  // when it is opened. Nothing of it shows in the refusal (only the URL as written, not even its
+  // ${VAR}s resolved), which is the same whether the path exists or not: the API must not tell
+  // what lies outside its folder.
+  std::error_code ec;
+  const std::filesystem::path real = std::filesystem::weakly_canonical(*file, ec);
+  const auto [dir_end, real_it] =
+      std::mismatch(data_dir_.begin(), data_dir_.end(), real.begin(), real.end());
+  const bool inside = !ec && dir_end == data_dir_.end() && real_it != real.end() &&
+                      std::find(denied_.begin(), denied_.end(), real.string()) == denied_.end();
+  if (inside) return Status::OK();
+  return Status::Config(fmt::format(
+      "connection '{}': {} is not a file in the server's data folder {} (server.data_dir, "
+      "--data-dir): a SQLite database of a connection made through the API lives there",
+      name, RedactUrl(as_written), data_dir_.string()));
 }
 
 Result<std::string> Catalog::ResolvedUrl(const std::string& name, const std::string& raw) {
-  const std::string file_name = base_dir_ + "/connection " + name;
+  const std::string file_name = PlaceOf("connection", name);
   json doc = {{"connections", {{name, {{"url", raw}}}}}};
   Result<Config> c = ParseConfig(doc.dump(1), file_name, env_);
   if (!c.ok()) return WithoutPlace(c.status(), file_name);
-  TETHER_RETURN_IF_ERROR(CheckConnectorUrl(name, c->connections.at(0).url));
-  return c->connections.at(0).url;
+  const std::string& url = c->connections.at(0).url;
+  TETHER_RETURN_IF_ERROR(CheckConnectorUrl(name, url));
+  TETHER_RETURN_IF_ERROR(Confine(name, url, raw));
+  return url;
+}
+
+ConnectionView Catalog::ViewOf(const StoredConnection& c) {
+  ConnectionView v{c.name, "", "api", c.created_at, c.updated_at, Status::OK()};
+  Result<std::string> url = ResolvedUrl(c.name, c.url);
+  if (url.ok()) {
+    v.url = *url;
+  } else {
+    // Shown (redacted) as stored, and never opened.
+    v.url = c.url;
+    v.problem = url.status();
+  }
+  return v;
 }
 
 Result<std::vector<ConnectionView>> Catalog::Connections() {
   std::vector<ConnectionView> out;
   if (file_) {
     for (const ConnectionConfig& c : file_->connections) {
-      out.push_back({c.name, c.url, "file", "", ""});
+      out.push_back({c.name, c.url, "file", "", "", Status::OK()});
     }
   }
   TETHER_ASSIGN_OR_RETURN(auto stored, store_->ListConnections());
-  for (const StoredConnection& c : stored) {
-    Result<std::string> url = ResolvedUrl(c.name, c.url);
-    out.push_back({c.name, url.ok() ? *url : c.url, "api", c.created_at, c.updated_at});
-  }
+  for (const StoredConnection& c : stored) out.push_back(ViewOf(c));
   std::sort(out.begin(), out.end(),
             [](const ConnectionView& a, const ConnectionView& b) { return a.name < b.name; });
   return out;
@@ -127,14 +177,13 @@ Result<std::vector<ConnectionView>> Catalog::Connections() {
 Result<std::optional<ConnectionView>> Catalog::GetConnection(const std::string& name) {
   if (file_) {
     if (const ConnectionConfig* c = file_->FindConnection(name)) {
-      return std::optional<ConnectionView>(ConnectionView{c->name, c->url, "file", "", ""});
+      return std::optional<ConnectionView>(
+          ConnectionView{c->name, c->url, "file", "", "", Status::OK()});
     }
   }
   TETHER_ASSIGN_OR_RETURN(auto stored, store_->GetConnection(name));
   if (!stored) return std::optional<ConnectionView>();
-  Result<std::string> url = ResolvedUrl(stored->name, stored->url);
-  return std::optional<ConnectionView>(ConnectionView{
-      stored->name, url.ok() ? *url : stored->url, "api", stored->created_at, stored->updated_at});
+  return std::optional<ConnectionView>(ViewOf(*stored));
 }
 
 Result<ConnectionView> Catalog::CreateConnection(const std::string& name, const std::string& url,
@@ -158,7 +207,7 @@ Result<ConnectionView> Catalog::CreateConnection(const std::string& name, const 
   StoredConnection c{name, full, UtcNow(), ""};
   c.updated_at = c.created_at;
   TETHER_RETURN_IF_ERROR(store_->PutConnection(c));
-  return ConnectionView{name, resolved, "api", c.created_at, c.updated_at};
+  return ConnectionView{name, resolved, "api", c.created_at, c.updated_at, Status::OK()};
 }
 
 Result<ConnectionView> Catalog::UpdateConnection(const std::string& name, const std::string& url,
@@ -178,7 +227,8 @@ Result<ConnectionView> Catalog::UpdateConnection(const std::string& name, const 
   existing->url = full;
   existing->updated_at = UtcNow();
   TETHER_RETURN_IF_ERROR(store_->PutConnection(*existing));
-  return ConnectionView{name, resolved, "api", existing->created_at, existing->updated_at};
+  return ConnectionView{name,        resolved, "api", existing->created_at, existing->updated_at,
+                        Status::OK()};
 }
 
 Status Catalog::DeleteConnection(const std::string& name) {
@@ -226,11 +276,16 @@ Result<std::shared_ptr<const Config>> Catalog::LoadLocked(const std::string& nam
   }
   json doc = {
       {"connections", connections}, {"entities", entities}, {"pipelines", {{name, pipeline}}}};
-  const std::string file_name = base_dir_ + "/pipeline " + name;
+  const std::string file_name = PlaceOf("pipeline", name);
   Result<Config> config = ParseConfig(doc.dump(1), file_name, env_);
   if (!config.ok()) return WithoutPlace(config.status(), file_name);
   const PipelineConfig* p = config->FindPipeline(name);
   if (!p) return Status::Config(fmt::format("pipelines.{}: not loaded", name));
+  for (const ConnectionConfig& c : config->connections) {
+    if (!file_ || !file_->FindConnection(c.name)) {
+      TETHER_RETURN_IF_ERROR(Confine(c.name, c.url, connections[c.name]["url"].get<std::string>()));
+    }
+  }
   TETHER_RETURN_IF_ERROR(WithoutPlace(EntityOrder(*config, *p).status(), file_name));
   return std::shared_ptr<const Config>(std::make_shared<Config>(std::move(config).value()));
 }
@@ -243,7 +298,7 @@ Result<std::shared_ptr<const Config>> Catalog::Validate(const std::string& name,
 Status Catalog::Check(const std::string& name, const Config& config, SyncObserver* observer) {
   Status st = CheckPipelines(config, {name}, observer);
   if (st.ok()) return st;
-  st = WithoutPlace(st, base_dir_ + "/pipeline " + name);
+  st = WithoutPlace(st, PlaceOf("pipeline", name));
   if (st.code() == StatusCode::kNotFound) return Status::Config(st.message());
   return st;
 }

@@ -4,6 +4,7 @@
 // they get the same validation and messages. Thread-safe.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -24,6 +25,16 @@ struct ConnectionView {
   std::string origin;  // api | file
   std::string created_at;
   std::string updated_at;
+  // Why an API connection cannot be used now (its ${VAR} is unset, its SQLite file is not in
+  // the data folder, ...): `url` is then the stored text, to show redacted and never to open.
+  Status problem;
+};
+
+// Where connections made through the API may keep SQLite files: only inside `data_dir` (after
+// symbolic links and ".." are resolved), and never the state store's own file.
+struct CatalogFiles {
+  std::string data_dir;
+  std::string state_file;  // the SQLite state store's file, "" when it is not SQLite
 };
 
 struct PipelineView {
@@ -38,9 +49,9 @@ struct PipelineView {
 
 class Catalog {
  public:
-  // `file` is tether.yaml's content, if the server was given one; API pipelines resolve relative
-  // sqlite paths and `.env` against `base_dir`.
-  Catalog(ServerStore* store, std::optional<Config> file, std::string base_dir);
+  // `file` is tether.yaml's content, if the server was given one; API connections and pipelines
+  // read `.env` from `base_dir`, and resolve relative SQLite paths against `files.data_dir`.
+  Catalog(ServerStore* store, std::optional<Config> file, std::string base_dir, CatalogFiles files);
 
   Result<std::vector<ConnectionView>> Connections();
   Result<std::optional<ConnectionView>> GetConnection(const std::string& name);
@@ -69,7 +80,15 @@ class Catalog {
   Result<std::vector<std::pair<std::string, std::string>>> Schedules();
 
  private:
+  // The stored URL of an API connection, interpolated, checked and confined.
   Result<std::string> ResolvedUrl(const std::string& name, const std::string& raw);
+  // kConfig unless an API connection's SQLite file (if it has one) is inside the data folder;
+  // `url` is resolved (${VAR}s replaced), `as_written` is the text the refusal shows.
+  Status Confine(const std::string& name, const std::string& url,
+                 const std::string& as_written) const;
+  // The file name the loader is given for an API connection or pipeline (messages drop it).
+  std::string PlaceOf(const std::string& kind, const std::string& name) const;
+  ConnectionView ViewOf(const StoredConnection& c);
   Result<std::shared_ptr<const Config>> LoadLocked(const std::string& name,
                                                    const nlohmann::json& body);
   Result<PipelineView> ViewOf(const StoredPipeline& p);
@@ -80,6 +99,8 @@ class Catalog {
   std::optional<Config> file_;
   std::shared_ptr<const Config> file_config_;  // the same, to hand to runs
   std::string base_dir_;
+  std::filesystem::path data_dir_;   // canonical
+  std::vector<std::string> denied_;  // the state store's files, canonical
   EnvLookup env_;
 };
 

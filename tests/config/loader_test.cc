@@ -717,6 +717,7 @@ TEST_F(LoaderTest, ServerEveryField) {
   job_timeout: 0
   cleanup_age: 7d
   max_body: 4096
+  data_dir: files/api
 )",
                 {{"TETHER_API_TOKEN", "s3cret"}});
   ASSERT_OK(r);
@@ -729,6 +730,7 @@ TEST_F(LoaderTest, ServerEveryField) {
   EXPECT_EQ(s.job_timeout_ms, 0);
   EXPECT_EQ(s.cleanup_age_ms, int64_t{7} * 24 * 3600 * 1000);
   EXPECT_EQ(s.max_body, 4096);
+  EXPECT_EQ(s.data_dir, (std::filesystem::path(r->base_dir) / "files/api").string());
   const ServerConfig::FromFile& f = s.from_file;
   EXPECT_TRUE(f.listen && f.token && f.max_concurrency && f.retry_attempts && f.retry_delay &&
               f.job_timeout && f.cleanup_age && f.max_body);
@@ -776,6 +778,7 @@ TEST_F(LoaderTest, ServerErrors) {
       {"max_body", "0"},
       {"max_body", "1MiB"},
       {"max_body", "[1]"},
+      {"data_dir", "\"\""},
   };
   for (const auto& [key, value] : bad_values) {
     SCOPED_TRACE(key + ": " + value);
@@ -856,6 +859,37 @@ TEST_F(LoaderTest, ColumnConflicts) {
       rename: { a: x, b: y, c: x }
 )"),
               "5:32", "'x'");
+}
+
+// tether's own tables hold its state — links, runs, and for the server the connections with
+// their passwords: an entity may neither read nor write one, whatever the letter case.
+TEST_F(LoaderTest, TethersOwnTablesAreNoEntitysTable) {
+  ExpectError(Load(R"(entities:
+  t:
+    table: tether_server_connections
+)"),
+              "3:12", "tether_server_connections");
+  ExpectError(Load(R"(entities:
+  t:
+    table: TETHER_Links
+)"),
+              "3:12", "TETHER_Links");
+  ExpectError(Load(R"(entities:
+  t:
+    source_table: product
+    target_table: tether_server_secrets
+)"),
+              "4:19", "tether_server_secrets");
+  ExpectError(Load(R"(entities:
+  t:
+    source_table: "Tether_Runs"
+    target_table: product
+)"),
+              "3:19", "Tether_Runs");
+  ASSERT_OK(Load(R"(entities:
+  t:
+    table: tethered_items
+)"));
 }
 
 TEST_F(LoaderTest, InvalidPattern) {

@@ -15,28 +15,13 @@ namespace {
 
 using nlohmann::json;
 
-// A SQLite source of `rows` items and an empty target with the same table.
-void MakeItems(const std::string& dir, int rows) {
-  SqliteExec(dir + "/src.db",
-             "CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL);"
-             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
-                 std::to_string(rows) +
-                 ") INSERT INTO item SELECT i, 'item ' || i, i * 0.5 FROM n;");
-  SqliteExec(dir + "/dst.db",
-             "CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL);");
-}
-
-json ItemsPipeline(int batch_size = 100) {
-  return {{"name", "items"},
-          {"source", "src"},
-          {"target", "dst"},
-          {"entities", {{"item", {{"table", "item"}, {"key", "id"}, {"keys", "identity"}}}}},
-          {"batch_size", batch_size}};
-}
-
 class ServeTest : public ::testing::Test {
  protected:
-  void SetUp() override { dir_ = tmp_.path().string(); }
+  void SetUp() override {
+    dir_ = tmp_.path().string();
+    data_ = dir_ + "/tether-data";  // the server's data folder: API SQLite files live there
+    std::filesystem::create_directories(data_);
+  }
 
   // Connections src and dst (the item databases) and pipeline `items`, through the API.
   void DefineItems(ServeProcess& s, int batch_size = 100) {
@@ -63,12 +48,13 @@ class ServeTest : public ::testing::Test {
 
   // Source and target hold the same items.
   void ExpectEqualItems() {
-    EXPECT_EQ(SqliteRows(dir_ + "/src.db", "SELECT * FROM item ORDER BY id"),
-              SqliteRows(dir_ + "/dst.db", "SELECT * FROM item ORDER BY id"));
+    EXPECT_EQ(SqliteRows(data_ + "/src.db", "SELECT * FROM item ORDER BY id"),
+              SqliteRows(data_ + "/dst.db", "SELECT * FROM item ORDER BY id"));
   }
 
   TempDir tmp_;
   std::string dir_;
+  std::string data_;
 };
 
 TEST_F(ServeTest, TokenIsRequiredEverywhereButHealth) {
@@ -156,7 +142,7 @@ TEST_F(ServeTest, ConnectionsAreManagedAndPasswordsNeverComeBack) {
   EXPECT_EQ(typed.status, 400) << typed.text;
 
   // A SQLite connection that works, updated, then deleted.
-  SqliteExec(dir_ + "/a.db", "CREATE TABLE t(id INTEGER PRIMARY KEY)");
+  SqliteExec(data_ + "/a.db", "CREATE TABLE t(id INTEGER PRIMARY KEY)");
   ASSERT_EQ(s.Post("/api/connections", {{"name", "a"}, {"url", "sqlite:missing.db"}}).status, 201);
   EXPECT_EQ(s.Post("/api/connections/a/test", json::object()).body["ok"], false);
   Reply updated = s.Put("/api/connections/a", {{"url", "sqlite:a.db"}});
@@ -177,7 +163,7 @@ TEST_F(ServeTest, ConnectionsAreManagedAndPasswordsNeverComeBack) {
 }
 
 TEST_F(ServeTest, PipelinesAreValidatedLikeTetherYaml) {
-  MakeItems(dir_, 10);
+  MakeItems(data_, 10);
   ServeProcess s(dir_, {});
   ASSERT_TRUE(s.Start());
   DefineItems(s);
@@ -279,8 +265,8 @@ TEST_F(ServeTest, BadRequestsGetClearErrors) {
 }
 
 TEST_F(ServeTest, RunSyncsAndReportsCountsLogsRecordsAndLinks) {
-  MakeItems(dir_, 500);
-  SqliteExec(dir_ + "/src.db", "INSERT INTO item VALUES (501, '', 1)");  // kept: name not null
+  MakeItems(data_, 500);
+  SqliteExec(data_ + "/src.db", "INSERT INTO item VALUES (501, '', 1)");  // kept: name not null
   ServeProcess s(dir_, {});
   ASSERT_TRUE(s.Start());
   DefineItems(s);
@@ -290,7 +276,7 @@ TEST_F(ServeTest, RunSyncsAndReportsCountsLogsRecordsAndLinks) {
   json plan_run = s.WaitFinished(plan_id);
   EXPECT_EQ(plan_run["status"], "succeeded") << plan_run.dump();
   EXPECT_EQ(plan_run["counts"]["inserted"], 501) << plan_run.dump();
-  EXPECT_EQ(Count(dir_ + "/dst.db", "SELECT COUNT(*) FROM item"), 0);
+  EXPECT_EQ(Count(data_ + "/dst.db", "SELECT COUNT(*) FROM item"), 0);
   Reply plan = s.Get("/api/runs/" + plan_id + "/plan?limit=10");
   ASSERT_EQ(plan.status, 200) << plan.text;
   EXPECT_EQ(plan.body["records"].size(), 10u);
@@ -320,11 +306,11 @@ TEST_F(ServeTest, RunSyncsAndReportsCountsLogsRecordsAndLinks) {
   EXPECT_EQ(later.body["logs"].size(), 0u);
 
   // An update that the target refuses is a per-record result and a failed link.
-  SqliteExec(dir_ + "/dst.db",
+  SqliteExec(data_ + "/dst.db",
              "CREATE TRIGGER no_big BEFORE UPDATE ON item WHEN NEW.price > 10000 "
              "BEGIN SELECT RAISE(ABORT, 'price too big'); END;");
-  SqliteExec(dir_ + "/src.db", "UPDATE item SET price = 99999 WHERE id = 7");
-  SqliteExec(dir_ + "/src.db", "UPDATE item SET name = 'renamed' WHERE id = 8");
+  SqliteExec(data_ + "/src.db", "UPDATE item SET price = 99999 WHERE id = 7");
+  SqliteExec(data_ + "/src.db", "UPDATE item SET name = 'renamed' WHERE id = 8");
   std::string id2 = StartRun(s);
   json run2 = s.WaitFinished(id2);
   EXPECT_EQ(run2["status"], "partial") << run2.dump();
@@ -346,13 +332,13 @@ TEST_F(ServeTest, RunSyncsAndReportsCountsLogsRecordsAndLinks) {
   EXPECT_EQ(s.Get("/api/pipelines/items/links?entity=nope").status, 400);
 
   // Selected keys: only those records.
-  SqliteExec(dir_ + "/dst.db", "DROP TRIGGER no_big");
-  SqliteExec(dir_ + "/src.db", "UPDATE item SET name = 'sel' WHERE id IN (1, 2)");
+  SqliteExec(data_ + "/dst.db", "DROP TRIGGER no_big");
+  SqliteExec(data_ + "/src.db", "UPDATE item SET name = 'sel' WHERE id IN (1, 2)");
   std::string sel = StartRun(s, {{"keys", {{"item", {"1", "7"}}}}});
   json sel_run = s.WaitFinished(sel);
   EXPECT_EQ(sel_run["status"], "succeeded") << sel_run.dump();
   EXPECT_EQ(sel_run["counts"]["updated"], 2) << sel_run.dump();
-  EXPECT_EQ(SqliteRows(dir_ + "/dst.db", "SELECT name FROM item WHERE id = 2"),
+  EXPECT_EQ(SqliteRows(data_ + "/dst.db", "SELECT name FROM item WHERE id = 2"),
             std::vector<std::string>{"item 2"});
   EXPECT_EQ(s.Post("/api/pipelines/items/runs", {{"keys", {{"nope", {"1"}}}}}).status, 400);
   EXPECT_EQ(s.Post("/api/pipelines/items/runs", {{"mode", "sometimes"}}).status, 400);
@@ -401,10 +387,10 @@ void MakeSlowChanges(const std::string& dir) {
 }
 
 TEST_F(ServeTest, ARunIsStoppedBetweenBatchesAndASecondStartIsRefused) {
-  MakeSlowChanges(dir_);
+  MakeSlowChanges(data_);
   ServeProcess s(dir_, {});
   StartSynced(s, 10);
-  SqliteExec(dir_ + "/src.db", "UPDATE item SET price = price + 1 WHERE id <= 1000");
+  SqliteExec(data_ + "/src.db", "UPDATE item SET price = price + 1 WHERE id <= 1000");
 
   std::string id = StartRun(s);
   Reply second = s.Post("/api/pipelines/items/runs", json::object());
@@ -423,7 +409,7 @@ TEST_F(ServeTest, ARunIsStoppedBetweenBatchesAndASecondStartIsRefused) {
   EXPECT_GT(updated, 0);
   EXPECT_LT(updated, 1000);
   EXPECT_EQ(updated % 10, 0) << "whole batches only";
-  EXPECT_EQ(Count(dir_ + "/dst.db", "SELECT COUNT(*) FROM item WHERE price <> id * 0.5"), updated);
+  EXPECT_EQ(Count(data_ + "/dst.db", "SELECT COUNT(*) FROM item WHERE price <> id * 0.5"), updated);
   EXPECT_EQ(s.Post("/api/runs/" + id + "/stop", json::object()).status, 409);
 
   // The next run does the rest.
@@ -434,10 +420,10 @@ TEST_F(ServeTest, ARunIsStoppedBetweenBatchesAndASecondStartIsRefused) {
 }
 
 TEST_F(ServeTest, EventsStreamProgressAndEnd) {
-  MakeSlowChanges(dir_);
+  MakeSlowChanges(data_);
   ServeProcess s(dir_, {});
   StartSynced(s, 10);
-  SqliteExec(dir_ + "/src.db", "UPDATE item SET price = price + 1 WHERE id <= 600");
+  SqliteExec(data_ + "/src.db", "UPDATE item SET price = price + 1 WHERE id <= 600");
   std::string id = StartRun(s);
 
   httplib::Client c("127.0.0.1", s.port());
@@ -474,7 +460,7 @@ TEST_F(ServeTest, EventsStreamProgressAndEnd) {
 }
 
 TEST_F(ServeTest, RetryableFailuresAreRetriedWithBackoffThenFail) {
-  MakeItems(dir_, 10);
+  MakeItems(data_, 10);
   ServeProcess s(dir_, {"--retry-attempts", "2", "--retry-delay", "200ms"});
   ASSERT_TRUE(s.Start());
   ASSERT_EQ(s.Post("/api/connections", {{"name", "src"}, {"url", "sqlite:src.db"}}).status, 201);
@@ -500,17 +486,17 @@ TEST_F(ServeTest, RetryableFailuresAreRetriedWithBackoffThenFail) {
 
   // A configuration problem is not retried.
   ASSERT_EQ(s.Put("/api/connections/dst", {{"url", "sqlite:dst2.db"}}).status, 200);
-  SqliteExec(dir_ + "/dst2.db", "CREATE TABLE item(id INTEGER PRIMARY KEY)");  // no name, price
+  SqliteExec(data_ + "/dst2.db", "CREATE TABLE item(id INTEGER PRIMARY KEY)");  // no name, price
   json cfg = s.WaitFinished(StartRun(s), 60);
   EXPECT_EQ(cfg["status"], "failed") << cfg.dump();
   EXPECT_EQ(cfg["attempt"], 1) << cfg.dump();
 }
 
 TEST_F(ServeTest, JobTimeoutStopsALongRun) {
-  MakeSlowChanges(dir_);
+  MakeSlowChanges(data_);
   ServeProcess s(dir_, {"--job-timeout", "1s"});
   StartSynced(s, 10);
-  SqliteExec(dir_ + "/src.db", "UPDATE item SET price = price + 1 WHERE id <= 1000");
+  SqliteExec(data_ + "/src.db", "UPDATE item SET price = price + 1 WHERE id <= 1000");
   json run = s.WaitFinished(StartRun(s), 60);
   EXPECT_EQ(run["status"], "timed_out") << run.dump();
   EXPECT_TRUE(Contains(run["message"], "job_timeout")) << run.dump();
@@ -518,11 +504,11 @@ TEST_F(ServeTest, JobTimeoutStopsALongRun) {
 }
 
 TEST_F(ServeTest, AScheduleFiresAndDoesNotStack) {
-  MakeSlowChanges(dir_);
+  MakeSlowChanges(data_);
   ServeProcess s(dir_, {});
   StartSynced(s, 10);
   // 1,000 updates (about 2 s): the run outlasts a 1 s tick or two.
-  SqliteExec(dir_ + "/src.db", "UPDATE item SET price = price + 1 WHERE id <= 1000");
+  SqliteExec(data_ + "/src.db", "UPDATE item SET price = price + 1 WHERE id <= 1000");
   json every = ItemsPipeline(10);
   every.erase("name");
   every["schedule"] = {{"every", "1s"}};
@@ -571,10 +557,10 @@ TEST_F(ServeTest, AScheduleFiresAndDoesNotStack) {
 }
 
 TEST_F(ServeTest, ARestartLosesNothingAndAKilledRunIsMarkedFailed) {
-  MakeSlowChanges(dir_);
+  MakeSlowChanges(data_);
   ServeProcess s(dir_, {});
   StartSynced(s, 10);
-  SqliteExec(dir_ + "/src.db", "UPDATE item SET price = price + 1 WHERE id <= 600");
+  SqliteExec(data_ + "/src.db", "UPDATE item SET price = price + 1 WHERE id <= 600");
   std::string id = StartRun(s);
   s.WaitRun(id, [](const json& r) { return r["counts"]["updated"].get<int>() >= 30; });
   EXPECT_EQ(s.Stop(SIGKILL), 128 + SIGKILL);
@@ -594,7 +580,7 @@ TEST_F(ServeTest, ARestartLosesNothingAndAKilledRunIsMarkedFailed) {
   ExpectEqualItems();
 
   // A graceful stop in the middle of a run: cancelled, and the run finishes next time.
-  SqliteExec(dir_ + "/src.db", "UPDATE item SET price = price + 1 WHERE id <= 600");
+  SqliteExec(data_ + "/src.db", "UPDATE item SET price = price + 1 WHERE id <= 600");
   std::string id2 = StartRun(s);
   s.WaitRun(id2, [](const json& r) { return r["counts"]["updated"].get<int>() >= 30; });
   EXPECT_EQ(s.Stop(SIGTERM), 0);
@@ -607,7 +593,7 @@ TEST_F(ServeTest, ARestartLosesNothingAndAKilledRunIsMarkedFailed) {
 }
 
 TEST_F(ServeTest, SchedulesSurviveARestartAndOldRunsAreCleanedUp) {
-  MakeItems(dir_, 10);
+  MakeItems(data_, 10);
   ServeProcess s(dir_, {});
   ASSERT_TRUE(s.Start());
   DefineItems(s);

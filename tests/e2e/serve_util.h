@@ -31,6 +31,26 @@ struct Reply {
   std::map<std::string, std::string> headers;
 };
 
+// A SQLite source of `rows` items and an empty target with the same table, in `dir`.
+inline void MakeItems(const std::string& dir, int rows) {
+  SqliteExec(dir + "/src.db",
+             "CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL);"
+             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
+                 std::to_string(rows) +
+                 ") INSERT INTO item SELECT i, 'item ' || i, i * 0.5 FROM n;");
+  SqliteExec(dir + "/dst.db",
+             "CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL);");
+}
+
+// Pipeline `items` from connection src to dst (the item databases).
+inline nlohmann::json ItemsPipeline(int batch_size = 100) {
+  return {{"name", "items"},
+          {"source", "src"},
+          {"target", "dst"},
+          {"entities", {{"item", {{"table", "item"}, {"key", "id"}, {"keys", "identity"}}}}},
+          {"batch_size", batch_size}};
+}
+
 class ServeProcess {
  public:
   // Starts `tether serve --listen 127.0.0.1:0 args...` in `cwd` and waits until it listens.

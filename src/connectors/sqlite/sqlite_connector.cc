@@ -858,8 +858,22 @@ Status SqliteConnector::Delete(const std::string& table,
   return ExecEach(sql, key_columns.size(), keys, "deleting from " + table, nullptr);
 }
 
+// The database file of `opt`, absolute and lexically normal; nullopt for ":memory:".
+std::optional<std::string> FileOf(const Options& opt) {
+  if (opt.path == ":memory:") return std::nullopt;
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(opt.path, ec);
+  return ec ? opt.path : abs.lexically_normal().string();
+}
+
 }  // namespace
 }  // namespace sqlite
+
+Result<std::optional<std::string>> SqliteDatabaseFile(const std::string& connection_name,
+                                                      const std::string& url) {
+  TETHER_ASSIGN_OR_RETURN(sqlite::Options opt, sqlite::ParseUrl(connection_name, url));
+  return sqlite::FileOf(opt);
+}
 
 Result<std::unique_ptr<Connector>> OpenSqliteConnector(const std::string& connection_name,
                                                        const std::string& url) {
@@ -867,11 +881,9 @@ Result<std::unique_ptr<Connector>> OpenSqliteConnector(const std::string& connec
   TETHER_ASSIGN_OR_RETURN(sqlite::Options opt, sqlite::ParseUrl(connection_name, url));
   const std::string where = "connection '" + connection_name + "'";
 
-  std::string path = opt.path;
+  std::string path = sqlite::FileOf(opt).value_or(opt.path);
   if (path != ":memory:") {
     std::error_code ec;
-    std::filesystem::path abs = std::filesystem::absolute(path, ec);
-    if (!ec) path = abs.lexically_normal().string();
     bool exists = std::filesystem::exists(path, ec);
     if (ec) {
       StatusCode code = ec == std::errc::permission_denied ? StatusCode::kPermissionDenied

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "connectors/connector.h"
@@ -14,5 +15,10 @@ namespace tether {
 // database. Turns on foreign keys; leaves the file's journal mode alone.
 Result<std::unique_ptr<Connector>> OpenSqliteConnector(const std::string& connection_name,
                                                        const std::string& url);
+
+// The file OpenSqliteConnector opens for `url`: absolute (against the working directory) and
+// lexically normal, symbolic links left as they are; nullopt for ":memory:".
+Result<std::optional<std::string>> SqliteDatabaseFile(const std::string& connection_name,
+                                                      const std::string& url);
 
 }  // namespace tether
