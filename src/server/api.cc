@@ -11,12 +11,17 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <span>
+#include <string_view>
 #include <thread>
+#include <tuple>
 
+#include "config/text.h"
 #include "connectors/connector.h"
 #include "engine/sync.h"
 #include "server/clock.h"
 #include "server/json_schema.h"
+#include "server/json_text.h"
 #include "server/openapi.h"
 #include "state/state_store.h"
 
@@ -27,6 +32,12 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr char kVersion[] = "0.1.0";
+// What runs can be, for the filters of GET /api/runs.
+constexpr std::string_view kRunStatuses[] = {"queued", "running",   "succeeded", "partial",
+                                             "failed", "cancelled", "timed_out"};
+constexpr std::string_view kRunKinds[] = {"sync", "diff"};
+constexpr std::string_view kRunTriggers[] = {"api", "schedule"};
+using Words = std::span<const std::string_view>;
 constexpr size_t kPageMax = 1000;
 
 struct HttpError {
@@ -72,6 +83,8 @@ const char* CodeForHttp(int status) {
       return "conflict";
     case 413:
       return "payload_too_large";
+    case 415:
+      return "unsupported_media_type";
     case 422:
       return "config";
     case 502:
@@ -85,7 +98,7 @@ const char* CodeForHttp(int status) {
 
 void SendJson(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(JsonText(body), "application/json");
 }
 
 void SendError(httplib::Response& res, int status, const std::string& message) {
@@ -177,7 +190,25 @@ std::optional<std::string> StrParam(const httplib::Request& req, const char* nam
   return req.get_param_value(name);
 }
 
-bool SameSecret(const std::string& a, const std::string& b) {
+// "application/json", in any case, with or without parameters ("; charset=utf-8").
+bool IsJsonMediaType(std::string_view content_type) {
+  return config_internal::EqualsIgnoreCase(
+      config_internal::Trim(content_type.substr(0, content_type.find(';'))), "application/json");
+}
+
+// The token of an "Authorization: Bearer <token>" header: the scheme in any letter case (as
+// HTTP authentication schemes are), then spaces; nullopt for another scheme or none.
+std::optional<std::string_view> BearerToken(std::string_view header) {
+  constexpr std::string_view kScheme = "bearer";
+  if (header.size() <= kScheme.size() ||
+      (header[kScheme.size()] != ' ' && header[kScheme.size()] != '\t') ||
+      !config_internal::EqualsIgnoreCase(header.substr(0, kScheme.size()), kScheme)) {
+    return std::nullopt;
+  }
+  return config_internal::Trim(header.substr(kScheme.size()));
+}
+
+bool SameSecret(std::string_view a, const std::string& b) {
   // Compares every byte whatever differs, so the time taken tells nothing of the token.
   unsigned char diff = a.size() == b.size() ? 0 : 1;
   for (size_t i = 0; i < a.size(); ++i) diff |= a[i] ^ b[i % (b.empty() ? 1 : b.size())];
@@ -361,6 +392,12 @@ void ApiServer::Impl::Add(const Route& r, Handler h) {
 
 std::optional<json> ApiServer::Impl::Body(const httplib::Request& req, httplib::Response& res,
                                           const char* method, const char* path) {
+  if (!req.body.empty() && !IsJsonMediaType(req.get_header_value("Content-Type"))) {
+    SendError(res, 415,
+              fmt::format("the body must be sent as Content-Type: application/json, not '{}'",
+                          req.get_header_value("Content-Type")));
+    return std::nullopt;
+  }
   json body;
   const std::string text = req.body.empty() ? "{}" : req.body;
   try {
@@ -747,6 +784,7 @@ void ApiServer::Impl::StartRun(const std::string& name, const std::string& kind,
   // Checked here so that a bad request is a 400 now, not a failed run later.
   auto sync_request = SyncRequestFor(**config, name, kind, *body);
   if (!sync_request.ok()) return SendStatus(res, sync_request.status());
+  if (Status st = CheckWhere(**config, *sync_request); !st.ok()) return SendStatus(res, st);
   auto job = runner->Submit(name, kind, "api", *body);
   if (!job.ok()) return SendStatus(res, job.status());
   auto snap = runner->Get(job->id);
@@ -774,6 +812,16 @@ void ApiServer::Impl::ListRuns(const httplib::Request& req, httplib::Response& r
   f.status = StrParam(req, "status");
   f.kind = StrParam(req, "kind");
   f.trigger = StrParam(req, "trigger");
+  for (const auto& [name, value, allowed] :
+       {std::tuple("status", f.status, Words(kRunStatuses)),
+        std::tuple("kind", f.kind, Words(kRunKinds)),
+        std::tuple("trigger", f.trigger, Words(kRunTriggers))}) {
+    if (value && std::find(allowed.begin(), allowed.end(), *value) == allowed.end()) {
+      return SendError(res, 400,
+                       fmt::format("query parameter '{}': expected one of {}; got '{}'", name,
+                                   fmt::join(allowed, ", "), *value));
+    }
+  }
   f.before = StrParam(req, "before");
   auto limit = IntParam(req, "limit", 50, 1, 500);
   if (!limit.ok()) return SendStatus(res, limit.status());
@@ -888,15 +936,15 @@ void ApiServer::Impl::RunEvents(const std::string& id, httplib::Response& res) {
       out = ": keep-alive\n\n";  // nothing new for 15 s; tells proxies the stream lives
     }
     for (const LogLine& l : (*snap)->logs) {
-      out += "event: log\ndata: " + LogJson(l).dump() + "\n\n";
+      out += "event: log\ndata: " + JsonText(LogJson(l)) + "\n\n";
       state->after_log = l.seq;
     }
     const json run = RunJson(**snap);
     if ((*snap)->finished) {
-      out += "event: end\ndata: " + run.dump() + "\n\n";
+      out += "event: end\ndata: " + JsonText(run) + "\n\n";
       state->ended = true;
     } else if ((*snap)->version != state->seen) {
-      out += "event: progress\ndata: " + run.dump() + "\n\n";
+      out += "event: progress\ndata: " + JsonText(run) + "\n\n";
     }
     state->seen = (*snap)->version;
     if (!sink.write(out.data(), out.size())) return false;
@@ -952,8 +1000,8 @@ void ApiServer::Impl::Register() {
     if (req.method == "GET" && req.path == "/api/status")
       return httplib::Server::HandlerResponse::Unhandled;
     const std::string auth = req.get_header_value("Authorization");
-    const std::string prefix = "Bearer ";
-    if (auth.rfind(prefix, 0) != 0 || !SameSecret(auth.substr(prefix.size()), options.token)) {
+    const std::optional<std::string_view> token = BearerToken(auth);
+    if (!token || !SameSecret(*token, options.token)) {
       res.set_header("WWW-Authenticate", "Bearer");
       SendError(res, 401,
                 auth.empty() ? "this route needs Authorization: Bearer <token>"

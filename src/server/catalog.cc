@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "config/env.h"
+#include "server/json_text.h"
 
 namespace tether {
 namespace {
@@ -139,7 +140,7 @@ Status Catalog::Confine(const std::string& name, const std::string& url,
 Result<std::string> Catalog::ResolvedUrl(const std::string& name, const std::string& raw) {
   const std::string file_name = PlaceOf("connection", name);
   json doc = {{"connections", {{name, {{"url", raw}}}}}};
-  Result<Config> c = ParseConfig(doc.dump(1), file_name, env_);
+  Result<Config> c = ParseConfig(JsonText(doc, 1), file_name, env_);
   if (!c.ok()) return WithoutPlace(c.status(), file_name);
   const std::string& url = c->connections.at(0).url;
   TETHER_RETURN_IF_ERROR(CheckConnectorUrl(name, url));
@@ -277,7 +278,7 @@ Result<std::shared_ptr<const Config>> Catalog::LoadLocked(const std::string& nam
   json doc = {
       {"connections", connections}, {"entities", entities}, {"pipelines", {{name, pipeline}}}};
   const std::string file_name = PlaceOf("pipeline", name);
-  Result<Config> config = ParseConfig(doc.dump(1), file_name, env_);
+  Result<Config> config = ParseConfig(JsonText(doc, 1), file_name, env_);
   if (!config.ok()) return WithoutPlace(config.status(), file_name);
   const PipelineConfig* p = config->FindPipeline(name);
   if (!p) return Status::Config(fmt::format("pipelines.{}: not loaded", name));
@@ -385,7 +386,7 @@ Result<PipelineView> Catalog::CreatePipeline(const std::string& name, const json
   json stored_body = body;
   stored_body.erase("name");
   TETHER_ASSIGN_OR_RETURN(auto config, LoadLocked(name, stored_body));
-  StoredPipeline p{name, stored_body.dump(), UtcNow(), ""};
+  StoredPipeline p{name, JsonText(stored_body), UtcNow(), ""};
   p.updated_at = p.created_at;
   TETHER_RETURN_IF_ERROR(store_->PutPipeline(p));
   PipelineView v{name, stored_body, "api", p.created_at, p.updated_at, config, ""};
@@ -403,7 +404,7 @@ Result<PipelineView> Catalog::UpdatePipeline(const std::string& name, const json
   json stored_body = body;
   stored_body.erase("name");
   TETHER_ASSIGN_OR_RETURN(auto config, LoadLocked(name, stored_body));
-  existing->body = stored_body.dump();
+  existing->body = JsonText(stored_body);
   existing->updated_at = UtcNow();
   TETHER_RETURN_IF_ERROR(store_->PutPipeline(*existing));
   PipelineView v{name, stored_body, "api", existing->created_at, existing->updated_at, config, ""};

@@ -6,7 +6,9 @@
 #include <atomic>
 #include <cmath>
 
+#include "engine/where.h"
 #include "server/clock.h"
+#include "server/json_text.h"
 
 namespace tether {
 namespace {
@@ -91,13 +93,52 @@ Result<SyncRequest> SyncRequestFor(const Config& config, const std::string& pipe
             fmt::format("field 'keys.{}': pipeline '{}' has no such entity", entity, pipeline));
       }
       for (const json& id : ids) {
-        req.keys[entity].push_back(id.is_string() ? id.get<std::string>() : id.dump());
+        req.keys[entity].push_back(id.is_string() ? id.get<std::string>() : JsonText(id));
       }
     }
     if (req.keys.empty()) return Status::InvalidArgument("field 'keys': no record selected");
   }
   req.count_rows = !req.changes && req.keys.empty();
   return req;
+}
+
+Status CheckWhere(const Config& config, const SyncRequest& request) {
+  if (request.where.empty()) return Status::OK();
+  const PipelineConfig* p = config.FindPipeline(request.pipeline);
+  if (!p) return Status::NotFound(fmt::format("no pipeline '{}'", request.pipeline));
+  // The entities the run reads, as the engine selects them.
+  std::vector<std::string> selected;
+  for (const std::string& e : p->entities) {
+    const bool asked = !request.keys.empty()
+                           ? request.keys.count(e) > 0
+                           : request.entities.empty() ||
+                                 std::find(request.entities.begin(), request.entities.end(), e) !=
+                                     request.entities.end();
+    if (asked) selected.push_back(e);
+  }
+  constexpr std::string_view kField = "field 'where':";
+  TETHER_RETURN_IF_ERROR(WhereConditions(kField, request.where, selected, [](const std::string&) {
+                           return static_cast<const TableSchema*>(nullptr);
+                         }).status());
+  const ConnectionConfig* source = config.FindConnection(p->source);
+  Result<std::unique_ptr<Connector>> conn = OpenConnector(source->name, source->url);
+  if (!conn.ok()) return conn.status().IsRetryable() ? Status::OK() : conn.status();
+  std::map<std::string, TableSchema> schemas;
+  for (const std::string& e : selected) {
+    const EntityConfig* entity = config.FindEntity(e);
+    Result<std::optional<TableSchema>> schema = (*conn)->DescribeTable(entity->source_table);
+    if (!schema.ok()) return schema.status().IsRetryable() ? Status::OK() : schema.status();
+    if (!*schema) {
+      return Status::Config(fmt::format("entity '{}': table '{}' does not exist on connection '{}'",
+                                        e, entity->source_table, source->name));
+    }
+    schemas[e] = std::move(**schema);
+  }
+  Status columns = WhereConditions(kField, request.where, selected, [&](const std::string& e) {
+                     return &schemas.at(e);
+                   }).status();
+  // Well formed, but naming a column the database does not have: the configuration's side.
+  return columns.ok() ? columns : Status::Config(columns.message());
 }
 
 struct JobRunner::Active {
@@ -136,7 +177,7 @@ class JobRunner::Observer : public SyncObserver {
     Update([&](Active& a) {
       json runs = json::parse(a.job.engine_runs);
       runs.push_back(run.run_id);
-      a.job.engine_runs = runs.dump();
+      a.job.engine_runs = JsonText(runs);
       runner_->Log(a, "info", fmt::format("engine run {} started", run.run_id));
     });
   }
@@ -169,7 +210,7 @@ class JobRunner::Observer : public SyncObserver {
         changes.push_back(
             {{"column", c.column}, {"before", ValueJson(c.before)}, {"after", ValueJson(c.after)}});
       }
-      line.changes = changes.dump();
+      line.changes = JsonText(changes);
       line.reason = r.reason;
       a.pending_records.push_back(std::move(line));
       flush = a.pending_records.size() >= kRecordFlush;
@@ -280,7 +321,7 @@ Result<Job> JobRunner::Submit(const std::string& pipeline, const std::string& ki
     a->job.pipeline = pipeline;
     a->job.kind = kind;
     a->job.trigger = trigger;
-    a->job.request = request.dump();
+    a->job.request = JsonText(request);
     a->job.created_at = UtcNow();
     a->job.max_attempts = 1 + std::max(0, options_.retry_attempts);
     active_[a->job.id] = a;
@@ -410,7 +451,7 @@ JobSnapshot JobRunner::SnapshotLocked(const Active& a, int64_t after_log) const 
   } else {
     progress["percent"] = nullptr;
   }
-  s.job.progress = progress.dump();
+  s.job.progress = JsonText(progress);
   s.stop_requested = !a.stop_reason.empty();
   if (a.next_attempt) s.next_attempt_at = IsoUtc(*a.next_attempt);
   s.version = a.version;

@@ -74,6 +74,12 @@ struct RunnerStats {
 Result<SyncRequest> SyncRequestFor(const Config& config, const std::string& pipeline,
                                    const std::string& kind, const nlohmann::json& body);
 
+// The `where` filters of `request` checked before a run is accepted, as the run would check
+// them: kInvalidArgument for a malformed filter or an entity the run does not select, kConfig
+// for a column the entity's source table lacks (the source is opened and its tables described;
+// when it cannot be reached the columns are left to the run, which retries).
+Status CheckWhere(const Config& config, const SyncRequest& request);
+
 class JobRunner {
  public:
   JobRunner(ServerStore* store, ConfigResolver resolve, RunnerOptions options);

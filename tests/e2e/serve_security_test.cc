@@ -1,6 +1,7 @@
 // `tether serve` against a hostile or careless client, end to end (the real process on
 // loopback): what an API token opens — never the server's own state or files outside its data
-// folder; passwords kept apart.
+// folder; passwords kept apart —, patterns that would crash or hang a backtracking matcher, and
+// the small input mistakes the API must answer precisely.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -149,6 +150,172 @@ TEST_F(ServeSecurityTest, PasswordsAreStoredApartAndNeverLeakInPart) {
   }
   s.Stop();
   EXPECT_FALSE(Contains(s.Stderr(), "Qx7"));
+}
+
+// --- small input mistakes ---------------------------------------------------------------------
+
+TEST_F(ServeSecurityTest, InvalidUtf8InABodyIsABadRequest) {
+  ServeProcess s(dir_, {});
+  ASSERT_TRUE(s.Start());
+  Reply r = s.Call("POST", "/api/connections", "{\"name\": \"a\xff\", \"url\": \"sqlite:a.db\"}");
+  EXPECT_EQ(r.status, 400) << r.text;
+  EXPECT_EQ(r.body["error"]["code"], "invalid_argument") << r.text;
+}
+
+TEST_F(ServeSecurityTest, TheBearerSchemeIsReadInAnyCase) {
+  ServeProcess s(dir_, {});
+  ASSERT_TRUE(s.Start());
+  auto stats = [&](const std::string& authorization) {
+    httplib::Client c("127.0.0.1", s.port());
+    auto r = c.Get("/api/stats", {{"Authorization", authorization}});
+    return r ? r->status : -1;
+  };
+  EXPECT_EQ(stats(std::string("bearer ") + kToken), 200);
+  EXPECT_EQ(stats(std::string("BEARER  ") + kToken), 200);
+  EXPECT_EQ(stats(std::string("Bearer ") + kToken), 200);
+  EXPECT_EQ(stats(std::string("Basic ") + kToken), 401);
+  EXPECT_EQ(stats(std::string("Bearer") + kToken), 401);
+  EXPECT_EQ(stats(std::string("bearer x") + kToken), 401);
+}
+
+TEST_F(ServeSecurityTest, BodiesMustBeJson) {
+  ServeProcess s(dir_, {});
+  ASSERT_TRUE(s.Start());
+  httplib::Client c("127.0.0.1", s.port());
+  const httplib::Headers auth = {{"Authorization", std::string("Bearer ") + kToken}};
+  const std::string body = R"({"name": "a", "url": "sqlite:a.db"})";
+  for (const char* type : {"text/plain", "application/x-www-form-urlencoded", "text/json"}) {
+    auto r = c.Post("/api/connections", auth, body, type);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 415) << type;
+    EXPECT_EQ(json::parse(r->body)["error"]["code"], "unsupported_media_type") << type;
+  }
+  EXPECT_EQ(s.Get("/api/connections").body["connections"].size(), 0u);
+  auto json_charset = c.Post("/api/connections", auth, body, "Application/JSON; charset=utf-8");
+  ASSERT_TRUE(json_charset);
+  EXPECT_EQ(json_charset->status, 201) << json_charset->body;
+}
+
+TEST_F(ServeSecurityTest, RunFiltersAreCheckedBeforeTheRunIsAccepted) {
+  std::filesystem::create_directories(data_);
+  MakeItems(data_, 5);
+  ServeProcess s(dir_, {});
+  ASSERT_TRUE(s.Start());
+  ASSERT_EQ(s.Post("/api/connections", {{"name", "src"}, {"url", "sqlite:src.db"}}).status, 201);
+  ASSERT_EQ(s.Post("/api/connections", {{"name", "dst"}, {"url", "sqlite:dst.db"}}).status, 201);
+  ASSERT_EQ(s.Post("/api/pipelines", ItemsPipeline()).status, 201);
+
+  Reply column = s.Post("/api/pipelines/items/runs", {{"where", {"nosuch = 1"}}});
+  EXPECT_EQ(column.status, 422) << column.text;
+  EXPECT_EQ(column.body["error"]["code"], "config");
+  EXPECT_TRUE(Contains(column.body["error"]["message"], "nosuch")) << column.text;
+  EXPECT_FALSE(Contains(column.body["error"]["message"], "--where")) << column.text;
+  Reply prefixed = s.Post("/api/pipelines/items/runs", {{"where", {"item.nosuch > 1"}}});
+  EXPECT_EQ(prefixed.status, 422) << prefixed.text;
+  for (const char* bad : {"price >", "price ~ 3", "other.price > 1", "name = 'open"}) {
+    Reply r = s.Post("/api/pipelines/items/runs", {{"where", {bad}}});
+    EXPECT_EQ(r.status, 400) << bad << ": " << r.text;
+    EXPECT_TRUE(Contains(r.body["error"]["message"], "where")) << r.text;
+  }
+  EXPECT_EQ(s.Get("/api/runs").body["runs"].size(), 0u) << "nothing was queued";
+
+  Reply good = s.Post("/api/pipelines/items/runs", {{"where", {"item.price > 1"}}});
+  ASSERT_EQ(good.status, 202) << good.text;
+  EXPECT_EQ(s.WaitFinished(good.body["id"])["counts"]["inserted"], 3);
+}
+
+TEST_F(ServeSecurityTest, RunListFiltersAreChecked) {
+  ServeProcess s(dir_, {});
+  ASSERT_TRUE(s.Start());
+  for (const char* query : {"status=bogus", "kind=plan", "trigger=cron", "status=Succeeded"}) {
+    Reply r = s.Get(std::string("/api/runs?") + query);
+    EXPECT_EQ(r.status, 400) << query << ": " << r.text;
+    EXPECT_EQ(r.body["error"]["code"], "invalid_argument");
+  }
+  for (const char* query : {"status=timed_out", "kind=diff", "trigger=schedule"}) {
+    EXPECT_EQ(s.Get(std::string("/api/runs?") + query).status, 200) << query;
+  }
+}
+
+// A SQLite database holds any bytes in a TEXT column: a plan's values and a record's reason
+// that are not UTF-8 come out with U+FFFD in their place, never as a failed request.
+TEST_F(ServeSecurityTest, TextThatIsNotUtf8NeverFailsTheApi) {
+  std::filesystem::create_directories(data_);
+  SqliteExec(data_ + "/src.db",
+             "CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT, qty TEXT);"
+             "INSERT INTO item VALUES (1, CAST(X'FF41' AS TEXT), '1'),"
+             "(2, 'ok', CAST(X'FE39' AS TEXT));");
+  SqliteExec(data_ + "/dst.db",
+             "CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT, qty INTEGER);"
+             "INSERT INTO item VALUES (1, 'old', 1);");
+  ServeProcess s(dir_, {});
+  ASSERT_TRUE(s.Start());
+  ASSERT_EQ(s.Post("/api/connections", {{"name", "src"}, {"url", "sqlite:src.db"}}).status, 201);
+  ASSERT_EQ(s.Post("/api/connections", {{"name", "dst"}, {"url", "sqlite:dst.db"}}).status, 201);
+  ASSERT_EQ(s.Post("/api/pipelines", ItemsPipeline()).status, 201);
+
+  Reply dry = s.Post("/api/pipelines/items/runs", {{"dry_run", true}});
+  ASSERT_EQ(dry.status, 202) << dry.text;
+  EXPECT_EQ(s.WaitFinished(dry.body["id"])["status"], "succeeded");
+  Reply plan = s.Get("/api/runs/" + dry.body["id"].get<std::string>() + "/plan");
+  ASSERT_EQ(plan.status, 200) << plan.text;
+  ASSERT_EQ(plan.body["records"].size(), 2u) << plan.text;
+  EXPECT_EQ(plan.body["records"][0]["changes"][0]["after"],
+            "\xEF\xBF\xBD"
+            "A")
+      << plan.text;
+
+  Reply real = s.Post("/api/pipelines/items/runs", json::object());
+  ASSERT_EQ(real.status, 202);
+  const std::string id = real.body["id"];
+  EXPECT_EQ(s.WaitFinished(id)["counts"]["skipped"], 1);
+  Reply records = s.Get("/api/runs/" + id + "/records");
+  ASSERT_EQ(records.status, 200) << records.text;
+  ASSERT_EQ(records.body["records"].size(), 1u) << records.text;
+  EXPECT_TRUE(Contains(records.body["records"][0]["reason"], "qty")) << records.text;
+  Reply events = s.Get("/api/runs/" + id + "/events");
+  EXPECT_EQ(events.status, 200);
+  EXPECT_TRUE(Contains(events.text, "event: end")) << events.text;
+}
+
+// A pattern that a backtracking matcher runs out of stack on ((a|b)* over a long value) took
+// the whole server down with it; one that takes exponential time ((a+)+$) held a worker.
+TEST_F(ServeSecurityTest, PatternsCannotCrashOrHangTheServer) {
+  std::filesystem::create_directories(data_);
+  std::string ab(200000, 'a');
+  for (size_t i = 1; i < ab.size(); i += 2) ab[i] = 'b';
+  SqliteExec(data_ + "/src.db",
+             "CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL);"
+             "INSERT INTO item VALUES (1, '" +
+                 ab + "', 1), (2, '" + std::string(40, 'a') + "!', 2), (3, 'ab', 3);");
+  SqliteExec(data_ + "/dst.db",
+             "CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL);");
+  ServeProcess s(dir_, {});
+  ASSERT_TRUE(s.Start());
+  ASSERT_EQ(s.Post("/api/connections", {{"name", "src"}, {"url", "sqlite:src.db"}}).status, 201);
+  ASSERT_EQ(s.Post("/api/connections", {{"name", "dst"}, {"url", "sqlite:dst.db"}}).status, 201);
+  for (const auto& [name, pattern] :
+       {std::pair("alternation", "(a|b)*"), std::pair("nested", "(a+)+$")}) {
+    json p = ItemsPipeline();
+    p["name"] = name;
+    p["entities"]["item"]["validate"] = {{"name", {{"pattern", pattern}}}};
+    ASSERT_EQ(s.Post("/api/pipelines", p).status, 201);
+    Reply run =
+        s.Post("/api/pipelines/" + p["name"].get<std::string>() + "/runs", {{"dry_run", true}});
+    ASSERT_EQ(run.status, 202) << run.text;
+    json done = s.WaitFinished(run.body["id"], 30);
+    EXPECT_EQ(done["status"], "succeeded") << done.dump();
+  }
+  EXPECT_EQ(s.Get("/api/status").status, 200) << "still up";
+  Reply refused = s.Post(
+      "/api/pipelines/validate",
+      {{"name", "backref"},
+       {"source", "src"},
+       {"target", "dst"},
+       {"entities",
+        {{"item", {{"table", "item"}, {"validate", {{"name", {{"pattern", "(a)\\1"}}}}}}}}}});
+  EXPECT_EQ(refused.status, 422) << refused.text;
+  EXPECT_TRUE(Contains(refused.body["error"]["message"], "pattern")) << refused.text;
 }
 
 }  // namespace

@@ -304,7 +304,8 @@ TEST(OpenApiTest, ErrorSchemaListsEveryErrorCode) {
                          .at("properties")
                          .at("code");
   EXPECT_EQ(code.at("enum"), Json::parse(R"(["invalid_argument", "unauthorized", "not_found",
-      "method_not_allowed", "conflict", "payload_too_large", "config", "connection", "internal"])"));
+      "method_not_allowed", "conflict", "payload_too_large", "config", "connection", "internal",
+      "unsupported_media_type", "unavailable"])"));
 }
 
 }  // namespace
