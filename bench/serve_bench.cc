@@ -146,7 +146,7 @@ const std::vector<Pipeline> kPipelines = {
 json ProductEntity() { return {{"table", "product"}, {"key", "id"}, {"keys", "identity"}}; }
 
 std::string ServeConfig(const Server& pg, const Server& my, const fs::path& sqlite_dir,
-                        size_t batch_size) {
+                        size_t batch_size, int clients) {
   std::string yaml = fmt::format(
       R"(connections:
   pg_src: {{ url: "{}" }}
@@ -171,6 +171,8 @@ pipelines:
                         p.source, p.target);
     if (batch_size > 0) yaml += fmt::format("    batch_size: {}\n", batch_size);
   }
+  // Every client is on loopback, one address: room for all of them (and the monitor).
+  yaml += fmt::format("server:\n  max_connections_per_client: {}\n", std::max(clients + 16, 128));
   return yaml;
 }
 
@@ -476,7 +478,8 @@ class Bench {
     std::fprintf(stderr, "  SQLite: %s source rows generated in %.1f s\n",
                  Thousands(opt_.rows).c_str(),
                  std::chrono::duration<double>(Clock::now() - t0).count());
-    std::ofstream(dir_ / "tether.yaml") << ServeConfig(pg_, my_, sqlite_dir_, opt_.batch_size);
+    std::ofstream(dir_ / "tether.yaml")
+        << ServeConfig(pg_, my_, sqlite_dir_, opt_.batch_size, opt_.clients);
   }
 
   Round RunRound(int number, bool with_clients) {

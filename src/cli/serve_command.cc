@@ -159,6 +159,9 @@ int Serve(const Globals& g, const ServeFlags& f, bool config_given) {
   ao.port = listen->second;
   ao.token = token;
   ao.max_body = static_cast<size_t>(server.max_body);
+  ao.max_connections = server.max_connections;
+  ao.max_connections_per_client = server.max_connections_per_client;
+  ao.header_timeout = std::chrono::milliseconds(server.header_timeout_ms);
   ApiServer api(&catalog, &runner, &scheduler, store->get(), ao);
 
   // The signals go to one thread that stops the HTTP server; everything else winds down below.

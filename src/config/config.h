@@ -109,6 +109,9 @@ struct ServerConfig {
   int64_t job_timeout_ms = 3'600'000;          // 0 = no timeout
   int64_t cleanup_age_ms = 30LL * 86'400'000;  // finished runs older than this are deleted
   int64_t max_body = 1'048'576;                // request body limit, bytes
+  int max_connections = 1024;                  // HTTP connections open at once
+  int max_connections_per_client = 128;        // of them from one client address
+  int64_t header_timeout_ms = 10'000;          // a request's head arrives within this, or 408
   // Where API connections keep their SQLite files, absolute (written relative to the file's
   // folder); nullopt: `tether-data` in that folder (or the working directory), beside the
   // default state store.
@@ -123,6 +126,9 @@ struct ServerConfig {
     bool job_timeout = false;
     bool cleanup_age = false;
     bool max_body = false;
+    bool max_connections = false;
+    bool max_connections_per_client = false;
+    bool header_timeout = false;
     bool data_dir = false;
   };
   FromFile from_file;

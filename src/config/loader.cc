@@ -55,14 +55,18 @@ const std::vector<std::string_view> kPipelineKeys = {
     "on_conflict", "batch_size", "concurrency", "schedule",     "state"};
 
 const std::vector<std::string_view> kScheduleKeys = {"every", "cron"};
-const std::vector<std::string_view> kServerKeys = {
-    "listen",      "token",       "max_concurrency", "retry_attempts", "retry_delay",
-    "job_timeout", "cleanup_age", "max_body",        "data_dir"};
+const std::vector<std::string_view> kServerKeys = {"listen",          "token",
+                                                   "max_concurrency", "retry_attempts",
+                                                   "retry_delay",     "job_timeout",
+                                                   "cleanup_age",     "max_body",
+                                                   "max_connections", "max_connections_per_client",
+                                                   "header_timeout",  "data_dir"};
 
 constexpr int64_t kMaxBatchSize = 1'000'000;
 constexpr int64_t kMaxConcurrency = 64;
 constexpr int64_t kMaxRetryAttempts = 20;
 constexpr int64_t kMaxBody = int64_t{1} << 30;
+constexpr int64_t kMaxConnections = 100'000;
 
 // Entries of one map by key, for "is this key present" questions.
 class Keys {
@@ -688,6 +692,20 @@ class Loader {
     if (const YamlEntry* f = keys.Find("max_body")) {
       TETHER_ASSIGN_OR_RETURN(server->max_body, r_.Integer(f->value, 1, kMaxBody));
       given.max_body = true;
+    }
+    if (const YamlEntry* f = keys.Find("max_connections")) {
+      TETHER_ASSIGN_OR_RETURN(int64_t n, r_.Integer(f->value, 1, kMaxConnections));
+      server->max_connections = static_cast<int>(n);
+      given.max_connections = true;
+    }
+    if (const YamlEntry* f = keys.Find("max_connections_per_client")) {
+      TETHER_ASSIGN_OR_RETURN(int64_t n, r_.Integer(f->value, 1, kMaxConnections));
+      server->max_connections_per_client = static_cast<int>(n);
+      given.max_connections_per_client = true;
+    }
+    if (const YamlEntry* f = keys.Find("header_timeout")) {
+      TETHER_ASSIGN_OR_RETURN(server->header_timeout_ms, Duration(f->value, /*allow_zero=*/false));
+      given.header_timeout = true;
     }
     if (const YamlEntry* f = keys.Find("data_dir")) {
       TETHER_ASSIGN_OR_RETURN(std::string dir, r_.String(f->value));

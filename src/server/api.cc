@@ -2,15 +2,11 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <span>
 #include <string_view>
 #include <thread>
@@ -20,6 +16,7 @@
 #include "connectors/connector.h"
 #include "engine/sync.h"
 #include "server/clock.h"
+#include "server/http_server.h"
 #include "server/json_schema.h"
 #include "server/json_text.h"
 #include "server/openapi.h"
@@ -81,12 +78,18 @@ const char* CodeForHttp(int status) {
       return "method_not_allowed";
     case 409:
       return "conflict";
+    case 408:
+      return "request_timeout";
     case 413:
       return "payload_too_large";
     case 415:
       return "unsupported_media_type";
     case 422:
       return "config";
+    case 429:
+      return "too_many_requests";
+    case 431:
+      return "headers_too_large";
     case 502:
       return "connection";
     case 503:
@@ -264,57 +267,34 @@ constexpr Route kRoutes[] = {
     {"GET", "/api/runs/{id}/events"},
 };
 
-std::string PatternOf(const std::string& path) {
-  static const std::regex kParam(R"(\{[a-z_]+\})");
-  return std::regex_replace(path, kParam, "([^/]+)");
+// The HTTP library's route pattern of an OpenAPI path template: each {param} one path segment.
+std::string PatternOf(std::string_view path) {
+  std::string out;
+  for (size_t i = 0; i < path.size(); ++i) {
+    const size_t close = path[i] == '{' ? path.find('}', i) : std::string_view::npos;
+    if (close == std::string_view::npos) {
+      out += path[i];
+      continue;
+    }
+    out += "([^/]+)";
+    i = close;
+  }
+  return out;
 }
 
-// The HTTP library's task queue, with its threads at a lower CPU priority than the job runner's:
-// on a small machine a hundred clients polling must not starve the syncs they are watching
-// (measured: 100 pollers made a PostgreSQL copy 16x slower at the same priority).
-class NicePool : public httplib::TaskQueue {
- public:
-  NicePool(size_t threads, int nice) {
-    for (size_t i = 0; i < threads; ++i) {
-      threads_.emplace_back([this, nice] {
-        setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice);  // best effort
-        for (;;) {
-          std::function<void()> fn;
-          {
-            std::unique_lock<std::mutex> lk(mu_);
-            cv_.wait(lk, [&] { return stop_ || !jobs_.empty(); });
-            if (stop_ && jobs_.empty()) return;
-            fn = std::move(jobs_.front());
-            jobs_.pop_front();
-          }
-          fn();
-        }
-      });
+// Whether a request path is an instance of an OpenAPI path template, segment by segment.
+bool MatchesTemplate(std::string_view path, std::string_view path_template) {
+  for (;;) {
+    const size_t a = path.find('/'), b = path_template.find('/');
+    const std::string_view seg = path.substr(0, a), tmpl = path_template.substr(0, b);
+    if (tmpl.starts_with('{') ? seg.empty() : seg != tmpl) return false;
+    if (a == std::string_view::npos || b == std::string_view::npos) {
+      return a == std::string_view::npos && b == std::string_view::npos;
     }
+    path.remove_prefix(a + 1);
+    path_template.remove_prefix(b + 1);
   }
-  void enqueue(std::function<void()> fn) override {
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      jobs_.push_back(std::move(fn));
-    }
-    cv_.notify_one();
-  }
-  void shutdown() override {
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    for (std::thread& t : threads_) t.join();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
-  bool stop_ = false;
-  std::vector<std::thread> threads_;
-};
+}
 
 }  // namespace
 
@@ -324,7 +304,7 @@ struct ApiServer::Impl {
   Scheduler* scheduler;
   ServerStore* store;
   ApiOptions options;
-  httplib::Server http;
+  std::unique_ptr<HttpServer> http;  // made with the options' limits
   json openapi;
   std::unique_ptr<JsonSchemaValidator> validator;
   SystemTime started_at = std::chrono::system_clock::now();
@@ -380,18 +360,22 @@ void ApiServer::Impl::Add(const Route& r, Handler h) {
   const std::string pattern = PatternOf(r.path);
   const std::string method = r.method;
   if (method == "GET") {
-    http.Get(pattern, h);
+    http->Get(pattern, h);
   } else if (method == "POST") {
-    http.Post(pattern, h);
+    http->Post(pattern, h);
   } else if (method == "PUT") {
-    http.Put(pattern, h);
+    http->Put(pattern, h);
   } else {
-    http.Delete(pattern, h);
+    http->Delete(pattern, h);
   }
 }
 
 std::optional<json> ApiServer::Impl::Body(const httplib::Request& req, httplib::Response& res,
                                           const char* method, const char* path) {
+  if (req.body.size() > options.max_body) {  // a chunked body: its size was not declared
+    SendError(res, 413, fmt::format("the body is larger than {} bytes", options.max_body));
+    return std::nullopt;
+  }
   if (!req.body.empty() && !IsJsonMediaType(req.get_header_value("Content-Type"))) {
     SendError(res, 415,
               fmt::format("the body must be sent as Content-Type: application/json, not '{}'",
@@ -517,6 +501,15 @@ void ApiServer::Impl::Metrics(httplib::Response& res) {
     for (const auto& [code, n] : responses) {
       out += fmt::format("tether_http_requests_total{{code=\"{}\"}} {}\n", code, n);
     }
+  }
+  const HttpConnectionStats connections = http->Stats();
+  out += "# HELP tether_http_connections_open HTTP connections open (waiting or served).\n";
+  out += fmt::format("# TYPE tether_http_connections_open gauge\ntether_http_connections_open {}\n",
+                     connections.open);
+  out += "# HELP tether_http_connections_refused_total HTTP connections refused or cut, by why.\n";
+  out += "# TYPE tether_http_connections_refused_total counter\n";
+  for (const auto& [reason, n] : connections.refused) {
+    out += fmt::format("tether_http_connections_refused_total{{reason=\"{}\"}} {}\n", reason, n);
   }
   res.status = 200;
   res.set_content(out, "text/plain; version=0.0.4");
@@ -996,25 +989,49 @@ void ApiServer::Impl::Register() {
   // ("/api/pipelines/{name}"): httplib tries handlers in the order they were added.
   for (size_t i = 0; i < std::size(kRoutes); ++i) Add(kRoutes[i], handlers[i]);
 
-  http.set_pre_routing_handler([this](const Req& req, Res& res) {
+  // Runs before the body is read: a request answered here leaves its body unread, so its
+  // connection closes after the answer (the body would otherwise be read as the next request).
+  http->set_pre_routing_handler([this](const Req& req, Res& res) {
+    auto answer = [&](int status, const std::string& message) {
+      SendError(res, status, message);
+      if (req.has_header("Transfer-Encoding") ||
+          (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0")) {
+        res.set_header("Connection", "close");
+        HttpServer::CloseAfterResponse();
+      }
+      return httplib::Server::HandlerResponse::Handled;
+    };
     if (req.method == "GET" && req.path == "/api/status")
       return httplib::Server::HandlerResponse::Unhandled;
     const std::string auth = req.get_header_value("Authorization");
     const std::optional<std::string_view> token = BearerToken(auth);
     if (!token || !SameSecret(*token, options.token)) {
       res.set_header("WWW-Authenticate", "Bearer");
-      SendError(res, 401,
-                auth.empty() ? "this route needs Authorization: Bearer <token>"
-                             : "the bearer token is not the server's");
-      return httplib::Server::HandlerResponse::Handled;
+      return answer(401, auth.empty() ? "this route needs Authorization: Bearer <token>"
+                                      : "the bearer token is not the server's");
+    }
+    // The library would inflate a gzip (or deflate, br) body after checking only its
+    // compressed size against max_body: 117 KB became 120 MB. Bodies come as they are.
+    const std::string encoding = req.get_header_value("Content-Encoding");
+    if (!encoding.empty() && !config_internal::EqualsIgnoreCase(encoding, "identity")) {
+      return answer(415, fmt::format("Content-Encoding '{}' is not accepted: send the body "
+                                     "uncompressed (at most {} bytes)",
+                                     encoding, options.max_body));
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  http.set_error_handler([this](const Req& req, Res& res) {
+  http->set_error_handler([this](const Req& req, Res& res) {
     if (!res.body.empty()) return;
+    // The connection's stream cut the body short (the library reports a 400).
+    if (HttpServer::BodyTooLarge()) {
+      return SendError(res, 413, fmt::format("the body is larger than {} bytes", options.max_body));
+    }
+    if (HttpServer::BodyTimedOut()) {
+      return SendError(res, 408, "the body did not arrive in time");
+    }
     if (res.status == 404) {
       for (const Route& r : kRoutes) {
-        if (std::regex_match(req.path, std::regex(PatternOf(r.path)))) {
+        if (MatchesTemplate(req.path, r.path)) {
           res.status = 405;
           return SendError(res, 405, fmt::format("{} is not allowed on {}", req.method, req.path));
         }
@@ -1032,7 +1049,7 @@ void ApiServer::Impl::Register() {
     }
     SendError(res, res.status, fmt::format("HTTP status {}", res.status));
   });
-  http.set_exception_handler([](const Req&, Res& res, std::exception_ptr ep) {
+  http->set_exception_handler([](const Req&, Res& res, std::exception_ptr ep) {
     std::string what = "unknown error";
     try {
       std::rethrow_exception(ep);
@@ -1042,7 +1059,7 @@ void ApiServer::Impl::Register() {
     }
     SendError(res, 500, "internal error: " + what);
   });
-  http.set_logger([this](const Req&, const Res& res) {
+  http->set_logger([this](const Req&, const Res& res) {
     std::lock_guard<std::mutex> lk(counts_mu);
     ++responses[res.status];
   });
@@ -1058,18 +1075,21 @@ ApiServer::ApiServer(Catalog* catalog, JobRunner* runner, Scheduler* scheduler, 
   impl_->options = std::move(options);
   impl_->openapi = json::parse(kOpenApiJson);
   impl_->validator = std::make_unique<JsonSchemaValidator>(impl_->openapi);
-  const int threads = impl_->options.http_threads;
-  const int nice = impl_->options.http_nice;
-  impl_->http.new_task_queue = [threads, nice] { return new NicePool(threads, nice); };
-  impl_->http.set_payload_max_length(impl_->options.max_body);
-  impl_->http.set_keep_alive_max_count(1000);
-  // Headers and body go out in two writes: without TCP_NODELAY the body waits for the client's
-  // delayed ACK, 40 ms on every request of a keep-alive connection after the first.
-  impl_->http.set_tcp_nodelay(true);
+  const ApiOptions& o = impl_->options;
+  HttpLimits limits;
+  limits.max_connections = o.max_connections;
+  limits.max_connections_per_client = o.max_connections_per_client;
+  limits.header_timeout = o.header_timeout;
+  limits.max_body = o.max_body;
+  limits.threads = o.http_threads;
+  limits.nice = o.http_nice;
+  impl_->http = std::make_unique<HttpServer>(limits);
+  impl_->http->set_payload_max_length(impl_->options.max_body);
+  impl_->http->set_keep_alive_max_count(1000);
   // The library listens with a backlog of 5 (compiled into Debian's build): with 100 clients
   // connecting at once the kernel drops the rest, and they retry after 1, 3, 7 s. Keep the
   // listening socket, so that Bind can listen again with the system's maximum.
-  impl_->http.set_socket_options([this](int fd) {
+  impl_->http->set_socket_options([this](int fd) {
     int yes = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     impl_->listen_fd = fd;
@@ -1083,9 +1103,9 @@ Result<int> ApiServer::Bind() {
   const ApiOptions& o = impl_->options;
   int port = o.port;
   if (o.port == 0) {
-    port = impl_->http.bind_to_any_port(o.host);
+    port = impl_->http->bind_to_any_port(o.host);
     if (port <= 0) return Status::Io(fmt::format("cannot listen on {}: no free port", o.host));
-  } else if (!impl_->http.bind_to_port(o.host, o.port)) {
+  } else if (!impl_->http->bind_to_port(o.host, o.port)) {
     return Status::Io(fmt::format(
         "cannot listen on {}:{} (in use, or not an address of this machine)", o.host, o.port));
   }
@@ -1094,11 +1114,11 @@ Result<int> ApiServer::Bind() {
   return port;
 }
 
-void ApiServer::Listen() { impl_->http.listen_after_bind(); }
+void ApiServer::Listen() { impl_->http->Serve(); }
 
 void ApiServer::Stop() {
   impl_->stopping = true;
-  impl_->http.stop();
+  impl_->http->stop();
 }
 
 std::vector<std::pair<std::string, std::string>> ApiServer::Routes() {

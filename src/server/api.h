@@ -28,8 +28,11 @@ struct ApiOptions {
   int port = 8080;    // 0: any free port (Bind says which)
   std::string token;  // required on every route but GET /api/status
   size_t max_body = 1 << 20;
-  int http_threads = 256;  // event streams hold a thread each while open
-  int http_nice = 10;      // the HTTP threads' nice value: below the job runner's
+  int max_connections = 1024;            // HTTP connections at once (server/http_server.h)
+  int max_connections_per_client = 128;  // of them from one client address
+  std::chrono::milliseconds header_timeout{10'000};  // for a request's line and headers
+  int http_threads = 256;                            // event streams hold a thread each while open
+  int http_nice = 10;  // the HTTP threads' nice value: below the job runner's
 };
 
 class ApiServer {

@@ -717,6 +717,9 @@ TEST_F(LoaderTest, ServerEveryField) {
   job_timeout: 0
   cleanup_age: 7d
   max_body: 4096
+  max_connections: 50
+  max_connections_per_client: 5
+  header_timeout: 2s
   data_dir: files/api
 )",
                 {{"TETHER_API_TOKEN", "s3cret"}});
@@ -730,6 +733,9 @@ TEST_F(LoaderTest, ServerEveryField) {
   EXPECT_EQ(s.job_timeout_ms, 0);
   EXPECT_EQ(s.cleanup_age_ms, int64_t{7} * 24 * 3600 * 1000);
   EXPECT_EQ(s.max_body, 4096);
+  EXPECT_EQ(s.max_connections, 50);
+  EXPECT_EQ(s.max_connections_per_client, 5);
+  EXPECT_EQ(s.header_timeout_ms, 2000);
   EXPECT_EQ(s.data_dir, (std::filesystem::path(r->base_dir) / "files/api").string());
   const ServerConfig::FromFile& f = s.from_file;
   EXPECT_TRUE(f.listen && f.token && f.max_concurrency && f.retry_attempts && f.retry_delay &&
@@ -778,6 +784,9 @@ TEST_F(LoaderTest, ServerErrors) {
       {"max_body", "0"},
       {"max_body", "1MiB"},
       {"max_body", "[1]"},
+      {"max_connections", "0"},
+      {"max_connections_per_client", "0"},
+      {"header_timeout", "0"},
       {"data_dir", "\"\""},
   };
   for (const auto& [key, value] : bad_values) {

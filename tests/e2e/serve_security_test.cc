@@ -1,12 +1,23 @@
 // `tether serve` against a hostile or careless client, end to end (the real process on
-// loopback): what an API token opens — never the server's own state or files outside its data
-// folder; passwords kept apart —, patterns that would crash or hang a backtracking matcher, and
-// the small input mistakes the API must answer precisely.
+// loopback): what an API token opens (never the server's own state or files outside its data
+// folder; passwords kept apart), slow and numerous connections, bodies bounded before they are
+// read, patterns that would crash or hang a backtracking matcher, and the small input mistakes
+// the API must answer precisely.
+#include <arpa/inet.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "serve_util.h"
@@ -15,6 +26,103 @@ namespace tether::e2e {
 namespace {
 
 using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// One TCP connection to the server, spoken to byte by byte. `source` picks the client address:
+// every 127.x.y.z is loopback on Linux, so tests can be several clients.
+class RawClient {
+ public:
+  RawClient(int port, const std::string& source = "127.0.0.1") {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    ::inet_pton(AF_INET, source.c_str(), &from.sin_addr);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
+        ::connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+      ADD_FAILURE() << "cannot connect from " << source << ": " << std::strerror(errno);
+      Close();
+    }
+  }
+  ~RawClient() { Close(); }
+  RawClient(RawClient&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  RawClient& operator=(RawClient&&) = delete;
+
+  bool Send(const std::string& bytes) {
+    return fd_ >= 0 && ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+                           static_cast<ssize_t>(bytes.size());
+  }
+  // What has arrived, without waiting.
+  std::string Peek() const {
+    char buf[4096];
+    const ssize_t n = fd_ < 0 ? -1 : ::recv(fd_, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+  }
+  // Reads until a whole response is in (its head, and a body of its Content-Length), the server
+  // closes, or `timeout` passes.
+  std::string ReadResponse(milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    std::string in;
+    while (fd_ >= 0 && !Complete(in)) {
+      const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+      pollfd p{fd_, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+      char buf[4096];
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      in.append(buf, static_cast<size_t>(n));
+    }
+    return in;
+  }
+  // Whether the server closed the connection within `timeout`.
+  bool ClosedWithin(milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+      if (::poll(&p, 1, static_cast<int>(std::max<int64_t>(left.count(), 0))) <= 0) return false;
+      char buf[4096];
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return true;
+    }
+    return false;
+  }
+
+ private:
+  static bool Complete(const std::string& in) {
+    const size_t end = in.find("\r\n\r\n");
+    if (end == std::string::npos) return false;
+    const size_t cl = in.find("Content-Length: ");
+    if (cl == std::string::npos || cl > end) return true;
+    return in.size() >= end + 4 + std::stoul(in.substr(cl + 16));
+  }
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  int fd_ = -1;
+};
+
+// The status of a raw response ("HTTP/1.1 429 ..."), or -1.
+int StatusOf(const std::string& response) {
+  return response.rfind("HTTP/1.1 ", 0) == 0 ? std::stoi(response.substr(9, 3)) : -1;
+}
+json BodyOf(const std::string& response) {
+  const size_t end = response.find("\r\n\r\n");
+  return json::parse(end == std::string::npos ? "" : response.substr(end + 4), nullptr, false);
+}
+
+std::string Request(const std::string& method, const std::string& path,
+                    const std::vector<std::string>& headers, const std::string& body = "") {
+  std::string text = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  for (const std::string& h : headers) text += h + "\r\n";
+  return text + "\r\n" + body;
+}
+std::string Auth() { return std::string("Authorization: Bearer ") + kToken; }
 
 mode_t ModeOf(const std::string& path) {
   struct stat st {};
@@ -27,6 +135,11 @@ class ServeSecurityTest : public ::testing::Test {
   void SetUp() override {
     dir_ = tmp_.path().string();
     data_ = dir_ + "/tether-data";
+  }
+
+  // tether.yaml in the server's folder, with a `server:` section of `server_keys` lines.
+  void ServerConfig(const std::string& server_keys) {
+    WriteFile(dir_ + "/tether.yaml", "server:\n" + server_keys);
   }
 
   TempDir tmp_;
@@ -150,6 +263,143 @@ TEST_F(ServeSecurityTest, PasswordsAreStoredApartAndNeverLeakInPart) {
   }
   s.Stop();
   EXPECT_FALSE(Contains(s.Stderr(), "Qx7"));
+}
+
+// --- connections ------------------------------------------------------------------------------
+
+// 300 clients sending a header line now and then (the way slowloris does) held every HTTP
+// thread, and the health check went unanswered. They now wait without a thread, one client
+// address may hold only so many connections, and a head that does not come ends in 408.
+TEST_F(ServeSecurityTest, SlowClientsDoNotBlockTheApi) {
+  ServerConfig("  max_connections_per_client: 40\n  header_timeout: 3s\n");
+  ServeProcess s(dir_, {});
+  ASSERT_TRUE(s.Start());
+  std::vector<RawClient> slow;
+  for (int i = 0; i < 300; ++i) {
+    slow.emplace_back(s.port(), "127.0.0.2");
+    slow.back().Send("GET /api/status HTTP/1.1\r\nHost: x\r\n");
+  }
+  std::atomic<bool> done{false};
+  std::thread trickle([&] {
+    while (!done) {
+      for (RawClient& c : slow) c.Send("X-Slow: 1\r\n");
+      std::this_thread::sleep_for(milliseconds(500));
+    }
+  });
+  std::this_thread::sleep_for(milliseconds(300));
+
+  // Another client is answered at once, every time.
+  for (int i = 0; i < 12; ++i) {
+    httplib::Client probe("127.0.0.1", s.port());
+    probe.set_connection_timeout(std::chrono::seconds(2));
+    probe.set_read_timeout(std::chrono::seconds(2));
+    const auto start = Clock::now();
+    auto r = probe.Get("/api/status");
+    ASSERT_TRUE(r) << "probe " << i << " unanswered";
+    EXPECT_EQ(r->status, 200);
+    EXPECT_LT(Clock::now() - start, milliseconds(1000)) << "probe " << i;
+  }
+
+  // The 40 the cap admits wait for their heads; the rest were told 429 at once.
+  int refused = 0, waiting = 0;
+  for (RawClient& c : slow) {
+    const int status = StatusOf(c.Peek());
+    refused += status == 429;
+    waiting += status == -1;
+  }
+  EXPECT_EQ(refused, 260);
+  EXPECT_EQ(waiting, 40);
+
+  // The header deadline passes: 408, and the places are free again.
+  done = true;
+  trickle.join();
+  int timed_out = 0;
+  for (RawClient& c : slow) {
+    const std::string response = c.ReadResponse(milliseconds(6000));
+    timed_out += StatusOf(response) == 408;
+  }
+  EXPECT_EQ(timed_out, 40);
+  RawClient again(s.port(), "127.0.0.2");
+  again.Send(Request("GET", "/api/status", {}));
+  EXPECT_EQ(StatusOf(again.ReadResponse(milliseconds(3000))), 200);
+  const std::string metrics = s.Get("/metrics").text;
+  EXPECT_TRUE(Contains(metrics,
+                       "tether_http_connections_refused_total{reason=\"max_connections_per_"
+                       "client\"} 260"))
+      << metrics;
+  EXPECT_TRUE(
+      Contains(metrics, "tether_http_connections_refused_total{reason=\"header_timeout\"} 40"))
+      << metrics;
+}
+
+TEST_F(ServeSecurityTest, ConnectionsBeyondTheTotalAreRefused) {
+  ServerConfig("  max_connections: 20\n  max_connections_per_client: 15\n  header_timeout: 2s\n");
+  ServeProcess s(dir_, {});
+  ASSERT_TRUE(s.Start());
+  std::vector<RawClient> held;
+  for (const char* source : {"127.0.0.3", "127.0.0.4"}) {
+    for (int i = 0; i < 12; ++i) {
+      held.emplace_back(s.port(), source);
+      held.back().Send("GET /api/status HTTP/1.1\r\n");
+    }
+  }
+  std::this_thread::sleep_for(milliseconds(300));
+  int unavailable = 0;
+  for (RawClient& c : held) unavailable += StatusOf(c.Peek()) == 503;
+  EXPECT_EQ(unavailable, 4);
+  RawClient late(s.port());
+  EXPECT_EQ(StatusOf(late.ReadResponse(milliseconds(2000))), 503) << "full";
+  // Once the held ones time out, there is room again.
+  for (RawClient& c : held) c.ReadResponse(milliseconds(5000));
+  RawClient next(s.port());
+  next.Send(Request("GET", "/api/status", {}));
+  EXPECT_EQ(StatusOf(next.ReadResponse(milliseconds(3000))), 200);
+}
+
+// A compressed body was inflated after only its compressed size was checked (117 KB became
+// 120 MB in memory): bodies must come uncompressed, and are refused before they are read.
+TEST_F(ServeSecurityTest, BodiesAreBoundedBeforeTheyAreRead) {
+  ServerConfig("  max_body: 65536\n");
+  ServeProcess s(dir_, {});
+  ASSERT_TRUE(s.Start());
+  for (const char* encoding : {"gzip", "deflate", "br", "GZIP"}) {
+    RawClient c(s.port());
+    c.Send(Request("POST", "/api/connections",
+                   {Auth(), "Content-Type: application/json",
+                    std::string("Content-Encoding: ") + encoding, "Content-Length: 100000000"},
+                   std::string(1000, 'x')));
+    const std::string r = c.ReadResponse(milliseconds(3000));
+    EXPECT_EQ(StatusOf(r), 415) << encoding << ": " << r;
+    EXPECT_EQ(BodyOf(r)["error"]["code"], "unsupported_media_type") << r;
+    EXPECT_TRUE(c.ClosedWithin(milliseconds(3000))) << "the unread body is not taken as a request";
+  }
+  {  // Without the token: 401 at once, the body left unread and the connection closed.
+    RawClient c(s.port());
+    c.Send(Request("POST", "/api/connections",
+                   {"Content-Type: application/json", "Content-Length: 100000000"}, "{"));
+    EXPECT_EQ(StatusOf(c.ReadResponse(milliseconds(3000))), 401);
+    EXPECT_TRUE(c.ClosedWithin(milliseconds(3000)));
+  }
+  {  // A chunked body declares no size: it is cut at the bound.
+    RawClient c(s.port());
+    c.Send(Request("POST", "/api/connections",
+                   {Auth(), "Content-Type: application/json", "Transfer-Encoding: chunked"}));
+    const std::string chunk(8192, ' ');
+    for (int i = 0; i < 64; ++i) {
+      if (!c.Send("2000\r\n" + chunk + "\r\n")) break;  // the server may close meanwhile
+    }
+    c.Send("0\r\n\r\n");
+    const std::string r = c.ReadResponse(milliseconds(5000));
+    EXPECT_EQ(StatusOf(r), 413) << r.substr(0, 300);
+  }
+  // Bodies within the bound still work, also chunked.
+  RawClient ok(s.port());
+  const std::string body = R"({"name": "a", "url": "sqlite:a.db"})";
+  ok.Send(Request("POST", "/api/connections",
+                  {Auth(), "Content-Type: application/json", "Transfer-Encoding: chunked"},
+                  fmt::format("{:x}\r\n{}\r\n0\r\n\r\n", body.size(), body)));
+  EXPECT_EQ(StatusOf(ok.ReadResponse(milliseconds(3000))), 201);
+  EXPECT_EQ(s.Get("/api/status").status, 200);
 }
 
 // --- small input mistakes ---------------------------------------------------------------------

@@ -305,7 +305,8 @@ TEST(OpenApiTest, ErrorSchemaListsEveryErrorCode) {
                          .at("code");
   EXPECT_EQ(code.at("enum"), Json::parse(R"(["invalid_argument", "unauthorized", "not_found",
       "method_not_allowed", "conflict", "payload_too_large", "config", "connection", "internal",
-      "unsupported_media_type", "unavailable"])"));
+      "request_timeout", "unsupported_media_type", "too_many_requests", "headers_too_large",
+      "unavailable"])"));
 }
 
 }  // namespace
