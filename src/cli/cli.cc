@@ -117,7 +117,7 @@ class CliObserver : public SyncObserver {
       return;
     }
     if (f_.format == "json") {
-      std::printf("%s%s", first_record_ ? "" : ",\n", RecordToJson(r).dump().c_str());
+      std::printf("%s%s", first_record_ ? "" : ",\n", JsonText(RecordToJson(r)).c_str());
       first_record_ = false;
     } else if (f_.format == "csv") {
       for (const std::string& line : RecordToCsv(r)) std::printf("%s\n", line.c_str());
@@ -167,7 +167,7 @@ class CliObserver : public SyncObserver {
     double secs = Seconds(start_);
     if (plan_ && f_.format == "json") {
       nlohmann::json summary = ReportJson(report, secs);
-      std::printf("],\"summary\":%s}\n", summary.dump().c_str());
+      std::printf("],\"summary\":%s}\n", JsonText(summary).c_str());
       return;
     }
     if (f_.format == "json") {
@@ -175,7 +175,7 @@ class CliObserver : public SyncObserver {
       nlohmann::json probs = nlohmann::json::array();
       for (const RecordPlan& r : problems_) probs.push_back(RecordToJson(r));
       j["problems"] = probs;
-      std::printf("%s\n", j.dump(2).c_str());
+      std::printf("%s\n", JsonText(j, 2).c_str());
       return;
     }
     if (f_.format == "csv" || g_.quiet) return;
@@ -597,7 +597,7 @@ int RunsCommand(const Globals& g, const std::string& asked, const std::string& s
                        {"error", r.error}});
       }
       j["records"] = rec;
-      std::printf("%s\n", j.dump(2).c_str());
+      std::printf("%s\n", JsonText(j, 2).c_str());
       return kExitOk;
     }
     std::printf("run %s  %s  started %s  finished %s\n", (*run)->run_id.c_str(),
@@ -627,7 +627,7 @@ int RunsCommand(const Globals& g, const std::string& asked, const std::string& s
                      {"counts", CountsToJson(r.counts)},
                      {"message", r.message}});
     }
-    std::printf("%s\n", arr.dump(2).c_str());
+    std::printf("%s\n", JsonText(arr, 2).c_str());
     return kExitOk;
   }
   std::vector<std::vector<std::string>> rows;
@@ -694,7 +694,7 @@ int LinksCommand(const Globals& g, const std::string& asked, const std::string& 
                      {"last_error", l.last_error},
                      {"metadata", nlohmann::json::parse(l.metadata, nullptr, false)}});
     }
-    std::printf("%s\n", arr.dump(2).c_str());
+    std::printf("%s\n", JsonText(arr, 2).c_str());
   } else {
     std::vector<std::vector<std::string>> rows;
     for (const Link& l : links) {

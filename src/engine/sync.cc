@@ -15,6 +15,7 @@
 
 #include "connectors/sql_text.h"
 #include "core/temporal.h"
+#include "core/utf8.h"
 #include "engine/batch.h"
 #include "engine/checksum_ranges.h"
 #include "engine/mapping.h"
@@ -491,7 +492,11 @@ Status Runner::CommitBatch(const EntityPlan& plan, const Row& last_key, bool dry
   cp.position = EncodeKey(last_key);
   cp.run_id = run_.run_id;
   cp.options_hash = plan.options_hash;
-  TETHER_RETURN_IF_ERROR(state_->PutCheckpoint(pipeline_->name, entity, cp));
+  // A key that is not UTF-8 (its record failed) cannot be stored as text: the position stays
+  // where it was, and a resumed run reads these batches again.
+  if (IsUtf8(*cp.position)) {
+    TETHER_RETURN_IF_ERROR(state_->PutCheckpoint(pipeline_->name, entity, cp));
+  }
   // The run's counts are progress for whoever watches it; a resumed run counts afresh, so they
   // need not move with every checkpoint.
   if (now - run_written_ < kStateInterval) return Status::OK();
@@ -928,6 +933,7 @@ Status Runner::RunCursor(const EntityPlan& plan, bool dry_run) {
       cp.position = EncodeKey(position);
       cp.run_id = run_.run_id;
       cp.options_hash = plan.options_hash;
+      if (!IsUtf8(*cp.position)) return Status::OK();  // as in CommitBatch
       return state_->PutCheckpoint(pipeline_->name, name, cp);
     });
   };
@@ -1005,6 +1011,7 @@ Status Runner::RunCursor(const EntityPlan& plan, bool dry_run) {
       cp.position = EncodeKey(*settled);
       cp.run_id = run_.run_id;
       cp.options_hash = plan.options_hash;
+      if (!IsUtf8(*cp.position)) return Status::OK();  // as in CommitBatch
       return state_->PutCheckpoint(pipeline_->name, name, cp);
     }));
     if (obs_ && !dry_run) obs_->OnProgress(name, ctx_.counts[name]);
@@ -1118,7 +1125,8 @@ Result<SyncReport> Runner::Run() {
   nlohmann::json opts = {{"entities", order_}, {"where", req_.where}, {"dry_run", req_.dry_run}};
   if (req_.from_date) opts["from_date"] = *req_.from_date;
   if (req_.to_date) opts["to_date"] = *req_.to_date;
-  run_.options = opts.dump();
+  // --where may hold any bytes: JSON text cannot, so those are replaced.
+  run_.options = opts.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   ctx_.run_id = run_.run_id;
 
   if (req_.dry_run) {

@@ -40,6 +40,8 @@ void ClassifyColumn(const ColumnFacts& f, ColumnInfo* column) {
   column->max_length.reset();
   column->precision.reset();
   column->scale.reset();
+  column->holds_nan = column->holds_infinity = false;  // not in any column
+  column->blank_padded = false;
   const std::string data_type = Lower(f.data_type);
   const std::string column_type = Lower(f.column_type);
   const bool is_unsigned = column_type.find("unsigned") != std::string::npos;
@@ -61,9 +63,11 @@ void ClassifyColumn(const ColumnFacts& f, ColumnInfo* column) {
     column->scale = AsInt(f.numeric_scale);
   } else if (OneOf(data_type, {"float", "double", "real", "double precision"})) {
     t = TypeClass::kReal;
+    if (data_type == "float") column->precision = 24;  // bits of a float's mantissa
   } else if (OneOf(data_type, {"char", "varchar"})) {
     t = TypeClass::kText;
     column->max_length = f.char_max_length;
+    column->blank_padded = data_type == "char";  // read without its padding
   } else if (OneOf(data_type, {"tinytext", "text", "mediumtext", "longtext"})) {
     t = f.json_check ? TypeClass::kJson : TypeClass::kText;
   } else if (OneOf(data_type, {"enum", "set"})) {
