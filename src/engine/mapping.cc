@@ -85,7 +85,8 @@ Result<std::unique_ptr<EntityMapping>> BuildMapping(const EntityConfig& e,
     if (!tc) {
       return Status::NotFound(fmt::format(
           "{}: entity '{}': source column '{}' has no column '{}' in table '{}' of connection "
-          "'{}' (exclude it, or rename it to a target column)",
+          "'{}': `tether schema --apply` adds it (or exclude it, or rename it to a target "
+          "column)",
           where, e.name, s, t, target.name, target_connection));
     }
     m->source_columns.push_back(s);

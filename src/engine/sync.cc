@@ -380,9 +380,32 @@ Status Runner::Prepare() {
                                    t.table.name, t.connection, t.entity));
       }
     }
+    TETHER_ASSIGN_OR_RETURN(auto lacking,
+                            FindMissingColumns(config_, *pipeline_, {}, *source_, *target_));
+    for (const MissingColumns& m : lacking) {
+      TETHER_RETURN_IF_ERROR(AddMissingColumns(*target_, m));
+      if (obs_) {
+        std::vector<std::string> names;
+        for (const ColumnDef& c : m.columns) names.push_back(c.name);
+        obs_->OnNotice(
+            fmt::format("added column(s) {} to table '{}' on connection '{}' for "
+                        "entity '{}'",
+                        fmt::join(names, ", "), m.table, m.connection, m.entity));
+      }
+    }
   }
 
+  // Mappings of the selected entities and of the parents their records may pull, no more: an
+  // entity the run does not touch (its table lacking a column, say) does not stop it.
+  std::set<std::string> needed(order_.begin(), order_.end());
+  for (auto name = all.rbegin(); name != all.rend(); ++name) {  // children first
+    if (!needed.count(*name)) continue;
+    for (const auto& [column, parent] : config_.FindEntity(*name)->references) {
+      needed.insert(parent);
+    }
+  }
   for (const std::string& name : all) {
+    if (!needed.count(name)) continue;
     const EntityConfig* e = config_.FindEntity(name);
     TETHER_ASSIGN_OR_RETURN(auto src, source_->DescribeTable(e->source_table));
     if (!src) {
