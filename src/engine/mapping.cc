@@ -116,7 +116,7 @@ Result<std::unique_ptr<EntityMapping>> BuildMapping(const EntityConfig& e,
     if (!tc) {
       return Status::NotFound(fmt::format(
           "{}: entity '{}': default for column '{}', which does not exist in table '{}' of "
-          "connection '{}'",
+          "connection '{}' (`tether schema --apply` adds it)",
           where, e.name, t, target.name, target_connection));
     }
     MappedColumn mc;
@@ -146,7 +146,7 @@ Result<std::unique_ptr<EntityMapping>> BuildMapping(const EntityConfig& e,
     if (!tc) {
       return Status::NotFound(fmt::format(
           "{}: entity '{}': soft-delete column '{}' does not exist in table '{}' of connection "
-          "'{}'",
+          "'{}' (`tether schema --apply` adds it)",
           where, e.name, *e.soft_delete_column, target.name, target_connection));
     }
     int p = -1;
