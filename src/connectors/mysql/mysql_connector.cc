@@ -14,10 +14,15 @@
 #include "connectors/mysql/mysql_dialect.h"
 #include "connectors/mysql/mysql_open.h"
 #include "connectors/sql_text.h"
+#include "core/utf8.h"
 
 namespace tether {
 namespace mysql {
 namespace {
+
+// How much of a statement an error message shows (cut on a character boundary: a table's name
+// may be any UTF-8).
+constexpr size_t kShownSql = 300;
 
 // Enough for every statement shape of a sync run; past it the cache starts over.
 constexpr size_t kMaxCachedStatements = 64;
@@ -228,8 +233,7 @@ Result<MYSQL_STMT*> MysqlConnector::Cached(const std::string& sql) {
   Statement stmt(mysql_stmt_init(conn_.get()));
   if (stmt.get() == nullptr) return ConnError("preparing a statement");
   if (mysql_stmt_prepare(stmt.get(), sql.data(), static_cast<unsigned long>(sql.size())) != 0) {
-    std::string shown = sql.size() > 300 ? sql.substr(0, 300) + "..." : sql;
-    return StmtError(stmt.get(), "preparing " + shown);
+    return StmtError(stmt.get(), "preparing " + Utf8Excerpt(sql, kShownSql));
   }
   if (cache_.size() >= kMaxCachedStatements) cache_.clear();
   MYSQL_STMT* raw = stmt.get();
@@ -548,7 +552,7 @@ Result<std::vector<Row>> MysqlConnector::Query(const std::string& sql, const Row
   std::vector<const Value*> bound;
   bound.reserve(params.size());
   for (const Value& v : params) bound.push_back(&v);
-  const std::string what = "running " + (sql.size() > 300 ? sql.substr(0, 300) + "..." : sql);
+  const std::string what = "running " + Utf8Excerpt(sql, kShownSql);
   TETHER_ASSIGN_OR_RETURN(MYSQL_STMT * stmt, Execute(sql, bound, what));
   return FetchAll(stmt, what);
 }
