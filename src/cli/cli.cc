@@ -117,7 +117,7 @@ class CliObserver : public SyncObserver {
       return;
     }
     if (f_.format == "json") {
-      std::printf("%s%s", first_record_ ? "" : ",\n", RecordToJson(r).dump().c_str());
+      std::printf("%s%s", first_record_ ? "" : ",\n", JsonText(RecordToJson(r)).c_str());
       first_record_ = false;
     } else if (f_.format == "csv") {
       for (const std::string& line : RecordToCsv(r)) std::printf("%s\n", line.c_str());
@@ -167,7 +167,7 @@ class CliObserver : public SyncObserver {
     double secs = Seconds(start_);
     if (plan_ && f_.format == "json") {
       nlohmann::json summary = ReportJson(report, secs);
-      std::printf("],\"summary\":%s}\n", summary.dump().c_str());
+      std::printf("],\"summary\":%s}\n", JsonText(summary).c_str());
       return;
     }
     if (f_.format == "json") {
@@ -175,7 +175,7 @@ class CliObserver : public SyncObserver {
       nlohmann::json probs = nlohmann::json::array();
       for (const RecordPlan& r : problems_) probs.push_back(RecordToJson(r));
       j["problems"] = probs;
-      std::printf("%s\n", j.dump(2).c_str());
+      std::printf("%s\n", JsonText(j, 2).c_str());
       return;
     }
     if (f_.format == "csv" || g_.quiet) return;
@@ -467,7 +467,8 @@ int CheckCommand(const Globals& g, const std::vector<std::string>& pipelines) {
   return kExitOk;
 }
 
-// `tether schema`: the DDL of target tables that do not exist yet; --apply creates them.
+// `tether schema`: the DDL of target tables that do not exist yet, and of columns existing ones
+// lack; --apply creates and adds them (nothing is ever dropped or changed).
 int SchemaCommand(const Globals& g, const std::string& asked,
                   const std::vector<std::string>& entities, bool apply) {
   Result<Config> config = Load(g);
@@ -494,19 +495,23 @@ int SchemaCommand(const Globals& g, const std::string& asked,
     return ExitCodeFor(target.status());
   }
   auto missing = FindMissingTables(*config, *p, entities, **source, **target);
-  if (!missing.ok()) {
-    Error(missing.status());
-    return ExitCodeFor(missing.status());
+  auto lacking = missing.ok() ? FindMissingColumns(*config, *p, entities, **source, **target)
+                              : missing.status();
+  if (!lacking.ok()) {
+    Error(lacking.status());
+    return ExitCodeFor(lacking.status());
   }
-  if (missing->empty()) {
-    std::fprintf(stderr, "tether: every target table of pipeline '%s' exists on connection '%s'\n",
+  if (missing->empty() && lacking->empty()) {
+    std::fprintf(stderr,
+                 "tether: every target table of pipeline '%s' exists on connection '%s', with "
+                 "every column\n",
                  p->name.c_str(), tc->name.c_str());
     return kExitOk;
   }
+  const std::string engine((*target)->engine());
   for (const MissingTable& t : *missing) {
     std::printf("-- entity %s: table %s on connection %s (%s)\n", t.entity.c_str(),
-                t.table.name.c_str(), t.connection.c_str(),
-                std::string((*target)->engine()).c_str());
+                t.table.name.c_str(), t.connection.c_str(), engine.c_str());
     for (const std::string& statement : t.ddl) std::printf("%s;\n", statement.c_str());
     if (apply) {
       Status st = (*target)->EnsureTable(t.table);
@@ -518,11 +523,28 @@ int SchemaCommand(const Globals& g, const std::string& asked,
     }
     std::printf("\n");
   }
+  size_t columns = 0;
+  for (const MissingColumns& m : *lacking) {
+    columns += m.columns.size();
+    std::printf("-- entity %s: table %s on connection %s (%s) lacks %zu column(s)\n",
+                m.entity.c_str(), m.table.c_str(), m.connection.c_str(), engine.c_str(),
+                m.columns.size());
+    for (const std::string& statement : m.ddl) std::printf("%s;\n", statement.c_str());
+    if (apply) {
+      Status st = AddMissingColumns(**target, m);
+      if (!st.ok()) {
+        Error(st);
+        return ExitCodeFor(st);
+      }
+      std::printf("-- added\n");
+    }
+    std::printf("\n");
+  }
   if (!apply) {
     std::fprintf(stderr,
-                 "tether: %zu table(s) missing; `tether schema --apply` or `tether sync "
-                 "--create-tables` creates them\n",
-                 missing->size());
+                 "tether: %zu table(s) missing, %zu column(s) missing from existing tables; "
+                 "`tether schema --apply` or `tether sync --create-tables` adds them\n",
+                 missing->size(), columns);
   }
   return kExitOk;
 }
@@ -597,7 +619,7 @@ int RunsCommand(const Globals& g, const std::string& asked, const std::string& s
                        {"error", r.error}});
       }
       j["records"] = rec;
-      std::printf("%s\n", j.dump(2).c_str());
+      std::printf("%s\n", JsonText(j, 2).c_str());
       return kExitOk;
     }
     std::printf("run %s  %s  started %s  finished %s\n", (*run)->run_id.c_str(),
@@ -627,7 +649,7 @@ int RunsCommand(const Globals& g, const std::string& asked, const std::string& s
                      {"counts", CountsToJson(r.counts)},
                      {"message", r.message}});
     }
-    std::printf("%s\n", arr.dump(2).c_str());
+    std::printf("%s\n", JsonText(arr, 2).c_str());
     return kExitOk;
   }
   std::vector<std::vector<std::string>> rows;
@@ -694,7 +716,7 @@ int LinksCommand(const Globals& g, const std::string& asked, const std::string& 
                      {"last_error", l.last_error},
                      {"metadata", nlohmann::json::parse(l.metadata, nullptr, false)}});
     }
-    std::printf("%s\n", arr.dump(2).c_str());
+    std::printf("%s\n", JsonText(arr, 2).c_str());
   } else {
     std::vector<std::vector<std::string>> rows;
     for (const Link& l : links) {
@@ -820,13 +842,13 @@ int Main(int argc, char** argv) {
   std::string runs_pipeline, runs_show, runs_format = "table";
   size_t runs_limit = 20;
   CLI::App* schema = app.add_subcommand(
-      "schema", "Print (or --apply) the DDL of target tables that do not exist yet");
+      "schema", "Print (or --apply) the DDL of missing target tables and of columns they lack");
   std::string schema_pipeline;
   std::vector<std::string> schema_entities;
   bool schema_apply = false;
   schema->add_option("pipeline", schema_pipeline, "Pipeline (default: the only one)");
   schema->add_option("--entity,-e", schema_entities, "Only these entities (repeatable)");
-  schema->add_flag("--apply", schema_apply, "Create the tables on the target");
+  schema->add_flag("--apply", schema_apply, "Create the tables and add the columns on the target");
   schema->callback(
       [&] { code = SchemaCommand(g, schema_pipeline, schema_entities, schema_apply); });
 

@@ -45,7 +45,7 @@ nlohmann::json DifferenceJson(const Difference& d) {
       nlohmann::json one = {{"column", c.column},
                             {"target", ValueToJson(c.before)},
                             {"source", ValueToJson(c.after)}};
-      if (auto delta = NumericDelta(c.before, c.after)) one["delta"] = *delta;
+      if (auto delta = ChangeDelta(c)) one["delta"] = *delta;
       fields.push_back(std::move(one));
     }
     j["fields"] = std::move(fields);
@@ -62,9 +62,8 @@ std::vector<std::string> DifferenceCsv(const Difference& d) {
     return lines;
   }
   for (const FieldChange& c : d.fields) {
-    lines.push_back(base + "," + CsvField(c.column) + "," + CsvField(c.before.ToText()) + "," +
-                    CsvField(c.after.ToText()) + "," +
-                    NumericDelta(c.before, c.after).value_or("") + ",");
+    lines.push_back(base + "," + CsvField(c.column) + "," + CsvField(ValueText(c.before)) + "," +
+                    CsvField(ValueText(c.after)) + "," + ChangeDelta(c).value_or("") + ",");
   }
   return lines;
 }
@@ -121,7 +120,7 @@ class DiffPrinter final : public DiffObserver {
 
   void OnDifference(const Difference& d) override {
     if (f_.format == "json") {
-      std::fprintf(out_, "%s%s", first_ ? "\n" : ",\n", DifferenceJson(d).dump().c_str());
+      std::fprintf(out_, "%s%s", first_ ? "\n" : ",\n", JsonText(DifferenceJson(d)).c_str());
       first_ = false;
     } else if (f_.format == "csv") {
       for (const std::string& line : DifferenceCsv(d)) std::fprintf(out_, "%s\n", line.c_str());
@@ -154,8 +153,8 @@ class DiffPrinter final : public DiffObserver {
       nlohmann::json entities = nlohmann::json::array();
       for (const EntityDiff& e : report.entities) entities.push_back(EntityJson(e));
       std::fprintf(out_, "%s],\"pipeline\":%s,\"equal\":%s,\"seconds\":%.3f,\"entities\":%s}\n",
-                   first_ ? "" : "\n", nlohmann::json(report.pipeline).dump().c_str(),
-                   report.equal() ? "true" : "false", secs, entities.dump().c_str());
+                   first_ ? "" : "\n", JsonText(nlohmann::json(report.pipeline)).c_str(),
+                   report.equal() ? "true" : "false", secs, JsonText(entities).c_str());
       return;
     }
     if (f_.format == "csv") return;

@@ -7,14 +7,10 @@
 #include <cstdlib>
 #include <optional>
 
+#include "core/utf8.h"
+
 namespace tether::cli {
 namespace {
-
-size_t DisplayWidth(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
 
 bool AsNumber(const Value& v, long double* out) {
   switch (v.kind()) {
@@ -44,7 +40,7 @@ int DecimalPlaces(const Value& v) {
 }
 
 std::string Quoted(const Value& v) {
-  if (v.kind() == ValueKind::kText) return "\"" + v.as_string() + "\"";
+  if (v.kind() == ValueKind::kText) return "\"" + ValueText(v) + "\"";
   return v.ToText();
 }
 
@@ -67,10 +63,10 @@ std::optional<std::string> NumericDelta(const Value& before, const Value& after)
 std::string FormatTable(const std::vector<std::string>& header,
                         const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width(header.size());
-  for (size_t i = 0; i < header.size(); ++i) width[i] = DisplayWidth(header[i]);
+  for (size_t i = 0; i < header.size(); ++i) width[i] = Utf8Length(header[i]);
   for (const auto& r : rows) {
     for (size_t i = 0; i < r.size() && i < width.size(); ++i) {
-      width[i] = std::max(width[i], DisplayWidth(r[i]));
+      width[i] = std::max(width[i], Utf8Length(r[i]));
     }
   }
   // A column of numbers lines up on the right (its header too); text on the left.
@@ -91,7 +87,7 @@ std::string FormatTable(const std::vector<std::string>& header,
   auto line = [&](const std::vector<std::string>& r) {
     for (size_t i = 0; i < width.size(); ++i) {
       std::string cell = i < r.size() ? r[i] : "";
-      std::string pad(width[i] - DisplayWidth(cell), ' ');
+      std::string pad(width[i] - Utf8Length(cell), ' ');
       if (i > 0) out += "  ";
       out += right[i] ? pad + cell : cell + pad;
     }
@@ -109,9 +105,14 @@ std::string Thousands(int64_t n) {
   return n < 0 ? "-" + s : s;
 }
 
+std::optional<std::string> ChangeDelta(const FieldChange& c) {
+  if (c.is_id) return std::nullopt;  // 970 → 1202 is another record, not 232 more of one
+  return NumericDelta(c.before, c.after);
+}
+
 std::string FormatChange(const FieldChange& c) {
   std::string s = fmt::format("{}: {} → {}", c.column, Quoted(c.before), Quoted(c.after));
-  if (auto d = NumericDelta(c.before, c.after)) s += fmt::format(" (Δ {})", *d);
+  if (auto d = ChangeDelta(c)) s += fmt::format(" (Δ {})", *d);
   return s;
 }
 
@@ -126,7 +127,7 @@ nlohmann::json RecordToJson(const RecordPlan& r) {
     for (const FieldChange& c : r.changes) {
       nlohmann::json one = {
           {"column", c.column}, {"before", ValueToJson(c.before)}, {"after", ValueToJson(c.after)}};
-      if (auto d = NumericDelta(c.before, c.after)) one["delta"] = std::stod(*d);
+      if (auto d = ChangeDelta(c)) one["delta"] = std::stod(*d);
       ch.push_back(std::move(one));
     }
     j["changes"] = std::move(ch);
@@ -138,6 +139,12 @@ nlohmann::json CountsToJson(const RunCounts& c) {
   return {{"read", c.read},           {"inserted", c.inserted}, {"updated", c.updated},
           {"unchanged", c.unchanged}, {"linked", c.linked},     {"deleted", c.deleted},
           {"skipped", c.skipped},     {"failed", c.failed}};
+}
+
+std::string ValueText(const Value& v) { return EscapeInvalidUtf8(v.ToText()); }
+
+std::string JsonText(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string CsvField(const std::string& s) {
@@ -161,9 +168,9 @@ std::vector<std::string> RecordToCsv(const RecordPlan& r) {
     return lines;
   }
   for (const FieldChange& c : r.changes) {
-    std::string delta = NumericDelta(c.before, c.after).value_or("");
-    lines.push_back(base() + "," + CsvField(c.column) + "," + CsvField(c.before.ToText()) + "," +
-                    CsvField(c.after.ToText()) + "," + delta + ",");
+    std::string delta = ChangeDelta(c).value_or("");
+    lines.push_back(base() + "," + CsvField(c.column) + "," + CsvField(ValueText(c.before)) + "," +
+                    CsvField(ValueText(c.after)) + "," + delta + ",");
   }
   return lines;
 }

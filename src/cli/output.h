@@ -18,12 +18,19 @@ std::string Thousands(int64_t n);
 // after - before, signed, with as many decimals as the inputs have; nullopt unless both are
 // numbers.
 std::optional<std::string> NumericDelta(const Value& before, const Value& after);
-// "10.5 → 12" plus " (Δ +1.5)" when both sides are numbers.
+// NumericDelta of a change, none for an identifier column (FieldChange::is_id).
+std::optional<std::string> ChangeDelta(const FieldChange& c);
+// "10.5 → 12" plus " (Δ +1.5)" when both sides are numbers (ChangeDelta).
 std::string FormatChange(const FieldChange& c);
 nlohmann::json RecordToJson(const RecordPlan& r);
 nlohmann::json CountsToJson(const RunCounts& c);
 // One CSV line per field change (or one per record without changes), no trailing newline.
 std::vector<std::string> RecordToCsv(const RecordPlan& r);
 std::string CsvField(const std::string& s);
+// A value as plans, diffs and CSV show it: Value::ToText, bytes that are not UTF-8 as \xHH.
+std::string ValueText(const Value& v);
+// `j` as JSON text; text that is not UTF-8 (read from a state store written before it was kept
+// valid) has its bad bytes replaced by U+FFFD rather than stopping the output.
+std::string JsonText(const nlohmann::json& j, int indent = -1);
 
 }  // namespace tether::cli

@@ -165,6 +165,11 @@ class Connector {
   // The statements EnsureTable runs for `def`, in order, each without a trailing ';'
   // (for `tether schema` to print). Types follow docs/TYPES.md.
   virtual std::vector<std::string> TableDdl(const TableDef& def) const = 0;
+  // The statements that add `columns` to the existing `table` (`tether schema --apply`): one
+  // ALTER TABLE ... ADD COLUMN each, in the types TableDdl writes, and nullable whatever the
+  // definition says (the rows already there have no value yet). Nothing is dropped or altered.
+  virtual std::vector<std::string> AddColumnsDdl(const std::string& table,
+                                                 const std::vector<ColumnDef>& columns) const = 0;
   // The statements that install — or with `install` false remove — the triggers recording
   // every insert, update and delete of `t` into tether_changes (which must exist), in order.
   // Installing replaces the triggers of an earlier install. A key that changes is recorded as

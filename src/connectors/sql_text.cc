@@ -49,6 +49,20 @@ std::string ShortIdentifier(const std::string& name, size_t max_bytes) {
   return name.substr(0, keep) + suffix;
 }
 
+std::vector<std::string> AddColumnStatements(
+    const std::string& table, const std::vector<ColumnDef>& columns, char quote,
+    const std::function<std::string(const ColumnDef&)>& type) {
+  std::vector<std::string> out;
+  for (const ColumnDef& c : columns) {
+    std::string sql = "ALTER TABLE " + QuoteIdentifier(table, quote) + " ADD COLUMN " +
+                      QuoteIdentifier(c.name, quote);
+    const std::string declared = type(c);
+    if (!declared.empty()) sql += " " + declared;
+    out.push_back(std::move(sql));
+  }
+  return out;
+}
+
 std::string QuestionMarks(size_t n) {
   std::string out;
   out.reserve(n * 2);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,12 @@ std::string QuoteLiteral(std::string_view text, bool backslash_escapes);
 // two long names sharing a prefix stay apart (an engine would cut both to the same name). Never
 // cuts a UTF-8 sequence in half. Stable across runs, so DDL built from it is too.
 std::string ShortIdentifier(const std::string& name, size_t max_bytes);
+
+// ALTER TABLE <table> ADD COLUMN <name> <type>, one statement per column (SQLite adds one at a
+// time), `type` giving each column's type; never NOT NULL, for Connector::AddColumnsDdl.
+std::vector<std::string> AddColumnStatements(
+    const std::string& table, const std::vector<ColumnDef>& columns, char quote,
+    const std::function<std::string(const ColumnDef&)>& type);
 
 // The SQL of a condition's operator: =, <>, <, <=, >, >=, LIKE, IS NULL, IS NOT NULL.
 std::string_view ConditionOperator(Condition::Op op);

@@ -40,14 +40,23 @@ struct ColumnInfo {
   bool has_default = false;
   int pk_position = 0;                // 1-based position in the primary key, 0 when not part of it
   std::optional<int64_t> max_length;  // characters, from e.g. VARCHAR(64)
+  // kText: char(n), whose trailing spaces are padding, not data (PostgreSQL pads values to n,
+  // MySQL and MariaDB strip them on read); its values compare without them.
+  bool blank_padded = false;
   // kDecimal: total digits and digits after the point, from e.g. NUMERIC(12,2).
   // kTime / kTimestamp / kTimestampTz: `scale` is the digits of fractional seconds kept.
+  // kReal: `precision` is the bits of a narrower float's mantissa (24: a 4-byte float), unset
+  // for a double.
   std::optional<int> precision;
   std::optional<int> scale;
   // kDecimal: the most significant digits the engine keeps exactly whatever the declaration
   // says (SQLite's NUMERIC affinity turns longer numbers into 15-digit doubles).
   std::optional<int> significant_digits;
   bool auto_increment = false;  // the engine generates it when omitted on insert
+  // Whether a NaN, and ±infinity, can be stored (PostgreSQL: both; SQLite stores NULL for a NaN;
+  // MySQL and MariaDB refuse both). A value the column cannot hold fails its record.
+  bool holds_nan = true;
+  bool holds_infinity = true;
   // Text columns of MySQL/MariaDB: the character set as the server names it ("utf8mb4",
   // "latin1"); "" where it is not known or does not apply.
   std::string charset;

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <string>
 
 namespace tether {
 
@@ -53,12 +54,34 @@ struct Time {
   std::string fraction;  // digits, trailing zeros removed
 };
 
-bool ParseDate(std::string_view s, size_t* pos, Date* out) {
-  if (!Digits(s, pos, 4, &out->y) || !Eat(s, pos, '-') || !Digits(s, pos, 2, &out->m) ||
-      !Eat(s, pos, '-') || !Digits(s, pos, 2, &out->d)) {
+// Years have 4 to 7 digits: PostgreSQL's dates reach 5874897 AD.
+constexpr size_t kMaxYearDigits = 7;
+constexpr std::string_view kBc = " BC";
+
+// "YYYY-MM-DD", the year of 4 or more digits, as an astronomical year (1 BC is year 0):
+// `bc` says the text ended " BC" (PostgreSQL's way), then the year is 1 - YYYY.
+bool ParseDate(std::string_view s, size_t* pos, bool bc, Date* out) {
+  size_t digits = 0;
+  while (*pos + digits < s.size() && s[*pos + digits] >= '0' && s[*pos + digits] <= '9') {
+    ++digits;
+  }
+  if (digits < 4 || digits > kMaxYearDigits || !Digits(s, pos, digits, &out->y) ||
+      !Eat(s, pos, '-') || !Digits(s, pos, 2, &out->m) || !Eat(s, pos, '-') ||
+      !Digits(s, pos, 2, &out->d)) {
     return false;
   }
+  if (bc) {
+    if (out->y == 0) return false;  // there is no "0000 BC"
+    out->y = 1 - out->y;
+  }
   return out->m >= 1 && out->m <= 12 && out->d >= 1 && out->d <= DaysInMonth(out->y, out->m);
+}
+
+// Strips a trailing " BC" from `text`; true when there was one.
+bool TakeBc(std::string_view* text) {
+  if (!text->ends_with(kBc)) return false;
+  text->remove_suffix(kBc.size());
+  return true;
 }
 
 bool ParseTime(std::string_view s, size_t* pos, Time* out) {
@@ -117,11 +140,17 @@ void AppendDigits(std::string* out, int v, int width) {
   out->append(buf, static_cast<size_t>(width));
 }
 
-// Formatting runs once per temporal value of every synced row: no printf.
+// Formatting runs once per temporal value of every synced row: no printf. A year before 1 AD
+// is written as PostgreSQL does, 1 BC as 0001 with " BC" at the very end (AppendEra).
 std::string FormatDate(const Date& d) {
   std::string out;
   out.reserve(10);
-  AppendDigits(&out, d.y, 4);
+  const int year = d.y > 0 ? d.y : 1 - d.y;
+  if (year > 9999) {
+    out += std::to_string(year);
+  } else {
+    AppendDigits(&out, year, 4);
+  }
   out += '-';
   AppendDigits(&out, d.m, 2);
   out += '-';
@@ -141,6 +170,11 @@ std::string FormatTime(const Time& t) {
   return out;
 }
 
+std::string AppendEra(std::string text, const Date& d) {
+  if (d.y <= 0) text += kBc;
+  return text;
+}
+
 }  // namespace
 
 void CivilFromDays(int64_t z, int* y, int* m, int* d) {
@@ -158,7 +192,8 @@ void CivilFromDays(int64_t z, int* y, int* m, int* d) {
 std::optional<std::string> CanonicalDate(std::string_view text) {
   size_t pos = 0;
   Date d;
-  if (!ParseDate(text, &pos, &d)) return std::nullopt;
+  const bool bc = TakeBc(&text);
+  if (!ParseDate(text, &pos, bc, &d)) return std::nullopt;
   if (pos != text.size()) {
     Time t;
     if (!(Eat(text, &pos, ' ') || Eat(text, &pos, 'T')) || !ParseTime(text, &pos, &t) ||
@@ -166,7 +201,7 @@ std::optional<std::string> CanonicalDate(std::string_view text) {
       return std::nullopt;
     }
   }
-  return FormatDate(d);
+  return AppendEra(FormatDate(d), d);
 }
 
 std::optional<std::string> CanonicalTime(std::string_view text) {
@@ -180,7 +215,8 @@ std::optional<std::string> CanonicalTimestamp(std::string_view text, bool with_z
   size_t pos = 0;
   Date d;
   Time t;
-  if (!ParseDate(text, &pos, &d)) return std::nullopt;
+  const bool bc = TakeBc(&text);
+  if (!ParseDate(text, &pos, bc, &d)) return std::nullopt;
   bool has_zone = false;
   int offset = 0;
   if (pos < text.size()) {
@@ -202,10 +238,10 @@ std::optional<std::string> CanonicalTimestamp(std::string_view text, bool with_z
     t.mi = static_cast<int>(rest % 3600 / 60);
     t.s = static_cast<int>(rest % 60);
   }
-  if (d.y < 0 || d.y > 9999) return std::nullopt;
+  if (d.y > 9999999 || 1 - d.y > 9999999) return std::nullopt;  // moved past 7 digits
   std::string out = FormatDate(d) + " " + FormatTime(t);
   if (with_zone) out += "+00:00";
-  return out;
+  return AppendEra(std::move(out), d);
 }
 
 int FractionDigits(std::string_view canonical) {

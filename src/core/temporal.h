@@ -4,6 +4,9 @@
 //   time         13:05:09, 13:05:09.25        (fraction without trailing zeros)
 //   timestamp    2024-03-01 13:05:09.123456   (no zone)
 //   timestamptz  2024-03-01 12:05:09.5+00:00  (always converted to UTC)
+// Years have 4 to 7 digits (10000-01-01); a year before 1 AD is written as PostgreSQL writes it,
+// with " BC" at the very end (0044-03-15 BC, 0044-03-15 12:00:00+00:00 BC; 1 BC is year 0 of
+// the calendar below, and "0000-01-01" is read as 0001-01-01 BC).
 // Pure functions; thread-safe.
 #pragma once
 
@@ -14,7 +17,8 @@
 
 namespace tether {
 
-// "YYYY-MM-DD" (a trailing " 00:00:00" is accepted); nullopt when not a valid date.
+// "YYYY-MM-DD" (a trailing " 00:00:00" is accepted), optionally ending " BC"; nullopt when not
+// a valid date.
 std::optional<std::string> CanonicalDate(std::string_view text);
 
 // "HH:MM[:SS[.fraction]]"; 24:00:00 is allowed. nullopt when not a valid time.

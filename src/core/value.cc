@@ -7,6 +7,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "core/utf8.h"
+
 namespace tether {
 namespace {
 
@@ -150,7 +152,8 @@ nlohmann::json ValueToJson(const Value& v) {
       if (!std::isfinite(v.as_real())) return {{"$real", RealToText(v.as_real())}};
       return v.as_real();
     case ValueKind::kText:
-      return v.as_string();
+      // JSON text is UTF-8: bytes that are not (SQLite keeps any) are shown as \xHH.
+      return EscapeInvalidUtf8(v.as_string());
     case ValueKind::kBlob:
       return {{"$blob", HexEncode(v.as_string())}};
     case ValueKind::kDecimal:

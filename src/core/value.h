@@ -60,7 +60,8 @@ class Value {
 using Row = std::vector<Value>;
 
 // JSON form, used by before-images, plans and the API: null, numbers, strings,
-// {"$blob":"hex"} and {"$decimal":"12.50"} where JSON would lose the kind.
+// {"$blob":"hex"} and {"$decimal":"12.50"} where JSON would lose the kind. Text that is not
+// UTF-8 has its stray bytes written \xHH (EscapeInvalidUtf8): JSON cannot hold them.
 nlohmann::json ValueToJson(const Value& v);
 Value ValueFromJson(const nlohmann::json& j);
 

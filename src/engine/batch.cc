@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "core/utf8.h"
 #include "engine/coerce.h"
 
 namespace tether {
@@ -28,6 +29,9 @@ struct BatchProcessor::Item {
   std::vector<std::string> kept;  // target columns whose value merge kept (source empty)
   bool left = false;       // on_duplicate=skip: the target row stays as it is while the source does
   bool elsewhere = false;  // a pull made for this same batch processed it (a parent's parent)
+  // Its key cannot be an id a link or a lookup holds (not UTF-8, too long): it fails, without a
+  // link, and is reported under EscapeInvalidUtf8(sid).
+  bool unusable_id = false;
   bool rejected = false;
   bool done = false;
 };
@@ -127,8 +131,9 @@ void BatchProcessor::Reject(const EntityMapping& m, Item& item, Action action, s
   // Also while silent: a dry run's pulled parent that is invalid stops the real run too.
   if (ctx_->violation.ok()) {
     if (action == Action::kSkip && ctx_->on_invalid == OnInvalid::kError) {
-      ctx_->violation = Status::Policy(fmt::format("entity {} record {}: {} (on_invalid: error)",
-                                                   m.name(), item.sid, item.reason));
+      ctx_->violation =
+          Status::Policy(fmt::format("entity {} record {}: {} (on_invalid: error)", m.name(),
+                                     EscapeInvalidUtf8(item.sid), item.reason));
     }
   }
 }
@@ -158,7 +163,23 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
     Row& src = rows[r];
     it.sid = m.source_key.size() == 1 ? EncodeKey(src[m.source_key[0]])
                                       : EncodeKey(Pick(src, m.source_key));
-    sids.push_back(it.sid);
+    // The id is looked up in links and tables before any value is coerced, and stored in the
+    // record's link: it must be UTF-8 and, for mapped keys, fit a link.
+    for (int p : m.source_key) {
+      if (it.unusable_id || src[p].kind() != ValueKind::kText) continue;
+      Status st = CheckUtf8(src[p], *m.source_schema.Find(m.source_columns[p]));
+      if (!st.ok()) {
+        it.unusable_id = true;
+        Reject(m, it, Action::kSkip, st.message());
+      }
+    }
+    if (!it.unusable_id && m.mapped() && Utf8Length(it.sid) > StateStore::kMaxIdLength) {
+      it.unusable_id = true;
+      Reject(m, it, Action::kSkip,
+             fmt::format("its key is {} characters long; a link holds at most {}",
+                         Utf8Length(it.sid), StateStore::kMaxIdLength));
+    }
+    if (!it.unusable_id) sids.push_back(it.sid);
     it.desired.resize(m.columns.size());
     it.pending.assign(m.columns.size(), false);
     for (size_t c = 0; c < m.columns.size(); ++c) {
@@ -186,6 +207,13 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
       }
       if (v.is_null() && mc.default_value) v = *mc.default_value;
       it.desired[c] = std::move(v);
+    }
+    // References are looked up (parents' links, the target) before values are coerced.
+    for (int p : m.references) {
+      if (it.rejected) break;
+      if (Status st = CheckUtf8(it.desired[p], m.columns[p].target_info); !st.ok()) {
+        Reject(m, it, Action::kSkip, st.message());
+      }
     }
   }
 
@@ -267,12 +295,16 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
     if (it.rejected) ctx_->Remember(&ctx_->rejected, m.name(), it.sid);
     if (!it.rejected || silent_) continue;
     (it.action == Action::kSkip ? counts.skipped : counts.failed)++;
-    RecordPlan plan{m.name(),  it.sid, it.link && it.link->target_id ? *it.link->target_id : "",
-                    it.action, {},     it.reason};
+    RecordPlan plan{m.name(),
+                    it.unusable_id ? EscapeInvalidUtf8(it.sid) : it.sid,
+                    it.link && it.link->target_id ? *it.link->target_id : "",
+                    it.action,
+                    {},
+                    it.reason};
     if (ctx_->observer) ctx_->observer->OnRecord(plan);
     ctx_->results.push_back(
-        {m.name(), it.sid, plan.target_id, std::string(ActionName(it.action)), it.reason});
-    if (m.mapped()) {
+        {m.name(), plan.source_id, plan.target_id, std::string(ActionName(it.action)), it.reason});
+    if (m.mapped() && !it.unusable_id) {
       Link l = it.link.value_or(Link{});
       l.source_id = it.sid;
       l.status = "failed";
@@ -454,11 +486,13 @@ Status BatchProcessor::LearnTargetIds(const EntityMapping& m, const std::vector<
     }
     return Status::OK();
   }
-  // Identity keys: the target row carries the same key; make sure it is there.
+  // Identity keys: the target row carries the same key; make sure it is there. (An id that is
+  // not UTF-8 cannot be: its record fails, see ProcessDepth.)
   LookupRequest req{m.target_schema.name, m.TargetKeyNames(), m.TargetKeyNames(), {}};
   for (const std::string& id : ids) {
-    req.keys.push_back(TypedKey(id, m.target_schema, m.TargetKeyNames()));
+    if (IsUtf8(id)) req.keys.push_back(TypedKey(id, m.target_schema, m.TargetKeyNames()));
   }
+  if (req.keys.empty()) return Status::OK();
   TETHER_ASSIGN_OR_RETURN(auto rows, ctx_->target->Lookup(req));
   for (const Row& r : rows) known[EncodeKey(r)] = EncodeKey(r);
   return Status::OK();
@@ -579,6 +613,10 @@ Status BatchProcessor::Identify(const EntityMapping& m, std::vector<Item*>& wave
 
 Status BatchProcessor::Decide(const EntityMapping& m, std::vector<Item*>& wave) {
   const std::vector<int> non_key = NonKeyPositions(m);
+  // Columns holding identifiers (match keys, references): plans show no numeric delta for them.
+  std::vector<bool> is_id(m.columns.size(), false);
+  for (int p : m.match) is_id[p] = true;
+  for (int p : m.references) is_id[p] = true;
   for (Item* it : wave) {
     // The record as the source has it now, to tell later whether it changed (kept in its link:
     // identity-keyed records have none).
@@ -636,8 +674,10 @@ Status BatchProcessor::Decide(const EntityMapping& m, std::vector<Item*>& wave) 
       }
       for (int p : non_key) {
         if (it->pending[p]) continue;
-        if (!SameValueIn(it->desired[p], (*it->target_row)[p], m.columns[p].target_info)) {
-          it->changes.push_back({m.columns[p].target, (*it->target_row)[p], it->desired[p]});
+        const ColumnInfo& info = m.columns[p].target_info;
+        if (!SameValueIn(it->desired[p], (*it->target_row)[p], info)) {
+          it->changes.push_back({m.columns[p].target, DisplayValue((*it->target_row)[p], info),
+                                 DisplayValue(it->desired[p], info), is_id[p]});
         }
       }
       if (!it->changes.empty()) {
@@ -857,13 +897,21 @@ Result<size_t> BatchProcessor::SweepUnpaired(const EntityMapping& m, std::option
 Status BatchProcessor::DeleteGone(const EntityMapping& m,
                                   const std::vector<std::string>& source_ids,
                                   const std::vector<Row>& target_keys) {
-  // Which of them still exist in the source?
+  // Which of them still exist in the source? A target key that is not UTF-8 (a SQLite target
+  // holds any bytes) cannot be looked up in every source: it is left alone, as if present.
   LookupRequest in_source{m.source_schema.name, m.SourceKeyNames(), m.SourceKeyNames(), {}};
+  std::set<std::string> present;
   for (const std::string& id : source_ids) {
+    if (!IsUtf8(id)) {
+      present.insert(id);
+      continue;
+    }
     in_source.keys.push_back(TypedKey(id, m.source_schema, m.SourceKeyNames()));
   }
-  TETHER_ASSIGN_OR_RETURN(auto present_rows, ctx_->source->Lookup(in_source));
-  std::set<std::string> present;
+  std::vector<Row> present_rows;
+  if (!in_source.keys.empty()) {
+    TETHER_ASSIGN_OR_RETURN(present_rows, ctx_->source->Lookup(in_source));
+  }
   for (const Row& r : present_rows) present.insert(EncodeKey(r));
   std::vector<size_t> gone;
   for (size_t i = 0; i < source_ids.size(); ++i) {

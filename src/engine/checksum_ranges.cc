@@ -302,9 +302,18 @@ std::string ChecksumIneligibility(const EntityMapping& m, const Config& config,
     if (c.value_map || c.default_value) {
       return fmt::format("column '{}' has a value map or default", c.target);
     }
-    if (s->type != c.target_info.type) {
+    // A timestamp column holds the UTC time of a timestamptz one (tether schema makes one for
+    // the other on MySQL), and both hash as that time.
+    const auto instant = [](TypeClass t) {
+      return t == TypeClass::kTimestamp || t == TypeClass::kTimestampTz;
+    };
+    if (s->type != c.target_info.type && !(instant(s->type) && instant(c.target_info.type))) {
       return fmt::format("column '{}' is {} in the source and {} in the target", c.target,
                          TypeClassName(s->type), TypeClassName(c.target_info.type));
+    }
+    // Text read from char(n) has no trailing spaces; the other side's may.
+    if (s->blank_padded != c.target_info.blank_padded) {
+      return fmt::format("column '{}' is char(n) on one side only", c.target);
     }
     if (s->type == TypeClass::kReal || s->type == TypeClass::kJson || s->type == TypeClass::kAny) {
       return fmt::format("column '{}' is {}", c.target, TypeClassName(s->type));

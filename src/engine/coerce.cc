@@ -2,12 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/temporal.h"
+#include "core/utf8.h"
 
 namespace tether {
 namespace {
@@ -157,19 +160,65 @@ bool IsTemporal(TypeClass t) {
 }
 
 Status Invalid(const ColumnInfo& c, const Value& v, std::string_view why) {
-  std::string shown = v.ToText();
-  if (shown.size() > 40) shown = shown.substr(0, 37) + "...";
+  // Cut on a character boundary, bytes that are not UTF-8 escaped: the message is stored and
+  // printed, and must be valid UTF-8 itself.
+  constexpr size_t kShown = 40;
+  const bool textual = v.kind() == ValueKind::kText || v.kind() == ValueKind::kDecimal;
+  const std::string shown = Utf8Excerpt(textual ? v.as_string() : v.ToText(), kShown);
   return Status::InvalidRecord(
       fmt::format("column {}: value '{}' {} ({})", c.name, shown, why,
                   c.declared_type.empty() ? std::string(TypeClassName(c.type)) : c.declared_type));
 }
 
+// Text without trailing spaces: a char(n) value without its padding.
+std::string_view WithoutPadding(std::string_view s) {
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  return s;
+}
+
+// Whether a double holds `i` exactly (every integer up to 2^53 does; larger ones only some).
+bool DoubleHoldsInt(int64_t i) {
+  constexpr int64_t kExact = int64_t{1} << 53;
+  if (i >= -kExact && i <= kExact) return true;
+  const double d = static_cast<double>(i);
+  return d < 9223372036854775808.0 && static_cast<int64_t>(d) == i;  // 2^63 is past int64
+}
+
+// Value::ToText of a double: the shortest text that reads back the same double.
+std::string RealText(double d) { return Value::Real(d).ToText(); }
+
+// OK when the column stores `d` so that it reads back equal: a NaN or an infinity where the
+// engine has them, and for a 4-byte float column only doubles whose float reads back as the
+// same number (connectors read a float as its shortest text: 0.1f reads as 0.1).
+Status CheckReal(double d, const ColumnInfo& c, const Value& v) {
+  if (std::isnan(d)) {
+    return c.holds_nan ? Status::OK() : Invalid(c, v, "is NaN, which the target cannot store");
+  }
+  if (std::isinf(d)) {
+    return c.holds_infinity ? Status::OK()
+                            : Invalid(c, v, "is infinite, which the target cannot store");
+  }
+  if (!c.precision || *c.precision >= 53) return Status::OK();
+  bool exact = std::fabs(d) <= std::numeric_limits<float>::max();
+  if (exact) {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<float>(d));
+    double back = 0;
+    exact = ec == std::errc() && std::from_chars(buf, end, back).ec == std::errc() && back == d;
+  }
+  if (exact) return Status::OK();
+  return Invalid(c, v, "has more digits than the target's 4-byte float holds exactly");
+}
+
 }  // namespace
 
-size_t Utf8Length(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
+Status CheckUtf8(const Value& v, const ColumnInfo& c) {
+  if (v.kind() != ValueKind::kText) return Status::OK();
+  const size_t at = InvalidUtf8At(v.as_string());
+  if (at == std::string_view::npos) return Status::OK();
+  return Invalid(c, v,
+                 fmt::format("is not valid UTF-8 (byte {} is 0x{:02X})", at + 1,
+                             static_cast<unsigned char>(v.as_string()[at])));
 }
 
 Result<Value> CoerceToColumn(const Value& v, const ColumnInfo& c) {
@@ -180,8 +229,14 @@ Result<Value> CoerceToColumn(const Value& v, const ColumnInfo& c) {
     }
     return v;
   }
+  // Text is UTF-8 (core/value.h). SQLite keeps any bytes as text: such a value fails its record
+  // here rather than the target's statement (or being copied into another SQLite file as is).
+  if (c.type != TypeClass::kBlob) TETHER_RETURN_IF_ERROR(CheckUtf8(v, c));
   switch (c.type) {
     case TypeClass::kAny:
+      // Values are kept as they are, but a NaN would still become SQLite's NULL.
+      if (v.kind() == ValueKind::kReal) TETHER_RETURN_IF_ERROR(CheckReal(v.as_real(), c, v));
+      return v;
     case TypeClass::kBlob:
       return v;
     case TypeClass::kInteger: {
@@ -211,8 +266,16 @@ Result<Value> CoerceToColumn(const Value& v, const ColumnInfo& c) {
     }
     case TypeClass::kReal: {
       switch (v.kind()) {
-        case ValueKind::kInt:
+        case ValueKind::kInt: {
+          // 2^53 + 1 would be stored as 2^53: written, then "updated" on every run.
+          if (!DoubleHoldsInt(v.as_int())) {
+            return Invalid(c, v, "has more digits than a double holds exactly");
+          }
+          TETHER_RETURN_IF_ERROR(CheckReal(static_cast<double>(v.as_int()), c, v));
+          return v;
+        }
         case ValueKind::kReal:
+          TETHER_RETURN_IF_ERROR(CheckReal(v.as_real(), c, v));
           return v;
         case ValueKind::kBool:
           return Value::Int(v.as_int());
@@ -220,6 +283,13 @@ Result<Value> CoerceToColumn(const Value& v, const ColumnInfo& c) {
         case ValueKind::kDecimal: {
           double d = 0;
           if (!ParseDouble(v.as_string(), &d)) return Invalid(c, v, "is not a number");
+          // The number the text spells, not the nearest double: 0.1 is, 0.1000000000000000001
+          // is not (it would be stored as 0.1, and differ from its source forever).
+          if (std::isfinite(d) &&
+              CanonicalDecimal(RealText(d)) != CanonicalDecimal(v.as_string())) {
+            return Invalid(c, v, "has more digits than a double holds exactly");
+          }
+          TETHER_RETURN_IF_ERROR(CheckReal(d, c, v));
           return Value::Real(d);
         }
         default:
@@ -326,6 +396,11 @@ Result<Value> CoerceToColumn(const Value& v, const ColumnInfo& c) {
       Value t = v;
       if (v.kind() == ValueKind::kBlob) return Invalid(c, v, "is binary, not text");
       if (v.kind() != ValueKind::kText) t = Value::Text(v.ToText());
+      // char(n) pads with spaces: trailing ones are not data (and do not count against n), so
+      // the value is written as the target reads it back.
+      if (c.blank_padded && t.as_string().ends_with(' ')) {
+        t = Value::Text(std::string(WithoutPadding(t.as_string())));
+      }
       if (c.max_length && static_cast<int64_t>(Utf8Length(t.as_string())) > *c.max_length) {
         return Invalid(c, v,
                        fmt::format("is {} characters, longer than the target's limit of {}",
@@ -342,19 +417,28 @@ Status CoerceInPlace(Value* v, const ColumnInfo& c) {
     const ValueKind k = v->kind();
     switch (c.type) {
       case TypeClass::kAny:
+        if (k == ValueKind::kText ? IsUtf8(v->as_string())
+                                  : k != ValueKind::kReal || std::isfinite(v->as_real())) {
+          return Status::OK();
+        }
+        break;
       case TypeClass::kBlob:
         return Status::OK();
       case TypeClass::kInteger:
         if (k == ValueKind::kInt) return Status::OK();
         break;
       case TypeClass::kReal:
-        if (k == ValueKind::kInt || k == ValueKind::kReal) return Status::OK();
+        // A finite double into a double column; CoerceToColumn checks the rest.
+        if (k == ValueKind::kReal && std::isfinite(v->as_real()) && !c.precision) {
+          return Status::OK();
+        }
         break;
       case TypeClass::kBoolean:
         if (k == ValueKind::kBool) return Status::OK();
         break;
       case TypeClass::kText:
-        if (k == ValueKind::kText &&
+        if (k == ValueKind::kText && IsUtf8(v->as_string()) &&
+            !(c.blank_padded && v->as_string().ends_with(' ')) &&
             (!c.max_length || static_cast<int64_t>(Utf8Length(v->as_string())) <= *c.max_length)) {
           return Status::OK();
         }
@@ -366,6 +450,21 @@ Status CoerceInPlace(Value* v, const ColumnInfo& c) {
   TETHER_ASSIGN_OR_RETURN(Value out, CoerceToColumn(*v, c));
   *v = std::move(out);
   return Status::OK();
+}
+
+Value DisplayValue(const Value& v, const ColumnInfo& c) {
+  if (v.is_null()) return v;
+  Result<Value> converted = CoerceToColumn(v, c);
+  if (!converted.ok()) return v;
+  if (c.type != TypeClass::kDecimal || !IsNumeric(*converted)) return std::move(*converted);
+  std::string text = NumericText(*converted);
+  if (c.scale && *c.scale > 0 && IsPlainDecimal(text)) {
+    int int_digits = 0, frac_digits = 0;
+    CountDigits(text, &int_digits, &frac_digits);
+    if (frac_digits == 0) text += '.';
+    text.append(static_cast<size_t>(std::max(0, *c.scale - frac_digits)), '0');
+  }
+  return Value::Decimal(std::move(text));
 }
 
 bool SameValue(const Value& a, const Value& b) {
@@ -389,6 +488,9 @@ bool SameValue(const Value& a, const Value& b) {
 bool SameValueIn(const Value& a, const Value& b, const ColumnInfo& column) {
   if (a.kind() == ValueKind::kText && b.kind() == ValueKind::kText &&
       a.as_string() != b.as_string()) {
+    if (column.blank_padded) {
+      return WithoutPadding(a.as_string()) == WithoutPadding(b.as_string());
+    }
     if (IsTemporal(column.type)) {
       std::optional<std::string> ca = CanonicalTemporal(column.type, a.as_string());
       std::optional<std::string> cb = CanonicalTemporal(column.type, b.as_string());

@@ -19,13 +19,23 @@ namespace tether {
 Result<Value> CoerceToColumn(const Value& v, const ColumnInfo& column);
 // The same, in place: a value that already fits (the usual case) is checked without a copy.
 Status CoerceInPlace(Value* v, const ColumnInfo& column);
+// OK unless `v` is text that is not valid UTF-8 (SQLite keeps any bytes as text): then
+// kInvalidRecord naming `column`, the value (bytes escaped as \xHH) and the first bad byte.
+Status CheckUtf8(const Value& v, const ColumnInfo& column);
+
+// `v` as plans and diffs show a value of `column`: in the column's class where it converts
+// (a decimal is a Decimal with the column's scale even when SQLite returned a double or an
+// integer, a boolean a Bool, a date its canonical text), so that a column's values take one
+// form whatever engine they were read from; as it is otherwise.
+Value DisplayValue(const Value& v, const ColumnInfo& column);
 
 // Equality as a database would see it: numbers compare by value whatever their kind
 // (1 = 1.0 = "1.00" as decimal), text and bytes exactly, NULL only equals NULL.
 bool SameValue(const Value& a, const Value& b);
 
 // SameValue, knowing the column both values belong to: timestamps compare as instants in any
-// accepted spelling, JSON as documents (key order and spacing aside), UUIDs case-insensitively.
+// accepted spelling, JSON as documents (key order and spacing aside), UUIDs case-insensitively,
+// char(n) text without its trailing spaces.
 bool SameValueIn(const Value& a, const Value& b, const ColumnInfo& column);
 
 // A validation rule compiled once (the pattern is an RE2 Regex: linear in the value's length).
@@ -39,8 +49,5 @@ class CompiledRule {
   ValidationRule rule_;
   Result<Regex> pattern_ = Status::NotFound("no pattern");
 };
-
-// Number of UTF-8 code points in `s`.
-size_t Utf8Length(const std::string& s);
 
 }  // namespace tether

@@ -85,7 +85,8 @@ Result<std::unique_ptr<EntityMapping>> BuildMapping(const EntityConfig& e,
     if (!tc) {
       return Status::NotFound(fmt::format(
           "{}: entity '{}': source column '{}' has no column '{}' in table '{}' of connection "
-          "'{}' (exclude it, or rename it to a target column)",
+          "'{}': `tether schema --apply` adds it (or exclude it, or rename it to a target "
+          "column)",
           where, e.name, s, t, target.name, target_connection));
     }
     m->source_columns.push_back(s);
@@ -115,7 +116,7 @@ Result<std::unique_ptr<EntityMapping>> BuildMapping(const EntityConfig& e,
     if (!tc) {
       return Status::NotFound(fmt::format(
           "{}: entity '{}': default for column '{}', which does not exist in table '{}' of "
-          "connection '{}'",
+          "connection '{}' (`tether schema --apply` adds it)",
           where, e.name, t, target.name, target_connection));
     }
     MappedColumn mc;
@@ -145,7 +146,7 @@ Result<std::unique_ptr<EntityMapping>> BuildMapping(const EntityConfig& e,
     if (!tc) {
       return Status::NotFound(fmt::format(
           "{}: entity '{}': soft-delete column '{}' does not exist in table '{}' of connection "
-          "'{}'",
+          "'{}' (`tether schema --apply` adds it)",
           where, e.name, *e.soft_delete_column, target.name, target_connection));
     }
     int p = -1;

@@ -15,6 +15,7 @@
 #include "connectors/sql_text.h"
 #include "core/regex.h"
 #include "core/temporal.h"
+#include "core/utf8.h"
 #include "engine/batch.h"
 #include "engine/checksum_ranges.h"
 #include "engine/mapping.h"
@@ -350,9 +351,32 @@ Status Runner::Prepare() {
                                    t.table.name, t.connection, t.entity));
       }
     }
+    TETHER_ASSIGN_OR_RETURN(auto lacking,
+                            FindMissingColumns(config_, *pipeline_, {}, *source_, *target_));
+    for (const MissingColumns& m : lacking) {
+      TETHER_RETURN_IF_ERROR(AddMissingColumns(*target_, m));
+      if (obs_) {
+        std::vector<std::string> names;
+        for (const ColumnDef& c : m.columns) names.push_back(c.name);
+        obs_->OnNotice(
+            fmt::format("added column(s) {} to table '{}' on connection '{}' for "
+                        "entity '{}'",
+                        fmt::join(names, ", "), m.table, m.connection, m.entity));
+      }
+    }
   }
 
+  // Mappings of the selected entities and of the parents their records may pull, no more: an
+  // entity the run does not touch (its table lacking a column, say) does not stop it.
+  std::set<std::string> needed(order_.begin(), order_.end());
+  for (auto name = all.rbegin(); name != all.rend(); ++name) {  // children first
+    if (!needed.count(*name)) continue;
+    for (const auto& [column, parent] : config_.FindEntity(*name)->references) {
+      needed.insert(parent);
+    }
+  }
   for (const std::string& name : all) {
+    if (!needed.count(name)) continue;
     const EntityConfig* e = config_.FindEntity(name);
     TETHER_ASSIGN_OR_RETURN(auto src, source_->DescribeTable(e->source_table));
     if (!src) {
@@ -462,7 +486,11 @@ Status Runner::CommitBatch(const EntityPlan& plan, const Row& last_key, bool dry
   cp.position = EncodeKey(last_key);
   cp.run_id = run_.run_id;
   cp.options_hash = plan.options_hash;
-  TETHER_RETURN_IF_ERROR(state_->PutCheckpoint(pipeline_->name, entity, cp));
+  // A key that is not UTF-8 (its record failed) cannot be stored as text: the position stays
+  // where it was, and a resumed run reads these batches again.
+  if (IsUtf8(*cp.position)) {
+    TETHER_RETURN_IF_ERROR(state_->PutCheckpoint(pipeline_->name, entity, cp));
+  }
   // The run's counts are progress for whoever watches it; a resumed run counts afresh, so they
   // need not move with every checkpoint.
   if (now - run_written_ < kStateInterval) return Status::OK();
@@ -899,6 +927,7 @@ Status Runner::RunCursor(const EntityPlan& plan, bool dry_run) {
       cp.position = EncodeKey(position);
       cp.run_id = run_.run_id;
       cp.options_hash = plan.options_hash;
+      if (!IsUtf8(*cp.position)) return Status::OK();  // as in CommitBatch
       return state_->PutCheckpoint(pipeline_->name, name, cp);
     });
   };
@@ -976,6 +1005,7 @@ Status Runner::RunCursor(const EntityPlan& plan, bool dry_run) {
       cp.position = EncodeKey(*settled);
       cp.run_id = run_.run_id;
       cp.options_hash = plan.options_hash;
+      if (!IsUtf8(*cp.position)) return Status::OK();  // as in CommitBatch
       return state_->PutCheckpoint(pipeline_->name, name, cp);
     }));
     if (obs_ && !dry_run) obs_->OnProgress(name, ctx_.counts[name]);
@@ -1089,7 +1119,8 @@ Result<SyncReport> Runner::Run() {
   nlohmann::json opts = {{"entities", order_}, {"where", req_.where}, {"dry_run", req_.dry_run}};
   if (req_.from_date) opts["from_date"] = *req_.from_date;
   if (req_.to_date) opts["to_date"] = *req_.to_date;
-  run_.options = opts.dump();
+  // --where may hold any bytes: JSON text cannot, so those are replaced.
+  run_.options = opts.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   ctx_.run_id = run_.run_id;
 
   if (req_.dry_run) {

@@ -22,10 +22,13 @@ namespace tether {
 enum class Action { kInsert, kUpdate, kUnchanged, kLink, kSkip, kFail, kDelete };
 std::string_view ActionName(Action a);
 
+// Values are shown in one kind per column class whatever engine they were read from (a decimal
+// is a Decimal even when SQLite returned a double), see DisplayValue in engine/coerce.h.
 struct FieldChange {
   std::string column;  // target column
   Value before;
   Value after;
+  bool is_id = false;  // a key, match or reference column: an identifier, shown without a delta
 };
 
 // One record's decision, as a plan line or a result.

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
+#include <optional>
 
 namespace tether {
 namespace {
@@ -98,29 +100,84 @@ Result<TableDef> TargetTableFor(const EntityConfig& e, const TableSchema& source
   return def;
 }
 
-Result<std::vector<MissingTable>> FindMissingTables(const Config& config,
-                                                    const PipelineConfig& pipeline,
-                                                    const std::vector<std::string>& entities,
-                                                    Connector& source, Connector& target) {
+namespace {
+
+// Visits the entities of `pipeline` (all, or only `entities`), parents first, with their target
+// and source tables as the connections describe them (nullopt: no such table).
+Status ForEachEntity(
+    const Config& config, const PipelineConfig& pipeline, const std::vector<std::string>& entities,
+    Connector& source, Connector& target,
+    const std::function<Status(const EntityConfig&, const std::optional<TableSchema>& target,
+                               const std::optional<TableSchema>& source)>& visit) {
   TETHER_ASSIGN_OR_RETURN(std::vector<std::string> order, EntityOrder(config, pipeline));
-  std::vector<MissingTable> out;
   for (const std::string& name : order) {
     if (!entities.empty() && !Contains(entities, name)) continue;
     const EntityConfig* e = config.FindEntity(name);
     TETHER_ASSIGN_OR_RETURN(auto existing, target.DescribeTable(e->target_table));
-    if (existing) continue;
     TETHER_ASSIGN_OR_RETURN(auto src, source.DescribeTable(e->source_table));
-    if (!src) {
-      return Status::NotFound(fmt::format(
-          "{}: entity '{}': table '{}' does not exist on connection '{}' either, so there is "
-          "nothing to describe the target table from",
-          e->location.ToString(), name, e->source_table, source.connection_name()));
-    }
-    TETHER_ASSIGN_OR_RETURN(TableDef def, TargetTableFor(*e, *src));
-    MissingTable m{name, target.connection_name(), def, target.TableDdl(def)};
-    out.push_back(std::move(m));
+    TETHER_RETURN_IF_ERROR(visit(*e, existing, src));
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::vector<MissingTable>> FindMissingTables(const Config& config,
+                                                    const PipelineConfig& pipeline,
+                                                    const std::vector<std::string>& entities,
+                                                    Connector& source, Connector& target) {
+  std::vector<MissingTable> out;
+  TETHER_RETURN_IF_ERROR(ForEachEntity(
+      config, pipeline, entities, source, target,
+      [&](const EntityConfig& e, const std::optional<TableSchema>& existing,
+          const std::optional<TableSchema>& src) -> Status {
+        if (existing) return Status::OK();
+        if (!src) {
+          return Status::NotFound(fmt::format(
+              "{}: entity '{}': table '{}' does not exist on connection '{}' either, so there is "
+              "nothing to describe the target table from",
+              e.location.ToString(), e.name, e.source_table, source.connection_name()));
+        }
+        TETHER_ASSIGN_OR_RETURN(TableDef def, TargetTableFor(e, *src));
+        out.push_back({e.name, target.connection_name(), def, target.TableDdl(def)});
+        return Status::OK();
+      }));
   return out;
+}
+
+Result<std::vector<MissingColumns>> FindMissingColumns(const Config& config,
+                                                       const PipelineConfig& pipeline,
+                                                       const std::vector<std::string>& entities,
+                                                       Connector& source, Connector& target) {
+  std::vector<MissingColumns> out;
+  TETHER_RETURN_IF_ERROR(
+      ForEachEntity(config, pipeline, entities, source, target,
+                    [&](const EntityConfig& e, const std::optional<TableSchema>& existing,
+                        const std::optional<TableSchema>& src) -> Status {
+                      // A missing table is FindMissingTables'; a missing source table the run
+                      // reports.
+                      if (!existing || !src) return Status::OK();
+                      TETHER_ASSIGN_OR_RETURN(TableDef wanted, TargetTableFor(e, *src));
+                      MissingColumns m{e.name, target.connection_name(), existing->name, {}, {}};
+                      for (ColumnDef c : wanted.columns) {
+                        if (existing->Find(c.name)) continue;
+                        c.not_null = false;
+                        c.auto_increment = false;
+                        m.columns.push_back(std::move(c));
+                      }
+                      if (m.columns.empty()) return Status::OK();
+                      m.ddl = target.AddColumnsDdl(m.table, m.columns);
+                      out.push_back(std::move(m));
+                      return Status::OK();
+                    }));
+  return out;
+}
+
+Status AddMissingColumns(Connector& target, const MissingColumns& missing) {
+  for (const std::string& statement : missing.ddl) {
+    TETHER_RETURN_IF_ERROR(target.ExecuteScript(statement));
+  }
+  return Status::OK();
 }
 
 Result<std::vector<MissingTable>> FindMissingTables(const Config& config,

@@ -36,4 +36,23 @@ Result<std::vector<MissingTable>> FindMissingTables(const Config& config,
                                                     const std::vector<std::string>& entities,
                                                     Connector& source, Connector& target);
 
+// Columns an existing target table lacks: ones the entity writes (a column added to the source
+// table since the target was made), described from the source as TargetTableFor would.
+struct MissingColumns {
+  std::string entity;
+  std::string connection;          // the target connection
+  std::string table;               // the target table
+  std::vector<ColumnDef> columns;  // what would be added (nullable: the rows there have no value)
+  std::vector<std::string> ddl;    // ALTER TABLE ... ADD COLUMN, in the target engine's SQL
+};
+
+// Entities of `pipeline` (all of them, or only `entities`) whose target table exists but lacks
+// columns, parents first. Writes nothing; never proposes to drop or change a column.
+Result<std::vector<MissingColumns>> FindMissingColumns(const Config& config,
+                                                       const PipelineConfig& pipeline,
+                                                       const std::vector<std::string>& entities,
+                                                       Connector& source, Connector& target);
+// Runs `missing.ddl` on the target, outside any transaction (MySQL commits one before DDL).
+Status AddMissingColumns(Connector& target, const MissingColumns& missing);
+
 }  // namespace tether

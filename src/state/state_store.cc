@@ -8,6 +8,8 @@
 #include <ctime>
 #include <random>
 
+#include "core/utf8.h"
+
 namespace tether {
 namespace {
 
@@ -27,6 +29,14 @@ const std::vector<std::string> kRunColumns = {
 
 Value TextOrNull(const std::optional<std::string>& s) {
   return s ? Value::Text(*s) : Value::Null();
+}
+// See StateStore::kMaxStoredText.
+Value Stored(const std::string& s) {
+  return Value::Text(Utf8Excerpt(s, StateStore::kMaxStoredText));
+}
+// Whether a link can hold `id` (StateStore::kMaxIdLength).
+bool Linkable(const std::string& id) {
+  return IsUtf8(id) && Utf8Length(id) <= StateStore::kMaxIdLength;
 }
 std::string Str(const Value& v) { return v.is_null() ? std::string() : v.ToText(); }
 int64_t Int(const Value& v) { return v.kind() == ValueKind::kInt ? v.as_int() : 0; }
@@ -111,7 +121,9 @@ Status StateStore::EnsureSchema() {
     return c;
   };
   auto name = [&text](const char* n) { return text(n, true, 100); };
-  auto key = [&text](const char* n, bool not_null) { return text(n, not_null, 500); };
+  auto key = [&text](const char* n, bool not_null) {
+    return text(n, not_null, static_cast<int64_t>(kMaxIdLength));
+  };
   auto integer = [](const char* n) { return ColumnDef{n, TypeClass::kInteger}; };
   TableDef links{kLinks,
                  {name("pipeline"), name("entity"), key("source_id", true), key("target_id", false),
@@ -173,8 +185,11 @@ Result<std::map<std::string, Link>> StateStore::FindLinksBySource(
   LookupRequest req{kLinks, kLinkColumns, {"pipeline", "entity", "source_id"}, {}};
   req.keys.reserve(ids.size());
   for (const std::string& id : ids) {
-    req.keys.push_back({Value::Text(pipeline), Value::Text(entity), Value::Text(id)});
+    if (Linkable(id)) {
+      req.keys.push_back({Value::Text(pipeline), Value::Text(entity), Value::Text(id)});
+    }
   }
+  if (req.keys.empty()) return out;
   TETHER_ASSIGN_OR_RETURN(auto rows, conn_->Lookup(req));
   for (const Row& r : rows) {
     Link l = LinkFromRow(r);
@@ -191,8 +206,11 @@ Result<std::vector<Link>> StateStore::FindLinksByTarget(const std::string& pipel
   if (empty || ids.empty()) return out;
   LookupRequest req{kLinks, kLinkColumns, {"pipeline", "entity", "target_id"}, {}};
   for (const std::string& id : ids) {
-    req.keys.push_back({Value::Text(pipeline), Value::Text(entity), Value::Text(id)});
+    if (Linkable(id)) {
+      req.keys.push_back({Value::Text(pipeline), Value::Text(entity), Value::Text(id)});
+    }
   }
+  if (req.keys.empty()) return out;
   TETHER_ASSIGN_OR_RETURN(auto rows, conn_->Lookup(req));
   for (const Row& r : rows) out.push_back(LinkFromRow(r));
   return out;
@@ -235,7 +253,7 @@ Status StateStore::PutLinks(const std::string& pipeline, const std::string& enti
   for (const Link& l : links) {
     rows.push_back({Value::Text(pipeline), Value::Text(entity), Value::Text(l.source_id),
                     TextOrNull(l.target_id), Value::Text(l.hash), Value::Text(l.synced_at),
-                    Value::Text(l.status), Value::Int(l.attempts), Value::Text(l.last_error),
+                    Value::Text(l.status), Value::Int(l.attempts), Stored(l.last_error),
                     Value::Text(l.metadata)});
   }
   return conn_->Upsert(kLinks, kLinkColumns, {"pipeline", "entity", "source_id"}, rows);
@@ -246,8 +264,9 @@ Status StateStore::DeleteLinks(const std::string& pipeline, const std::string& e
   if (source_ids.empty()) return Status::OK();
   std::vector<Row> keys;
   for (const std::string& id : source_ids) {
-    keys.push_back({Value::Text(pipeline), Value::Text(entity), Value::Text(id)});
+    if (Linkable(id)) keys.push_back({Value::Text(pipeline), Value::Text(entity), Value::Text(id)});
   }
+  if (keys.empty()) return Status::OK();
   return conn_->Delete(kLinks, {"pipeline", "entity", "source_id"}, keys);
 }
 
@@ -283,12 +302,24 @@ Status StateStore::PutCheckpoint(const std::string& pipeline, const std::string&
 
 Status StateStore::PutRun(const RunInfo& r) {
   const RunCounts& c = r.counts;
-  Row row = {Value::Text(r.run_id),  Value::Text(r.pipeline),   Value::Text(r.status),
-             Value::Int(r.dry_run),  Value::Text(r.started_at), Value::Text(r.finished_at),
-             Value::Text(r.options), Value::Text(r.message),    Value::Int(r.pid),
-             Value::Text(r.host),    Value::Int(c.read),        Value::Int(c.inserted),
-             Value::Int(c.updated),  Value::Int(c.unchanged),   Value::Int(c.linked),
-             Value::Int(c.deleted),  Value::Int(c.skipped),     Value::Int(c.failed)};
+  Row row = {Value::Text(r.run_id),
+             Value::Text(r.pipeline),
+             Value::Text(r.status),
+             Value::Int(r.dry_run),
+             Value::Text(r.started_at),
+             Value::Text(r.finished_at),
+             Value::Text(EscapeInvalidUtf8(r.options)),
+             Stored(r.message),
+             Value::Int(r.pid),
+             Value::Text(r.host),
+             Value::Int(c.read),
+             Value::Int(c.inserted),
+             Value::Int(c.updated),
+             Value::Int(c.unchanged),
+             Value::Int(c.linked),
+             Value::Int(c.deleted),
+             Value::Int(c.skipped),
+             Value::Int(c.failed)};
   return conn_->Upsert(kRuns, kRunColumns, {"run_id"}, {row});
 }
 
@@ -331,9 +362,8 @@ Status StateStore::AddRecordResults(const std::string& run_id,
   std::vector<Row> rows;
   std::string now = UtcNow();
   for (const RecordResult& r : results) {
-    rows.push_back({Value::Text(run_id), Value::Text(r.entity), Value::Text(r.source_id),
-                    Value::Text(r.target_id), Value::Text(r.action), Value::Text(r.error),
-                    Value::Text(now)});
+    rows.push_back({Value::Text(run_id), Value::Text(r.entity), Stored(r.source_id),
+                    Stored(r.target_id), Value::Text(r.action), Stored(r.error), Value::Text(now)});
   }
   auto inserted = conn_->Insert(
       kRecords, {"run_id", "entity", "source_id", "target_id", "action", "error", "at"}, rows, {});
@@ -363,8 +393,8 @@ Status StateStore::AddBeforeImages(const std::string& run_id,
   std::vector<Row> rows;
   std::string now = UtcNow();
   for (const BeforeImage& b : images) {
-    rows.push_back({Value::Text(run_id), Value::Text(b.entity), Value::Text(b.target_id),
-                    Value::Text(b.op), Value::Text(b.image), Value::Text(now)});
+    rows.push_back({Value::Text(run_id), Value::Text(b.entity), Stored(b.target_id),
+                    Value::Text(b.op), Value::Text(EscapeInvalidUtf8(b.image)), Value::Text(now)});
   }
   auto inserted =
       conn_->Insert(kImages, {"run_id", "entity", "target_id", "op", "image", "at"}, rows, {});

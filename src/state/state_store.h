@@ -80,6 +80,15 @@ struct BeforeImage {
 
 class StateStore {
  public:
+  // The longest source or target id (characters) a link can hold: its columns are indexed,
+  // and MySQL indexes text only up to a length.
+  static constexpr size_t kMaxIdLength = 500;
+  // Text the store keeps (ids of run records, errors, messages) is valid UTF-8 — bytes that are
+  // not are written \xHH — and at most this many characters, cut on a character boundary: a
+  // PostgreSQL or MariaDB store refuses anything else, and refusing a message would lose the
+  // batch it reports. Before-images are kept whole.
+  static constexpr size_t kMaxStoredText = 4000;
+
   // `conn` is not owned and must outlive the store.
   explicit StateStore(Connector* conn) : conn_(conn) {}
 
@@ -88,6 +97,8 @@ class StateStore {
   // True when the tables exist (a dry run against a fresh target reads as empty).
   Result<bool> Exists();
 
+  // Ids a link cannot hold (not UTF-8, longer than kMaxIdLength) have none: they are left out
+  // of lookups, never sent to the store.
   Result<std::map<std::string, Link>> FindLinksBySource(const std::string& pipeline,
                                                         const std::string& entity,
                                                         const std::vector<std::string>& ids);

@@ -15,6 +15,28 @@ TEST(TemporalTest, DatesAreCheckedAndKeptAsIs) {
   EXPECT_EQ(CanonicalDate("yesterday"), std::nullopt);
 }
 
+TEST(TemporalTest, DatesSpanPostgresqlsRange) {
+  // Years of more than four digits, and years before 1 AD as PostgreSQL writes them.
+  EXPECT_EQ(CanonicalDate("10000-01-01"), "10000-01-01");
+  EXPECT_EQ(CanonicalDate("5874897-12-31"), "5874897-12-31");
+  EXPECT_EQ(CanonicalDate("0044-03-15 BC"), "0044-03-15 BC");
+  EXPECT_EQ(CanonicalDate("4714-11-24 BC"), "4714-11-24 BC");
+  EXPECT_EQ(CanonicalDate("0001-02-29 BC"), "0001-02-29 BC");  // year 0 is a leap year
+  EXPECT_EQ(CanonicalDate("0002-02-29 BC"), std::nullopt);
+  EXPECT_EQ(CanonicalDate("0000-01-01"), "0001-01-01 BC");  // year 0 is 1 BC
+  EXPECT_EQ(CanonicalDate("0000-01-01 BC"), std::nullopt);
+  EXPECT_EQ(CanonicalDate("12345678-01-01"), std::nullopt);
+  EXPECT_EQ(CanonicalDate("999-01-01"), std::nullopt);
+  EXPECT_EQ(CanonicalTimestamp("10000-01-01 00:00:00+00", true), "10000-01-01 00:00:00+00:00");
+  EXPECT_EQ(CanonicalTimestamp("0044-03-15 12:00:00.5+00 BC", true),
+            "0044-03-15 12:00:00.5+00:00 BC");
+  EXPECT_EQ(CanonicalTimestamp("0044-03-15 12:00:00 BC", false), "0044-03-15 12:00:00 BC");
+  EXPECT_EQ(CanonicalTimestamp("0044-03-15 BC", false), "0044-03-15 00:00:00 BC");
+  // A zone moves a time across the era.
+  EXPECT_EQ(CanonicalTimestamp("0001-01-01 01:00:00+02:00", true), "0001-12-31 23:00:00+00:00 BC");
+  EXPECT_EQ(CanonicalTimestamp("9999-12-31 23:00:00-02:00", false), "10000-01-01 01:00:00");
+}
+
 TEST(TemporalTest, TimesDropTrailingFractionZeros) {
   EXPECT_EQ(CanonicalTime("13:05"), "13:05:00");
   EXPECT_EQ(CanonicalTime("13:05:09.250000"), "13:05:09.25");

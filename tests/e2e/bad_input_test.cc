@@ -180,6 +180,63 @@ TEST_F(BadInputTest, MissingTargetColumn) {
   ExpectRefused(kAll, kConfig, {"tether.yaml:", "'quantity'", "'staging'"});
 }
 
+TEST_F(BadInputTest, SourceColumnTheTargetLacks) {
+  // A column added to the source: every run stops before writing, naming entity, table and
+  // column and how to add it; `schema` shows the ALTER TABLE, `schema --apply` runs it.
+  SqliteExec(shop_.live(), "ALTER TABLE item ADD COLUMN color TEXT; UPDATE item SET color = 'red'");
+  ExpectRefused(kAll, kConfig, {"tether.yaml:", "'item'", "'color'", "tether schema --apply"});
+  CommandResult other = shop_.Run({"sync", "--entity", "category"});
+  EXPECT_EQ(other.exit_code, 0) << Show(other);  // an entity that does not need it runs
+  CommandResult shown = shop_.Run({"schema"});
+  ASSERT_EQ(shown.exit_code, 0) << Show(shown);
+  EXPECT_TRUE(Contains(shown.out, "ALTER TABLE \"item\" ADD COLUMN \"color\" TEXT")) << Show(shown);
+  EXPECT_TRUE(Contains(shown.err, "1 column(s) missing")) << Show(shown);
+  EXPECT_EQ(SqliteRows(shop_.staging(),
+                       "SELECT count(*) FROM pragma_table_info('item') "
+                       "WHERE name = 'color'"),
+            std::vector<std::string>{"0"});
+  CommandResult applied = shop_.Run({"schema", "--apply"});
+  ASSERT_EQ(applied.exit_code, 0) << Show(applied);
+  CommandResult sync = shop_.Run({"sync"});
+  ASSERT_EQ(sync.exit_code, 0) << Show(sync);
+  EXPECT_EQ(SqliteRows(shop_.staging(), "SELECT code, color FROM item ORDER BY code"),
+            (std::vector<std::string>{"A|red", "C|red"}));
+}
+
+TEST_F(BadInputTest, TextThatIsNotUtf8IsReportedInValidJsonAndText) {
+  // SQLite keeps any bytes as text: the record fails, and every output stays printable —
+  // JSON parses, the stored run lists it with its bytes escaped.
+  SqliteExec(shop_.live(),
+             "INSERT INTO item VALUES (4, CAST(X'44FF' AS TEXT), 1, 1);"
+             "CREATE TABLE tag (code TEXT PRIMARY KEY);"
+             "INSERT INTO tag VALUES ('ok'), (CAST(X'FE' AS TEXT));");
+  SqliteExec(shop_.staging(), "CREATE TABLE tag (code TEXT PRIMARY KEY)");
+  std::string text = SmallShop::Config();
+  text.replace(text.find("pipelines:"), 10,
+               "  tag: { table: tag, key: code, keys: identity }\npipelines:");
+  text.replace(text.find("[category, item]"), 16, "[category, item, tag]");
+  shop_.WriteConfig(text);
+  for (const char* command : {"plan", "sync"}) {
+    CommandResult r = shop_.Run({command, "--format", "json"});
+    ASSERT_EQ(r.exit_code, 0) << Show(r);
+    nlohmann::json j = ParseJson(r.out);
+    EXPECT_TRUE(Contains(r.out, "\\\\xFE")) << command << ": " << r.out;  // the id, escaped
+    EXPECT_TRUE(Contains(r.out, "\\\\xFF")) << command << ": " << r.out;  // in the reason
+  }
+  CommandResult runs = shop_.Run({"runs", "--format", "json"});
+  ASSERT_EQ(runs.exit_code, 0) << Show(runs);
+  nlohmann::json listed = ParseJson(runs.out);
+  ASSERT_FALSE(listed.empty()) << runs.out;
+  CommandResult run =
+      shop_.Run({"runs", "--show", listed[0]["run_id"].get<std::string>(), "--format", "json"});
+  ASSERT_EQ(run.exit_code, 0) << Show(run);
+  EXPECT_TRUE(Contains(run.out, "\\\\xFE")) << run.out;
+  CommandResult table = shop_.Run({"plan"});
+  ASSERT_EQ(table.exit_code, 0) << Show(table);
+  EXPECT_TRUE(Contains(table.out, "\\xFE")) << Show(table);
+  EXPECT_EQ(SqliteRows(shop_.staging(), "SELECT code FROM tag"), std::vector<std::string>{"ok"});
+}
+
 TEST_F(BadInputTest, WrongTypeIsSkippedAndReported) {
   CommandResult r = shop_.Run({"sync"});
   ASSERT_EQ(r.exit_code, 0) << Show(r);

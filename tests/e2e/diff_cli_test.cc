@@ -39,6 +39,42 @@ class DiffCliTest : public ::testing::Test {
   std::string dir_, staging_;
 };
 
+TEST_F(DiffCliTest, PlanJsonShowsOneFormPerColumnAndNoDeltaForIds) {
+  // The demo's staging is SQLite like live, whose NUMERIC columns return 140.99 as a double and
+  // 154.99 as written: a plan shows both as {"$decimal": ...}. References are ids: no delta.
+  CommandResult plan = Run({"plan", "--format", "json"});
+  ASSERT_EQ(plan.exit_code, 0) << Show(plan);
+  nlohmann::json j = ParseJson(plan.out);
+  ASSERT_TRUE(j.contains("records")) << plan.out.substr(0, 2000);
+  std::map<std::string, std::set<std::string>> forms;  // entity.column -> JSON forms seen
+  size_t decimals = 0, references = 0;
+  for (const nlohmann::json& r : j["records"]) {
+    if (!r.contains("changes")) continue;
+    for (const nlohmann::json& c : r["changes"]) {
+      const std::string column =
+          r["entity"].get<std::string>() + "." + c["column"].get<std::string>();
+      for (const char* side : {"before", "after"}) {
+        const nlohmann::json& v = c[side];
+        if (v.is_null()) continue;
+        const std::string form = v.is_object()   ? v.begin().key()
+                                 : v.is_number() ? "number"
+                                                 : v.type_name();
+        forms[column].insert(form);
+        decimals += form == "$decimal";
+      }
+      if (c["column"].get<std::string>().ends_with("_id") && c["column"] != "increment_id") {
+        ++references;
+        EXPECT_FALSE(c.contains("delta")) << column << ": " << c.dump();
+      }
+    }
+  }
+  for (const auto& [column, seen] : forms) {
+    EXPECT_EQ(seen.size(), 1u) << column << " shows " << seen.size() << " forms";
+  }
+  EXPECT_GT(decimals, 0u);
+  EXPECT_GT(references, 0u);
+}
+
 TEST_F(DiffCliTest, ReviewPickSyncTheChosenAndDiffAgain) {
   const auto before = Staging();
   CommandResult diff = Run({"diff", "-e", "product", "-f", "csv", "-o", "diff.csv"});

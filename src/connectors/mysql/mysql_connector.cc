@@ -13,10 +13,16 @@
 #include "connectors/mysql/mysql_connector_impl.h"
 #include "connectors/mysql/mysql_dialect.h"
 #include "connectors/mysql/mysql_open.h"
+#include "connectors/sql_text.h"
+#include "core/utf8.h"
 
 namespace tether {
 namespace mysql {
 namespace {
+
+// How much of a statement an error message shows (cut on a character boundary: a table's name
+// may be any UTF-8).
+constexpr size_t kShownSql = 300;
 
 // Enough for every statement shape of a sync run; past it the cache starts over.
 constexpr size_t kMaxCachedStatements = 64;
@@ -227,8 +233,7 @@ Result<MYSQL_STMT*> MysqlConnector::Cached(const std::string& sql) {
   Statement stmt(mysql_stmt_init(conn_.get()));
   if (stmt.get() == nullptr) return ConnError("preparing a statement");
   if (mysql_stmt_prepare(stmt.get(), sql.data(), static_cast<unsigned long>(sql.size())) != 0) {
-    std::string shown = sql.size() > 300 ? sql.substr(0, 300) + "..." : sql;
-    return StmtError(stmt.get(), "preparing " + shown);
+    return StmtError(stmt.get(), "preparing " + Utf8Excerpt(sql, kShownSql));
   }
   if (cache_.size() >= kMaxCachedStatements) cache_.clear();
   MYSQL_STMT* raw = stmt.get();
@@ -453,23 +458,14 @@ std::vector<std::string> MysqlConnector::TrackingDdl(const TrackedTable& t, bool
   return mysql::TrackingDdl(t, install);
 }
 
-std::vector<std::string> MysqlConnector::TableDdl(const TableDef& def) const {
-  std::set<std::string> indexed;  // lower-cased: MySQL column names ignore case
-  for (const std::string& c : def.primary_key) indexed.insert(Lower(c));
-  for (const IndexDef& index : def.indexes) {
-    for (const std::string& c : index.columns) indexed.insert(Lower(c));
-  }
+std::vector<std::string> MysqlConnector::TableDdl(const TableDef& asked) const {
+  const TableDef def = WithKeyLengths(asked);
   std::string sql = "CREATE TABLE IF NOT EXISTS " + QuoteIdent(def.name) + " (";
   for (size_t i = 0; i < def.columns.size(); ++i) {
     const ColumnDef& c = def.columns[i];
     if (i) sql += ", ";
-    sql += QuoteIdent(c.name) + " " +
-           ColumnTypeFor(c, indexed.count(Lower(c.name)) != 0, server_.native_uuid);
-    if (c.not_null) {
-      sql += " NOT NULL";
-    } else if (c.type == TypeClass::kTimestampTz) {
-      sql += " NULL";  // a timestamp column is NOT NULL unless it says otherwise on old servers
-    }
+    sql += QuoteIdent(c.name) + " " + ColumnTypeFor(c, server_.native_uuid);
+    if (c.not_null) sql += " NOT NULL";
   }
   if (!def.primary_key.empty()) sql += ", PRIMARY KEY (" + QuoteList(def.primary_key) + ")";
   // InnoDB needs an AUTO_INCREMENT column to lead some index.
@@ -486,7 +482,7 @@ std::vector<std::string> MysqlConnector::TableDdl(const TableDef& def) const {
   if (!server_.mariadb) {
     for (const IndexDef& index : def.indexes) {
       sql += std::string(", ") + (index.unique ? "UNIQUE " : "") + "KEY " +
-             QuoteIdent(IndexNameFor(def.name, index)) + " (" + QuoteList(index.columns) + ")";
+             QuoteIdent(IndexNameFor(def.name, index)) + " (" + IndexColumns(def, index) + ")";
     }
   }
   sql += ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
@@ -496,10 +492,17 @@ std::vector<std::string> MysqlConnector::TableDdl(const TableDef& def) const {
     for (const IndexDef& index : def.indexes) {
       out.push_back(std::string("CREATE ") + (index.unique ? "UNIQUE " : "") +
                     "INDEX IF NOT EXISTS " + QuoteIdent(IndexNameFor(def.name, index)) + " ON " +
-                    QuoteIdent(def.name) + " (" + QuoteList(index.columns) + ")");
+                    QuoteIdent(def.name) + " (" + IndexColumns(def, index) + ")");
     }
   }
   return out;
+}
+
+std::vector<std::string> MysqlConnector::AddColumnsDdl(
+    const std::string& table, const std::vector<ColumnDef>& columns) const {
+  return AddColumnStatements(table, columns, '`', [this](const ColumnDef& c) {
+    return ColumnTypeFor(c, server_.native_uuid);
+  });
 }
 
 Status MysqlConnector::EnsureTable(const TableDef& def) {
@@ -549,7 +552,7 @@ Result<std::vector<Row>> MysqlConnector::Query(const std::string& sql, const Row
   std::vector<const Value*> bound;
   bound.reserve(params.size());
   for (const Value& v : params) bound.push_back(&v);
-  const std::string what = "running " + (sql.size() > 300 ? sql.substr(0, 300) + "..." : sql);
+  const std::string what = "running " + Utf8Excerpt(sql, kShownSql);
   TETHER_ASSIGN_OR_RETURN(MYSQL_STMT * stmt, Execute(sql, bound, what));
   return FetchAll(stmt, what);
 }

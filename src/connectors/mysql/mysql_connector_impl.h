@@ -74,6 +74,8 @@ class MysqlConnector final : public Connector {
   Result<std::optional<TableSchema>> DescribeTable(const std::string& table) override;
   Status EnsureTable(const TableDef& def) override;
   std::vector<std::string> TableDdl(const TableDef& def) const override;
+  std::vector<std::string> AddColumnsDdl(const std::string& table,
+                                         const std::vector<ColumnDef>& columns) const override;
   std::vector<std::string> TrackingDdl(const TrackedTable& t, bool install) const override;
   Status ExecuteScript(const std::string& sql) override;
   Result<std::vector<Row>> Query(const std::string& sql, const Row& params) override;

@@ -40,6 +40,8 @@ void ClassifyColumn(const ColumnFacts& f, ColumnInfo* column) {
   column->max_length.reset();
   column->precision.reset();
   column->scale.reset();
+  column->holds_nan = column->holds_infinity = false;  // not in any column
+  column->blank_padded = false;
   const std::string data_type = Lower(f.data_type);
   const std::string column_type = Lower(f.column_type);
   const bool is_unsigned = column_type.find("unsigned") != std::string::npos;
@@ -61,9 +63,11 @@ void ClassifyColumn(const ColumnFacts& f, ColumnInfo* column) {
     column->scale = AsInt(f.numeric_scale);
   } else if (OneOf(data_type, {"float", "double", "real", "double precision"})) {
     t = TypeClass::kReal;
+    if (data_type == "float") column->precision = 24;  // bits of a float's mantissa
   } else if (OneOf(data_type, {"char", "varchar"})) {
     t = TypeClass::kText;
     column->max_length = f.char_max_length;
+    column->blank_padded = data_type == "char";  // read without its padding
   } else if (OneOf(data_type, {"tinytext", "text", "mediumtext", "longtext"})) {
     t = f.json_check ? TypeClass::kJson : TypeClass::kText;
   } else if (OneOf(data_type, {"enum", "set"})) {
@@ -100,7 +104,7 @@ bool IsJsonValidCheck(std::string_view clause, std::string_view column) {
   return Lower(compact) == Lower("json_valid(" + QuoteIdent(column) + ")");
 }
 
-std::string ColumnTypeFor(const ColumnDef& c, bool indexed, bool native_uuid) {
+std::string ColumnTypeFor(const ColumnDef& c, bool native_uuid) {
   auto fraction = [&c](const char* name) {
     // Fractional seconds are kept to the microsecond unless the source says otherwise: MySQL
     // would otherwise round them away without a warning.
@@ -109,13 +113,11 @@ std::string ColumnTypeFor(const ColumnDef& c, bool indexed, bool native_uuid) {
   switch (c.type) {
     case TypeClass::kAny:
     case TypeClass::kText:
-      if (c.type == TypeClass::kText && c.max_length && *c.max_length > 0 &&
+      if (c.max_length && *c.max_length > 0 &&
           *c.max_length <= 16383) {  // 16383 utf8mb4 characters fill varchar's 65535 bytes
         return "varchar(" + std::to_string(*c.max_length) + ")";
       }
-      // MySQL cannot index an unbounded text column: a key or index column gets a length.
-      // Longer values then fail to write, with the reason, instead of being truncated.
-      return indexed ? "varchar(255)" : "longtext";
+      return "longtext";  // indexed by a prefix (IndexColumns)
     case TypeClass::kInteger:
       return c.auto_increment ? "bigint AUTO_INCREMENT" : "bigint";
     case TypeClass::kReal:
@@ -128,7 +130,10 @@ std::string ColumnTypeFor(const ColumnDef& c, bool indexed, bool native_uuid) {
       return "decimal(" + std::to_string(precision) + "," + std::to_string(scale) + ")";
     }
     case TypeClass::kBlob:
-      return indexed ? "varbinary(255)" : "longblob";
+      if (c.max_length && *c.max_length > 0 && *c.max_length <= kMaxKeyBytes) {
+        return "varbinary(" + std::to_string(*c.max_length) + ")";
+      }
+      return "longblob";
     case TypeClass::kBoolean:
       return "boolean";
     case TypeClass::kDate:
@@ -136,15 +141,107 @@ std::string ColumnTypeFor(const ColumnDef& c, bool indexed, bool native_uuid) {
     case TypeClass::kTime:
       return fraction("time");
     case TypeClass::kTimestamp:
+    case TypeClass::kTimestampTz:  // the session is UTC: a datetime holds the UTC time
       return fraction("datetime");
-    case TypeClass::kTimestampTz:
-      return fraction("timestamp");
     case TypeClass::kJson:
       return "json";
     case TypeClass::kUuid:
       return native_uuid ? "uuid" : "char(36)";
   }
   return "longtext";
+}
+
+namespace {
+
+// Bytes one unit of a column's length (a character of utf8mb4, a byte) takes in an index entry;
+// 0 for the classes of a fixed size.
+int64_t UnitBytes(TypeClass t) {
+  switch (t) {
+    case TypeClass::kAny:
+    case TypeClass::kText:
+      return 4;
+    case TypeClass::kBlob:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+// A bound on the bytes a column of a fixed size takes in an index entry (decimal(65,30): 30;
+// a uuid as char(36): 144).
+int64_t FixedKeyBytes(TypeClass t) { return t == TypeClass::kUuid ? 144 : 32; }
+
+const ColumnDef* FindColumn(const TableDef& def, const std::string& name) {
+  for (const ColumnDef& c : def.columns) {
+    if (Lower(c.name) == Lower(name)) return &c;
+  }
+  return nullptr;
+}
+
+// The units (characters, bytes) each of `columns` may take in one index entry: nullopt for a
+// column whose whole length fits (and for fixed-size ones); else its share of what the others
+// leave, shorter columns keeping their whole length first.
+std::vector<std::optional<int64_t>> KeyShares(const TableDef& def,
+                                              const std::vector<std::string>& columns) {
+  struct Sized {
+    size_t at;
+    int64_t unit;
+    std::optional<int64_t> bytes;  // of its whole length; nullopt: unbounded
+  };
+  std::vector<std::optional<int64_t>> shares(columns.size());
+  std::vector<Sized> sized;
+  int64_t budget = kMaxKeyBytes;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const ColumnDef* c = FindColumn(def, columns[i]);
+    const int64_t unit = c ? UnitBytes(c->type) : 0;
+    if (unit == 0) {
+      budget -= FixedKeyBytes(c ? c->type : TypeClass::kAny);
+      continue;
+    }
+    std::optional<int64_t> bytes;
+    if (c->max_length && *c->max_length > 0) bytes = *c->max_length * unit;
+    sized.push_back({i, unit, bytes});
+  }
+  std::stable_sort(sized.begin(), sized.end(), [](const Sized& a, const Sized& b) {
+    return a.bytes && (!b.bytes || *a.bytes < *b.bytes);
+  });
+  for (size_t k = 0; k < sized.size(); ++k) {
+    const int64_t fair = std::max<int64_t>(budget, 0) / static_cast<int64_t>(sized.size() - k);
+    const Sized& part = sized[k];
+    if (part.bytes && *part.bytes <= fair) {
+      budget -= *part.bytes;
+      continue;
+    }
+    const int64_t units = std::max<int64_t>(fair / part.unit, 1);
+    shares[part.at] = units;
+    budget -= units * part.unit;
+  }
+  return shares;
+}
+
+}  // namespace
+
+TableDef WithKeyLengths(TableDef def) {
+  const std::vector<std::optional<int64_t>> shares = KeyShares(def, def.primary_key);
+  for (size_t i = 0; i < def.primary_key.size(); ++i) {
+    if (!shares[i]) continue;
+    for (ColumnDef& c : def.columns) {
+      if (Lower(c.name) == Lower(def.primary_key[i])) c.max_length = *shares[i];
+    }
+  }
+  return def;
+}
+
+std::string IndexColumns(const TableDef& def, const IndexDef& index) {
+  if (index.unique) return QuoteList(index.columns);
+  const std::vector<std::optional<int64_t>> shares = KeyShares(def, index.columns);
+  std::string out;
+  for (size_t i = 0; i < index.columns.size(); ++i) {
+    if (i) out += ",";
+    out += QuoteIdent(index.columns[i]);
+    if (shares[i]) out += "(" + std::to_string(*shares[i]) + ")";
+  }
+  return out;
 }
 
 namespace {

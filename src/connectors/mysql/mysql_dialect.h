@@ -45,10 +45,27 @@ void ClassifyColumn(const ColumnFacts& facts, ColumnInfo* column);
 // json_valid(`column`), which is how MariaDB stores a JSON column.
 bool IsJsonValidCheck(std::string_view clause, std::string_view column);
 
-// The column type EnsureTable writes for `column` (docs/TYPES.md). `indexed`: the column is in
-// the primary key or an index, where MySQL needs a bounded length (text and blob get 255).
+// The column type EnsureTable writes for `column` (docs/TYPES.md): text with a length up to
+// 16383 characters becomes varchar(n), longer or unbounded text longtext; a blob with a length (a
+// primary key's, see WithKeyLengths) varbinary(n), else longblob; timestamptz datetime(s),
+// which holds the UTC time over the whole range (timestamp(s) stops in 2038).
 // `native_uuid`: the server has a uuid type (MariaDB >= 10.7); char(36) otherwise.
-std::string ColumnTypeFor(const ColumnDef& column, bool indexed, bool native_uuid);
+std::string ColumnTypeFor(const ColumnDef& column, bool native_uuid);
+
+// InnoDB's limit on one index entry (a primary key's too): 768 characters of utf8mb4.
+inline constexpr int64_t kMaxKeyBytes = 3072;
+
+// `def` with each text and blob column of its primary key given a length that lets the key fit
+// kMaxKeyBytes: a declared length that fits is kept; unbounded (or too long) columns share what
+// the others leave (a single unbounded text key: varchar(768)). A key cannot be a prefix, so a
+// longer value fails its record, with the reason.
+TableDef WithKeyLengths(TableDef def);
+
+// The column list of an index on `columns` of `def`, for CREATE INDEX: a text or blob column
+// whose whole length does not fit its share of kMaxKeyBytes is indexed by a prefix (`email`(768)),
+// so that longtext columns can be match keys, looked up through the index, whatever their
+// values' length. A unique index is never cut (it would make the prefixes unique).
+std::string IndexColumns(const TableDef& def, const IndexDef& index);
 
 // One field of Connector::Checksum's row encoding for `column` (as DescribeTable describes it:
 // decimals, times and timestamps are printed by their scale), as an expression in the

@@ -13,6 +13,7 @@
 #include "connectors/postgres/postgres_stream.h"
 #include "connectors/postgres/postgres_url.h"
 #include "connectors/postgres/postgres_values.h"
+#include "connectors/sql_text.h"
 
 namespace tether {
 namespace postgres {
@@ -105,6 +106,10 @@ class PostgresConnector final : public Connector {
   Status EnsureTable(const TableDef& def) override;
   std::vector<std::string> TableDdl(const TableDef& def) const override {
     return postgres::TableDdl(def);
+  }
+  std::vector<std::string> AddColumnsDdl(const std::string& table,
+                                         const std::vector<ColumnDef>& columns) const override {
+    return AddColumnStatements(table, columns, '"', postgres::DeclaredTypeFor);
   }
   std::vector<std::string> TrackingDdl(const TrackedTable& t, bool install) const override {
     return postgres::TrackingDdl(t, install);

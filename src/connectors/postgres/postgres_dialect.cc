@@ -26,6 +26,7 @@ constexpr int64_t kMaxVarcharLength = 10485760;
 }  // namespace
 
 void ClassifyType(TypeOid type_oid, int32_t typmod, ColumnInfo* column) {
+  column->blank_padded = false;
   column->max_length.reset();
   column->precision.reset();
   column->scale.reset();
@@ -48,6 +49,7 @@ void ClassifyType(TypeOid type_oid, int32_t typmod, ColumnInfo* column) {
     case kFloat4Oid:
     case kFloat8Oid:
       t = TypeClass::kReal;
+      if (type_oid == kFloat4Oid) column->precision = 24;  // bits of a float's mantissa
       break;
     case kBoolOid:
       t = TypeClass::kBoolean;
@@ -57,6 +59,7 @@ void ClassifyType(TypeOid type_oid, int32_t typmod, ColumnInfo* column) {
     case kBpcharOid:
       t = TypeClass::kText;
       if (type_oid != kTextOid && typmod >= kVarHeader) column->max_length = typmod - kVarHeader;
+      column->blank_padded = type_oid == kBpcharOid;
       break;
     case kByteaOid:
       t = TypeClass::kBlob;

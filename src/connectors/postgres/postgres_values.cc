@@ -169,6 +169,9 @@ std::vector<FieldKind> FieldKinds(const PGresult* result) {
       case kByteaOid:
         k = FieldKind::kBlob;
         break;
+      case kBpcharOid:
+        k = FieldKind::kPaddedText;
+        break;
       case kDateOid:
         k = FieldKind::kDate;
         break;
@@ -236,6 +239,14 @@ void ReadRow(const PGresult* result, int row, const std::vector<FieldKind>& kind
       case FieldKind::kText:
         v = Value::Text(std::string(text, len));
         break;
+      case FieldKind::kPaddedText: {
+        // char(n)'s trailing spaces are padding (as in PostgreSQL's own cast to text, and as
+        // MySQL reads char): values travel without them.
+        size_t end = len;
+        while (end > 0 && text[end - 1] == ' ') --end;
+        v = Value::Text(std::string(text, end));
+        break;
+      }
     }
   }
 }

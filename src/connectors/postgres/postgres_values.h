@@ -67,7 +67,8 @@ enum class FieldKind {
   kTime,
   kTimestamp,
   kTimestampTz,
-  kText
+  kText,
+  kPaddedText  // char(n): without its trailing spaces
 };
 std::vector<FieldKind> FieldKinds(const PGresult* result);
 

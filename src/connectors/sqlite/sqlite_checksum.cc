@@ -10,6 +10,7 @@
 
 #include "connectors/sqlite/sqlite_dialect.h"
 #include "core/temporal.h"
+#include "core/utf8.h"
 
 namespace tether::sqlite {
 namespace {
@@ -161,11 +162,6 @@ bool AppendCanonical(TypeClass type, sqlite3_value* v, std::string* out) {
     default:  // text, json, any
       return false;
   }
-}
-
-size_t Utf8Length(std::string_view s) {
-  return static_cast<size_t>(
-      std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
 }
 
 // Appends one field of a row's text (connector.h) for a value of a column of class `type`.

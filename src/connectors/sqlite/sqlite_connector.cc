@@ -171,6 +171,10 @@ class SqliteConnector final : public Connector {
   Result<std::optional<TableSchema>> DescribeTable(const std::string& table) override;
   Status EnsureTable(const TableDef& def) override;
   std::vector<std::string> TableDdl(const TableDef& def) const override;
+  std::vector<std::string> AddColumnsDdl(const std::string& table,
+                                         const std::vector<ColumnDef>& columns) const override {
+    return AddColumnStatements(table, columns, '"', sqlite::DeclaredTypeFor);
+  }
   std::vector<std::string> TrackingDdl(const TrackedTable& t, bool install) const override {
     return sqlite::TrackingDdl(t, install);
   }

@@ -48,6 +48,7 @@ void ClassifyDeclared(std::string_view declared, ColumnInfo* column) {
   column->precision.reset();
   column->scale.reset();
   column->significant_digits.reset();
+  column->holds_nan = false;  // SQLite stores NULL for a NaN, in a column of any type
   std::string upper(declared);
   std::transform(upper.begin(), upper.end(), upper.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });

@@ -245,8 +245,11 @@ TEST_F(MysqlSchemaTest, TableDdlRoundTripsEveryClass) {
     const ColumnDef& d = def.columns[i];
     const ColumnInfo& c = s.columns[i];
     EXPECT_EQ(c.name, d.name);
-    // kAny has no MySQL type of its own: it becomes text.
-    TypeClass expected = d.type == TypeClass::kAny ? TypeClass::kText : d.type;
+    // kAny has no MySQL type of its own: it becomes text; timestamptz a datetime holding the
+    // UTC time (a timestamp stops in 2038).
+    TypeClass expected = d.type == TypeClass::kAny           ? TypeClass::kText
+                         : d.type == TypeClass::kTimestampTz ? TypeClass::kTimestamp
+                                                             : d.type;
     EXPECT_EQ(c.type, expected) << d.name << " became " << c.declared_type;
     EXPECT_EQ(c.not_null, d.not_null) << d.name;
   }
@@ -254,8 +257,9 @@ TEST_F(MysqlSchemaTest, TableDdlRoundTripsEveryClass) {
   EXPECT_EQ(Col(s, "sku").max_length, 64);
   EXPECT_FALSE(Col(s, "title").max_length.has_value()) << Col(s, "title").declared_type;
   EXPECT_EQ(Col(s, "title").declared_type, "longtext");
-  EXPECT_EQ(Col(s, "slug").declared_type, "varchar(255)") << "indexed text needs a length";
-  EXPECT_EQ(Col(s, "hash").declared_type, "varbinary(255)");
+  // Indexed text and bytes keep any length: the index takes a prefix of them.
+  EXPECT_EQ(Col(s, "slug").declared_type, "longtext");
+  EXPECT_EQ(Col(s, "hash").declared_type, "longblob");
   EXPECT_EQ(Col(s, "photo").declared_type, "longblob");
   EXPECT_EQ(Col(s, "price").precision, 12);
   EXPECT_EQ(Col(s, "price").scale, 2);
@@ -263,16 +267,19 @@ TEST_F(MysqlSchemaTest, TableDdlRoundTripsEveryClass) {
   EXPECT_EQ(Col(s, "any_number").scale, 30);
   EXPECT_EQ(Col(s, "at").scale, 3);
   EXPECT_EQ(Col(s, "at_tz").scale, 6);
+  EXPECT_EQ(Col(s, "at_tz").declared_type, "datetime(6)");
   EXPECT_EQ(Col(s, "at_tz_required").scale, 0);
   EXPECT_FALSE(Col(s, "at_tz_required").has_default) << "no implicit CURRENT_TIMESTAMP";
   EXPECT_EQ(Col(s, "t").scale, 2);
   auto indexes = Rows(
-      "SELECT INDEX_NAME, NON_UNIQUE, GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX) "
+      "SELECT INDEX_NAME, NON_UNIQUE, GROUP_CONCAT(CONCAT(COLUMN_NAME, "
+      "IFNULL(CONCAT('(', SUB_PART, ')'), '')) ORDER BY SEQ_IN_INDEX) "
       "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND "
       "TABLE_NAME = 'made' GROUP BY INDEX_NAME, NON_UNIQUE");
   std::sort(indexes.begin(), indexes.end());
+  // The two unbounded columns share the 3072 bytes of an index entry.
   EXPECT_EQ(indexes, (std::vector<std::string>{"PRIMARY|0|id", "made_sku_idx|0|sku",
-                                               "made_slug|1|slug,hash"}));
+                                               "made_slug|1|slug(384),hash(1536)"}));
 }
 
 TEST_F(MysqlSchemaTest, WeirdIdentifiersAreQuoted) {
@@ -324,6 +331,39 @@ TEST_F(MysqlSchemaTest, EnsureTableRefusesToRunInsideATransaction) {
   auto described = conn_->DescribeTable("later");
   ASSERT_OK(described);
   EXPECT_TRUE(described->has_value());
+}
+
+TEST_F(MysqlSchemaTest, KeysOfTextGetLengthsTheIndexEntryHolds) {
+  // A primary key cannot be a prefix: its text columns are bounded so that the key fits InnoDB's
+  // 3072 bytes; a declared length that fits is kept, unbounded columns share the rest.
+  TableDef single;
+  single.name = "single";
+  single.columns = {ColumnDef{"code", TypeClass::kText, true}, ColumnDef{"v", TypeClass::kText}};
+  single.primary_key = {"code"};
+  TableDef mixed;
+  mixed.name = "mixed";
+  ColumnDef shop{"shop", TypeClass::kText, true};
+  shop.max_length = 100;
+  mixed.columns = {shop, ColumnDef{"n", TypeClass::kInteger, true},
+                   ColumnDef{"sku", TypeClass::kText, true}};
+  mixed.primary_key = {"shop", "n", "sku"};
+  mixed.indexes = {{"", {"sku", "shop"}, false}};
+  for (const TableDef* def : {&single, &mixed}) ASSERT_OK(conn_->EnsureTable(*def));
+  auto one = conn_->DescribeTable("single");
+  auto two = conn_->DescribeTable("mixed");
+  ASSERT_OK(one);
+  ASSERT_OK(two);
+  ASSERT_TRUE(one->has_value() && two->has_value());
+  EXPECT_EQ(Col(**one, "code").declared_type, "varchar(768)");
+  EXPECT_EQ(Col(**one, "v").declared_type, "longtext");
+  EXPECT_EQ(Col(**two, "shop").declared_type, "varchar(100)");
+  EXPECT_EQ(Col(**two, "sku").declared_type, "varchar(660)");  // (3072 - 400 - 32) / 4
+  // A 768-character key is written; the index on (sku, shop) needs no prefix.
+  ASSERT_OK(conn_->Insert("single", {"code", "v"},
+                          {{Value::Text(std::string(768, 'k')), Value::Text("x")}}, {}));
+  EXPECT_EQ(Rows("SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = "
+                 "DATABASE() AND TABLE_NAME = 'mixed' AND SUB_PART IS NOT NULL"),
+            std::vector<std::string>{"0"});
 }
 
 TEST(MysqlDialectTest, QuotesIdentifiers) {
