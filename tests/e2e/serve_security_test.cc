@@ -487,17 +487,17 @@ TEST_F(ServeSecurityTest, RunListFiltersAreChecked) {
   }
 }
 
-// A SQLite database holds any bytes in a TEXT column: a plan's values and a record's reason
-// that are not UTF-8 come out with U+FFFD in their place, never as a failed request.
+// A SQLite database holds any bytes in a TEXT column: a target value that is not UTF-8 comes out
+// of a plan with U+FFFD in its place, and a source value that is not fails its record with a
+// reason the API can send, never a failed request.
 TEST_F(ServeSecurityTest, TextThatIsNotUtf8NeverFailsTheApi) {
   std::filesystem::create_directories(data_);
   SqliteExec(data_ + "/src.db",
              "CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT, qty TEXT);"
-             "INSERT INTO item VALUES (1, CAST(X'FF41' AS TEXT), '1'),"
-             "(2, 'ok', CAST(X'FE39' AS TEXT));");
+             "INSERT INTO item VALUES (1, 'new', '1'), (2, 'ok', CAST(X'FE39' AS TEXT));");
   SqliteExec(data_ + "/dst.db",
              "CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT, qty INTEGER);"
-             "INSERT INTO item VALUES (1, 'old', 1);");
+             "INSERT INTO item VALUES (1, CAST(X'FF41' AS TEXT), 1);");
   ServeProcess s(dir_, {});
   ASSERT_TRUE(s.Start());
   ASSERT_EQ(s.Post("/api/connections", {{"name", "src"}, {"url", "sqlite:src.db"}}).status, 201);
@@ -510,10 +510,12 @@ TEST_F(ServeSecurityTest, TextThatIsNotUtf8NeverFailsTheApi) {
   Reply plan = s.Get("/api/runs/" + dry.body["id"].get<std::string>() + "/plan");
   ASSERT_EQ(plan.status, 200) << plan.text;
   ASSERT_EQ(plan.body["records"].size(), 2u) << plan.text;
-  EXPECT_EQ(plan.body["records"][0]["changes"][0]["after"],
+  EXPECT_EQ(plan.body["records"][0]["changes"][0]["before"],
             "\xEF\xBF\xBD"
             "A")
       << plan.text;
+  EXPECT_EQ(plan.body["records"][0]["changes"][0]["after"], "new") << plan.text;
+  EXPECT_TRUE(Contains(plan.body["records"][1]["reason"], "0xFE")) << plan.text;
 
   Reply real = s.Post("/api/pipelines/items/runs", json::object());
   ASSERT_EQ(real.status, 202);

@@ -278,6 +278,13 @@ inline RunCounts Counts(int64_t read, int64_t inserted, int64_t updated, int64_t
 #define TETHER_ALL_PAIRS(suite)                                                              \
   INSTANTIATE_TEST_SUITE_P(Pairs, suite, ::testing::ValuesIn(::tether::testing::AllPairs()), \
                            ::tether::testing::PairName)
+// For data only SQLite can hold (text that is not UTF-8): the three pairs with a SQLite source.
+#define TETHER_SQLITE_SOURCE_PAIRS(suite)                                                         \
+  INSTANTIATE_TEST_SUITE_P(SqliteSource, suite,                                                   \
+                           ::testing::Values(::tether::testing::EnginePair{"sqlite", "sqlite"},   \
+                                             ::tether::testing::EnginePair{"sqlite", "postgres"}, \
+                                             ::tether::testing::EnginePair{"sqlite", "mysql"}),   \
+                           ::tether::testing::PairName)
 // For behaviour only one engine has (SQLite's file locks): the sqlite -> sqlite pair only.
 #define TETHER_SQLITE_PAIR(suite)                                                                \
   INSTANTIATE_TEST_SUITE_P(Sqlite, suite,                                                        \
