@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/utf8.h"
+
 namespace tether {
 namespace {
 
@@ -133,12 +135,6 @@ std::vector<std::string> RequiredOf(const Json& schema) {
     }
   }
   return names;
-}
-
-// Characters, not bytes: UTF-8 continuation bytes are not counted.
-size_t CodePoints(const std::string& s) {
-  return static_cast<size_t>(std::count_if(
-      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 // Numbers compared exactly for any int64 / uint64 (long double holds 64 mantissa bits on x86-64).
@@ -313,7 +309,7 @@ Status JsonSchemaValidator::ValidateAt(const nlohmann::json& schema, const nlohm
 
   if (value.is_string()) {
     const std::string& text = value.get_ref<const std::string&>();
-    const int64_t length = static_cast<int64_t>(CodePoints(text));
+    const int64_t length = static_cast<int64_t>(Utf8Length(text));
     if (int64_t min = Count(schema, "minLength"); length < min) {
       return Status::InvalidArgument(
           min == 1 ? fmt::format("{}must not be empty", FieldPrefix(path))
