@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "engine/coerce.h"
+#include "engine/key_map.h"
 
 namespace tether {
 
@@ -229,7 +230,7 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
               EncodeKey({it.desired[p]}) == it.waiting_on) {
             if (found->second == kPlanned) {
               it.pending[p] = true;
-            } else if (m.mapped()) {
+            } else if (m.keys_differ) {
               it.desired[p] = KeyValueFromId(found->second);
             }
           }
@@ -370,8 +371,8 @@ Status BatchProcessor::ResolveReferences(const EntityMapping& m, std::vector<Ite
       if (found != known.end() && found->second == kPlanned) {
         it.pending[p] = true;
       } else if (found != known.end()) {
-        // Identity parents keep the value; mapped ones take the parent's target id.
-        if (pm.mapped()) it.desired[p] = KeyValueFromId(found->second);
+        // A parent whose ids differ between the sides gives its target id; others keep the value.
+        if (pm.keys_differ) it.desired[p] = KeyValueFromId(found->second);
       } else if (parent_name == m.name() && batch_ids.count(id)) {
         it.waiting_on = id;
       } else if (!in_source.count(id)) {
@@ -458,13 +459,23 @@ Status BatchProcessor::LearnTargetIds(const EntityMapping& m, const std::vector<
     }
     return Status::OK();
   }
-  // Identity keys: the target row carries the same key; make sure it is there.
+  // Identity keys: the target row carries the same key (made of references, the key their
+  // parents' links give); make sure it is there.
+  KeyMap key_map(ctx_);
+  TETHER_ASSIGN_OR_RETURN(auto keys, key_map.TargetKeys(m, ids));
   LookupRequest req{m.target_schema.name, m.TargetKeyNames(), m.TargetKeyNames(), {}};
-  for (const std::string& id : ids) {
-    req.keys.push_back(TypedKey(id, m.target_schema, m.TargetKeyNames()));
+  std::map<std::string, std::string> source_of;  // target id -> source id
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!keys[i]) continue;
+    source_of.emplace(EncodeKey(*keys[i]), ids[i]);
+    req.keys.push_back(std::move(*keys[i]));
   }
+  if (req.keys.empty()) return Status::OK();
   TETHER_ASSIGN_OR_RETURN(auto rows, ctx_->target->Lookup(req));
-  for (const Row& r : rows) known[EncodeKey(r)] = EncodeKey(r);
+  for (const Row& r : rows) {
+    auto s = source_of.find(EncodeKey(r));
+    if (s != source_of.end()) known[s->second] = s->first;
+  }
   return Status::OK();
 }
 
@@ -552,7 +563,6 @@ Status BatchProcessor::Identify(const EntityMapping& m, std::vector<Item*>& wave
       it->target_row = f->second[0];
       it->target_key = Pick(*it->target_row, m.key);
       target_ids.push_back(EncodeKey(*it->target_key));
-      if (ctx_->compare) ctx_->matched[m.name()].insert(target_ids.back());
     }
     // A target row already linked to another source record must not be taken twice.
     TETHER_ASSIGN_OR_RETURN(
@@ -560,6 +570,13 @@ Status BatchProcessor::Identify(const EntityMapping& m, std::vector<Item*>& wave
     std::unordered_map<std::string, std::string> owner;
     for (const Link& l : taken) {
       if (l.status != "deleted") owner[*l.target_id] = l.source_id;
+    }
+    // A dry run writes no links: the pairings it made so far stand for them.
+    if (auto paired = ctx_->paired.find(m.name()); paired != ctx_->paired.end()) {
+      for (const std::string& id : target_ids) {
+        auto p = paired->second.by_target.find(id);
+        if (p != paired->second.by_target.end()) owner.emplace(id, p->second);
+      }
     }
     // Nor by two records of this batch, whose links are not written yet: the first one keeps it.
     for (const auto& [sid, tid] : known_[m.name()]) owner.emplace(tid, sid);
@@ -783,6 +800,11 @@ Status BatchProcessor::Apply(const EntityMapping& m, std::vector<Item*>& wave) {
     // Dry run: a new row has no id yet; children in this batch refer to it by its source id.
     // (Bulk mode: no references, so no record of this batch waits for another.)
     if (!bulk_) known[it->sid] = it->target_id.empty() ? std::string(kPlanned) : it->target_id;
+    if (ctx_->dry_run && it->matched) {
+      RunContext::Pairings& paired = ctx_->paired[m.name()];
+      paired.by_target.emplace(it->target_id, it->sid);
+      paired.by_source.emplace(it->sid, it->target_id);
+    }
     if (it->action != Action::kUnchanged && report) {
       ctx_->observer->OnRecord({m.name(), it->sid, it->target_id, it->action, it->changes, ""});
     }
@@ -812,50 +834,68 @@ Result<size_t> BatchProcessor::SweepDeletes(const EntityMapping& m, std::optiona
     }
     if (source_ids.empty()) return links.size();
   } else {
-    ScanRequest scan{
-        m.target_schema.name, m.TargetKeyNames(), m.TargetKeyNames(), *cursor, {}, limit, upto};
-    TETHER_ASSIGN_OR_RETURN(auto stream, ctx_->target->Scan(scan));
-    Row row;
-    for (;;) {
-      TETHER_ASSIGN_OR_RETURN(bool more, stream->Next(&row));
-      if (!more) break;
-      source_ids.push_back(EncodeKey(row));
-      target_keys.push_back(row);
+    TETHER_ASSIGN_OR_RETURN(std::vector<Row> rows, TargetKeyPage(m, cursor, limit, upto));
+    if (rows.empty()) return size_t{0};
+    // A key made of the target's parent ids stands for the source key its parents' links give;
+    // a row with a part no link pairs is the target's own, not tether's to delete.
+    KeyMap key_map(ctx_);
+    TETHER_ASSIGN_OR_RETURN(auto sids, key_map.SourceIds(m, rows));
+    std::vector<std::string> unpaired;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (!sids[i]) {
+        unpaired.push_back(EncodeKey(rows[i]));
+        continue;
+      }
+      source_ids.push_back(std::move(*sids[i]));
+      target_keys.push_back(std::move(rows[i]));
     }
-    if (target_keys.empty()) return size_t{0};
-    *cursor = target_keys.back();
+    ReportUnpaired(m, unpaired);
+    TETHER_RETURN_IF_ERROR(DeleteGone(m, source_ids, target_keys));
+    return rows.size();
   }
   const size_t examined = source_ids.size();
   TETHER_RETURN_IF_ERROR(DeleteGone(m, source_ids, target_keys));
   return examined;
 }
 
-Result<size_t> BatchProcessor::SweepUnpaired(const EntityMapping& m, std::optional<Row>* cursor,
-                                             size_t limit) {
+Result<std::vector<Row>> BatchProcessor::TargetKeyPage(const EntityMapping& m,
+                                                       std::optional<Row>* cursor, size_t limit,
+                                                       const std::optional<Row>& upto) {
   ScanRequest scan{
-      m.target_schema.name, m.TargetKeyNames(), m.TargetKeyNames(), *cursor, {}, limit, {}};
+      m.target_schema.name, m.TargetKeyNames(), m.TargetKeyNames(), *cursor, {}, limit, upto};
   TETHER_ASSIGN_OR_RETURN(auto stream, ctx_->target->Scan(scan));
-  std::vector<std::string> ids;
+  std::vector<Row> keys;
   Row row;
   for (;;) {
     TETHER_ASSIGN_OR_RETURN(bool more, stream->Next(&row));
     if (!more) break;
-    ids.push_back(EncodeKey(row));
-    *cursor = row;
+    keys.push_back(row);
   }
-  if (ids.empty()) return size_t{0};
-  TETHER_ASSIGN_OR_RETURN(auto links,
-                          ctx_->state->FindLinksByTarget(ctx_->pipeline->name, m.name(), ids));
-  std::set<std::string> paired;
-  for (const Link& l : links) paired.insert(*l.target_id);
-  const std::set<std::string>& matched = ctx_->matched[m.name()];
+  if (!keys.empty()) *cursor = keys.back();
+  return keys;
+}
+
+void BatchProcessor::ReportUnpaired(const EntityMapping& m, const std::vector<std::string>& ids) {
+  if (!ctx_->compare) return;
   for (const std::string& id : ids) {
-    if (paired.count(id) || matched.count(id)) continue;
     ctx_->counts[m.name()].deleted++;
     RecordPlan plan{m.name(), "", id, Action::kDelete, {}, "no source record is linked to it"};
     if (ctx_->observer) ctx_->observer->OnRecord(plan);
   }
-  return ids.size();
+}
+
+Result<size_t> BatchProcessor::SweepUnpaired(const EntityMapping& m, std::optional<Row>* cursor,
+                                             size_t limit) {
+  TETHER_ASSIGN_OR_RETURN(std::vector<Row> keys, TargetKeyPage(m, cursor, limit, std::nullopt));
+  if (keys.empty()) return size_t{0};
+  KeyMap key_map(ctx_);
+  TETHER_ASSIGN_OR_RETURN(auto sids, key_map.SourceIds(m, keys));
+  std::vector<std::string> unpaired;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!sids[i]) unpaired.push_back(EncodeKey(keys[i]));
+  }
+  ReportUnpaired(m, unpaired);
+  return keys.size();
 }
 
 Status BatchProcessor::DeleteGone(const EntityMapping& m,
@@ -1028,11 +1068,13 @@ Status BatchProcessor::ProcessKeys(const EntityMapping& m, const std::vector<std
       target_keys.push_back(std::move(tk));
     }
   } else {
-    for (const std::string& sid : gone) {
-      Row tk = TypedKey(sid, m.target_schema, m.TargetKeyNames());
-      if (tk.empty()) continue;
-      gone_ids.push_back(sid);
-      target_keys.push_back(std::move(tk));
+    // Identity keys; made of references, they pair through the parents' links.
+    KeyMap key_map(ctx_);
+    TETHER_ASSIGN_OR_RETURN(auto keys, key_map.TargetKeys(m, gone));
+    for (size_t i = 0; i < gone.size(); ++i) {
+      if (!keys[i]) continue;  // the target cannot hold it: a parent has no counterpart
+      gone_ids.push_back(gone[i]);
+      target_keys.push_back(std::move(*keys[i]));
     }
   }
   return DeleteGone(m, gone_ids, target_keys);

@@ -42,10 +42,16 @@ struct RunContext {
   // again for each of their children; a dry run also learns from them that a child would fail).
   std::set<std::pair<std::string, std::string>> pulled;
   std::set<std::pair<std::string, std::string>> rejected;
-  // Compare runs: target ids (per entity) that a source record paired with by match key in this
-  // run — with the links, what keeps a mapped target row from being "only in the target".
-  bool compare = false;
-  std::map<std::string, std::set<std::string>> matched;
+  bool compare = false;  // SyncRequest::compare
+  // Dry runs: the records of mapped entities paired with a target row by match key in this run,
+  // which a real run would have linked by now (links are not written in a dry run), per entity:
+  // target id -> source id and back. With the links they say that a target row is taken (not
+  // paired twice, not "only in the target") and translate keys made of references (KeyMap).
+  // One entry per record the dry run pairs by match key.
+  struct Pairings {
+    std::map<std::string, std::string> by_target, by_source;
+  };
+  std::map<std::string, Pairings> paired;
 
   // Adds to `pulled` or `rejected`, remembering the addition so that a rolled-back attempt can
   // take it back (ForgetAttempt): what a rolled-back batch decided did not happen.
@@ -120,6 +126,12 @@ class BatchProcessor {
   // record is gone, with before-images, counts, reports and link updates.
   Status DeleteGone(const EntityMapping& m, const std::vector<std::string>& source_ids,
                     const std::vector<Row>& target_keys);
+  // One page of the target's keys after `*cursor` (and up to `upto`), which moves to its last.
+  Result<std::vector<Row>> TargetKeyPage(const EntityMapping& m, std::optional<Row>* cursor,
+                                         size_t limit, const std::optional<Row>& upto);
+  // Compare runs: reports these target rows (target ids), which no source record pairs with, as
+  // only in the target (kDelete with source id "").
+  void ReportUnpaired(const EntityMapping& m, const std::vector<std::string>& ids);
   Status PullParents(const EntityMapping& parent, const std::vector<std::string>& ids, int depth);
   // Adds to known_ the target ids of those of `ids` (source ids of `m`) the target already has.
   Status LearnTargetIds(const EntityMapping& m, const std::vector<std::string>& ids);

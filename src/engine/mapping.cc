@@ -28,6 +28,41 @@ std::vector<std::string> EntityMapping::TargetKeyNames() const {
 
 std::vector<std::string> EntityMapping::SourceKeyNames() const { return config->key; }
 
+bool KeysDiffer(const Config& config, const EntityConfig& entity) {
+  if (entity.keys == KeyMode::kMapped) return true;
+  for (const std::string& k : entity.key) {
+    const std::string* parent = entity.ReferenceOf(k);
+    // Cycles between different entities are refused when the config loads; a key column that
+    // refers to its own entity holds values of the same key, equal on both sides.
+    if (!parent || *parent == entity.name) continue;
+    const EntityConfig* p = config.FindEntity(*parent);
+    if (p && KeysDiffer(config, *p)) return true;
+  }
+  return false;
+}
+
+void LinkKeyParents(const std::map<std::string, std::unique_ptr<EntityMapping>>& mappings) {
+  // keys_differ of a parent must be known first: repeat until nothing changes (the chain of
+  // key parents is as long as the longest chain of identity entities keyed by references).
+  for (auto& [name, m] : mappings) {
+    m->key_parents.assign(m->key.size(), nullptr);
+    m->keys_differ = m->mapped();
+  }
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (auto& [name, m] : mappings) {
+      for (size_t i = 0; i < m->key.size(); ++i) {
+        const std::optional<std::string>& parent = m->columns[m->key[i]].references;
+        if (!parent || *parent == name || m->key_parents[i]) continue;
+        auto p = mappings.find(*parent);
+        if (p == mappings.end() || !p->second->keys_differ) continue;
+        m->key_parents[i] = p->second.get();
+        m->keys_differ = changed = true;
+      }
+    }
+  }
+}
+
 Result<std::unique_ptr<EntityMapping>> BuildMapping(const EntityConfig& e,
                                                     const std::string& source_connection,
                                                     const TableSchema& source,

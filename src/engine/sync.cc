@@ -401,6 +401,7 @@ Status Runner::Prepare() {
     TETHER_ASSIGN_OR_RETURN(auto mapping, BuildMapping(*e, sc->name, *src, tc->name, *dst));
     ctx_.mappings[name] = std::move(mapping);
   }
+  LinkKeyParents(ctx_.mappings);
   TETHER_ASSIGN_OR_RETURN(auto filters, BuildFilters(config_, order_, ctx_.mappings, req_));
   for (const std::string& name : order_) {
     EntityPlan plan;
@@ -760,6 +761,7 @@ Status Runner::RunEntities(bool dry_run, SyncObserver* obs) {
   ctx_.counts.clear();
   ctx_.pulled.clear();
   ctx_.rejected.clear();
+  ctx_.paired.clear();  // a pre-flight plan's pairings are not links of the real run
   ctx_.violation = Status::OK();
   if (req_.changes) return RunChanges(dry_run);
   if (!req_.keys.empty()) return RunKeys(dry_run);
