@@ -880,6 +880,7 @@ void BatchProcessor::ReportUnpaired(const EntityMapping& m, const std::vector<st
   for (const std::string& id : ids) {
     ctx_->counts[m.name()].deleted++;
     RecordPlan plan{m.name(), "", id, Action::kDelete, {}, "no source record is linked to it"};
+    plan.kept = true;
     if (ctx_->observer) ctx_->observer->OnRecord(plan);
   }
 }
@@ -975,6 +976,9 @@ Status BatchProcessor::DeleteGone(const EntityMapping& m,
   }
   std::vector<std::string> unlinked;
   std::vector<Link> marked;
+  // A compare run reports every row whose source record is gone; a sync leaves those of an
+  // entity with delete: ignore.
+  const bool kept = m.config->delete_policy == DeletePolicy::kIgnore;
   for (size_t w = 0; w < todo.size(); ++w) {
     if (refused[w]) continue;
     size_t i = todo[w];
@@ -984,7 +988,10 @@ Status BatchProcessor::DeleteGone(const EntityMapping& m,
                     EncodeKey(target_keys[i]),
                     Action::kDelete,
                     {},
-                    soft ? "soft delete" : ""};
+                    kept   ? "kept by delete: ignore"
+                    : soft ? "soft delete"
+                           : ""};
+    plan.kept = kept;
     if (ctx_->observer) ctx_->observer->OnRecord(plan);
     ctx_->results.push_back({m.name(), plan.source_id, plan.target_id, "deleted", plan.reason});
     if (!m.mapped()) continue;

@@ -252,6 +252,56 @@ entities:
             (std::vector<std::string>{"one|P-1", "two|P-2"}));
 }
 
+// verify checks that a sync has nothing left to do: target rows the delete policy keeps (delete:
+// ignore, or rows no source record was ever linked to) are reported as kept and leave the report
+// in step; a row a sync would delete does not.
+TEST_P(DiffTest, TargetRowsThePolicyKeepsAreKeptAndLeaveTheReportInStep) {
+  Both(
+      "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT);"
+      "CREATE TABLE customer (id INTEGER PRIMARY KEY, email VARCHAR(40) NOT NULL, name TEXT)");
+  Source(
+      "INSERT INTO item VALUES (1, 'Anvil'), (2, 'Bolt');"
+      "INSERT INTO customer VALUES (1, 'ann@x', 'Ann'), (2, 'bob@x', 'Bob')");
+  Target(
+      "INSERT INTO item VALUES (9, 'Own');"
+      "INSERT INTO customer VALUES (50, 'own@x', 'Own')");
+  Configure(
+      "entities:\n"
+      "  item: { table: item, keys: identity, delete: ignore }\n"
+      "  customer: { table: customer, match: [email], delete: propagate }\n" +
+      Pipeline("item, customer"));
+  ASSERT_OK(Sync());
+  auto synced = Diff();
+  ASSERT_OK(synced);
+  EXPECT_EQ(Describe(found_.all),
+            (std::vector<std::string>{"customer only_in_target /" + Dst("SELECT id FROM customer "
+                                                                        "WHERE email = 'own@x'")[0],
+                                      "item only_in_target 9/9"}));
+  for (const Difference& d : found_.all) EXPECT_TRUE(d.kept) << d.entity << " " << d.target_id;
+  EXPECT_EQ(Of(*synced, "item").kept, 1);
+  EXPECT_EQ(Of(*synced, "customer").kept, 1);
+  EXPECT_FALSE(synced->equal());
+  EXPECT_TRUE(synced->in_step());
+
+  // Gone from the source: delete: ignore keeps the item; delete: propagate would delete bob.
+  Source("DELETE FROM item WHERE id = 2; DELETE FROM customer WHERE id = 2");
+  auto gone = Diff();
+  ASSERT_OK(gone);
+  EXPECT_EQ(Of(*gone, "item").only_in_target, 2);
+  EXPECT_EQ(Of(*gone, "item").kept, 2);
+  EXPECT_EQ(Of(*gone, "customer").only_in_target, 2);
+  EXPECT_EQ(Of(*gone, "customer").kept, 1);
+  EXPECT_TRUE(Of(*gone, "item").in_step());
+  EXPECT_FALSE(gone->in_step());
+  ASSERT_OK(Sync());
+  auto after = Diff();
+  ASSERT_OK(after);
+  EXPECT_EQ(Of(*after, "item").only_in_target, 2);  // 9 and 2, both kept
+  EXPECT_EQ(Of(*after, "item").kept, 2);
+  EXPECT_EQ(Of(*after, "customer").only_in_target, 1);
+  EXPECT_TRUE(after->in_step());
+}
+
 TEST_P(DiffTest, ARecordTheSyncWouldRefuseIsInvalidWithItsReason) {
   Source("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT)");
   Target("CREATE TABLE item (id INTEGER PRIMARY KEY, name VARCHAR(3))");
