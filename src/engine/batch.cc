@@ -6,6 +6,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
+#include <utility>
 
 #include "engine/coerce.h"
 #include "engine/key_map.h"
@@ -31,6 +32,9 @@ struct BatchProcessor::Item {
   bool elsewhere = false;  // a pull made for this same batch processed it (a parent's parent)
   bool rejected = false;
   bool done = false;
+  bool coerced = false;
+  // Waits for a later wave: a record before it in this wave has the same match key (Waves).
+  bool deferred = false;
 };
 
 namespace {
@@ -130,7 +134,6 @@ void BatchProcessor::Reject(const EntityMapping& m, Item& item, Action action, s
   item.rejected = true;
   item.action = action;
   item.reason = std::move(reason);
-  // Also while silent: a dry run's pulled parent that is invalid stops the real run too.
   if (ctx_->violation.ok()) {
     if (action == Action::kSkip && ctx_->on_invalid == OnInvalid::kError) {
       ctx_->violation = Status::Policy(fmt::format("entity {} record {}: {} (on_invalid: error)",
@@ -144,8 +147,7 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
     return Status::Internal(
         fmt::format("entity {}: parents nested deeper than {}", m.name(), kMaxDepth));
   }
-  RunCounts scratch;
-  RunCounts& counts = silent_ ? scratch : ctx_->counts[m.name()];
+  RunCounts& counts = ctx_->counts[m.name()];
   counts.read += static_cast<int64_t>(rows.size());
 
   // The mapped column that reads each source column last: it may take the value instead of a
@@ -208,12 +210,10 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
 
   TETHER_RETURN_IF_ERROR(ResolveReferences(m, items, depth));
   // A record of this batch that was pulled just now, as the parent of a parent, is done.
-  if (!silent_) {
-    for (Item& it : items) {
-      if (!ctx_->pulled.count({m.name(), it.sid})) continue;
-      it.elsewhere = it.done = true;
-      counts.read--;
-    }
+  for (Item& it : items) {
+    if (!ctx_->pulled.count({m.name(), it.sid})) continue;
+    it.elsewhere = it.done = true;
+    counts.read--;
   }
 
   // Waves: a row whose parent is in this same batch waits until the parent has its target id.
@@ -242,6 +242,7 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
     if (wave.empty()) break;
     // Coerce to the target's types: a value the target cannot hold exactly is invalid.
     for (Item* it : wave) {
+      if (std::exchange(it->coerced, true)) continue;  // deferred from an earlier wave
       for (size_t c = 0; c < m.columns.size() && !it->rejected; ++c) {
         const MappedColumn& mc = m.columns[c];
         if (it->pending[c] || (mc.is_key && m.generated_key)) continue;
@@ -250,14 +251,21 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
         }
       }
     }
+    // Records without a link that share a match key: the first goes in this wave, the others in
+    // later ones, when its row exists (or it failed), so that they meet it as records of a later
+    // batch would — taken — and a dry run predicts the same.
     std::vector<Item*> live;
+    std::set<std::string> match_keys;
     for (Item* it : wave) {
-      if (!it->rejected) live.push_back(it);
+      if (it->rejected) continue;
+      std::optional<std::string> key = CollisionKey(m, *it);
+      it->deferred = key && !match_keys.insert(*key).second;
+      if (!it->deferred) live.push_back(it);
     }
     if (!bulk_) TETHER_RETURN_IF_ERROR(Identify(m, live));  // bulk: all new (see set_bulk)
     TETHER_RETURN_IF_ERROR(Decide(m, live));
     TETHER_RETURN_IF_ERROR(Apply(m, live));
-    for (Item* it : wave) it->done = true;
+    for (Item* it : wave) it->done = !it->deferred;
   }
 
   std::vector<Link> links;
@@ -268,9 +276,9 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
       Reject(m, it, Action::kFail,
              fmt::format("its parent {} {} could not be written", m.name(), it.waiting_on));
     }
-    if (depth > 0 && !silent_) ctx_->Remember(&ctx_->pulled, m.name(), it.sid);
+    if (depth > 0) ctx_->Remember(&ctx_->pulled, m.name(), it.sid);
     if (it.rejected) ctx_->Remember(&ctx_->rejected, m.name(), it.sid);
-    if (!it.rejected || silent_) continue;
+    if (!it.rejected) continue;
     (it.action == Action::kSkip ? counts.skipped : counts.failed)++;
     RecordPlan plan{m.name(),  it.sid, it.link && it.link->target_id ? *it.link->target_id : "",
                     it.action, {},     it.reason};
@@ -432,20 +440,13 @@ Status BatchProcessor::PullParents(const EntityMapping& pm, const std::vector<st
     TETHER_ASSIGN_OR_RETURN(auto more, ctx_->source->Lookup(req));
     for (Row& r : more) rows.push_back(std::move(r));
   }
-  if (!ctx_->dry_run) {
-    if (ctx_->observer) {
-      ctx_->observer->OnNotice(
-          fmt::format("pulling {} missing {} parent(s) first", rows.size(), pm.name()));
-    }
-    return ProcessDepth(pm, std::move(rows), depth);
+  // A dry run pulls them too, as the plan of what the run does: counted and reported once, as
+  // records the run pulls (their own batch skips them).
+  if (ctx_->observer) {
+    ctx_->observer->OnNotice(
+        fmt::format("pulling {} missing {} parent(s) first", rows.size(), pm.name()));
   }
-  // A dry run identifies the parents (to resolve references) without reporting them twice:
-  // their own entity's pass reports them.
-  bool was_silent = silent_;
-  silent_ = true;
-  Status st = ProcessDepth(pm, std::move(rows), depth);
-  silent_ = was_silent;
-  return st;
+  return ProcessDepth(pm, std::move(rows), depth);
 }
 
 Status BatchProcessor::LearnTargetIds(const EntityMapping& m, const std::vector<std::string>& ids) {
@@ -457,6 +458,14 @@ Status BatchProcessor::LearnTargetIds(const EntityMapping& m, const std::vector<
     for (auto& [sid, l] : links) {
       if (l.target_id && l.status != "deleted") known[sid] = *l.target_id;
     }
+    // A dry run's pairings by match key stand for the links the real run has written by now.
+    if (auto paired = ctx_->paired.find(m.name()); paired != ctx_->paired.end()) {
+      for (const std::string& id : ids) {
+        auto p = paired->second.by_source.find(id);
+        if (p != paired->second.by_source.end()) known[id] = p->second;
+      }
+    }
+    LearnPlanned(m, ids);
     return Status::OK();
   }
   // Identity keys: the target row carries the same key (made of references, the key their
@@ -470,13 +479,24 @@ Status BatchProcessor::LearnTargetIds(const EntityMapping& m, const std::vector<
     source_of.emplace(EncodeKey(*keys[i]), ids[i]);
     req.keys.push_back(std::move(*keys[i]));
   }
-  if (req.keys.empty()) return Status::OK();
-  TETHER_ASSIGN_OR_RETURN(auto rows, ctx_->target->Lookup(req));
-  for (const Row& r : rows) {
-    auto s = source_of.find(EncodeKey(r));
-    if (s != source_of.end()) known[s->second] = s->first;
+  if (!req.keys.empty()) {
+    TETHER_ASSIGN_OR_RETURN(auto rows, ctx_->target->Lookup(req));
+    for (const Row& r : rows) {
+      auto s = source_of.find(EncodeKey(r));
+      if (s != source_of.end()) known[s->second] = s->first;
+    }
   }
+  LearnPlanned(m, ids);
   return Status::OK();
+}
+
+void BatchProcessor::LearnPlanned(const EntityMapping& m, const std::vector<std::string>& ids) {
+  auto planned = ctx_->planned.find(m.name());
+  if (planned == ctx_->planned.end()) return;
+  auto& known = known_[m.name()];
+  for (const std::string& id : ids) {
+    if (planned->second.count(std::hash<std::string>{}(id))) known[id] = kPlanned;
+  }
 }
 
 Result<bool> BatchProcessor::KeyRangeAbsent(const EntityMapping& m, const std::vector<Row>& keys) {
@@ -511,7 +531,7 @@ Status BatchProcessor::Identify(const EntityMapping& m, std::vector<Item*>& wave
       bool planned_parent = false;
       for (int p : m.key) planned_parent = planned_parent || it->pending[p];
       if (!planned_parent) it->target_key = Pick(it->desired, m.key);  // else: new (dry run)
-    } else if (it->link && it->link->target_id && it->link->status != "deleted") {
+    } else if (Linked(*it)) {
       Row k = TypedKey(*it->link->target_id, m.target_schema, m.TargetKeyNames());
       if (!k.empty()) it->target_key = std::move(k);
     } else if (!m.match.empty()) {
@@ -590,12 +610,48 @@ Status BatchProcessor::Identify(const EntityMapping& m, std::vector<Item*>& wave
       }
     }
   }
+  // A dry run inserts nothing: a record whose match key an earlier record of the run would
+  // insert fails here as it would fail in the real run, finding that row taken.
+  if (auto planned = ctx_->planned_match.find(m.name()); planned != ctx_->planned_match.end()) {
+    for (Item* it : wave) {
+      if (it->rejected || it->target_row) continue;
+      std::optional<std::string> key = CollisionKey(m, *it);
+      if (!key) continue;
+      auto p = planned->second.find(std::hash<std::string>{}(*key));
+      if (p != planned->second.end() && p->second != std::hash<std::string>{}(it->sid)) {
+        Reject(m, *it, Action::kFail,
+               "matches the target row another source record of this run would insert, by " +
+                   MatchNames(m));
+      }
+    }
+  }
   for (Item* it : wave) {
     if (it->target_key) it->target_id = EncodeKey(*it->target_key);
   }
   wave.erase(std::remove_if(wave.begin(), wave.end(), [](Item* it) { return it->rejected; }),
              wave.end());
   return Status::OK();
+}
+
+bool BatchProcessor::Linked(const Item& it) {
+  return it.link && it.link->target_id && it.link->status != "deleted";
+}
+
+std::optional<std::string> BatchProcessor::CollisionKey(const EntityMapping& m, const Item& it) {
+  if (!m.mapped() || m.match.empty() || Linked(it)) return std::nullopt;
+  Row key;
+  for (int p : m.match) {
+    if (it.desired[p].is_null()) return std::nullopt;
+    // Dry run: a parent the run would create has no id yet; its source id stands for it.
+    key.push_back(it.pending[p] ? Value::Text("\x01new " + it.desired[p].ToText()) : it.desired[p]);
+  }
+  return EncodeKey(key);
+}
+
+std::string BatchProcessor::MatchNames(const EntityMapping& m) {
+  std::vector<std::string> names;
+  for (int p : m.match) names.push_back(m.columns[p].target);
+  return fmt::format("{}", fmt::join(names, ", "));
 }
 
 Status BatchProcessor::Decide(const EntityMapping& m, std::vector<Item*>& wave) {
@@ -621,7 +677,10 @@ Status BatchProcessor::Decide(const EntityMapping& m, std::vector<Item*>& wave) 
             }
             continue;
           case OnDuplicate::kSkip:
-            for (int p : non_key) it->desired[p] = (*it->target_row)[p];
+            for (int p : non_key) {
+              it->desired[p] = (*it->target_row)[p];
+              it->pending[p] = false;
+            }
             it->left = true;
             break;
           case OnDuplicate::kMerge:
@@ -641,7 +700,10 @@ Status BatchProcessor::Decide(const EntityMapping& m, std::vector<Item*>& wave) 
         if (meta.is_object() && meta.contains("left") && meta["left"] == true &&
             it->link->hash == source_hash) {
           // A duplicate that on_duplicate=skip left alone stays so until the source changes it.
-          for (int p : non_key) it->desired[p] = (*it->target_row)[p];
+          for (int p : non_key) {
+            it->desired[p] = (*it->target_row)[p];
+            it->pending[p] = false;
+          }
           it->left = true;
         } else if (meta.is_object() && meta.contains("kept") && meta["kept"].is_array()) {
           for (int p : non_key) {
@@ -656,7 +718,14 @@ Status BatchProcessor::Decide(const EntityMapping& m, std::vector<Item*>& wave) 
         }
       }
       for (int p : non_key) {
-        if (it->pending[p]) continue;
+        if (it->pending[p]) {
+          // Dry run: the reference will point at a parent the run creates first, which no row
+          // can point at yet.
+          it->changes.push_back({m.columns[p].target, (*it->target_row)[p],
+                                 Value::Text(fmt::format("new {} {}", *m.columns[p].references,
+                                                         it->desired[p].ToText()))});
+          continue;
+        }
         if (!SameValueIn(it->desired[p], (*it->target_row)[p], m.columns[p].target_info)) {
           it->changes.push_back({m.columns[p].target, (*it->target_row)[p], it->desired[p]});
         }
@@ -753,7 +822,7 @@ Status BatchProcessor::WriteEach(size_t n,
 }
 
 Status BatchProcessor::Apply(const EntityMapping& m, std::vector<Item*>& wave) {
-  const bool report = ctx_->observer && !silent_ && ctx_->observer->WantsWrittenRecords();
+  const bool report = ctx_->observer && ctx_->observer->WantsWrittenRecords();
   if (bulk_) {
     // Every record is new (see set_bulk): its values move into the writer. Nothing else needs
     // its target id (no references), unless it is reported.
@@ -778,8 +847,7 @@ Status BatchProcessor::Apply(const EntityMapping& m, std::vector<Item*>& wave) {
         },
         [&](size_t i, const Status& why) { Reject(m, *wave[i], Action::kFail, why.message()); }));
   }
-  RunCounts scratch;
-  RunCounts& counts = silent_ ? scratch : ctx_->counts[m.name()];
+  RunCounts& counts = ctx_->counts[m.name()];
   auto& known = known_[m.name()];
   for (Item* it : wave) {
     if (it->rejected) continue;
@@ -804,6 +872,13 @@ Status BatchProcessor::Apply(const EntityMapping& m, std::vector<Item*>& wave) {
       RunContext::Pairings& paired = ctx_->paired[m.name()];
       paired.by_target.emplace(it->target_id, it->sid);
       paired.by_source.emplace(it->sid, it->target_id);
+    }
+    if (ctx_->dry_run && it->action == Action::kInsert) {
+      ctx_->planned[m.name()].insert(std::hash<std::string>{}(it->sid));
+      if (std::optional<std::string> key = CollisionKey(m, *it)) {
+        ctx_->planned_match[m.name()].emplace(std::hash<std::string>{}(*key),
+                                              std::hash<std::string>{}(it->sid));
+      }
     }
     if (it->action != Action::kUnchanged && report) {
       ctx_->observer->OnRecord({m.name(), it->sid, it->target_id, it->action, it->changes, ""});

@@ -8,6 +8,8 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "config/config.h"
@@ -52,6 +54,14 @@ struct RunContext {
     std::map<std::string, std::string> by_target, by_source;
   };
   std::map<std::string, Pairings> paired;
+  // Dry runs: the records this run would insert (per entity, a hash of the source id). The real
+  // run has written them by now, under ids a plan does not know: a reference to one is to a
+  // parent the run creates (not one to pull again), and a link of one (its target row was gone)
+  // no longer says where it is. One entry per planned insert.
+  std::map<std::string, std::unordered_set<uint64_t>> planned;
+  // Dry runs: their match keys (a hash of the key -> a hash of the source id), so that a later
+  // record with the same match key fails as in the real run, where it finds that row taken.
+  std::map<std::string, std::unordered_map<uint64_t, uint64_t>> planned_match;
 
   // Adds to `pulled` or `rejected`, remembering the addition so that a rolled-back attempt can
   // take it back (ForgetAttempt): what a rolled-back batch decided did not happen.
@@ -135,7 +145,15 @@ class BatchProcessor {
   Status PullParents(const EntityMapping& parent, const std::vector<std::string>& ids, int depth);
   // Adds to known_ the target ids of those of `ids` (source ids of `m`) the target already has.
   Status LearnTargetIds(const EntityMapping& m, const std::vector<std::string>& ids);
+  // Dry runs: marks those of `ids` the run would insert as planned in known_ (RunContext::planned).
+  void LearnPlanned(const EntityMapping& m, const std::vector<std::string>& ids);
   void Reject(const EntityMapping& m, Item& item, Action action, std::string reason);
+  // A link that gives the record's target row.
+  static bool Linked(const Item& item);
+  // The key two records without a link collide on (they would pair with one target row): the
+  // match key, or nullopt when it pairs by link, has no match key, or a part is NULL.
+  static std::optional<std::string> CollisionKey(const EntityMapping& m, const Item& item);
+  static std::string MatchNames(const EntityMapping& m);
   // Identity keys: true when the target has no row in the key range of `keys` (one integer
   // key column; a first full copy is all such batches), so they need no lookup. Integers only:
   // their order is the same in every engine, unlike text under different collations.
@@ -148,7 +166,6 @@ class BatchProcessor {
   int savepoint_seq_ = 0;
   static constexpr int kProbePause = 32;  // batches not probed after a probe found rows
   int probe_pause_ = 0;
-  bool silent_ = false;  // dry-run pulls: identify parents without counting or reporting them
   BulkWriter* bulk_ = nullptr;  // see set_bulk
 };
 

@@ -762,6 +762,8 @@ Status Runner::RunEntities(bool dry_run, SyncObserver* obs) {
   ctx_.pulled.clear();
   ctx_.rejected.clear();
   ctx_.paired.clear();  // a pre-flight plan's pairings are not links of the real run
+  ctx_.planned.clear();
+  ctx_.planned_match.clear();
   ctx_.violation = Status::OK();
   if (req_.changes) return RunChanges(dry_run);
   if (!req_.keys.empty()) return RunKeys(dry_run);
