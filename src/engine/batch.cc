@@ -119,15 +119,75 @@ std::string_view ActionName(Action a) {
 }
 
 Status BatchProcessor::Process(const EntityMapping& m, std::vector<Row> rows) {
+  recreated_.clear();  // of an attempt that failed
+  Handled handled;
+  TETHER_RETURN_IF_ERROR(ProcessRows(m, std::move(rows), &handled));
+  return FollowRecreated(&handled);
+}
+
+Status BatchProcessor::ProcessRows(const EntityMapping& m, std::vector<Row> rows,
+                                   Handled* handled) {
   known_.clear();
   pulling_.clear();
   // A row this run already pulled as a parent is done: it is neither written nor counted again.
-  if (!ctx_->pulled.empty()) {
-    std::erase_if(rows, [&](const Row& r) {
-      return ctx_->pulled.count({m.name(), EncodeKey(Pick(r, m.source_key))}) > 0;
-    });
-  }
+  std::erase_if(rows, [&](const Row& r) {
+    std::pair<std::string, std::string> id{m.name(), EncodeKey(Pick(r, m.source_key))};
+    return ctx_->pulled.count(id) > 0 || !handled->insert(std::move(id)).second;
+  });
   return ProcessDepth(m, std::move(rows), 0);
+}
+
+Status BatchProcessor::FollowRecreated(Handled* handled) {
+  while (!recreated_.empty()) {
+    std::map<std::string, std::vector<std::string>> parents;  // entity -> source ids
+    for (auto& [entity, sid] : std::exchange(recreated_, {})) parents[entity].push_back(sid);
+    for (const auto& [name, child] : ctx_->mappings) {
+      for (int p : child->references) {
+        auto ids = parents.find(*child->columns[p].references);
+        if (ids == parents.end()) continue;
+        const EntityMapping& parent = *ctx_->mappings.at(ids->first);
+        for (const std::string& id : ids->second) {
+          Row value = TypedKey(id, parent.source_schema, parent.SourceKeyNames());
+          if (value.size() != 1) continue;
+          TETHER_RETURN_IF_ERROR(ProcessChildren(*child, p, value[0], handled));
+        }
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Status BatchProcessor::ProcessChildren(const EntityMapping& child, int column, const Value& parent,
+                                       Handled* handled) {
+  const size_t page = ctx_->pipeline->batch_size;
+  ScanRequest scan{child.source_schema.name,
+                   child.source_columns,
+                   child.SourceKeyNames(),
+                   std::nullopt,
+                   {{child.columns[column].source, Condition::Op::kEq, parent}},
+                   page,
+                   std::nullopt};
+  for (;;) {
+    std::vector<Row> rows;
+    {
+      TETHER_ASSIGN_OR_RETURN(auto stream, ctx_->source->Scan(scan));
+      Row row;
+      for (;;) {
+        TETHER_ASSIGN_OR_RETURN(bool more, stream->Next(&row));
+        if (!more) break;
+        rows.push_back(row);
+      }
+    }
+    if (rows.empty()) return Status::OK();
+    scan.after_key = Pick(rows.back(), child.source_key);
+    const bool last = rows.size() < page;
+    // Processed here, each child is done for the rest of the run, as a pulled parent is.
+    std::vector<std::string> sids;
+    for (const Row& r : rows) sids.push_back(EncodeKey(Pick(r, child.source_key)));
+    TETHER_RETURN_IF_ERROR(ProcessRows(child, std::move(rows), handled));
+    for (std::string& sid : sids) ctx_->Remember(&ctx_->pulled, child.name(), std::move(sid));
+    if (last) return Status::OK();
+  }
 }
 
 void BatchProcessor::Reject(const EntityMapping& m, Item& item, Action action, std::string reason) {
@@ -872,6 +932,11 @@ Status BatchProcessor::Apply(const EntityMapping& m, std::vector<Item*>& wave) {
       RunContext::Pairings& paired = ctx_->paired[m.name()];
       paired.by_target.emplace(it->target_id, it->sid);
       paired.by_source.emplace(it->sid, it->target_id);
+    }
+    if (it->action == Action::kInsert && Linked(*it)) {
+      // Its linked target row was gone: it is written anew under another id, which its children
+      // must follow (FollowRecreated).
+      recreated_.push_back({m.name(), it->sid});
     }
     if (ctx_->dry_run && it->action == Action::kInsert) {
       ctx_->planned[m.name()].insert(std::hash<std::string>{}(it->sid));

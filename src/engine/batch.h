@@ -122,6 +122,18 @@ class BatchProcessor {
 
  private:
   struct Item;
+  using Handled = std::set<std::pair<std::string, std::string>>;  // (entity, source id)
+  // Process without following re-created parents: skips rows pulled before or in `handled`,
+  // and adds the others to it.
+  Status ProcessRows(const EntityMapping& m, std::vector<Row> rows, Handled* handled);
+  // Records written anew under another target id (their linked row was gone) leave their
+  // children pointing at the old one: the children's source records — those referring to them —
+  // are processed now, as a full sync would, a page at a time; each is then done for the run.
+  Status FollowRecreated(Handled* handled);
+  // The records of `child` whose reference column (a position in `columns`) holds `parent` (its
+  // source id), processed a page at a time.
+  Status ProcessChildren(const EntityMapping& child, int column, const Value& parent,
+                         Handled* handled);
   Status ProcessDepth(const EntityMapping& m, std::vector<Row> rows, int depth);
   Status ResolveReferences(const EntityMapping& m, std::vector<Item>& items, int depth);
   Status Identify(const EntityMapping& m, std::vector<Item*>& wave);
@@ -163,6 +175,7 @@ class BatchProcessor {
   // Target ids known in this batch: entity -> source id -> target id (new inserts, links read).
   std::map<std::string, std::map<std::string, std::string>> known_;
   std::set<std::pair<std::string, std::string>> pulling_;
+  std::vector<std::pair<std::string, std::string>> recreated_;  // (entity, source id), see Apply
   int savepoint_seq_ = 0;
   static constexpr int kProbePause = 32;  // batches not probed after a probe found rows
   int probe_pause_ = 0;

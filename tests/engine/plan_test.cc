@@ -1,10 +1,11 @@
 // The plan is the dry run of the same code, so it predicts the run: per entity the same counts
 // as the sync that follows it, over every engine pair — with references to parents the run
-// creates first, source records that collide on a match key, and parents pulled for a selection
-// of children.
+// creates first, source records that collide on a match key, parents pulled for a selection of
+// children, and parents written anew whose children must follow them (sync --keys, --changes).
 #include <gtest/gtest.h>
 
 #include "engine_fixture.h"
+#include "track/change_log.h"
 
 namespace tether::testing {
 namespace {
@@ -49,6 +50,8 @@ class PlanTest : public EngineTest {
   static constexpr char kOrders[] =
       "SELECT o.increment_id, c.email FROM sales_order o "
       "LEFT JOIN customer c ON c.id = o.customer_id ORDER BY 1";
+  static constexpr char kCategories[] =
+      "SELECT c.slug, p.slug FROM category c LEFT JOIN category p ON p.id = c.parent_id ORDER BY 1";
 };
 
 TEST_P(PlanTest, AReferenceToAParentTheRunCreatesIsAChange) {
@@ -108,6 +111,57 @@ TEST_P(PlanTest, ParentsPulledForTheChosenChildrenAreCountedInThePlan) {
   EXPECT_EQ(CountsOf(*report, "customer"), Counts(2, 2, 0, 0));
   EXPECT_EQ(CountsOf(*report, "order"), Counts(3, 3, 0, 0));
   EXPECT_EQ(Planned("customer", Action::kInsert).size(), 2u);
+  EXPECT_EQ(Dst(kOrders), Src(kOrders));
+}
+
+// A parent whose linked target row someone deleted is written anew under another id; its
+// children in the target still hold the old id until they are brought in line — in the same
+// run, whichever way the parent was chosen.
+TEST_P(PlanTest, ChildrenFollowAParentWrittenAnew) {
+  Source(R"(
+    INSERT INTO customer VALUES (1, 'a@x', 'Ann'), (2, 'b@x', 'Bob'), (3, 'c@x', 'Cy');
+    INSERT INTO sales_order VALUES (10, 'O-10', 1), (11, 'O-11', 1), (12, 'O-12', 2),
+                                   (13, 'O-13', 1), (14, 'O-14', 3);
+    INSERT INTO category VALUES (1, 'top', NULL), (2, 'mid', 1), (3, 'leaf', 2), (4, 'side', 1);
+  )");
+  ASSERT_OK(Sync());
+  Target("DELETE FROM customer WHERE email = 'a@x'; DELETE FROM category WHERE slug = 'top'");
+
+  SyncRequest by_key;
+  by_key.keys["customer"] = {"1"};
+  by_key.keys["category"] = {"1"};
+  auto keys = PlanThenSync(by_key);
+  ASSERT_OK(keys);
+  EXPECT_EQ(CountsOf(*keys, "customer"), Counts(1, 1, 0, 0));
+  EXPECT_EQ(CountsOf(*keys, "order"), Counts(3, 0, 3, 0));
+  EXPECT_EQ(CountsOf(*keys, "category"), Counts(3, 1, 2, 0));  // top anew; mid and side follow
+  for (const RecordPlan& r : Planned("order", Action::kUpdate)) {
+    ASSERT_EQ(r.changes.size(), 1u) << r.source_id;
+    EXPECT_EQ(r.changes[0].after, Value::Text("new customer 1")) << r.source_id;
+  }
+  EXPECT_EQ(Dst(kOrders), Src(kOrders));
+  EXPECT_EQ(Dst(kCategories), Src(kCategories));
+  auto full = Sync();
+  ASSERT_OK(full);
+  EXPECT_FALSE(Total(*full).Changed()) << ::testing::PrintToString(Total(*full));
+
+  // From the change log: customer 2 changed in the source, its target row is gone.
+  {
+    auto conn = src_db_->Open("src");
+    ASSERT_NE(conn, nullptr);
+    ChangeLog log(conn.get());
+    ASSERT_OK(log.Install({{"customer", "customer", {"id"}}, {"order", "sales_order", {"id"}}}));
+  }
+  SyncRequest changes;
+  changes.changes = true;
+  changes.entities = {"customer", "order"};
+  ASSERT_OK(Sync(changes));  // the first incremental run copies whole
+  Target("DELETE FROM customer WHERE email = 'b@x'");
+  Source("UPDATE customer SET name = 'Bobby' WHERE id = 2");
+  auto incremental = PlanThenSync(changes);
+  ASSERT_OK(incremental);
+  EXPECT_EQ(CountsOf(*incremental, "customer"), Counts(1, 1, 0, 0));
+  EXPECT_EQ(CountsOf(*incremental, "order"), Counts(1, 0, 1, 0));
   EXPECT_EQ(Dst(kOrders), Src(kOrders));
 }
 
