@@ -142,6 +142,7 @@ Status BatchProcessor::FollowRecreated(Handled* handled) {
     std::map<std::string, std::vector<std::string>> parents;  // entity -> source ids
     for (auto& [entity, sid] : std::exchange(recreated_, {})) parents[entity].push_back(sid);
     for (const auto& [name, child] : ctx_->mappings) {
+      if (ctx_->passes_ahead.count(name)) continue;  // its own pass comes
       for (int p : child->references) {
         auto ids = parents.find(*child->columns[p].references);
         if (ids == parents.end()) continue;

@@ -44,6 +44,9 @@ struct RunContext {
   // again for each of their children; a dry run also learns from them that a child would fail).
   std::set<std::pair<std::string, std::string>> pulled;
   std::set<std::pair<std::string, std::string>> rejected;
+  // Entities whose full, unfiltered pass is still to come in this run: their records are
+  // brought in line there, so a parent written anew need not take them along (FollowRecreated).
+  std::set<std::string> passes_ahead;
   bool compare = false;  // SyncRequest::compare
   // Dry runs: the records of mapped entities paired with a target row by match key in this run,
   // which a real run would have linked by now (links are not written in a dry run), per entity:

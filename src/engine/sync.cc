@@ -265,6 +265,8 @@ class Runner {
   // back, restores the run's in-memory state and tries again, up to kMaxAttempts times.
   Status Transaction(bool dry_run, const std::string& what, const std::function<Status()>& body);
   Status RunDeletes(bool dry_run, const std::vector<std::string>& names);
+  // The unfiltered of these entities get a full pass next (RunContext::passes_ahead).
+  void ExpectPasses(const std::vector<std::string>& names);
   // Compare runs, mapped keys: the target rows no source record pairs with.
   Status SweepUnpaired(const EntityMapping& m);
   // Selective sync (SyncRequest::keys): each selected record brought in line, a batch of keys
@@ -683,6 +685,7 @@ Status Runner::RunDiffering(const EntityPlan& plan, BatchProcessor& processor,
 Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
   const EntityMapping& m = *plan.mapping;
   const std::string& name = m.name();
+  ctx_.passes_ahead.erase(name);
   if (obs_ && !dry_run) obs_->OnEntityStart(name);
   std::optional<Row> after;
   if (!req_.restart && !req_.compare) {
@@ -764,13 +767,22 @@ Status Runner::RunEntities(bool dry_run, SyncObserver* obs) {
   ctx_.paired.clear();  // a pre-flight plan's pairings are not links of the real run
   ctx_.planned.clear();
   ctx_.planned_match.clear();
+  ctx_.passes_ahead.clear();
   ctx_.violation = Status::OK();
   if (req_.changes) return RunChanges(dry_run);
   if (!req_.keys.empty()) return RunKeys(dry_run);
+  ExpectPasses(order_);
   for (const std::string& name : order_) {
     TETHER_RETURN_IF_ERROR(RunEntity(plans_.at(name), dry_run));
   }
   return RunDeletes(dry_run, order_);
+}
+
+void Runner::ExpectPasses(const std::vector<std::string>& names) {
+  ctx_.passes_ahead.clear();
+  for (const std::string& name : names) {
+    if (!plans_.at(name).filtered) ctx_.passes_ahead.insert(name);
+  }
 }
 
 Status Runner::WriteBatchState() {
@@ -830,6 +842,7 @@ Status Runner::RunChanges(bool dry_run) {
                       "changes after seq {}",
                       fmt::join(initial, ", "), start));
     }
+    ExpectPasses(initial);
     for (const std::string& name : initial) {
       TETHER_RETURN_IF_ERROR(RunEntity(plans_.at(name), dry_run));
     }
