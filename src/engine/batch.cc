@@ -208,7 +208,8 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
     return Status::Internal(
         fmt::format("entity {}: parents nested deeper than {}", m.name(), kMaxDepth));
   }
-  RunCounts& counts = ctx_->counts[m.name()];
+  RunCounts scratch;
+  RunCounts& counts = silent_ ? scratch : ctx_->counts[m.name()];
   counts.read += static_cast<int64_t>(rows.size());
 
   // The mapped column that reads each source column last: it may take the value instead of a
@@ -272,7 +273,7 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
   TETHER_RETURN_IF_ERROR(ResolveReferences(m, items, depth));
   // A record of this batch that was pulled just now, as the parent of a parent, is done.
   for (Item& it : items) {
-    if (!ctx_->pulled.count({m.name(), it.sid})) continue;
+    if (silent_ || !ctx_->pulled.count({m.name(), it.sid})) continue;
     it.elsewhere = it.done = true;
     counts.read--;
   }
@@ -337,9 +338,9 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
       Reject(m, it, Action::kFail,
              fmt::format("its parent {} {} could not be written", m.name(), it.waiting_on));
     }
-    if (depth > 0) ctx_->Remember(&ctx_->pulled, m.name(), it.sid);
+    if (depth > 0 && !silent_) ctx_->Remember(&ctx_->pulled, m.name(), it.sid);
     if (it.rejected) ctx_->Remember(&ctx_->rejected, m.name(), it.sid);
-    if (!it.rejected) continue;
+    if (!it.rejected || silent_) continue;
     (it.action == Action::kSkip ? counts.skipped : counts.failed)++;
     RecordPlan plan{m.name(),  it.sid, it.link && it.link->target_id ? *it.link->target_id : "",
                     it.action, {},     it.reason};
@@ -501,8 +502,16 @@ Status BatchProcessor::PullParents(const EntityMapping& pm, const std::vector<st
     TETHER_ASSIGN_OR_RETURN(auto more, ctx_->source->Lookup(req));
     for (Row& r : more) rows.push_back(std::move(r));
   }
-  // A dry run pulls them too, as the plan of what the run does: counted and reported once, as
-  // records the run pulls (their own batch skips them).
+  // A plan pulls them too, as the plan of what the run does: counted and reported once, as
+  // records the run pulls (their own batch skips them). A compare run only identifies them, to
+  // pair its records' references: a diff reports the entities it compares (their own pass, when
+  // they are compared too).
+  if (ctx_->compare) {
+    const bool was_silent = std::exchange(silent_, true);
+    Status st = ProcessDepth(pm, std::move(rows), depth);
+    silent_ = was_silent;
+    return st;
+  }
   if (ctx_->observer) {
     ctx_->observer->OnNotice(
         fmt::format("pulling {} missing {} parent(s) first", rows.size(), pm.name()));
@@ -883,7 +892,7 @@ Status BatchProcessor::WriteEach(size_t n,
 }
 
 Status BatchProcessor::Apply(const EntityMapping& m, std::vector<Item*>& wave) {
-  const bool report = ctx_->observer && ctx_->observer->WantsWrittenRecords();
+  const bool report = ctx_->observer && !silent_ && ctx_->observer->WantsWrittenRecords();
   if (bulk_) {
     // Every record is new (see set_bulk): its values move into the writer. Nothing else needs
     // its target id (no references), unless it is reported.
@@ -908,7 +917,8 @@ Status BatchProcessor::Apply(const EntityMapping& m, std::vector<Item*>& wave) {
         },
         [&](size_t i, const Status& why) { Reject(m, *wave[i], Action::kFail, why.message()); }));
   }
-  RunCounts& counts = ctx_->counts[m.name()];
+  RunCounts scratch;
+  RunCounts& counts = silent_ ? scratch : ctx_->counts[m.name()];
   auto& known = known_[m.name()];
   for (Item* it : wave) {
     if (it->rejected) continue;
@@ -934,9 +944,9 @@ Status BatchProcessor::Apply(const EntityMapping& m, std::vector<Item*>& wave) {
       paired.by_target.emplace(it->target_id, it->sid);
       paired.by_source.emplace(it->sid, it->target_id);
     }
-    if (it->action == Action::kInsert && Linked(*it)) {
+    if (it->action == Action::kInsert && Linked(*it) && !ctx_->compare) {
       // Its linked target row was gone: it is written anew under another id, which its children
-      // must follow (FollowRecreated).
+      // must follow (FollowRecreated). A compare run shows them as changed in their own pass.
       recreated_.push_back({m.name(), it->sid});
     }
     if (ctx_->dry_run && it->action == Action::kInsert) {

@@ -183,6 +183,8 @@ class BatchProcessor {
   static constexpr int kProbePause = 32;  // batches not probed after a probe found rows
   int probe_pause_ = 0;
   BulkWriter* bulk_ = nullptr;  // see set_bulk
+  // Compare runs: parents pulled to identify them are neither counted nor reported.
+  bool silent_ = false;
 };
 
 }  // namespace tether
