@@ -634,14 +634,17 @@ Status BatchProcessor::Identify(const EntityMapping& m, std::vector<Item*>& wave
   if (!need_match.empty()) {
     std::vector<std::string> match_names;
     for (int p : m.match) match_names.push_back(m.columns[p].target);
+    // Normalised match columns compare normalised on both sides; the lookup may return more
+    // rows (a case-insensitive collation), which pair with nothing here.
     LookupRequest by_match{m.target_schema.name, all_columns, match_names, {}};
-    for (Item* it : need_match) by_match.keys.push_back(Pick(it->desired, m.match));
+    if (m.match_normalized()) by_match.normalize = m.match_normalize;
+    for (Item* it : need_match) by_match.keys.push_back(m.MatchKey(it->desired));
     TETHER_ASSIGN_OR_RETURN(auto rows, ctx_->target->Lookup(by_match));
     std::unordered_map<std::string, std::vector<Row>> found;
-    for (Row& r : rows) found[EncodeKey(Pick(r, m.match))].push_back(std::move(r));
+    for (Row& r : rows) found[EncodeKey(m.MatchKey(r))].push_back(std::move(r));
     std::vector<std::string> target_ids;
     for (Item* it : need_match) {
-      auto f = found.find(EncodeKey(Pick(it->desired, m.match)));
+      auto f = found.find(EncodeKey(m.MatchKey(it->desired)));
       if (f == found.end()) continue;
       if (f->second.size() > 1) {
         Reject(m, *it, Action::kFail,
@@ -709,11 +712,12 @@ bool BatchProcessor::Linked(const Item& it) {
 
 std::optional<std::string> BatchProcessor::CollisionKey(const EntityMapping& m, const Item& it) {
   if (!m.mapped() || m.match.empty() || Linked(it)) return std::nullopt;
-  Row key;
-  for (int p : m.match) {
+  Row key = m.MatchKey(it.desired);
+  for (size_t i = 0; i < m.match.size(); ++i) {
+    const int p = m.match[i];
     if (it.desired[p].is_null()) return std::nullopt;
     // Dry run: a parent the run would create has no id yet; its source id stands for it.
-    key.push_back(it.pending[p] ? Value::Text("\x01new " + it.desired[p].ToText()) : it.desired[p]);
+    if (it.pending[p]) key[i] = Value::Text("\x01new " + it.desired[p].ToText());
   }
   return EncodeKey(key);
 }

@@ -28,6 +28,17 @@ std::vector<std::string> EntityMapping::TargetKeyNames() const {
 
 std::vector<std::string> EntityMapping::SourceKeyNames() const { return config->key; }
 
+Row EntityMapping::MatchKey(const Row& row) const {
+  Row key;
+  key.reserve(match.size());
+  for (size_t i = 0; i < match.size(); ++i) {
+    key.push_back(Normalized(row[match[i]], match_normalize[i]));
+  }
+  return key;
+}
+
+bool EntityMapping::match_normalized() const { return AnyNormalized(match_normalize); }
+
 bool KeysDiffer(const Config& config, const EntityConfig& entity) {
   if (entity.keys == KeyMode::kMapped) return true;
   for (const std::string& k : entity.key) {
@@ -171,7 +182,19 @@ Result<std::unique_ptr<EntityMapping>> BuildMapping(const EntityConfig& e,
       if (m->source_columns[i] == k) m->source_key.push_back(static_cast<int>(i));
     }
   }
-  for (const std::string& k : e.match) m->match.push_back(position(k));
+  for (size_t i = 0; i < e.match.size(); ++i) {
+    m->match.push_back(position(e.match[i]));
+    const Normalization how = i < e.match_normalize.size() ? e.match_normalize[i] : Normalization{};
+    const MappedColumn& c = m->columns[m->match.back()];
+    if (how.any() && c.target_info.type != TypeClass::kText) {
+      return Status::Config(fmt::format(
+          "{}: entity '{}': match column '{}' is normalised ({}), but column '{}' of table '{}' "
+          "on connection '{}' is {}, not text",
+          where, e.name, e.match[i], NormalizationName(how), c.target, target.name,
+          target_connection, TypeClassName(c.target_info.type)));
+    }
+    m->match_normalize.push_back(how);
+  }
   for (size_t i = 0; i < m->columns.size(); ++i) {
     if (m->columns[i].references) m->references.push_back(static_cast<int>(i));
   }

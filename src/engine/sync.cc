@@ -228,6 +228,9 @@ class Runner {
   Result<SyncReport> Run();
   // Opens both sides and resolves every entity against the real schemas; writes nothing.
   Status Prepare();
+  // After Prepare: a warning (notice) per entity whose normalised match key the target cannot
+  // look up through an index, which would read the whole table for every batch.
+  Status CheckMatchIndexes(SyncObserver* observer);
 
  private:
   Status RunEntities(bool dry_run, SyncObserver* obs);
@@ -422,6 +425,28 @@ Status Runner::Prepare() {
   ctx_.on_invalid = req_.on_invalid.value_or(pipeline_->on_invalid);
   ctx_.compare = req_.compare;
   return CheckKeys();
+}
+
+Status Runner::CheckMatchIndexes(SyncObserver* observer) {
+  for (const std::string& name : all_) {
+    const EntityMapping& m = *ctx_.mappings.at(name);
+    if (!m.match_normalized()) continue;
+    LookupRequest lookup{m.target_schema.name, m.TargetKeyNames(), {}, {}, m.match_normalize};
+    std::vector<std::string> described;
+    for (size_t i = 0; i < m.match.size(); ++i) {
+      lookup.by_columns.push_back(m.columns[m.match[i]].target);
+      const std::string how = NormalizationName(m.match_normalize[i]);
+      described.push_back(lookup.by_columns.back() + (how.empty() ? "" : " (" + how + ")"));
+    }
+    TETHER_ASSIGN_OR_RETURN(bool indexed, target_->LookupUsesIndex(lookup));
+    if (indexed || !observer) continue;
+    observer->OnNotice(fmt::format(
+        "warning: entity '{}': no index of table '{}' on connection '{}' serves lookups by {}: "
+        "each batch would read the whole table (the README's 'Normalised match keys' says which "
+        "index to create; `tether schema` creates it with a new table)",
+        name, m.target_schema.name, target_->connection_name(), fmt::join(described, ", ")));
+  }
+  return Status::OK();
 }
 
 Status Runner::CheckKeys() const {
@@ -1199,6 +1224,7 @@ Status CheckPipelines(const Config& config, const std::vector<std::string>& pipe
     req.pipeline = name;
     Runner runner(config, req, nullptr);
     TETHER_RETURN_IF_ERROR(runner.Prepare());
+    TETHER_RETURN_IF_ERROR(runner.CheckMatchIndexes(observer));
     if (observer) observer->OnNotice(fmt::format("pipeline {}: ok", name));
   }
   return Status::OK();
