@@ -209,8 +209,9 @@ TEST_F(FiltersTest, WhereValueIsDataNeverSql) {
                          "--format", "json"});
   ASSERT_EQ(r.exit_code, 0) << Show(r);
   // (The plan also counts the categories a sync would pull for it.)
+  const nlohmann::json plan = ParseJson(r.out);
   int64_t products = 0;
-  for (const auto& e : ParseJson(r.out)["summary"]["entities"]) {
+  for (const auto& e : plan["summary"]["entities"]) {
     if (e["entity"] == "product") products = e["read"];
   }
   EXPECT_EQ(products, 1) << r.out;
