@@ -39,6 +39,7 @@ nlohmann::json DifferenceJson(const Difference& d) {
                       {"source_id", d.source_id},
                       {"target_id", d.target_id}};
   if (!d.reason.empty()) j["reason"] = d.reason;
+  if (d.kept) j["kept"] = true;
   if (!d.fields.empty()) {
     nlohmann::json fields = nlohmann::json::array();
     for (const FieldChange& c : d.fields) {
@@ -71,10 +72,12 @@ std::vector<std::string> DifferenceCsv(const Difference& d) {
 nlohmann::json EntityJson(const EntityDiff& e) {
   return {{"entity", e.entity},
           {"equal", e.equal()},
+          {"in_step", e.in_step()},
           {"source_rows", e.source_rows},
           {"unchanged", e.unchanged},
           {"only_in_source", e.only_in_source},
           {"only_in_target", e.only_in_target},
+          {"kept", e.kept},
           {"changed", e.changed},
           {"invalid", e.invalid},
           {"method", e.method}};
@@ -83,9 +86,10 @@ nlohmann::json EntityJson(const EntityDiff& e) {
 std::string SummaryTable(const DiffReport& report) {
   std::vector<std::vector<std::string>> rows;
   for (const EntityDiff& e : report.entities) {
-    rows.push_back({e.entity, Thousands(e.unchanged), Thousands(e.only_in_source),
-                    Thousands(e.only_in_target), Thousands(e.changed), Thousands(e.invalid),
-                    e.method});
+    std::string only_in_target = Thousands(e.only_in_target);
+    if (e.kept > 0) only_in_target += " (" + Thousands(e.kept) + " kept)";
+    rows.push_back({e.entity, Thousands(e.unchanged), Thousands(e.only_in_source), only_in_target,
+                    Thousands(e.changed), Thousands(e.invalid), e.method});
   }
   return FormatTable({"entity", "unchanged", "only in source", "only in target", "changed",
                       "invalid", "compared by"},
@@ -93,16 +97,24 @@ std::string SummaryTable(const DiffReport& report) {
 }
 
 std::string Verdict(const DiffReport& report, double secs) {
-  int64_t n = 0;
+  int64_t n = 0, kept = 0;
   size_t entities = 0;
   for (const EntityDiff& e : report.entities) {
     int64_t d = e.only_in_source + e.only_in_target + e.changed + e.invalid;
     n += d;
+    kept += e.kept;
     entities += d > 0;
   }
   if (n == 0) return fmt::format("equal: source and target match — {:.2f} s", secs);
-  return fmt::format("{} difference{} in {} entit{} — {:.2f} s", Thousands(n), n == 1 ? "" : "s",
-                     entities, entities == 1 ? "y" : "ies", secs);
+  // Target rows the entities' delete policies keep (delete: ignore, or rows tether never
+  // linked) differ on purpose: a sync leaves them.
+  const std::string rows_kept =
+      fmt::format("{} target row{} without a source record kept by policy", Thousands(kept),
+                  kept == 1 ? "" : "s");
+  if (kept == n) return fmt::format("in step: {} — {:.2f} s", rows_kept, secs);
+  return fmt::format("{} difference{} in {} entit{}{} — {:.2f} s", Thousands(n), n == 1 ? "" : "s",
+                     entities, entities == 1 ? "y" : "ies", kept > 0 ? " (" + rows_kept + ")" : "",
+                     secs);
 }
 
 // Writes each difference as it comes, in the chosen format, to stdout or --output.
@@ -152,9 +164,12 @@ class DiffPrinter final : public DiffObserver {
     if (f_.format == "json") {
       nlohmann::json entities = nlohmann::json::array();
       for (const EntityDiff& e : report.entities) entities.push_back(EntityJson(e));
-      std::fprintf(out_, "%s],\"pipeline\":%s,\"equal\":%s,\"seconds\":%.3f,\"entities\":%s}\n",
+      std::fprintf(out_,
+                   "%s],\"pipeline\":%s,\"equal\":%s,\"in_step\":%s,\"seconds\":%.3f,"
+                   "\"entities\":%s}\n",
                    first_ ? "" : "\n", JsonText(nlohmann::json(report.pipeline)).c_str(),
-                   report.equal() ? "true" : "false", secs, JsonText(entities).c_str());
+                   report.equal() ? "true" : "false", report.in_step() ? "true" : "false", secs,
+                   JsonText(entities).c_str());
       return;
     }
     if (f_.format == "csv") return;
@@ -246,11 +261,13 @@ int Verify(const Globals& g, const Config& config, const std::string& pipeline,
     Error(report.status().WithContext("verify"));
     return ExitCodeFor(report.status());
   }
-  if (!g.quiet || !report->equal()) {
+  // Target rows a sync keeps by policy are reported, not failed: verify proves that a sync has
+  // nothing left to do.
+  if (!g.quiet || !report->in_step()) {
     std::printf("\nverify:\n%s%s\n", SummaryTable(*report).c_str(),
                 Verdict(*report, Since(start)).c_str());
   }
-  return report->equal() ? kExitOk : kExitDiffers;
+  return report->in_step() ? kExitOk : kExitDiffers;
 }
 
 void AddDiffCommands(CLI::App* app, const Globals* g, int* code) {

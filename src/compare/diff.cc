@@ -1,5 +1,7 @@
 #include "compare/diff.h"
 
+#include <map>
+
 namespace tether {
 namespace {
 
@@ -9,6 +11,7 @@ class Collector final : public SyncObserver {
   explicit Collector(DiffObserver* to) : to_(to) {}
 
   void OnRecord(const RecordPlan& r) override {
+    if (r.action == Action::kDelete && r.kept) ++kept_[r.entity];
     if (!to_) return;
     Difference d;
     d.entity = r.entity;
@@ -26,6 +29,7 @@ class Collector final : public SyncObserver {
       case Action::kDelete:
         d.kind = DiffKind::kOnlyInTarget;
         d.reason = r.reason;
+        d.kept = r.kept;
         break;
       case Action::kSkip:
       case Action::kFail:
@@ -41,9 +45,15 @@ class Collector final : public SyncObserver {
   void OnNotice(const std::string& text) override {
     if (to_) to_->OnNotice(text);
   }
+  // Only-in-target rows of `entity` a sync would keep.
+  int64_t kept(const std::string& entity) const {
+    auto k = kept_.find(entity);
+    return k == kept_.end() ? 0 : k->second;
+  }
 
  private:
   DiffObserver* to_;
+  std::map<std::string, int64_t> kept_;
 };
 
 }  // namespace
@@ -65,6 +75,13 @@ std::string_view DiffKindName(DiffKind kind) {
 bool DiffReport::equal() const {
   for (const EntityDiff& e : entities) {
     if (!e.equal()) return false;
+  }
+  return true;
+}
+
+bool DiffReport::in_step() const {
+  for (const EntityDiff& e : entities) {
+    if (!e.in_step()) return false;
   }
   return true;
 }
@@ -93,6 +110,7 @@ Result<DiffReport> RunDiff(const Config& config, const DiffRequest& request,
     d.only_in_target = e.counts.deleted;
     d.changed = e.counts.updated;
     d.invalid = e.counts.skipped + e.counts.failed;
+    d.kept = collector.kept(e.entity);
     d.method = e.method;
     report.entities.push_back(std::move(d));
   }

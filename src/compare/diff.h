@@ -29,6 +29,9 @@ struct Difference {
   // `after` what the source's record makes of it (what a sync would write).
   std::vector<FieldChange> fields;
   std::string reason;  // kInvalid: why a sync cannot write the record; else a remark or ""
+  // kOnlyInTarget: a sync would leave the row as it is (RecordPlan::kept): its entity has
+  // delete: ignore, or no source record was ever linked to it.
+  bool kept = false;
 };
 
 struct EntityDiff {
@@ -39,14 +42,19 @@ struct EntityDiff {
   int64_t only_in_target = 0;
   int64_t changed = 0;
   int64_t invalid = 0;
+  int64_t kept = 0;    // of only_in_target: rows a sync leaves by policy (Difference::kept)
   std::string method;  // how it compared (EntityReport::method)
   bool equal() const { return only_in_source + only_in_target + changed + invalid == 0; }
+  // Nothing differs that a sync of the pipeline would change: every difference is a target row
+  // the entity's policies keep. What `tether verify` checks.
+  bool in_step() const { return only_in_source + (only_in_target - kept) + changed + invalid == 0; }
 };
 
 struct DiffReport {
   std::string pipeline;
   std::vector<EntityDiff> entities;  // parents first
   bool equal() const;
+  bool in_step() const;
 };
 
 struct DiffRequest {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "connectors/connector.h"
+#include "core/normalize.h"
 #include "core/status.h"
 #include "core/value.h"
 
@@ -67,7 +68,8 @@ struct EntityConfig {
   std::string target_table;
   std::vector<std::string> key;  // source key columns (also the target's, after rename)
   KeyMode keys = KeyMode::kMapped;
-  std::vector<std::string> match;                               // source column names
+  std::vector<std::string> match;              // source column names
+  std::vector<Normalization> match_normalize;  // one per match column: how it compares
   std::vector<std::pair<std::string, std::string>> references;  // column -> entity, file order
   std::optional<std::string> cursor;  // source column for cursor-mode incremental sync
   int64_t cursor_lag_ms = 10000;      // rows this much older than the newest are re-read

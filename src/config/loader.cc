@@ -46,6 +46,8 @@ const std::vector<std::string_view> kColumnsKeys = {"include", "exclude", "renam
 const std::vector<std::string_view> kFilterKeys = {"where", "date_column"};
 const std::vector<std::string_view> kDeleteKeys = {"soft"};
 const std::vector<std::string_view> kCursorKeys = {"column", "lag"};
+const std::vector<std::string_view> kMatchKeys = {"column", "normalize"};
+const std::vector<std::string_view> kNormalizations = {"lower", "trim"};
 const std::vector<std::string_view> kRuleKeys = {"required", "type", "min_length", "max_length",
                                                  "pattern",  "min",  "max"};
 const std::vector<std::string_view> kRuleTypes = {"integer", "number",   "text", "boolean",
@@ -299,7 +301,7 @@ class Loader {
                                                           {"mapped", KeyMode::kMapped}}));
     }
     if (const YamlEntry* f = keys.Find("match")) {
-      TETHER_ASSIGN_OR_RETURN(entity->match, Names(f->value));
+      TETHER_RETURN_IF_ERROR(LoadMatch(f->value, entity));
     }
     if (const YamlEntry* f = keys.Find("references")) {
       TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> refs, r_.Map(f->value));
@@ -333,6 +335,53 @@ class Loader {
     std::vector<std::string> names;
     for (YamlText& t : items) names.push_back(std::move(t.text));
     return names;
+  }
+
+  // `match: [sku]`, or a column as `{ column: email, normalize: [lower, trim] }` (or one of
+  // those alone): the columns in order, each with how its values are normalised.
+  Status LoadMatch(const YamlValue& v, EntityConfig* entity) {
+    std::vector<YamlValue> items;
+    if (v.node.IsSequence()) {
+      TETHER_ASSIGN_OR_RETURN(items, r_.Sequence(v));
+    } else if (!v.IsNull()) {
+      items.push_back(v);
+    }
+    for (const YamlValue& item : items) {
+      std::string column;
+      Normalization how;
+      if (item.node.IsMap()) {
+        TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> fields, r_.Map(item, kMatchKeys));
+        Keys keys(fields);
+        const YamlEntry* c = keys.Find("column");
+        if (c == nullptr) {
+          return r_.Error(item,
+                          "a match column needs its name: { column: email, normalize: lower }");
+        }
+        TETHER_ASSIGN_OR_RETURN(column, r_.String(c->value));
+        if (const YamlEntry* n = keys.Find("normalize")) {
+          TETHER_ASSIGN_OR_RETURN(std::vector<YamlText> names, r_.StringList(n->value));
+          for (const YamlText& name : names) {
+            if (name.text == "lower") {
+              how.lower = true;
+            } else if (name.text == "trim") {
+              how.trim = true;
+            } else {
+              return r_.Error(name.mark, n->value.path,
+                              fmt::format("must be one of {}; got '{}'", JoinNames(kNormalizations),
+                                          name.text));
+            }
+          }
+        }
+      } else {
+        TETHER_ASSIGN_OR_RETURN(column, r_.String(item));
+      }
+      if (std::find(entity->match.begin(), entity->match.end(), column) != entity->match.end()) {
+        return r_.Error(item, fmt::format("'{}' is listed twice", column));
+      }
+      entity->match.push_back(std::move(column));
+      entity->match_normalize.push_back(how);
+    }
+    return Status::OK();
   }
 
   Status LoadColumns(const YamlValue& v, ColumnsConfig* columns) {

@@ -35,6 +35,11 @@ Result<std::unique_ptr<BulkWriter>> Connector::StartBulkInsert(
   return std::unique_ptr<BulkWriter>(std::make_unique<InsertEach>(this, table, columns));
 }
 
+Result<bool> Connector::LookupUsesIndex(const LookupRequest& request) {
+  (void)request;
+  return true;
+}
+
 Result<RangeChecksum> Connector::Checksum(const ChecksumRequest& request) {
   (void)request;
   return NoChecksums(*this);

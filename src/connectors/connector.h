@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/normalize.h"
 #include "core/schema.h"
 #include "core/status.h"
 #include "core/value.h"
@@ -103,6 +104,10 @@ struct LookupRequest {
   std::vector<std::string> columns;     // what to return
   std::vector<std::string> by_columns;  // what to match on
   std::vector<Row> keys;                // one value per by_column each
+  // Empty, or one per by_column: that column's values are compared normalised (the keys are
+  // given normalised). The result may hold more rows than match exactly — an engine may compare
+  // through a case-insensitive collation — never fewer; the caller keeps the exact ones.
+  std::vector<Normalization> normalize = {};
 };
 
 // A forward-only stream of rows; the connector may hold a cursor open until it is destroyed.
@@ -186,6 +191,10 @@ class Connector {
 
   virtual Result<std::unique_ptr<RowStream>> Scan(const ScanRequest& request) = 0;
   virtual Result<std::vector<Row>> Lookup(const LookupRequest& request) = 0;
+  // Whether Lookup(request) finds its rows through an index rather than by reading the whole
+  // table (request.keys are not used): every lookup tether makes per batch should. The default,
+  // for systems that cannot tell, says yes.
+  virtual Result<bool> LookupUsesIndex(const LookupRequest& request);
   // The checksum of one key range (see ChecksumRequest). Needs capabilities().checksums.
   virtual Result<RangeChecksum> Checksum(const ChecksumRequest& request);
   // The checksums of a range's buckets (see KeyBuckets), in bucket order, buckets without rows

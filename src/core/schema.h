@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/normalize.h"
+
 namespace tether {
 
 // What kind of values a column holds, whatever the engine calls it.
@@ -88,6 +90,9 @@ struct IndexDef {
   std::string name;
   std::vector<std::string> columns;
   bool unique = false;
+  // Empty, or one per column: index that column's normalised value (an expression index where
+  // the engine has them), for lookups by a normalised match key.
+  std::vector<Normalization> normalize = {};
 };
 
 // A table tether owns (state store) or creates; created only if it does not exist.

@@ -6,9 +6,11 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
+#include <utility>
 
 #include "core/utf8.h"
 #include "engine/coerce.h"
+#include "engine/key_map.h"
 
 namespace tether {
 
@@ -34,6 +36,9 @@ struct BatchProcessor::Item {
   bool unusable_id = false;
   bool rejected = false;
   bool done = false;
+  bool coerced = false;
+  // Waits for a later wave: a record before it in this wave has the same match key (Waves).
+  bool deferred = false;
 };
 
 namespace {
@@ -113,22 +118,82 @@ std::string_view ActionName(Action a) {
 }
 
 Status BatchProcessor::Process(const EntityMapping& m, std::vector<Row> rows) {
+  recreated_.clear();  // of an attempt that failed
+  Handled handled;
+  TETHER_RETURN_IF_ERROR(ProcessRows(m, std::move(rows), &handled));
+  return FollowRecreated(&handled);
+}
+
+Status BatchProcessor::ProcessRows(const EntityMapping& m, std::vector<Row> rows,
+                                   Handled* handled) {
   known_.clear();
   pulling_.clear();
   // A row this run already pulled as a parent is done: it is neither written nor counted again.
-  if (!ctx_->pulled.empty()) {
-    std::erase_if(rows, [&](const Row& r) {
-      return ctx_->pulled.count({m.name(), EncodeKey(Pick(r, m.source_key))}) > 0;
-    });
-  }
+  std::erase_if(rows, [&](const Row& r) {
+    std::pair<std::string, std::string> id{m.name(), EncodeKey(Pick(r, m.source_key))};
+    return ctx_->pulled.count(id) > 0 || !handled->insert(std::move(id)).second;
+  });
   return ProcessDepth(m, std::move(rows), 0);
+}
+
+Status BatchProcessor::FollowRecreated(Handled* handled) {
+  while (!recreated_.empty()) {
+    std::map<std::string, std::vector<std::string>> parents;  // entity -> source ids
+    for (auto& [entity, sid] : std::exchange(recreated_, {})) parents[entity].push_back(sid);
+    for (const auto& [name, child] : ctx_->mappings) {
+      if (ctx_->passes_ahead.count(name)) continue;  // its own pass comes
+      for (int p : child->references) {
+        auto ids = parents.find(*child->columns[p].references);
+        if (ids == parents.end()) continue;
+        const EntityMapping& parent = *ctx_->mappings.at(ids->first);
+        for (const std::string& id : ids->second) {
+          Row value = TypedKey(id, parent.source_schema, parent.SourceKeyNames());
+          if (value.size() != 1) continue;
+          TETHER_RETURN_IF_ERROR(ProcessChildren(*child, p, value[0], handled));
+        }
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Status BatchProcessor::ProcessChildren(const EntityMapping& child, int column, const Value& parent,
+                                       Handled* handled) {
+  const size_t page = ctx_->pipeline->batch_size;
+  ScanRequest scan{child.source_schema.name,
+                   child.source_columns,
+                   child.SourceKeyNames(),
+                   std::nullopt,
+                   {{child.columns[column].source, Condition::Op::kEq, parent}},
+                   page,
+                   std::nullopt};
+  for (;;) {
+    std::vector<Row> rows;
+    {
+      TETHER_ASSIGN_OR_RETURN(auto stream, ctx_->source->Scan(scan));
+      Row row;
+      for (;;) {
+        TETHER_ASSIGN_OR_RETURN(bool more, stream->Next(&row));
+        if (!more) break;
+        rows.push_back(row);
+      }
+    }
+    if (rows.empty()) return Status::OK();
+    scan.after_key = Pick(rows.back(), child.source_key);
+    const bool last = rows.size() < page;
+    // Processed here, each child is done for the rest of the run, as a pulled parent is.
+    std::vector<std::string> sids;
+    for (const Row& r : rows) sids.push_back(EncodeKey(Pick(r, child.source_key)));
+    TETHER_RETURN_IF_ERROR(ProcessRows(child, std::move(rows), handled));
+    for (std::string& sid : sids) ctx_->Remember(&ctx_->pulled, child.name(), std::move(sid));
+    if (last) return Status::OK();
+  }
 }
 
 void BatchProcessor::Reject(const EntityMapping& m, Item& item, Action action, std::string reason) {
   item.rejected = true;
   item.action = action;
   item.reason = std::move(reason);
-  // Also while silent: a dry run's pulled parent that is invalid stops the real run too.
   if (ctx_->violation.ok()) {
     if (action == Action::kSkip && ctx_->on_invalid == OnInvalid::kError) {
       ctx_->violation =
@@ -231,12 +296,10 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
 
   TETHER_RETURN_IF_ERROR(ResolveReferences(m, items, depth));
   // A record of this batch that was pulled just now, as the parent of a parent, is done.
-  if (!silent_) {
-    for (Item& it : items) {
-      if (!ctx_->pulled.count({m.name(), it.sid})) continue;
-      it.elsewhere = it.done = true;
-      counts.read--;
-    }
+  for (Item& it : items) {
+    if (silent_ || !ctx_->pulled.count({m.name(), it.sid})) continue;
+    it.elsewhere = it.done = true;
+    counts.read--;
   }
 
   // Waves: a row whose parent is in this same batch waits until the parent has its target id.
@@ -253,7 +316,7 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
               EncodeKey({it.desired[p]}) == it.waiting_on) {
             if (found->second == kPlanned) {
               it.pending[p] = true;
-            } else if (m.mapped()) {
+            } else if (m.keys_differ) {
               it.desired[p] = KeyValueFromId(found->second);
             }
           }
@@ -265,6 +328,7 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
     if (wave.empty()) break;
     // Coerce to the target's types: a value the target cannot hold exactly is invalid.
     for (Item* it : wave) {
+      if (std::exchange(it->coerced, true)) continue;  // deferred from an earlier wave
       for (size_t c = 0; c < m.columns.size() && !it->rejected; ++c) {
         const MappedColumn& mc = m.columns[c];
         if (it->pending[c] || (mc.is_key && m.generated_key)) continue;
@@ -273,14 +337,21 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
         }
       }
     }
+    // Records without a link that share a match key: the first goes in this wave, the others in
+    // later ones, when its row exists (or it failed), so that they meet it as records of a later
+    // batch would — taken — and a dry run predicts the same.
     std::vector<Item*> live;
+    std::set<std::string> match_keys;
     for (Item* it : wave) {
-      if (!it->rejected) live.push_back(it);
+      if (it->rejected) continue;
+      std::optional<std::string> key = CollisionKey(m, *it);
+      it->deferred = key && !match_keys.insert(*key).second;
+      if (!it->deferred) live.push_back(it);
     }
     if (!bulk_) TETHER_RETURN_IF_ERROR(Identify(m, live));  // bulk: all new (see set_bulk)
     TETHER_RETURN_IF_ERROR(Decide(m, live));
     TETHER_RETURN_IF_ERROR(Apply(m, live));
-    for (Item* it : wave) it->done = true;
+    for (Item* it : wave) it->done = !it->deferred;
   }
 
   std::vector<Link> links;
@@ -398,8 +469,8 @@ Status BatchProcessor::ResolveReferences(const EntityMapping& m, std::vector<Ite
       if (found != known.end() && found->second == kPlanned) {
         it.pending[p] = true;
       } else if (found != known.end()) {
-        // Identity parents keep the value; mapped ones take the parent's target id.
-        if (pm.mapped()) it.desired[p] = KeyValueFromId(found->second);
+        // A parent whose ids differ between the sides gives its target id; others keep the value.
+        if (pm.keys_differ) it.desired[p] = KeyValueFromId(found->second);
       } else if (parent_name == m.name() && batch_ids.count(id)) {
         it.waiting_on = id;
       } else if (!in_source.count(id)) {
@@ -459,20 +530,21 @@ Status BatchProcessor::PullParents(const EntityMapping& pm, const std::vector<st
     TETHER_ASSIGN_OR_RETURN(auto more, ctx_->source->Lookup(req));
     for (Row& r : more) rows.push_back(std::move(r));
   }
-  if (!ctx_->dry_run) {
-    if (ctx_->observer) {
-      ctx_->observer->OnNotice(
-          fmt::format("pulling {} missing {} parent(s) first", rows.size(), pm.name()));
-    }
-    return ProcessDepth(pm, std::move(rows), depth);
+  // A plan pulls them too, as the plan of what the run does: counted and reported once, as
+  // records the run pulls (their own batch skips them). A compare run only identifies them, to
+  // pair its records' references: a diff reports the entities it compares (their own pass, when
+  // they are compared too).
+  if (ctx_->compare) {
+    const bool was_silent = std::exchange(silent_, true);
+    Status st = ProcessDepth(pm, std::move(rows), depth);
+    silent_ = was_silent;
+    return st;
   }
-  // A dry run identifies the parents (to resolve references) without reporting them twice:
-  // their own entity's pass reports them.
-  bool was_silent = silent_;
-  silent_ = true;
-  Status st = ProcessDepth(pm, std::move(rows), depth);
-  silent_ = was_silent;
-  return st;
+  if (ctx_->observer) {
+    ctx_->observer->OnNotice(
+        fmt::format("pulling {} missing {} parent(s) first", rows.size(), pm.name()));
+  }
+  return ProcessDepth(pm, std::move(rows), depth);
 }
 
 Status BatchProcessor::LearnTargetIds(const EntityMapping& m, const std::vector<std::string>& ids) {
@@ -484,18 +556,50 @@ Status BatchProcessor::LearnTargetIds(const EntityMapping& m, const std::vector<
     for (auto& [sid, l] : links) {
       if (l.target_id && l.status != "deleted") known[sid] = *l.target_id;
     }
+    // A dry run's pairings by match key stand for the links the real run has written by now.
+    if (auto paired = ctx_->paired.find(m.name()); paired != ctx_->paired.end()) {
+      for (const std::string& id : ids) {
+        auto p = paired->second.by_source.find(id);
+        if (p != paired->second.by_source.end()) known[id] = p->second;
+      }
+    }
+    LearnPlanned(m, ids);
     return Status::OK();
   }
-  // Identity keys: the target row carries the same key; make sure it is there. (An id that is
-  // not UTF-8 cannot be: its record fails, see ProcessDepth.)
-  LookupRequest req{m.target_schema.name, m.TargetKeyNames(), m.TargetKeyNames(), {}};
+  // Identity keys: the target row carries the same key (made of references, the key their
+  // parents' links give); make sure it is there. (An id that is not UTF-8 cannot be: its record
+  // fails, see ProcessDepth.)
+  std::vector<std::string> utf8_ids;
   for (const std::string& id : ids) {
-    if (IsUtf8(id)) req.keys.push_back(TypedKey(id, m.target_schema, m.TargetKeyNames()));
+    if (IsUtf8(id)) utf8_ids.push_back(id);
   }
-  if (req.keys.empty()) return Status::OK();
-  TETHER_ASSIGN_OR_RETURN(auto rows, ctx_->target->Lookup(req));
-  for (const Row& r : rows) known[EncodeKey(r)] = EncodeKey(r);
+  KeyMap key_map(ctx_);
+  TETHER_ASSIGN_OR_RETURN(auto keys, key_map.TargetKeys(m, utf8_ids));
+  LookupRequest req{m.target_schema.name, m.TargetKeyNames(), m.TargetKeyNames(), {}};
+  std::map<std::string, std::string> source_of;  // target id -> source id
+  for (size_t i = 0; i < utf8_ids.size(); ++i) {
+    if (!keys[i]) continue;
+    source_of.emplace(EncodeKey(*keys[i]), utf8_ids[i]);
+    req.keys.push_back(std::move(*keys[i]));
+  }
+  if (!req.keys.empty()) {
+    TETHER_ASSIGN_OR_RETURN(auto rows, ctx_->target->Lookup(req));
+    for (const Row& r : rows) {
+      auto s = source_of.find(EncodeKey(r));
+      if (s != source_of.end()) known[s->second] = s->first;
+    }
+  }
+  LearnPlanned(m, ids);
   return Status::OK();
+}
+
+void BatchProcessor::LearnPlanned(const EntityMapping& m, const std::vector<std::string>& ids) {
+  auto planned = ctx_->planned.find(m.name());
+  if (planned == ctx_->planned.end()) return;
+  auto& known = known_[m.name()];
+  for (const std::string& id : ids) {
+    if (planned->second.count(std::hash<std::string>{}(id))) known[id] = kPlanned;
+  }
 }
 
 Result<bool> BatchProcessor::KeyRangeAbsent(const EntityMapping& m, const std::vector<Row>& keys) {
@@ -530,7 +634,7 @@ Status BatchProcessor::Identify(const EntityMapping& m, std::vector<Item*>& wave
       bool planned_parent = false;
       for (int p : m.key) planned_parent = planned_parent || it->pending[p];
       if (!planned_parent) it->target_key = Pick(it->desired, m.key);  // else: new (dry run)
-    } else if (it->link && it->link->target_id && it->link->status != "deleted") {
+    } else if (Linked(*it)) {
       Row k = TypedKey(*it->link->target_id, m.target_schema, m.TargetKeyNames());
       if (!k.empty()) it->target_key = std::move(k);
     } else if (!m.match.empty()) {
@@ -563,14 +667,17 @@ Status BatchProcessor::Identify(const EntityMapping& m, std::vector<Item*>& wave
   if (!need_match.empty()) {
     std::vector<std::string> match_names;
     for (int p : m.match) match_names.push_back(m.columns[p].target);
+    // Normalised match columns compare normalised on both sides; the lookup may return more
+    // rows (a case-insensitive collation), which pair with nothing here.
     LookupRequest by_match{m.target_schema.name, all_columns, match_names, {}};
-    for (Item* it : need_match) by_match.keys.push_back(Pick(it->desired, m.match));
+    if (m.match_normalized()) by_match.normalize = m.match_normalize;
+    for (Item* it : need_match) by_match.keys.push_back(m.MatchKey(it->desired));
     TETHER_ASSIGN_OR_RETURN(auto rows, ctx_->target->Lookup(by_match));
     std::unordered_map<std::string, std::vector<Row>> found;
-    for (Row& r : rows) found[EncodeKey(Pick(r, m.match))].push_back(std::move(r));
+    for (Row& r : rows) found[EncodeKey(m.MatchKey(r))].push_back(std::move(r));
     std::vector<std::string> target_ids;
     for (Item* it : need_match) {
-      auto f = found.find(EncodeKey(Pick(it->desired, m.match)));
+      auto f = found.find(EncodeKey(m.MatchKey(it->desired)));
       if (f == found.end()) continue;
       if (f->second.size() > 1) {
         Reject(m, *it, Action::kFail,
@@ -582,7 +689,6 @@ Status BatchProcessor::Identify(const EntityMapping& m, std::vector<Item*>& wave
       it->target_row = f->second[0];
       it->target_key = Pick(*it->target_row, m.key);
       target_ids.push_back(EncodeKey(*it->target_key));
-      if (ctx_->compare) ctx_->matched[m.name()].insert(target_ids.back());
     }
     // A target row already linked to another source record must not be taken twice.
     TETHER_ASSIGN_OR_RETURN(
@@ -590,6 +696,13 @@ Status BatchProcessor::Identify(const EntityMapping& m, std::vector<Item*>& wave
     std::unordered_map<std::string, std::string> owner;
     for (const Link& l : taken) {
       if (l.status != "deleted") owner[*l.target_id] = l.source_id;
+    }
+    // A dry run writes no links: the pairings it made so far stand for them.
+    if (auto paired = ctx_->paired.find(m.name()); paired != ctx_->paired.end()) {
+      for (const std::string& id : target_ids) {
+        auto p = paired->second.by_target.find(id);
+        if (p != paired->second.by_target.end()) owner.emplace(id, p->second);
+      }
     }
     // Nor by two records of this batch, whose links are not written yet: the first one keeps it.
     for (const auto& [sid, tid] : known_[m.name()]) owner.emplace(tid, sid);
@@ -603,12 +716,49 @@ Status BatchProcessor::Identify(const EntityMapping& m, std::vector<Item*>& wave
       }
     }
   }
+  // A dry run inserts nothing: a record whose match key an earlier record of the run would
+  // insert fails here as it would fail in the real run, finding that row taken.
+  if (auto planned = ctx_->planned_match.find(m.name()); planned != ctx_->planned_match.end()) {
+    for (Item* it : wave) {
+      if (it->rejected || it->target_row) continue;
+      std::optional<std::string> key = CollisionKey(m, *it);
+      if (!key) continue;
+      auto p = planned->second.find(std::hash<std::string>{}(*key));
+      if (p != planned->second.end() && p->second != std::hash<std::string>{}(it->sid)) {
+        Reject(m, *it, Action::kFail,
+               "matches the target row another source record of this run would insert, by " +
+                   MatchNames(m));
+      }
+    }
+  }
   for (Item* it : wave) {
     if (it->target_key) it->target_id = EncodeKey(*it->target_key);
   }
   wave.erase(std::remove_if(wave.begin(), wave.end(), [](Item* it) { return it->rejected; }),
              wave.end());
   return Status::OK();
+}
+
+bool BatchProcessor::Linked(const Item& it) {
+  return it.link && it.link->target_id && it.link->status != "deleted";
+}
+
+std::optional<std::string> BatchProcessor::CollisionKey(const EntityMapping& m, const Item& it) {
+  if (!m.mapped() || m.match.empty() || Linked(it)) return std::nullopt;
+  Row key = m.MatchKey(it.desired);
+  for (size_t i = 0; i < m.match.size(); ++i) {
+    const int p = m.match[i];
+    if (it.desired[p].is_null()) return std::nullopt;
+    // Dry run: a parent the run would create has no id yet; its source id stands for it.
+    if (it.pending[p]) key[i] = Value::Text("\x01new " + it.desired[p].ToText());
+  }
+  return EncodeKey(key);
+}
+
+std::string BatchProcessor::MatchNames(const EntityMapping& m) {
+  std::vector<std::string> names;
+  for (int p : m.match) names.push_back(m.columns[p].target);
+  return fmt::format("{}", fmt::join(names, ", "));
 }
 
 Status BatchProcessor::Decide(const EntityMapping& m, std::vector<Item*>& wave) {
@@ -638,7 +788,10 @@ Status BatchProcessor::Decide(const EntityMapping& m, std::vector<Item*>& wave) 
             }
             continue;
           case OnDuplicate::kSkip:
-            for (int p : non_key) it->desired[p] = (*it->target_row)[p];
+            for (int p : non_key) {
+              it->desired[p] = (*it->target_row)[p];
+              it->pending[p] = false;
+            }
             it->left = true;
             break;
           case OnDuplicate::kMerge:
@@ -658,7 +811,10 @@ Status BatchProcessor::Decide(const EntityMapping& m, std::vector<Item*>& wave) 
         if (meta.is_object() && meta.contains("left") && meta["left"] == true &&
             it->link->hash == source_hash) {
           // A duplicate that on_duplicate=skip left alone stays so until the source changes it.
-          for (int p : non_key) it->desired[p] = (*it->target_row)[p];
+          for (int p : non_key) {
+            it->desired[p] = (*it->target_row)[p];
+            it->pending[p] = false;
+          }
           it->left = true;
         } else if (meta.is_object() && meta.contains("kept") && meta["kept"].is_array()) {
           for (int p : non_key) {
@@ -673,8 +829,16 @@ Status BatchProcessor::Decide(const EntityMapping& m, std::vector<Item*>& wave) 
         }
       }
       for (int p : non_key) {
-        if (it->pending[p]) continue;
         const ColumnInfo& info = m.columns[p].target_info;
+        if (it->pending[p]) {
+          // Dry run: the reference will point at a parent the run creates first, which no row
+          // can point at yet.
+          it->changes.push_back({m.columns[p].target, DisplayValue((*it->target_row)[p], info),
+                                 Value::Text(fmt::format("new {} {}", *m.columns[p].references,
+                                                         it->desired[p].ToText())),
+                                 true});
+          continue;
+        }
         if (!SameValueIn(it->desired[p], (*it->target_row)[p], info)) {
           it->changes.push_back({m.columns[p].target, DisplayValue((*it->target_row)[p], info),
                                  DisplayValue(it->desired[p], info), is_id[p]});
@@ -819,6 +983,23 @@ Status BatchProcessor::Apply(const EntityMapping& m, std::vector<Item*>& wave) {
     // Dry run: a new row has no id yet; children in this batch refer to it by its source id.
     // (Bulk mode: no references, so no record of this batch waits for another.)
     if (!bulk_) known[it->sid] = it->target_id.empty() ? std::string(kPlanned) : it->target_id;
+    if (ctx_->dry_run && it->matched) {
+      RunContext::Pairings& paired = ctx_->paired[m.name()];
+      paired.by_target.emplace(it->target_id, it->sid);
+      paired.by_source.emplace(it->sid, it->target_id);
+    }
+    if (it->action == Action::kInsert && Linked(*it) && !ctx_->compare) {
+      // Its linked target row was gone: it is written anew under another id, which its children
+      // must follow (FollowRecreated). A compare run shows them as changed in their own pass.
+      recreated_.push_back({m.name(), it->sid});
+    }
+    if (ctx_->dry_run && it->action == Action::kInsert) {
+      ctx_->planned[m.name()].insert(std::hash<std::string>{}(it->sid));
+      if (std::optional<std::string> key = CollisionKey(m, *it)) {
+        ctx_->planned_match[m.name()].emplace(std::hash<std::string>{}(*key),
+                                              std::hash<std::string>{}(it->sid));
+      }
+    }
     if (it->action != Action::kUnchanged && report) {
       ctx_->observer->OnRecord({m.name(), it->sid, it->target_id, it->action, it->changes, ""});
     }
@@ -848,50 +1029,69 @@ Result<size_t> BatchProcessor::SweepDeletes(const EntityMapping& m, std::optiona
     }
     if (source_ids.empty()) return links.size();
   } else {
-    ScanRequest scan{
-        m.target_schema.name, m.TargetKeyNames(), m.TargetKeyNames(), *cursor, {}, limit, upto};
-    TETHER_ASSIGN_OR_RETURN(auto stream, ctx_->target->Scan(scan));
-    Row row;
-    for (;;) {
-      TETHER_ASSIGN_OR_RETURN(bool more, stream->Next(&row));
-      if (!more) break;
-      source_ids.push_back(EncodeKey(row));
-      target_keys.push_back(row);
+    TETHER_ASSIGN_OR_RETURN(std::vector<Row> rows, TargetKeyPage(m, cursor, limit, upto));
+    if (rows.empty()) return size_t{0};
+    // A key made of the target's parent ids stands for the source key its parents' links give;
+    // a row with a part no link pairs is the target's own, not tether's to delete.
+    KeyMap key_map(ctx_);
+    TETHER_ASSIGN_OR_RETURN(auto sids, key_map.SourceIds(m, rows));
+    std::vector<std::string> unpaired;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (!sids[i]) {
+        unpaired.push_back(EncodeKey(rows[i]));
+        continue;
+      }
+      source_ids.push_back(std::move(*sids[i]));
+      target_keys.push_back(std::move(rows[i]));
     }
-    if (target_keys.empty()) return size_t{0};
-    *cursor = target_keys.back();
+    ReportUnpaired(m, unpaired);
+    TETHER_RETURN_IF_ERROR(DeleteGone(m, source_ids, target_keys));
+    return rows.size();
   }
   const size_t examined = source_ids.size();
   TETHER_RETURN_IF_ERROR(DeleteGone(m, source_ids, target_keys));
   return examined;
 }
 
-Result<size_t> BatchProcessor::SweepUnpaired(const EntityMapping& m, std::optional<Row>* cursor,
-                                             size_t limit) {
+Result<std::vector<Row>> BatchProcessor::TargetKeyPage(const EntityMapping& m,
+                                                       std::optional<Row>* cursor, size_t limit,
+                                                       const std::optional<Row>& upto) {
   ScanRequest scan{
-      m.target_schema.name, m.TargetKeyNames(), m.TargetKeyNames(), *cursor, {}, limit, {}};
+      m.target_schema.name, m.TargetKeyNames(), m.TargetKeyNames(), *cursor, {}, limit, upto};
   TETHER_ASSIGN_OR_RETURN(auto stream, ctx_->target->Scan(scan));
-  std::vector<std::string> ids;
+  std::vector<Row> keys;
   Row row;
   for (;;) {
     TETHER_ASSIGN_OR_RETURN(bool more, stream->Next(&row));
     if (!more) break;
-    ids.push_back(EncodeKey(row));
-    *cursor = row;
+    keys.push_back(row);
   }
-  if (ids.empty()) return size_t{0};
-  TETHER_ASSIGN_OR_RETURN(auto links,
-                          ctx_->state->FindLinksByTarget(ctx_->pipeline->name, m.name(), ids));
-  std::set<std::string> paired;
-  for (const Link& l : links) paired.insert(*l.target_id);
-  const std::set<std::string>& matched = ctx_->matched[m.name()];
+  if (!keys.empty()) *cursor = keys.back();
+  return keys;
+}
+
+void BatchProcessor::ReportUnpaired(const EntityMapping& m, const std::vector<std::string>& ids) {
+  if (!ctx_->compare) return;
   for (const std::string& id : ids) {
-    if (paired.count(id) || matched.count(id)) continue;
     ctx_->counts[m.name()].deleted++;
     RecordPlan plan{m.name(), "", id, Action::kDelete, {}, "no source record is linked to it"};
+    plan.kept = true;
     if (ctx_->observer) ctx_->observer->OnRecord(plan);
   }
-  return ids.size();
+}
+
+Result<size_t> BatchProcessor::SweepUnpaired(const EntityMapping& m, std::optional<Row>* cursor,
+                                             size_t limit) {
+  TETHER_ASSIGN_OR_RETURN(std::vector<Row> keys, TargetKeyPage(m, cursor, limit, std::nullopt));
+  if (keys.empty()) return size_t{0};
+  KeyMap key_map(ctx_);
+  TETHER_ASSIGN_OR_RETURN(auto sids, key_map.SourceIds(m, keys));
+  std::vector<std::string> unpaired;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!sids[i]) unpaired.push_back(EncodeKey(keys[i]));
+  }
+  ReportUnpaired(m, unpaired);
+  return keys.size();
 }
 
 Status BatchProcessor::DeleteGone(const EntityMapping& m,
@@ -979,6 +1179,9 @@ Status BatchProcessor::DeleteGone(const EntityMapping& m,
   }
   std::vector<std::string> unlinked;
   std::vector<Link> marked;
+  // A compare run reports every row whose source record is gone; a sync leaves those of an
+  // entity with delete: ignore.
+  const bool kept = m.config->delete_policy == DeletePolicy::kIgnore;
   for (size_t w = 0; w < todo.size(); ++w) {
     if (refused[w]) continue;
     size_t i = todo[w];
@@ -988,7 +1191,10 @@ Status BatchProcessor::DeleteGone(const EntityMapping& m,
                     EncodeKey(target_keys[i]),
                     Action::kDelete,
                     {},
-                    soft ? "soft delete" : ""};
+                    kept   ? "kept by delete: ignore"
+                    : soft ? "soft delete"
+                           : ""};
+    plan.kept = kept;
     if (ctx_->observer) ctx_->observer->OnRecord(plan);
     ctx_->results.push_back({m.name(), plan.source_id, plan.target_id, "deleted", plan.reason});
     if (!m.mapped()) continue;
@@ -1072,11 +1278,13 @@ Status BatchProcessor::ProcessKeys(const EntityMapping& m, const std::vector<std
       target_keys.push_back(std::move(tk));
     }
   } else {
-    for (const std::string& sid : gone) {
-      Row tk = TypedKey(sid, m.target_schema, m.TargetKeyNames());
-      if (tk.empty()) continue;
-      gone_ids.push_back(sid);
-      target_keys.push_back(std::move(tk));
+    // Identity keys; made of references, they pair through the parents' links.
+    KeyMap key_map(ctx_);
+    TETHER_ASSIGN_OR_RETURN(auto keys, key_map.TargetKeys(m, gone));
+    for (size_t i = 0; i < gone.size(); ++i) {
+      if (!keys[i]) continue;  // the target cannot hold it: a parent has no counterpart
+      gone_ids.push_back(gone[i]);
+      target_keys.push_back(std::move(*keys[i]));
     }
   }
   return DeleteGone(m, gone_ids, target_keys);

@@ -8,6 +8,8 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "config/config.h"
@@ -42,10 +44,27 @@ struct RunContext {
   // again for each of their children; a dry run also learns from them that a child would fail).
   std::set<std::pair<std::string, std::string>> pulled;
   std::set<std::pair<std::string, std::string>> rejected;
-  // Compare runs: target ids (per entity) that a source record paired with by match key in this
-  // run — with the links, what keeps a mapped target row from being "only in the target".
-  bool compare = false;
-  std::map<std::string, std::set<std::string>> matched;
+  // Entities whose full, unfiltered pass is still to come in this run: their records are
+  // brought in line there, so a parent written anew need not take them along (FollowRecreated).
+  std::set<std::string> passes_ahead;
+  bool compare = false;  // SyncRequest::compare
+  // Dry runs: the records of mapped entities paired with a target row by match key in this run,
+  // which a real run would have linked by now (links are not written in a dry run), per entity:
+  // target id -> source id and back. With the links they say that a target row is taken (not
+  // paired twice, not "only in the target") and translate keys made of references (KeyMap).
+  // One entry per record the dry run pairs by match key.
+  struct Pairings {
+    std::map<std::string, std::string> by_target, by_source;
+  };
+  std::map<std::string, Pairings> paired;
+  // Dry runs: the records this run would insert (per entity, a hash of the source id). The real
+  // run has written them by now, under ids a plan does not know: a reference to one is to a
+  // parent the run creates (not one to pull again), and a link of one (its target row was gone)
+  // no longer says where it is. One entry per planned insert.
+  std::map<std::string, std::unordered_set<uint64_t>> planned;
+  // Dry runs: their match keys (a hash of the key -> a hash of the source id), so that a later
+  // record with the same match key fails as in the real run, where it finds that row taken.
+  std::map<std::string, std::unordered_map<uint64_t, uint64_t>> planned_match;
 
   // Adds to `pulled` or `rejected`, remembering the addition so that a rolled-back attempt can
   // take it back (ForgetAttempt): what a rolled-back batch decided did not happen.
@@ -106,6 +125,18 @@ class BatchProcessor {
 
  private:
   struct Item;
+  using Handled = std::set<std::pair<std::string, std::string>>;  // (entity, source id)
+  // Process without following re-created parents: skips rows pulled before or in `handled`,
+  // and adds the others to it.
+  Status ProcessRows(const EntityMapping& m, std::vector<Row> rows, Handled* handled);
+  // Records written anew under another target id (their linked row was gone) leave their
+  // children pointing at the old one: the children's source records — those referring to them —
+  // are processed now, as a full sync would, a page at a time; each is then done for the run.
+  Status FollowRecreated(Handled* handled);
+  // The records of `child` whose reference column (a position in `columns`) holds `parent` (its
+  // source id), processed a page at a time.
+  Status ProcessChildren(const EntityMapping& child, int column, const Value& parent,
+                         Handled* handled);
   Status ProcessDepth(const EntityMapping& m, std::vector<Row> rows, int depth);
   Status ResolveReferences(const EntityMapping& m, std::vector<Item>& items, int depth);
   Status Identify(const EntityMapping& m, std::vector<Item*>& wave);
@@ -120,10 +151,24 @@ class BatchProcessor {
   // record is gone, with before-images, counts, reports and link updates.
   Status DeleteGone(const EntityMapping& m, const std::vector<std::string>& source_ids,
                     const std::vector<Row>& target_keys);
+  // One page of the target's keys after `*cursor` (and up to `upto`), which moves to its last.
+  Result<std::vector<Row>> TargetKeyPage(const EntityMapping& m, std::optional<Row>* cursor,
+                                         size_t limit, const std::optional<Row>& upto);
+  // Compare runs: reports these target rows (target ids), which no source record pairs with, as
+  // only in the target (kDelete with source id "").
+  void ReportUnpaired(const EntityMapping& m, const std::vector<std::string>& ids);
   Status PullParents(const EntityMapping& parent, const std::vector<std::string>& ids, int depth);
   // Adds to known_ the target ids of those of `ids` (source ids of `m`) the target already has.
   Status LearnTargetIds(const EntityMapping& m, const std::vector<std::string>& ids);
+  // Dry runs: marks those of `ids` the run would insert as planned in known_ (RunContext::planned).
+  void LearnPlanned(const EntityMapping& m, const std::vector<std::string>& ids);
   void Reject(const EntityMapping& m, Item& item, Action action, std::string reason);
+  // A link that gives the record's target row.
+  static bool Linked(const Item& item);
+  // The key two records without a link collide on (they would pair with one target row): the
+  // match key, or nullopt when it pairs by link, has no match key, or a part is NULL.
+  static std::optional<std::string> CollisionKey(const EntityMapping& m, const Item& item);
+  static std::string MatchNames(const EntityMapping& m);
   // Identity keys: true when the target has no row in the key range of `keys` (one integer
   // key column; a first full copy is all such batches), so they need no lookup. Integers only:
   // their order is the same in every engine, unlike text under different collations.
@@ -133,11 +178,13 @@ class BatchProcessor {
   // Target ids known in this batch: entity -> source id -> target id (new inserts, links read).
   std::map<std::string, std::map<std::string, std::string>> known_;
   std::set<std::pair<std::string, std::string>> pulling_;
+  std::vector<std::pair<std::string, std::string>> recreated_;  // (entity, source id), see Apply
   int savepoint_seq_ = 0;
   static constexpr int kProbePause = 32;  // batches not probed after a probe found rows
   int probe_pause_ = 0;
-  bool silent_ = false;  // dry-run pulls: identify parents without counting or reporting them
   BulkWriter* bulk_ = nullptr;  // see set_bulk
+  // Compare runs: parents pulled to identify them are neither counted nor reported.
+  bool silent_ = false;
 };
 
 }  // namespace tether

@@ -319,9 +319,14 @@ std::string ChecksumIneligibility(const EntityMapping& m, const Config& config,
       return fmt::format("column '{}' is {}", c.target, TypeClassName(s->type));
     }
     if (c.references) {
+      // A parent whose ids differ between the sides (mapped, or keyed by references to mapped
+      // entities) makes the column's values differ too.
       const EntityConfig* parent = config.FindEntity(*c.references);
-      if (!parent || parent->keys != KeyMode::kIdentity) {
-        return fmt::format("column '{}' refers to a mapped entity", c.target);
+      if (!parent || KeysDiffer(config, *parent)) {
+        return fmt::format("column '{}' refers to {}", c.target,
+                           parent && parent->keys == KeyMode::kIdentity
+                               ? "an entity keyed by references to mapped entities"
+                               : "a mapped entity");
       }
     }
   }

@@ -53,9 +53,9 @@ struct ChecksumPlan {
 // Why `m` cannot be compared by checksums, or "" when it can: identity keys of integer columns
 // (whose order is the same in every engine, so a range holds the same keys on both sides),
 // every target column a plain copy of a source column of the same type class (no value map,
-// default, rule, soft-delete column or reference to a mapped parent), no real or json columns
-// (engines print those differently), and both connectors able to checksum.
-// `config` tells whether a referenced parent is identity-keyed too.
+// default, rule, soft-delete column or reference to a parent whose ids differ between the sides),
+// no real or json columns (engines print those differently), and both connectors able to
+// checksum. `config` tells whether a referenced parent's ids are the same on both sides.
 std::string ChecksumIneligibility(const EntityMapping& m, const Config& config,
                                   const Connector& source, const Connector& target);
 

@@ -28,6 +28,52 @@ std::vector<std::string> EntityMapping::TargetKeyNames() const {
 
 std::vector<std::string> EntityMapping::SourceKeyNames() const { return config->key; }
 
+Row EntityMapping::MatchKey(const Row& row) const {
+  Row key;
+  key.reserve(match.size());
+  for (size_t i = 0; i < match.size(); ++i) {
+    key.push_back(Normalized(row[match[i]], match_normalize[i]));
+  }
+  return key;
+}
+
+bool EntityMapping::match_normalized() const { return AnyNormalized(match_normalize); }
+
+bool KeysDiffer(const Config& config, const EntityConfig& entity) {
+  if (entity.keys == KeyMode::kMapped) return true;
+  for (const std::string& k : entity.key) {
+    const std::string* parent = entity.ReferenceOf(k);
+    // Cycles between different entities are refused when the config loads; a key column that
+    // refers to its own entity holds values of the same key, equal on both sides.
+    if (!parent || *parent == entity.name) continue;
+    const EntityConfig* p = config.FindEntity(*parent);
+    if (p && KeysDiffer(config, *p)) return true;
+  }
+  return false;
+}
+
+void LinkKeyParents(const std::map<std::string, std::unique_ptr<EntityMapping>>& mappings) {
+  // keys_differ of a parent must be known first: repeat until nothing changes (the chain of
+  // key parents is as long as the longest chain of identity entities keyed by references).
+  for (auto& [name, m] : mappings) {
+    m->key_parents.assign(m->key.size(), nullptr);
+    m->keys_differ = m->mapped();
+  }
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (auto& [name, m] : mappings) {
+      for (size_t i = 0; i < m->key.size(); ++i) {
+        const std::optional<std::string>& parent = m->columns[m->key[i]].references;
+        if (!parent || *parent == name || m->key_parents[i]) continue;
+        auto p = mappings.find(*parent);
+        if (p == mappings.end() || !p->second->keys_differ) continue;
+        m->key_parents[i] = p->second.get();
+        m->keys_differ = changed = true;
+      }
+    }
+  }
+}
+
 Result<std::unique_ptr<EntityMapping>> BuildMapping(const EntityConfig& e,
                                                     const std::string& source_connection,
                                                     const TableSchema& source,
@@ -137,7 +183,19 @@ Result<std::unique_ptr<EntityMapping>> BuildMapping(const EntityConfig& e,
       if (m->source_columns[i] == k) m->source_key.push_back(static_cast<int>(i));
     }
   }
-  for (const std::string& k : e.match) m->match.push_back(position(k));
+  for (size_t i = 0; i < e.match.size(); ++i) {
+    m->match.push_back(position(e.match[i]));
+    const Normalization how = i < e.match_normalize.size() ? e.match_normalize[i] : Normalization{};
+    const MappedColumn& c = m->columns[m->match.back()];
+    if (how.any() && c.target_info.type != TypeClass::kText) {
+      return Status::Config(fmt::format(
+          "{}: entity '{}': match column '{}' is normalised ({}), but column '{}' of table '{}' "
+          "on connection '{}' is {}, not text",
+          where, e.name, e.match[i], NormalizationName(how), c.target, target.name,
+          target_connection, TypeClassName(c.target_info.type)));
+    }
+    m->match_normalize.push_back(how);
+  }
   for (size_t i = 0; i < m->columns.size(); ++i) {
     if (m->columns[i].references) m->references.push_back(static_cast<int>(i));
   }

@@ -200,6 +200,9 @@ class Runner {
   Result<SyncReport> Run();
   // Opens both sides and resolves every entity against the real schemas; writes nothing.
   Status Prepare();
+  // After Prepare: a warning (notice) per entity whose normalised match key the target cannot
+  // look up through an index, which would read the whole table for every batch.
+  Status CheckMatchIndexes(SyncObserver* observer);
 
  private:
   Status RunEntities(bool dry_run, SyncObserver* obs);
@@ -237,6 +240,8 @@ class Runner {
   // back, restores the run's in-memory state and tries again, up to kMaxAttempts times.
   Status Transaction(bool dry_run, const std::string& what, const std::function<Status()>& body);
   Status RunDeletes(bool dry_run, const std::vector<std::string>& names);
+  // The unfiltered of these entities get a full pass next (RunContext::passes_ahead).
+  void ExpectPasses(const std::vector<std::string>& names);
   // Compare runs, mapped keys: the target rows no source record pairs with.
   Status SweepUnpaired(const EntityMapping& m);
   // Selective sync (SyncRequest::keys): each selected record brought in line, a batch of keys
@@ -396,6 +401,7 @@ Status Runner::Prepare() {
     TETHER_ASSIGN_OR_RETURN(auto mapping, BuildMapping(*e, sc->name, *src, tc->name, *dst));
     ctx_.mappings[name] = std::move(mapping);
   }
+  LinkKeyParents(ctx_.mappings);
   TETHER_ASSIGN_OR_RETURN(auto filters, BuildFilters(config_, order_, ctx_.mappings, req_));
   for (const std::string& name : order_) {
     EntityPlan plan;
@@ -414,6 +420,28 @@ Status Runner::Prepare() {
   ctx_.on_invalid = req_.on_invalid.value_or(pipeline_->on_invalid);
   ctx_.compare = req_.compare;
   return CheckKeys();
+}
+
+Status Runner::CheckMatchIndexes(SyncObserver* observer) {
+  for (const std::string& name : all_) {
+    const EntityMapping& m = *ctx_.mappings.at(name);
+    if (!m.match_normalized()) continue;
+    LookupRequest lookup{m.target_schema.name, m.TargetKeyNames(), {}, {}, m.match_normalize};
+    std::vector<std::string> described;
+    for (size_t i = 0; i < m.match.size(); ++i) {
+      lookup.by_columns.push_back(m.columns[m.match[i]].target);
+      const std::string how = NormalizationName(m.match_normalize[i]);
+      described.push_back(lookup.by_columns.back() + (how.empty() ? "" : " (" + how + ")"));
+    }
+    TETHER_ASSIGN_OR_RETURN(bool indexed, target_->LookupUsesIndex(lookup));
+    if (indexed || !observer) continue;
+    observer->OnNotice(fmt::format(
+        "warning: entity '{}': no index of table '{}' on connection '{}' serves lookups by {}: "
+        "each batch would read the whole table (the README's 'Normalised match keys' says which "
+        "index to create; `tether schema` creates it with a new table)",
+        name, m.target_schema.name, target_->connection_name(), fmt::join(described, ", ")));
+  }
+  return Status::OK();
 }
 
 Status Runner::CheckKeys() const {
@@ -681,6 +709,7 @@ Status Runner::RunDiffering(const EntityPlan& plan, BatchProcessor& processor,
 Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
   const EntityMapping& m = *plan.mapping;
   const std::string& name = m.name();
+  ctx_.passes_ahead.erase(name);
   if (obs_ && !dry_run) obs_->OnEntityStart(name);
   std::optional<Row> after;
   if (!req_.restart && !req_.compare) {
@@ -759,13 +788,25 @@ Status Runner::RunEntities(bool dry_run, SyncObserver* obs) {
   ctx_.counts.clear();
   ctx_.pulled.clear();
   ctx_.rejected.clear();
+  ctx_.paired.clear();  // a pre-flight plan's pairings are not links of the real run
+  ctx_.planned.clear();
+  ctx_.planned_match.clear();
+  ctx_.passes_ahead.clear();
   ctx_.violation = Status::OK();
   if (req_.changes) return RunChanges(dry_run);
   if (!req_.keys.empty()) return RunKeys(dry_run);
+  ExpectPasses(order_);
   for (const std::string& name : order_) {
     TETHER_RETURN_IF_ERROR(RunEntity(plans_.at(name), dry_run));
   }
   return RunDeletes(dry_run, order_);
+}
+
+void Runner::ExpectPasses(const std::vector<std::string>& names) {
+  ctx_.passes_ahead.clear();
+  for (const std::string& name : names) {
+    if (!plans_.at(name).filtered) ctx_.passes_ahead.insert(name);
+  }
 }
 
 Status Runner::WriteBatchState() {
@@ -825,6 +866,7 @@ Status Runner::RunChanges(bool dry_run) {
                       "changes after seq {}",
                       fmt::join(initial, ", "), start));
     }
+    ExpectPasses(initial);
     for (const std::string& name : initial) {
       TETHER_RETURN_IF_ERROR(RunEntity(plans_.at(name), dry_run));
     }
@@ -1184,6 +1226,7 @@ Status CheckPipelines(const Config& config, const std::vector<std::string>& pipe
     req.pipeline = name;
     Runner runner(config, req, nullptr);
     TETHER_RETURN_IF_ERROR(runner.Prepare());
+    TETHER_RETURN_IF_ERROR(runner.CheckMatchIndexes(observer));
     if (observer) observer->OnNotice(fmt::format("pipeline {}: ok", name));
   }
   return Status::OK();

@@ -39,6 +39,10 @@ struct RecordPlan {
   Action action = Action::kUnchanged;
   std::vector<FieldChange> changes;  // updates: only the fields that differ
   std::string reason;                // skip / fail: why
+  // Compare runs, kDelete: a sync would leave this target row as it is — the entity has
+  // delete: ignore, or no source record was ever linked to the row (tether deletes only rows
+  // it wrote or paired).
+  bool kept = false;
 };
 
 class SyncObserver {

@@ -87,14 +87,19 @@ Result<TableDef> TargetTableFor(const EntityConfig& e, const TableSchema& source
   auto add_index = [&def, &covered](std::vector<std::string> columns) {
     if (covered(def.primary_key, columns)) return;
     for (const IndexDef& i : def.indexes) {
-      if (covered(i.columns, columns)) return;
+      if (i.normalize.empty() && covered(i.columns, columns)) return;
     }
     def.indexes.push_back({"", std::move(columns), false});
   };
   if (!e.match.empty()) {
     std::vector<std::string> match;
     for (const std::string& m : e.match) match.push_back(TargetName(e, m));
-    add_index(std::move(match));
+    // A normalised match key is looked up by its normalised values: an index on those.
+    if (AnyNormalized(e.match_normalize)) {
+      def.indexes.push_back({"", std::move(match), false, e.match_normalize});
+    } else {
+      add_index(std::move(match));
+    }
   }
   for (const auto& [column, parent] : e.references) add_index({TargetName(e, column)});
   return def;

@@ -196,6 +196,112 @@ TEST_P(DiffTest, MappedKeysPairByLinkAndByMatchKey) {
   EXPECT_EQ(Of(*report, "customer").unchanged, 1);
 }
 
+// A join table keyed by references to mapped parents pairs with the target's rows through the
+// parents' links, as a sync pairs them; so does a table keyed by a reference to such an entity.
+TEST_P(DiffTest, KeysMadeOfReferencesToMappedParentsPairThroughTheirLinks) {
+  Both(R"(
+    CREATE TABLE product (id INTEGER PRIMARY KEY, sku VARCHAR(20) NOT NULL UNIQUE, name TEXT);
+    CREATE TABLE category (id INTEGER PRIMARY KEY, slug VARCHAR(20) NOT NULL UNIQUE);
+    CREATE TABLE product_category (product_id INTEGER NOT NULL, category_id INTEGER NOT NULL,
+                                   position INTEGER, PRIMARY KEY (product_id, category_id));
+    CREATE TABLE product_extra (product_id INTEGER PRIMARY KEY, warranty INTEGER);
+    CREATE TABLE extra_note (id INTEGER PRIMARY KEY, product_id INTEGER, note TEXT);
+  )");
+  Source(R"(
+    INSERT INTO product VALUES (1, 'P-1', 'One'), (2, 'P-2', 'Two');
+    INSERT INTO category VALUES (1, 'shoes'), (2, 'hats');
+    INSERT INTO product_category VALUES (1, 1, 1), (1, 2, 2), (2, 2, 1);
+    INSERT INTO product_extra VALUES (1, 12), (2, 24);
+    INSERT INTO extra_note VALUES (1, 2, 'two'), (2, 1, 'one');
+  )");
+  // Other ids on the target: its (1, 2) is the source's (2, 1), which the source does not have;
+  // T-ONLY in sale is the target's own.
+  Target(R"(
+    INSERT INTO product VALUES (2, 'P-1', 'One'), (1, 'P-2', 'Two'), (5, 'T-ONLY', 'T');
+    INSERT INTO category VALUES (2, 'shoes'), (1, 'hats'), (7, 'sale');
+    INSERT INTO product_category VALUES (2, 2, 1), (1, 2, 4), (5, 7, 3);
+  )");
+  Configure(R"(
+entities:
+  product: { table: product, match: [sku] }
+  category: { table: category, match: [slug] }
+  product_category:
+    table: product_category
+    key: [product_id, category_id]
+    keys: identity
+    references: { product_id: product, category_id: category }
+  extra: { table: product_extra, key: product_id, keys: identity, references: { product_id: product } }
+  note: { table: extra_note, keys: identity, references: { product_id: extra } }
+)" + Pipeline("product, category, product_category, extra, note"));
+  ASSERT_OK(Sync());
+  auto report = Diff();
+  ASSERT_OK(report);
+  // Rows left by delete: ignore: the target's (1, 2) pairs with the source's (2, 1), which is
+  // gone; (5, 7), product 5 and category 7 pair with nothing.
+  EXPECT_EQ(Describe(found_.all),
+            (std::vector<std::string>{"category only_in_target /7", "product only_in_target /5",
+                                      "product_category only_in_target /[5,7]",
+                                      "product_category only_in_target [2,1]/[1,2]"}));
+  EXPECT_EQ(Of(*report, "product_category").unchanged, 3);
+  EXPECT_EQ(Of(*report, "extra").unchanged, 2);
+  EXPECT_EQ(Of(*report, "note").unchanged, 2);
+  EXPECT_TRUE(Contains(methods_["note"], "no checksums: column 'product_id' refers to"))
+      << methods_["note"];
+  EXPECT_EQ(Dst("SELECT n.note, p.sku FROM extra_note n JOIN product p ON p.id = n.product_id "
+                "ORDER BY 1"),
+            (std::vector<std::string>{"one|P-1", "two|P-2"}));
+}
+
+// verify checks that a sync has nothing left to do: target rows the delete policy keeps (delete:
+// ignore, or rows no source record was ever linked to) are reported as kept and leave the report
+// in step; a row a sync would delete does not.
+TEST_P(DiffTest, TargetRowsThePolicyKeepsAreKeptAndLeaveTheReportInStep) {
+  Both(
+      "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT);"
+      "CREATE TABLE customer (id INTEGER PRIMARY KEY, email VARCHAR(40) NOT NULL, name TEXT)");
+  Source(
+      "INSERT INTO item VALUES (1, 'Anvil'), (2, 'Bolt');"
+      "INSERT INTO customer VALUES (1, 'ann@x', 'Ann'), (2, 'bob@x', 'Bob')");
+  Target(
+      "INSERT INTO item VALUES (9, 'Own');"
+      "INSERT INTO customer VALUES (50, 'own@x', 'Own')");
+  Configure(
+      "entities:\n"
+      "  item: { table: item, keys: identity, delete: ignore }\n"
+      "  customer: { table: customer, match: [email], delete: propagate }\n" +
+      Pipeline("item, customer"));
+  ASSERT_OK(Sync());
+  auto synced = Diff();
+  ASSERT_OK(synced);
+  EXPECT_EQ(Describe(found_.all),
+            (std::vector<std::string>{"customer only_in_target /" + Dst("SELECT id FROM customer "
+                                                                        "WHERE email = 'own@x'")[0],
+                                      "item only_in_target 9/9"}));
+  for (const Difference& d : found_.all) EXPECT_TRUE(d.kept) << d.entity << " " << d.target_id;
+  EXPECT_EQ(Of(*synced, "item").kept, 1);
+  EXPECT_EQ(Of(*synced, "customer").kept, 1);
+  EXPECT_FALSE(synced->equal());
+  EXPECT_TRUE(synced->in_step());
+
+  // Gone from the source: delete: ignore keeps the item; delete: propagate would delete bob.
+  Source("DELETE FROM item WHERE id = 2; DELETE FROM customer WHERE id = 2");
+  auto gone = Diff();
+  ASSERT_OK(gone);
+  EXPECT_EQ(Of(*gone, "item").only_in_target, 2);
+  EXPECT_EQ(Of(*gone, "item").kept, 2);
+  EXPECT_EQ(Of(*gone, "customer").only_in_target, 2);
+  EXPECT_EQ(Of(*gone, "customer").kept, 1);
+  EXPECT_TRUE(Of(*gone, "item").in_step());
+  EXPECT_FALSE(gone->in_step());
+  ASSERT_OK(Sync());
+  auto after = Diff();
+  ASSERT_OK(after);
+  EXPECT_EQ(Of(*after, "item").only_in_target, 2);  // 9 and 2, both kept
+  EXPECT_EQ(Of(*after, "item").kept, 2);
+  EXPECT_EQ(Of(*after, "customer").only_in_target, 1);
+  EXPECT_TRUE(after->in_step());
+}
+
 TEST_P(DiffTest, ARecordTheSyncWouldRefuseIsInvalidWithItsReason) {
   Source("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT)");
   Target("CREATE TABLE item (id INTEGER PRIMARY KEY, name VARCHAR(3))");

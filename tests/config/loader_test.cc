@@ -852,6 +852,42 @@ TEST_F(LoaderTest, CursorIsAColumnOrAColumnWithALag) {
               "lags");
 }
 
+TEST_F(LoaderTest, MatchColumnsMayBeNormalised) {
+  auto r = Load(R"(entities:
+  plain: { table: a, match: [sku] }
+  one: { table: b, match: email }
+  mixed:
+    table: c
+    match: [store_id, { column: email, normalize: [lower, trim] }, { column: code, normalize: lower }]
+  single: { table: d, match: { column: slug, normalize: trim } }
+)");
+  ASSERT_OK(r);
+  auto normalize = [&](const std::string& entity) {
+    std::vector<std::string> out;
+    for (const Normalization& n : r->FindEntity(entity)->match_normalize) {
+      out.push_back(NormalizationName(n));
+    }
+    return out;
+  };
+  EXPECT_EQ(r->FindEntity("plain")->match, std::vector<std::string>{"sku"});
+  EXPECT_EQ(normalize("plain"), std::vector<std::string>{""});
+  EXPECT_EQ(r->FindEntity("one")->match, std::vector<std::string>{"email"});
+  EXPECT_EQ(r->FindEntity("mixed")->match, (std::vector<std::string>{"store_id", "email", "code"}));
+  EXPECT_EQ(normalize("mixed"), (std::vector<std::string>{"", "lower, trim", "lower"}));
+  EXPECT_EQ(r->FindEntity("single")->match, std::vector<std::string>{"slug"});
+  EXPECT_EQ(normalize("single"), std::vector<std::string>{"trim"});
+
+  const std::string unknown =
+      "entities:\n  t: { table: t, match: [{ column: e, normalize: [upper] }] }\n";
+  ExpectError(Load(unknown), At(unknown, "upper"), "upper");
+  const std::string no_column = "entities:\n  t: { table: t, match: [{ normalize: lower }] }\n";
+  ExpectError(Load(no_column), At(no_column, "{ normalize"), "column");
+  const std::string bad_key = "entities:\n  t: { table: t, match: [{ column: e, lower: true }] }\n";
+  ExpectError(Load(bad_key), At(bad_key, "lower"), "lower");
+  const std::string twice = "entities:\n  t: { table: t, match: [e, { column: e }] }\n";
+  ExpectError(Load(twice), At(twice, "{ column"), "twice");
+}
+
 TEST_F(LoaderTest, ColumnConflicts) {
   ExpectError(Load(R"(entities:
   t:

@@ -169,6 +169,47 @@ TEST(VerifyCliTest, SyncVerifyPassesAndOneChangedByteFailsVerify) {
   EXPECT_TRUE(Contains(after.out, "Anvim")) << Show(after);
 }
 
+// Target rows a sync keeps by policy — delete: ignore — are reported by verify, and verify
+// passes; with delete: propagate the same row is one a sync would delete, and verify fails
+// until a sync has deleted it.
+TEST(VerifyCliTest, RowsTheDeletePolicyKeepsDoNotFailVerify) {
+  TempDir tmp;
+  const std::string dir = tmp.File("v");
+  std::filesystem::create_directories(dir);
+  for (const char* db : {"a.db", "b.db"}) {
+    SqliteExec(dir + "/" + db, "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT)");
+  }
+  SqliteExec(dir + "/a.db", "INSERT INTO item VALUES (1, 'Anvil'), (2, 'Bolt')");
+  SqliteExec(dir + "/b.db", "INSERT INTO item VALUES (9, 'Own')");
+  auto configure = [&](const std::string& policy) {
+    WriteFile(dir + "/tether.yaml",
+              "connections:\n  a: { url: \"sqlite:a.db\" }\n  b: { url: \"sqlite:b.db\" }\n"
+              "entities:\n  item: { table: item, keys: identity, delete: " +
+                  policy + " }\npipelines:\n  p: { source: a, target: b, entities: [item] }\n");
+  };
+  configure("ignore");
+  CommandResult sync = Tether({"sync", "--verify"}, dir);
+  EXPECT_EQ(sync.exit_code, 0) << Show(sync);
+  EXPECT_TRUE(Contains(sync.out, "kept")) << Show(sync);
+  CommandResult verify = Tether({"verify", "-v"}, dir);
+  EXPECT_EQ(verify.exit_code, 0) << Show(verify);
+  CommandResult diff = Tether({"diff", "-f", "json"}, dir);
+  ASSERT_EQ(diff.exit_code, 0) << Show(diff);
+  nlohmann::json j = ParseJson(diff.out);
+  EXPECT_EQ(j["equal"], false);
+  EXPECT_EQ(j["in_step"], true);
+  ASSERT_EQ(j["differences"].size(), 1u) << diff.out;
+  EXPECT_EQ(j["differences"][0]["target_id"], "9");
+  EXPECT_EQ(j["differences"][0]["kept"], true);
+
+  configure("propagate");
+  CommandResult would_delete = Tether({"verify"}, dir);
+  EXPECT_EQ(would_delete.exit_code, 8) << Show(would_delete);
+  CommandResult deleted = Tether({"sync", "--verify"}, dir);
+  EXPECT_EQ(deleted.exit_code, 0) << Show(deleted);
+  EXPECT_EQ(Dump(dir + "/b.db", "item").size(), 2u);
+}
+
 TEST_F(DiffCliTest, BadInputIsRefusedNamingWhatIsWrongAndWritesNothing) {
   const auto before = Staging();
   WriteFile(dir_ + "/tabs.txt", "product\t1\nproduct 2\n");

@@ -167,6 +167,22 @@ class EngineTest : public ::testing::TestWithParam<EnginePair> {
     return Sync(std::move(req));
   }
 
+  // The plan is the dry run of the same code: plans `req`, runs it, and expects the same counts
+  // for every entity of either report. planned_ keeps the plan's records.
+  Result<SyncReport> PlanThenSync(const SyncRequest& req = {}) {
+    auto plan = DryRun(req);
+    if (!plan.ok()) return plan.status();
+    planned_ = obs_.records;
+    auto run = Sync(req);
+    if (!run.ok()) return run.status();
+    for (const SyncReport* r : {&*plan, &*run}) {
+      for (const EntityReport& e : r->entities) {
+        EXPECT_EQ(CountsOf(*plan, e.entity), CountsOf(*run, e.entity)) << e.entity;
+      }
+    }
+    return run;
+  }
+
   static SyncRequest Only(std::vector<std::string> entities) {
     SyncRequest req;
     req.entities = std::move(entities);
@@ -243,6 +259,7 @@ class EngineTest : public ::testing::TestWithParam<EnginePair> {
   std::string src_, dst_;  // SQLite file paths ("" on the other engines)
   Config config_;
   RecordingObserver obs_;
+  std::vector<RecordPlan> planned_;  // see PlanThenSync
   std::atomic<bool> cancel_{false};
   int cancel_after_ = 0;
   std::string target_url_options_;  // e.g. "?busy_timeout_ms=50"

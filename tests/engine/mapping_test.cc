@@ -213,6 +213,15 @@ TEST_P(SelectionTest, MappedKeysNeedAGeneratedTargetKey) {
             std::vector<std::string>{"République française"});
 }
 
+TEST_P(SelectionTest, OnlyATextMatchColumnCanBeNormalised) {
+  ConfigureWith("  c2: { table: customer, match: [{ column: id, normalize: lower }] }\n", "c2");
+  std::string before = TargetSnapshot();
+  auto r = Sync();
+  ASSERT_CODE(r, StatusCode::kConfig);
+  EXPECT_NE(r.status().message().find("'id'"), std::string::npos) << r.status().ToString();
+  EXPECT_TRUE(TargetSnapshot() == before);
+}
+
 TETHER_ALL_PAIRS(MappingTest);
 TETHER_ALL_PAIRS(SelectionTest);
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "engine_fixture.h"
+#include "track/change_log.h"
 
 namespace tether::testing {
 namespace {
@@ -204,6 +205,83 @@ TEST_P(RemapTest, IdentityJoinTableKeyedByTwoReferences) {
   now.push_back("T-ONLY|sale|1");
   std::sort(now.begin(), now.end());
   EXPECT_EQ(Dst(kProductCategories), now);
+}
+
+// A join table keyed by two references to mapped parents: its target keys are the target's
+// parent ids, so they pair with source keys only through the parents' links. Deletes, selective
+// sync and the change log must translate them, not take a target key for a source key.
+TEST_P(RemapTest, JoinTableKeyedByMappedReferencesDeletesOnlyWhatTheSourceDeleted) {
+  std::string entities = kShopEntities;
+  entities.replace(entities.find("    keys: identity\n"), 19,
+                   "    keys: identity\n    delete: propagate\n");
+  Configure(entities + Pipeline("product_category, category, product", "    batch_size: 2\n"));
+  Source(R"(
+    INSERT INTO product VALUES (1, 'P-1', 'One', 10), (2, 'P-2', 'Two', 20), (3, 'P-3', 'Three', 30);
+    INSERT INTO category VALUES (1, 'shoes', 'Shoes'), (2, 'hats', 'Hats');
+    INSERT INTO product_category VALUES (1, 1, 1), (1, 2, 2), (2, 2, 1), (3, 1, 5);
+  )");
+  // The target numbers the same records the other way round: its (1, 2) is the source's (2, 1),
+  // which the source does not have, and its (2, 2) is the source's (1, 1). T-ONLY and sale are
+  // the target's own records, which no source record is linked to.
+  Target(R"(
+    INSERT INTO product VALUES (2, 'P-1', 'One', 10), (1, 'P-2', 'Two', 20), (5, 'T-ONLY', 'T', 1);
+    INSERT INTO category VALUES (2, 'shoes', 'Shoes'), (1, 'hats', 'Hats'), (7, 'sale', 'Sale');
+    INSERT INTO product_category VALUES (2, 2, 1), (1, 2, 4), (5, 7, 3);
+  )");
+  const std::vector<std::string> synced = {"P-1|hats|2", "P-1|shoes|1", "P-2|hats|1", "P-3|shoes|5",
+                                           "T-ONLY|sale|3"};
+  // Three new rows, one unchanged, P-2|shoes deleted; the plan says the same.
+  auto report = PlanThenSync();
+  ASSERT_OK(report);
+  EXPECT_EQ(CountsOf(*report, "product_category"), Counts(4, 3, 0, 1, 0, 1));
+  EXPECT_EQ(Dst(kProductCategories), synced);
+  auto deletes = Records("product_category", Action::kDelete);
+  ASSERT_EQ(deletes.size(), 1u);
+  EXPECT_EQ(deletes[0].source_id, "[2,1]");
+  EXPECT_EQ(deletes[0].target_id, "[1,2]");
+
+  // A rerun has nothing to do: no row deleted and inserted again.
+  auto again = Sync();
+  ASSERT_OK(again);
+  EXPECT_EQ(CountsOf(*again, "product_category"), Counts(4, 0, 0, 4));
+  EXPECT_EQ(Dst(kProductCategories), synced);
+
+  // A row deleted in the source goes in the target, whichever way it is found.
+  Source("DELETE FROM product_category WHERE product_id = 1 AND category_id = 2");
+  auto deleted = PlanThenSync();
+  ASSERT_OK(deleted);
+  EXPECT_EQ(CountsOf(*deleted, "product_category"), Counts(3, 0, 0, 3, 0, 1));
+  EXPECT_EQ(Dst(kProductCategories), (std::vector<std::string>{"P-1|shoes|1", "P-2|hats|1",
+                                                               "P-3|shoes|5", "T-ONLY|sale|3"}));
+
+  // By key: source key [2,2] is target row (1,1); target row (2,2) is another record.
+  Source("DELETE FROM product_category WHERE product_id = 2 AND category_id = 2");
+  SyncRequest by_key;
+  by_key.keys["product_category"] = {"[2,2]"};
+  auto selective = Sync(by_key);
+  ASSERT_OK(selective);
+  EXPECT_EQ(CountsOf(*selective, "product_category").deleted, 1);
+  EXPECT_EQ(Dst(kProductCategories),
+            (std::vector<std::string>{"P-1|shoes|1", "P-3|shoes|5", "T-ONLY|sale|3"}));
+
+  // From the change log.
+  {
+    auto conn = src_db_->Open("src");
+    ASSERT_NE(conn, nullptr);
+    ChangeLog log(conn.get());
+    ASSERT_OK(
+        log.Install({{"product", "product", {"id"}},
+                     {"category", "category", {"id"}},
+                     {"product_category", "product_category", {"product_id", "category_id"}}}));
+  }
+  SyncRequest changes;
+  changes.changes = true;
+  ASSERT_OK(Sync(changes));  // the first incremental run copies whole
+  Source("DELETE FROM product_category WHERE product_id = 3 AND category_id = 1");
+  auto incremental = Sync(changes);
+  ASSERT_OK(incremental);
+  EXPECT_EQ(CountsOf(*incremental, "product_category").deleted, 1);
+  EXPECT_EQ(Dst(kProductCategories), (std::vector<std::string>{"P-1|shoes|1", "T-ONLY|sale|3"}));
 }
 
 TEST_P(RemapTest, DanglingReferenceFailsTheRecordAndWritesNothingDangling) {

@@ -517,6 +517,7 @@ Status MysqlConnector::EnsureTable(const TableDef& def) {
                            "tables before Begin() or after Commit()");
   }
   classes_.erase(def.name);
+  collations_.erase(def.name);
   for (const std::string& statement : TableDdl(def)) {
     MYSQL* m = conn_.get();
     if (mysql_real_query(m, statement.data(), static_cast<unsigned long>(statement.size())) != 0) {
@@ -529,6 +530,7 @@ Status MysqlConnector::EnsureTable(const TableDef& def) {
 Status MysqlConnector::ExecuteScript(const std::string& sql) {
   Idle();
   classes_.clear();  // the script may change tables
+  collations_.clear();
   MYSQL* m = conn_.get();
   // Several statements per call only here, for trusted SQL; everywhere else one statement.
   if (mysql_set_server_option(m, MYSQL_OPTION_MULTI_STATEMENTS_ON) != 0) {

@@ -82,6 +82,7 @@ class MysqlConnector final : public Connector {
 
   Result<std::unique_ptr<RowStream>> Scan(const ScanRequest& request) override;
   Result<std::vector<Row>> Lookup(const LookupRequest& request) override;
+  Result<bool> LookupUsesIndex(const LookupRequest& request) override;
   Result<int64_t> Count(const std::string& table,
                         const std::vector<Condition>& conditions) override;
   Result<RangeChecksum> Checksum(const ChecksumRequest& request) override;
@@ -185,6 +186,20 @@ class MysqlConnector final : public Connector {
                     std::vector<Row>* out);
   // The class of each column of `table` (lower-cased names), cached until DDL runs.
   Result<const std::unordered_map<std::string, TypeClass>*> ColumnClasses(const std::string& table);
+  // How a lookup compares each by_column (mysql_read.cc): the column itself, or an expression
+  // of it (LOWER, TRIM), which no index serves (MySQL/MariaDB index no expressions here).
+  // `lower` alone on a column whose collation ignores case compares the column itself: its
+  // index finds every row that lower-cases alike (and some more, which the caller drops).
+  struct LookupColumn {
+    std::string column_sql;  // what the by_column is compared as
+    std::string key_sql;     // the placeholder of its key
+    bool plain = true;       // column_sql is the column, which an index can serve
+  };
+  Result<std::vector<LookupColumn>> LookupColumns(const LookupRequest& request,
+                                                  std::string_view what);
+  // The collation of each column of `table` (lower-cased names), cached until DDL runs.
+  Result<const std::unordered_map<std::string, std::string>*> ColumnCollations(
+      const std::string& table, std::string_view what);
 
   std::string name_;
   ConnectOptions options_;
@@ -199,6 +214,7 @@ class MysqlConnector final : public Connector {
   // Declared after conn_, so destroyed (closed) before the session is.
   std::unordered_map<std::string, Statement> cache_;
   std::unordered_map<std::string, std::unordered_map<std::string, TypeClass>> classes_;
+  std::unordered_map<std::string, std::unordered_map<std::string, std::string>> collations_;
 
   friend class MysqlRowStream;
 };

@@ -245,6 +245,80 @@ Result<std::optional<std::pair<int64_t, int64_t>>> MysqlConnector::KeyBounds(
   return ReadBoundsRow(rows, where_ + ": " + what);
 }
 
+Result<const std::unordered_map<std::string, std::string>*> MysqlConnector::ColumnCollations(
+    const std::string& table, std::string_view what) {
+  auto it = collations_.find(table);
+  if (it != collations_.end()) return &it->second;
+  static const std::string kCollations =
+      "SELECT COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS "
+      "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?";
+  const Value name = Value::Text(table);
+  TETHER_ASSIGN_OR_RETURN(MYSQL_STMT * stmt, Execute(kCollations, {&name}, what));
+  TETHER_ASSIGN_OR_RETURN(auto rows, FetchAll(stmt, what));
+  std::unordered_map<std::string, std::string> collations;
+  for (const Row& r : rows) {
+    if (r.size() == 2 && r[0].kind() == ValueKind::kText && r[1].kind() == ValueKind::kText) {
+      collations.emplace(AsciiLower(r[0].as_string()), AsciiLower(r[1].as_string()));
+    }
+  }
+  return &collations_.emplace(table, std::move(collations)).first->second;
+}
+
+Result<std::vector<MysqlConnector::LookupColumn>> MysqlConnector::LookupColumns(
+    const LookupRequest& request, std::string_view what) {
+  std::vector<LookupColumn> out;
+  for (size_t i = 0; i < request.by_columns.size(); ++i) {
+    LookupColumn& c = out.emplace_back();
+    c.column_sql = QuoteIdent(request.by_columns[i]);
+    c.key_sql = "?";
+    const Normalization how = i < request.normalize.size() ? request.normalize[i] : Normalization{};
+    if (!how.any()) continue;
+    if (how.lower && !how.trim) {
+      TETHER_ASSIGN_OR_RETURN(const auto* collations, ColumnCollations(request.table, what));
+      auto collation = collations->find(AsciiLower(request.by_columns[i]));
+      // Case-insensitive collations (utf8mb4_general_ci, ..._unicode_ci): A-Z equal a-z, so
+      // the column compares as its lower-cased value would, and more. Not the Turkish ones,
+      // where I is not i.
+      if (collation != collations->end() && collation->second.ends_with("_ci") &&
+          collation->second.find("turkish") == std::string::npos &&
+          collation->second.find("azeri") == std::string::npos) {
+        continue;
+      }
+    }
+    // Both sides through the server's LOWER, which changes A-Z as Normalized() does (and other
+    // letters, alike on both sides): every row that matches exactly is found.
+    if (how.trim) c.column_sql = "TRIM(" + c.column_sql + ")";
+    if (how.lower) {
+      c.column_sql = "LOWER(" + c.column_sql + ")";
+      c.key_sql = "LOWER(?)";
+    }
+    c.plain = false;
+  }
+  return out;
+}
+
+Result<bool> MysqlConnector::LookupUsesIndex(const LookupRequest& request) {
+  const std::string what = "checking how rows of " + request.table + " are looked up";
+  if (request.by_columns.empty()) return InvalidArgument(what, "no by_columns");
+  TETHER_ASSIGN_OR_RETURN(std::vector<LookupColumn> by, LookupColumns(request, what));
+  // An index led by one of the columns compared as they are serves the lookup.
+  static const std::string kLeading =
+      "SELECT COLUMN_NAME FROM information_schema.STATISTICS "
+      "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND SEQ_IN_INDEX = 1";
+  const Value name = Value::Text(request.table);
+  TETHER_ASSIGN_OR_RETURN(MYSQL_STMT * stmt, Execute(kLeading, {&name}, what));
+  TETHER_ASSIGN_OR_RETURN(auto rows, FetchAll(stmt, what));
+  for (const Row& r : rows) {
+    if (r.empty() || r[0].kind() != ValueKind::kText) continue;
+    for (size_t i = 0; i < by.size(); ++i) {
+      if (by[i].plain && AsciiLower(r[0].as_string()) == AsciiLower(request.by_columns[i])) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 Result<std::vector<Row>> MysqlConnector::Lookup(const LookupRequest& request) {
   const std::string what = "looking up rows of " + request.table;
   const size_t arity = request.by_columns.size();
@@ -264,13 +338,17 @@ Result<std::vector<Row>> MysqlConnector::Lookup(const LookupRequest& request) {
   TETHER_RETURN_IF_ERROR(NormalizeZones(request.table, request.by_columns, &keys, &storage));
 
   // `c IN (?, ...)`, or `(a, b) IN ((?, ?), ...)`, which MariaDB reads as ranges of an index.
+  TETHER_ASSIGN_OR_RETURN(std::vector<LookupColumn> by, LookupColumns(request, what));
   std::string head = "SELECT ";
   head += request.columns.empty() ? "*" : QuoteList(request.columns);
   head += " FROM " + QuoteIdent(request.table) + " WHERE ";
-  head +=
-      arity == 1 ? QuoteIdent(request.by_columns[0]) : "(" + QuoteList(request.by_columns) + ")";
-  head += " IN (";
-  const std::string tuple = arity == 1 ? "?" : "(" + Placeholders(arity) + ")";
+  std::string compared, tuple;
+  for (size_t i = 0; i < arity; ++i) {
+    compared += (i ? ", " : "") + by[i].column_sql;
+    tuple += (i ? ", " : "") + by[i].key_sql;
+  }
+  head += arity == 1 ? compared + " IN (" : "(" + compared + ") IN (";
+  if (arity > 1) tuple = "(" + tuple + ")";
   const size_t max_keys = std::clamp<size_t>(kMaxPlaceholders / arity, 1, kMaxLookupKeys);
   const Value null;
 

@@ -125,6 +125,7 @@ class PostgresConnector final : public Connector {
   Result<int64_t> Count(const std::string& table,
                         const std::vector<Condition>& conditions) override;
   Result<std::vector<Row>> Lookup(const LookupRequest& request) override;
+  Result<bool> LookupUsesIndex(const LookupRequest& request) override;
   Result<RangeChecksum> Checksum(const ChecksumRequest& request) override;
   Result<std::vector<Row>> RowHashes(const ChecksumRequest& request) override;
   Result<std::vector<BucketChecksum>> ChecksumBuckets(const ChecksumRequest& request,
@@ -293,6 +294,12 @@ class PostgresConnector final : public Connector {
 
   // The table's columns and, in *types, the type of every column (generated ones too).
   Result<std::optional<TableSchema>> Describe(const std::string& table, ColumnTypes* types);
+
+  // A lookup's statement around its key list (KeyList): head and tail; *types gets the key
+  // columns' types where PostgreSQL cannot infer them (several key columns).
+  Result<std::pair<std::string, std::string>> LookupShape(const LookupRequest& request,
+                                                          std::vector<TypeOid>* types,
+                                                          std::string_view what);
 
   // The type OIDs of `columns` of `table`, for placeholders PostgreSQL cannot type itself.
   Result<std::vector<TypeOid>> TypesOf(const std::string& table,
@@ -565,6 +572,80 @@ Result<std::unique_ptr<RowStream>> PostgresConnector::Scan(const ScanRequest& re
   return std::unique_ptr<RowStream>(std::move(stream));
 }
 
+Result<std::pair<std::string, std::string>> PostgresConnector::LookupShape(
+    const LookupRequest& request, std::vector<TypeOid>* types, std::string_view what) {
+  // One column: `c IN ($1, ...)`, whose placeholders take the column's type. Several: a join
+  // with a VALUES list typed like the key columns, so PostgreSQL probes the index per key. A
+  // normalised column is compared as the expression an index can be made on.
+  const size_t arity = request.by_columns.size();
+  auto by = [&request](size_t i, const std::string& prefix) {
+    const std::string column = prefix + QuoteIdent(request.by_columns[i]);
+    return i < request.normalize.size() ? NormalizedColumn(column, request.normalize[i]) : column;
+  };
+  std::string head = "SELECT ";
+  std::string tail;
+  if (arity == 1) {
+    head += request.columns.empty() ? "*" : QuoteList(request.columns);
+    head += " FROM " + QuoteIdent(request.table) + " WHERE " + by(0, "") + " IN (";
+    tail = ")";
+  } else {
+    TETHER_ASSIGN_OR_RETURN(*types, TypesOf(request.table, request.by_columns, what));
+    if (request.columns.empty()) {
+      head += "t.*";
+    } else {
+      for (size_t i = 0; i < request.columns.size(); ++i) {
+        head += (i ? ", t." : "t.") + QuoteIdent(request.columns[i]);
+      }
+    }
+    head += " FROM (VALUES ";
+    tail = ") AS k(" + Aliases("k", arity) + ") JOIN " + QuoteIdent(request.table) + " AS t ON ";
+    for (size_t i = 0; i < arity; ++i) {
+      if (i) tail += " AND ";
+      tail += by(i, "t.") + " = k.k" + std::to_string(i + 1);
+    }
+  }
+  return std::make_pair(std::move(head), std::move(tail));
+}
+
+Result<bool> PostgresConnector::LookupUsesIndex(const LookupRequest& request) {
+  TETHER_RETURN_IF_ERROR(Ready());
+  const std::string what = "checking how rows of " + request.table + " are looked up";
+  const size_t arity = request.by_columns.size();
+  if (arity == 0) return Status::InvalidArgument(Context(what) + ": no by_columns");
+  std::vector<TypeOid> types;
+  TETHER_ASSIGN_OR_RETURN(const auto shape, LookupShape(request, &types, what));
+  // The plan PostgreSQL makes for any key (a generic plan: a NULL key is not folded away), with
+  // sequential scans priced out: it reads the table whole only when no index serves.
+  TETHER_RETURN_IF_ERROR(
+      Run("SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan", what));
+  ResultHandle prepared(
+      PQprepare(conn(), "tether_probe", (shape.first + KeyList(1, arity) + shape.second).c_str(),
+                static_cast<int>(types.size()), types.empty() ? nullptr : types.data()));
+  Result<std::vector<Row>> plan = [&]() -> Result<std::vector<Row>> {
+    if (!prepared) return ConnError(conn(), Context(what));
+    if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
+      return ResultError(conn(), prepared.get(), Context(what));
+    }
+    std::string nulls;
+    for (size_t i = 0; i < arity; ++i) nulls += i ? ", NULL" : "NULL";
+    return TextRows(SqlText{"EXPLAIN EXECUTE tether_probe(" + nulls + ")", {}}, what);
+  }();
+  std::string reset = "RESET enable_seqscan; RESET plan_cache_mode";
+  if (prepared && PQresultStatus(prepared.get()) == PGRES_COMMAND_OK) {
+    reset = "DEALLOCATE tether_probe; " + reset;
+  }
+  TETHER_RETURN_IF_ERROR(Run(reset, what));
+  TETHER_RETURN_IF_ERROR(plan.status());
+  const std::string scan = "Seq Scan on " + request.table;
+  for (const Row& line : *plan) {
+    if (!line.empty() && line[0].kind() == ValueKind::kText &&
+        line[0].as_string().find(scan) != std::string::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
 Result<std::vector<Row>> PostgresConnector::Lookup(const LookupRequest& request) {
   TETHER_RETURN_IF_ERROR(Ready());
   const std::string what = "looking up rows of " + request.table;
@@ -583,33 +664,9 @@ Result<std::vector<Row>> PostgresConnector::Lookup(const LookupRequest& request)
   }
   if (keys.empty()) return std::vector<Row>();
 
-  // One column: `c IN ($1, ...)`, whose placeholders take the column's type. Several: a join
-  // with a VALUES list typed like the key columns, so PostgreSQL probes the index per key.
   std::vector<TypeOid> types;
-  std::string head = "SELECT ";
-  std::string tail;
-  if (arity == 1) {
-    head += request.columns.empty() ? "*" : QuoteList(request.columns);
-    head += " FROM " + QuoteIdent(request.table) + " WHERE " + QuoteIdent(request.by_columns[0]) +
-            " IN (";
-    tail = ")";
-  } else {
-    TETHER_ASSIGN_OR_RETURN(types, TypesOf(request.table, request.by_columns, what));
-    if (request.columns.empty()) {
-      head += "t.*";
-    } else {
-      for (size_t i = 0; i < request.columns.size(); ++i) {
-        head += (i ? ", t." : "t.") + QuoteIdent(request.columns[i]);
-      }
-    }
-    head += " FROM (VALUES ";
-    tail = ") AS k(" + Aliases("k", arity) + ") JOIN " + QuoteIdent(request.table) + " AS t ON ";
-    for (size_t i = 0; i < arity; ++i) {
-      if (i) tail += " AND ";
-      tail += "t." + QuoteIdent(request.by_columns[i]) + " = k.k" + std::to_string(i + 1);
-    }
-  }
-
+  TETHER_ASSIGN_OR_RETURN(const auto shape, LookupShape(request, &types, what));
+  const auto& [head, tail] = shape;
   const size_t per_statement = RowsPerStatement(arity, kMaxKeysPerStatement);
   std::vector<Row> out;
   Params params;

@@ -135,10 +135,28 @@ std::string DeclaredTypeFor(const ColumnDef& c) {
   return "text";
 }
 
+std::string NormalizedColumn(const std::string& column, const Normalization& how) {
+  std::string sql = how.trim ? "btrim(" + column + ")" : column;
+  return how.lower ? "lower(" + sql + " COLLATE \"C\")" : sql;
+}
+
+std::string IndexColumns(const IndexDef& index) {
+  std::string out;
+  for (size_t i = 0; i < index.columns.size(); ++i) {
+    const Normalization how = i < index.normalize.size() ? index.normalize[i] : Normalization{};
+    const std::string column = QuoteIdent(index.columns[i]);
+    out += (i ? "," : "") + (how.any() ? "(" + NormalizedColumn(column, how) + ")" : column);
+  }
+  return out;
+}
+
 std::string IndexName(const std::string& table, const IndexDef& index) {
   if (!index.name.empty()) return index.name;
   std::string name = table;
-  for (const std::string& c : index.columns) name += "_" + c;
+  for (size_t i = 0; i < index.columns.size(); ++i) {
+    name += "_" + index.columns[i];
+    if (i < index.normalize.size()) name += NormalizationSuffix(index.normalize[i]);
+  }
   name += "_idx";
   // PostgreSQL would cut a longer name, and two indexes whose names share a long prefix would
   // then collide (IF NOT EXISTS would skip the second one silently).
@@ -160,7 +178,7 @@ std::vector<std::string> TableDdl(const TableDef& def) {
   for (const IndexDef& index : def.indexes) {
     out.push_back(std::string("CREATE ") + (index.unique ? "UNIQUE " : "") +
                   "INDEX IF NOT EXISTS " + QuoteIdent(IndexName(def.name, index)) + " ON " +
-                  QuoteIdent(def.name) + " (" + QuoteList(index.columns) + ")");
+                  QuoteIdent(def.name) + " (" + IndexColumns(index) + ")");
   }
   return out;
 }

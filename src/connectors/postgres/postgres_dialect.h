@@ -55,6 +55,13 @@ void ClassifyType(TypeOid type_oid, int32_t typmod, ColumnInfo* column);
 // class, length, precision and scale.
 std::string DeclaredTypeFor(const ColumnDef& column);
 
+// The SQL of a (quoted) column's value normalised: btrim() removes spaces, and lower() under the
+// "C" collation changes only A-Z, exactly Normalized() (core/normalize.h) whatever the
+// database's locale. An index can be made on it.
+std::string NormalizedColumn(const std::string& column, const Normalization& how);
+// An index's column list: the columns, or their normalised values (IndexDef::normalize).
+std::string IndexColumns(const IndexDef& index);
+
 // The index's name, or one derived from the table and columns when it has none; kept within
 // kMaxIdentifierBytes (a hash suffix keeps two long derived names apart).
 std::string IndexName(const std::string& table, const IndexDef& index);

@@ -185,6 +185,7 @@ class SqliteConnector final : public Connector {
   Result<int64_t> Count(const std::string& table,
                         const std::vector<Condition>& conditions) override;
   Result<std::vector<Row>> Lookup(const LookupRequest& request) override;
+  Result<bool> LookupUsesIndex(const LookupRequest& request) override;
   Result<RangeChecksum> Checksum(const ChecksumRequest& request) override;
   Result<std::vector<Row>> RowHashes(const ChecksumRequest& request) override;
   Result<std::vector<BucketChecksum>> ChecksumBuckets(const ChecksumRequest& request,
@@ -491,14 +492,16 @@ std::vector<std::string> SqliteConnector::TableDdl(const TableDef& def) const {
   for (const IndexDef& index : def.indexes) {
     // Index names are global to the database: derive one from the table when none is given.
     std::string name = index.name;
-    if (name.empty()) {
-      name = def.name;
-      for (const std::string& c : index.columns) name += "_" + c;
-      name += "_idx";
+    std::string columns;
+    for (size_t i = 0; i < index.columns.size(); ++i) {
+      const Normalization how = i < index.normalize.size() ? index.normalize[i] : Normalization{};
+      columns += (i ? "," : "") + NormalizedColumn(QuoteIdent(index.columns[i]), how);
+      if (index.name.empty()) name += "_" + index.columns[i] + NormalizationSuffix(how);
     }
+    if (index.name.empty()) name = def.name + name + "_idx";
     out.push_back(std::string("CREATE ") + (index.unique ? "UNIQUE " : "") +
                   "INDEX IF NOT EXISTS " + QuoteIdent(name) + " ON " + QuoteIdent(def.name) + " (" +
-                  QuoteList(index.columns) + ")");
+                  columns + ")");
   }
   return out;
 }
@@ -614,6 +617,68 @@ Result<std::unique_ptr<RowStream>> SqliteConnector::Scan(const ScanRequest& requ
       std::make_unique<SqliteRowStream>(db_.get(), std::move(stmt), where_ + ": " + what));
 }
 
+namespace {
+
+// A lookup's statement for some number of keys: head, then `tuple` per key (comma-separated),
+// then tail.
+struct LookupSql {
+  std::string head, tuple, tail;
+};
+
+// One column: `c IN (?,...)`. Several: a join against the key list, because SQLite answers
+// `(a,b) IN (VALUES ...)` with a full table scan, while the join probes the index per key. A
+// normalised column is compared as the expression an index can be made on (NormalizedColumn).
+LookupSql LookupShape(const LookupRequest& request) {
+  const size_t arity = request.by_columns.size();
+  auto by = [&request](size_t i, const std::string& prefix) {
+    const std::string column = prefix + QuoteIdent(request.by_columns[i]);
+    return i < request.normalize.size() ? NormalizedColumn(column, request.normalize[i]) : column;
+  };
+  LookupSql q;
+  q.head = "SELECT ";
+  if (arity == 1) {
+    q.head += request.columns.empty() ? "*" : QuoteList(request.columns);
+    q.head += " FROM " + QuoteIdent(request.table) + " WHERE " + by(0, "") + " IN (";
+    q.tail = ")";
+  } else {
+    if (request.columns.empty()) {
+      q.head += "t.*";
+    } else {
+      for (size_t i = 0; i < request.columns.size(); ++i) {
+        q.head += (i ? ", t." : "t.") + QuoteIdent(request.columns[i]);
+      }
+    }
+    q.head += " FROM (VALUES ";
+    q.tail = ") AS k CROSS JOIN " + QuoteIdent(request.table) + " AS t ON ";
+    for (size_t i = 0; i < arity; ++i) {
+      if (i) q.tail += " AND ";
+      q.tail += by(i, "t.") + " = k.column" + std::to_string(i + 1);
+    }
+  }
+  q.tuple = arity == 1 ? "?" : "(" + Placeholders(arity) + ")";
+  return q;
+}
+
+}  // namespace
+
+Result<bool> SqliteConnector::LookupUsesIndex(const LookupRequest& request) {
+  if (request.by_columns.empty()) {
+    return Status::InvalidArgument(where_ + ": looking up rows of " + request.table +
+                                   ": no by_columns");
+  }
+  const LookupSql q = LookupShape(request);
+  TETHER_ASSIGN_OR_RETURN(auto plan, Query("EXPLAIN QUERY PLAN " + q.head + q.tuple + q.tail, {}));
+  // Each row's last field describes a step: "SEARCH <table or alias> USING INDEX ..." reads
+  // through an index, "SCAN <table>" reads all of it.
+  const std::string table = request.by_columns.size() == 1 ? request.table : "t";
+  for (const Row& step : plan) {
+    if (step.empty() || step.back().kind() != ValueKind::kText) continue;
+    const std::string& detail = step.back().as_string();
+    if (detail.rfind("SEARCH " + table + " ", 0) == 0) return true;
+  }
+  return false;
+}
+
 Result<std::vector<Row>> SqliteConnector::Lookup(const LookupRequest& request) {
   const std::string what = "looking up rows of " + request.table;
   const size_t arity = request.by_columns.size();
@@ -625,31 +690,7 @@ Result<std::vector<Row>> SqliteConnector::Lookup(const LookupRequest& request) {
                                      std::to_string(arity));
     }
   }
-  // One column: `c IN (?,...)`. Several: a join against the key list, because SQLite answers
-  // `(a,b) IN (VALUES ...)` with a full table scan, while the join probes the index per key.
-  std::string head = "SELECT ";
-  std::string tail;
-  if (arity == 1) {
-    head += request.columns.empty() ? "*" : QuoteList(request.columns);
-    head += " FROM " + QuoteIdent(request.table) + " WHERE " + QuoteIdent(request.by_columns[0]) +
-            " IN (";
-    tail = ")";
-  } else {
-    if (request.columns.empty()) {
-      head += "t.*";
-    } else {
-      for (size_t i = 0; i < request.columns.size(); ++i) {
-        head += (i ? ", t." : "t.") + QuoteIdent(request.columns[i]);
-      }
-    }
-    head += " FROM (VALUES ";
-    tail = ") AS k CROSS JOIN " + QuoteIdent(request.table) + " AS t ON ";
-    for (size_t i = 0; i < arity; ++i) {
-      if (i) tail += " AND ";
-      tail += "t." + QuoteIdent(request.by_columns[i]) + " = k.column" + std::to_string(i + 1);
-    }
-  }
-  const std::string tuple = arity == 1 ? "?" : "(" + Placeholders(arity) + ")";
+  const auto [head, tuple, tail] = LookupShape(request);
 
   // Each key once: a repeated key would return its rows twice.
   std::vector<const Row*> keys;

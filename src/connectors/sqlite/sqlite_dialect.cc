@@ -16,6 +16,11 @@ std::string QuoteList(const std::vector<std::string>& names) {
 
 std::string Placeholders(size_t n) { return QuestionMarks(n); }
 
+std::string NormalizedColumn(const std::string& column, const Normalization& how) {
+  std::string sql = how.trim ? "trim(" + column + ")" : column;
+  return how.lower ? "lower(" + sql + ")" : sql;
+}
+
 namespace {
 
 // The numbers in "(n)" or "(p, s)" of a declared type, if any.

@@ -18,6 +18,9 @@ namespace tether::sqlite {
 std::string QuoteIdent(std::string_view name);
 // "a","b","c"
 std::string QuoteList(const std::vector<std::string>& names);
+// The SQL of a (quoted) column's value normalised: lower() and trim() are ASCII-only and
+// space-only in SQLite, exactly Normalized() (core/normalize.h). An index can be made on it.
+std::string NormalizedColumn(const std::string& column, const Normalization& how);
 // ?,?,? (n of them)
 std::string Placeholders(size_t n);
 
