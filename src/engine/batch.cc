@@ -140,6 +140,13 @@ Status BatchProcessor::FollowRecreated(Handled* handled) {
   while (!recreated_.empty()) {
     std::map<std::string, std::vector<std::string>> parents;  // entity -> source ids
     for (auto& [entity, sid] : std::exchange(recreated_, {})) parents[entity].push_back(sid);
+    for (const auto& [name, why] : ctx_->unmapped) {
+      for (const auto& [column, parent] : ctx_->config->FindEntity(name)->references) {
+        if (!parents.count(parent)) continue;
+        return why.WithContext(
+            fmt::format("entity '{}' refers to records of '{}' written anew", name, parent));
+      }
+    }
     for (const auto& [name, child] : ctx_->mappings) {
       if (ctx_->passes_ahead.count(name)) continue;  // its own pass comes
       for (int p : child->references) {

@@ -47,6 +47,10 @@ struct RunContext {
   // Entities whose full, unfiltered pass is still to come in this run: their records are
   // brought in line there, so a parent written anew need not take them along (FollowRecreated).
   std::set<std::string> passes_ahead;
+  // Entities the run touches only if a parent is written anew (children not selected) whose
+  // mapping could not be built (their table lacking a column, say), with why: the run goes on,
+  // and fails with that reason only if such a child has to follow (FollowRecreated).
+  std::map<std::string, Status> unmapped;
   bool compare = false;  // SyncRequest::compare
   // Dry runs: the records of mapped entities paired with a target row by match key in this run,
   // which a real run would have linked by now (links are not written in a dry run), per entity:

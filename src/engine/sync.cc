@@ -266,6 +266,10 @@ class Runner {
   Status LockPipeline();
   // Every selected key (SyncRequest::keys) is one its entity's source key can be.
   Status CheckKeys() const;
+  // The mapping of entity `name` between its source and target tables, as they are now.
+  Result<std::unique_ptr<EntityMapping>> MapEntity(const std::string& name,
+                                                   const std::string& source_connection,
+                                                   const std::string& target_connection);
   // A second connection to a server source, for reading pages ahead (engine/page_reader.h);
   // null for SQLite, whose reads are cheap and whose file may be the target's too.
   Result<Connector*> ReadAheadSource();
@@ -294,6 +298,28 @@ class Runner {
   std::chrono::steady_clock::time_point state_written_{};
   std::chrono::steady_clock::time_point run_written_{};  // the run row's counts, last written
 };
+
+Result<std::unique_ptr<EntityMapping>> Runner::MapEntity(const std::string& name,
+                                                         const std::string& source_connection,
+                                                         const std::string& target_connection) {
+  const EntityConfig* e = config_.FindEntity(name);
+  TETHER_ASSIGN_OR_RETURN(auto src, source_->DescribeTable(e->source_table));
+  if (!src) {
+    return Status::NotFound(
+        fmt::format("{}: entity '{}': table '{}' does not exist on "
+                    "connection '{}'",
+                    e->location.ToString(), name, e->source_table, source_connection));
+  }
+  TETHER_ASSIGN_OR_RETURN(auto dst, target_->DescribeTable(e->target_table));
+  if (!dst) {
+    return Status::NotFound(
+        fmt::format("{}: entity '{}': table '{}' does not exist on connection '{}' "
+                    "(`tether schema` shows the table tether would create; "
+                    "`tether sync --create-tables` creates it)",
+                    e->location.ToString(), name, e->target_table, target_connection));
+  }
+  return BuildMapping(*e, source_connection, *src, target_connection, *dst);
+}
 
 Status Runner::Prepare() {
   pipeline_ = config_.FindPipeline(req_.pipeline);
@@ -371,35 +397,47 @@ Status Runner::Prepare() {
     }
   }
 
-  // Mappings of the selected entities and of the parents their records may pull, no more: an
-  // entity the run does not touch (its table lacking a column, say) does not stop it.
-  std::set<std::string> needed(order_.begin(), order_.end());
-  for (auto name = all.rbegin(); name != all.rend(); ++name) {  // children first
-    if (!needed.count(*name)) continue;
-    for (const auto& [column, parent] : config_.FindEntity(*name)->references) {
-      needed.insert(parent);
+  // Mappings of the selected entities and of the parents their records may pull (`required`: an
+  // entity the run does not touch, its table lacking a column say, does not stop it), and of
+  // the children that follow a parent written anew (BatchProcessor::FollowRecreated; not in a
+  // compare run) with their parents, whose failure stops the run only if a child must follow.
+  auto with_parents = [&](std::set<std::string> names) {
+    for (auto name = all.rbegin(); name != all.rend(); ++name) {  // children first
+      if (!names.count(*name)) continue;
+      for (const auto& [column, parent] : config_.FindEntity(*name)->references) {
+        names.insert(parent);
+      }
+    }
+    return names;
+  };
+  const std::set<std::string> required = with_parents({order_.begin(), order_.end()});
+  std::set<std::string> followers(required);
+  if (!req_.compare) {
+    for (const std::string& name : all) {  // parents first
+      for (const auto& [column, parent] : config_.FindEntity(name)->references) {
+        if (followers.count(parent)) followers.insert(name);
+      }
     }
   }
+  const std::set<std::string> needed = with_parents(std::move(followers));
   for (const std::string& name : all) {
     if (!needed.count(name)) continue;
-    const EntityConfig* e = config_.FindEntity(name);
-    TETHER_ASSIGN_OR_RETURN(auto src, source_->DescribeTable(e->source_table));
-    if (!src) {
-      return Status::NotFound(
-          fmt::format("{}: entity '{}': table '{}' does not exist on "
-                      "connection '{}'",
-                      e->location.ToString(), name, e->source_table, sc->name));
+    Result<std::unique_ptr<EntityMapping>> mapping = MapEntity(name, sc->name, tc->name);
+    if (mapping.ok()) {
+      ctx_.mappings[name] = std::move(*mapping);
+    } else if (required.count(name)) {
+      return mapping.status();
+    } else {
+      ctx_.unmapped.emplace(name, mapping.status());
     }
-    TETHER_ASSIGN_OR_RETURN(auto dst, target_->DescribeTable(e->target_table));
-    if (!dst) {
-      return Status::NotFound(
-          fmt::format("{}: entity '{}': table '{}' does not exist on connection '{}' "
-                      "(`tether schema` shows the table tether would create; "
-                      "`tether sync --create-tables` creates it)",
-                      e->location.ToString(), name, e->target_table, tc->name));
+  }
+  for (const std::string& name : all) {  // parents first: a child of an unmapped one is too
+    for (const auto& [column, parent] : config_.FindEntity(name)->references) {
+      auto p = ctx_.unmapped.find(parent);
+      if (p == ctx_.unmapped.end() || !ctx_.mappings.count(name)) continue;
+      ctx_.mappings.erase(name);
+      ctx_.unmapped.emplace(name, p->second);
     }
-    TETHER_ASSIGN_OR_RETURN(auto mapping, BuildMapping(*e, sc->name, *src, tc->name, *dst));
-    ctx_.mappings[name] = std::move(mapping);
   }
   LinkKeyParents(ctx_.mappings);
   TETHER_ASSIGN_OR_RETURN(auto filters, BuildFilters(config_, order_, ctx_.mappings, req_));
@@ -423,8 +461,8 @@ Status Runner::Prepare() {
 }
 
 Status Runner::CheckMatchIndexes(SyncObserver* observer) {
-  for (const std::string& name : all_) {
-    const EntityMapping& m = *ctx_.mappings.at(name);
+  for (const auto& [name, mapping] : ctx_.mappings) {
+    const EntityMapping& m = *mapping;
     if (!m.match_normalized()) continue;
     LookupRequest lookup{m.target_schema.name, m.TargetKeyNames(), {}, {}, m.match_normalize};
     std::vector<std::string> described;
