@@ -63,6 +63,7 @@ struct RunFlags {
   bool no_checksums = false;
   std::string keys_file;
   std::vector<std::string> key_values;
+  std::string wait;  // --wait DURATION: for a pipeline another run holds
 };
 
 template <typename E>
@@ -402,6 +403,15 @@ int RunCommand(const Globals& g, RunFlags f, bool plan) {
     return kExitUsage;
   }
   if (f.batch_size > 0) req.batch_size = f.batch_size;
+  if (!f.wait.empty()) {
+    std::optional<int64_t> wait_ms = ParseDurationMs(f.wait);
+    if (!wait_ms) {
+      Error(Status::InvalidArgument("--wait " + f.wait +
+                                    ": expected a duration such as 30s, 10m, 1h"));
+      return kExitUsage;
+    }
+    req.lock_wait = std::chrono::milliseconds(*wait_ms);
+  }
   Status selected = SelectKeys(config, pipeline, f, &req);
   if (!selected.ok()) {
     Error(selected);
@@ -740,6 +750,9 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f, bool plan) {
     cmd->add_option("--interval", f->interval, "Pause between --watch passes (default 5s)");
     cmd->add_flag("--mark-synced", f->mark_synced,
                   "After --changes: prune the changes every pipeline has consumed");
+    cmd->add_option("--wait", f->wait,
+                    "When another run holds the pipeline, wait up to DURATION for it (default: "
+                    "fail at once, exit 4)");
   }
   cmd->add_flag("--changes", f->changes,
                 "Incremental: only records the source's change log (tether track) lists");

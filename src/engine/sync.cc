@@ -1,7 +1,6 @@
 #include "engine/sync.h"
 
 #include <fmt/format.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -57,10 +56,6 @@ std::string HostName() {
   char buf[256] = {0};
   gethostname(buf, sizeof buf - 1);
   return buf;
-}
-
-bool ProcessAlive(int64_t pid) {
-  return pid > 0 && (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
 }
 
 // "2024-12-31" -> the start of the next day, for an inclusive --to-date.
@@ -224,10 +219,17 @@ class Runner {
  public:
   Runner(const Config& config, const SyncRequest& req, SyncObserver* obs)
       : config_(config), req_(req), obs_(obs) {}
+  // The pipeline's lock goes now rather than when the session ends: a server ends a closed
+  // session in its own time, and the next run should not find the lock still held. Should the
+  // release fail, closing the session (next) releases it.
+  ~Runner() {
+    if (locked_) (void)target_->ReleaseLock(LockName());
+  }
 
   Result<SyncReport> Run();
-  // Opens both sides and resolves every entity against the real schemas; writes nothing.
-  Status Prepare();
+  // Opens both sides and resolves every entity against the real schemas. With `lock`, takes the
+  // pipeline's lock in the target first, before anything (--create-tables) is written.
+  Status Prepare(bool lock);
 
  private:
   Status RunEntities(bool dry_run, SyncObserver* obs);
@@ -286,7 +288,17 @@ class Runner {
   // The newest cursor value of the entity's source table, minus its lag for timestamps.
   Result<Value> CursorBound(const EntityMapping& m);
   Status WriteBatchState();
-  Status LockPipeline();
+  std::string LockName() const { return "pipeline:" + pipeline_->name; }
+  // Takes the pipeline's lock in the target (SyncRequest::lock_wait).
+  Status AcquireLock();
+  // Who holds the pipeline (from tether_runs' running rows), for the kBusy message.
+  std::string Holder();
+  // With the lock held, every other run of the pipeline still marked running is dead: marks
+  // them interrupted.
+  Status MarkInterrupted();
+  // Writes the run row — unless the run has changed nothing yet and SyncRequest::record_idle
+  // is false.
+  Status RecordRun();
   // Every selected key (SyncRequest::keys) is one its entity's source key can be.
   Status CheckKeys() const;
   // A second connection to a server source, for reading pages ahead (engine/page_reader.h);
@@ -313,12 +325,14 @@ class Runner {
   RunInfo run_;
   bool resumed_ = false;
   BufferedObserver buffer_;
+  bool locked_ = false;         // this run holds the pipeline's lock (AcquireLock)
+  bool run_recorded_ = false;   // the run row exists
   int64_t state_changes_ = -1;  // changes counted when run state was last written
   std::chrono::steady_clock::time_point state_written_{};
   std::chrono::steady_clock::time_point run_written_{};  // the run row's counts, last written
 };
 
-Status Runner::Prepare() {
+Status Runner::Prepare(bool lock) {
   pipeline_ = config_.FindPipeline(req_.pipeline);
   if (!pipeline_) {
     std::vector<std::string> names;
@@ -359,6 +373,16 @@ Status Runner::Prepare() {
   const ConnectionConfig* tc = config_.FindConnection(pipeline_->target);
   TETHER_ASSIGN_OR_RETURN(source_, OpenConnector(sc->name, sc->url));
   TETHER_ASSIGN_OR_RETURN(target_, OpenConnector(tc->name, tc->url));
+  // A table synced into itself reads its own new rows: every run would double it.
+  TETHER_ASSIGN_OR_RETURN(std::string source_mark, source_->DatabaseMark());
+  TETHER_ASSIGN_OR_RETURN(bool same, target_->SameDatabase(source_mark));
+  if (same) {
+    return Status::Config(fmt::format(
+        "{}: pipeline '{}': its source '{}' ({}) and target '{}' ({}) are the same database; a "
+        "pipeline copies from one database into another",
+        pipeline_->location.ToString(), pipeline_->name, sc->name, RedactUrl(sc->url), tc->name,
+        RedactUrl(tc->url)));
+  }
   if (!target_->capabilities().state_store || !target_->capabilities().transactions) {
     return Status::Unsupported(fmt::format("connection '{}' cannot hold tether's state", tc->name));
   }
@@ -368,6 +392,7 @@ Status Runner::Prepare() {
                     tc->name, RedactUrl(tc->url)));
   }
   state_ = std::make_unique<StateStore>(target_.get());
+  if (lock) TETHER_RETURN_IF_ERROR(AcquireLock());
 
   if (req_.create_tables && !req_.dry_run) {
     TETHER_ASSIGN_OR_RETURN(auto missing,
@@ -453,20 +478,60 @@ Result<Connector*> Runner::ReadAheadSource() {
   return ahead_.get();
 }
 
-Status Runner::LockPipeline() {
+Status Runner::AcquireLock() {
+  const auto deadline = std::chrono::steady_clock::now() + req_.lock_wait;
+  for (bool first = true;; first = false) {
+    TETHER_ASSIGN_OR_RETURN(locked_, target_->TryLock(LockName()));
+    if (locked_) return Status::OK();
+    if (req_.cancel && req_.cancel->load()) return Status::Cancelled("stopped on request");
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::Busy(fmt::format(
+          "pipeline '{}' is being run by {}; one run at a time{}", pipeline_->name, Holder(),
+          req_.lock_wait.count() > 0
+              ? fmt::format(" (waited {} s for it)", req_.lock_wait.count() / 1000)
+              : " (`tether sync --wait 10m` waits for it)"));
+    }
+    if (first && obs_) {
+      obs_->OnNotice(fmt::format("pipeline '{}' is being run by {}: waiting for it",
+                                 pipeline_->name, Holder()));
+    }
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        std::chrono::milliseconds(200), deadline - std::chrono::steady_clock::now()));
+  }
+}
+
+std::string Runner::Holder() {
+  const std::string someone =
+      fmt::format("another tether process (it holds the pipeline's lock in connection '{}')",
+                  target_->connection_name());
+  Result<std::vector<RunInfo>> runs = state_->ListRuns(pipeline_->name, 50);
+  if (!runs.ok()) return someone;
+  for (const RunInfo& r : *runs) {  // newest first
+    if (r.status != "running") continue;
+    return fmt::format("run {} (pid {} on {}, started {})", r.run_id, r.pid, r.host, r.started_at);
+  }
+  return someone;
+}
+
+Status Runner::MarkInterrupted() {
   TETHER_ASSIGN_OR_RETURN(auto runs, state_->ListRuns(pipeline_->name, 50));
   for (RunInfo& r : runs) {
-    if (r.status != "running") continue;
-    if (r.host == HostName() && ProcessAlive(r.pid) && r.pid != getpid()) {
-      return Status::Busy(fmt::format("pipeline '{}' is already running as run {} (pid {})",
-                                      pipeline_->name, r.run_id, r.pid));
-    }
+    if (r.status != "running" || r.run_id == run_.run_id) continue;
     r.status = "interrupted";
     r.finished_at = UtcNow();
     r.message = "the process ended before the run finished";
     TETHER_RETURN_IF_ERROR(state_->PutRun(r));
   }
   return Status::OK();
+}
+
+Status Runner::RecordRun() {
+  const RunCounts& c = run_.counts;
+  const bool idle = c.inserted + c.updated + c.linked + c.deleted + c.skipped + c.failed == 0 &&
+                    (run_.status == "running" || run_.status == "succeeded");
+  if (!req_.record_idle && !run_recorded_ && idle) return Status::OK();
+  run_recorded_ = true;
+  return state_->PutRun(run_);
 }
 
 Status Runner::CommitBatch(const EntityPlan& plan, const Row& last_key, bool dry_run) {
@@ -497,7 +562,7 @@ Status Runner::CommitBatch(const EntityPlan& plan, const Row& last_key, bool dry
   if (now - run_written_ < kStateInterval) return Status::OK();
   run_written_ = now;
   run_.counts = totals;
-  return state_->PutRun(run_);
+  return RecordRun();
 }
 
 Status Runner::Transaction(bool dry_run, const std::string& what,
@@ -1104,11 +1169,13 @@ Status Runner::FinishRun(const Status& outcome) {
     run_.status = run_.counts.failed > 0 ? "partial" : "succeeded";
   }
   if (run_.dry_run) return Status::OK();
-  return state_->PutRun(run_);
+  return RecordRun();
 }
 
 Result<SyncReport> Runner::Run() {
-  TETHER_RETURN_IF_ERROR(Prepare());
+  // The lock comes before anything is written or planned: the pre-flight of an error policy must
+  // see what the run then writes over.
+  TETHER_RETURN_IF_ERROR(Prepare(/*lock=*/!req_.dry_run));
   run_.run_id = NewRunId();
   run_.pipeline = pipeline_->name;
   run_.dry_run = req_.dry_run;
@@ -1116,8 +1183,16 @@ Result<SyncReport> Runner::Run() {
   run_.pid = getpid();
   run_.host = HostName();
   nlohmann::json opts = {{"entities", order_}, {"where", req_.where}, {"dry_run", req_.dry_run}};
+  opts["mode"] = req_.changes ? "changes" : !req_.keys.empty() ? "keys" : "full";
+  if (!req_.keys.empty()) {
+    nlohmann::json keys = nlohmann::json::object();
+    for (const auto& [entity, ids] : req_.keys) keys[entity] = ids.size();
+    opts["keys"] = keys;
+  }
   if (req_.from_date) opts["from_date"] = *req_.from_date;
   if (req_.to_date) opts["to_date"] = *req_.to_date;
+  if (req_.restart) opts["restart"] = true;
+  if (!req_.checksums) opts["checksums"] = false;
   run_.options = opts.dump();
   ctx_.run_id = run_.run_id;
 
@@ -1131,8 +1206,8 @@ Result<SyncReport> Runner::Run() {
       if (!ctx_.violation.ok()) return ctx_.violation;
     }
     TETHER_RETURN_IF_ERROR(state_->EnsureSchema());
-    TETHER_RETURN_IF_ERROR(LockPipeline());
-    TETHER_RETURN_IF_ERROR(state_->PutRun(run_));
+    TETHER_RETURN_IF_ERROR(MarkInterrupted());
+    TETHER_RETURN_IF_ERROR(RecordRun());
     if (obs_) obs_->OnRunStart(run_);
     Status st = RunEntities(false, obs_);
     Status fin = FinishRun(st);
@@ -1181,7 +1256,7 @@ Status CheckPipelines(const Config& config, const std::vector<std::string>& pipe
     SyncRequest req;
     req.pipeline = name;
     Runner runner(config, req, nullptr);
-    TETHER_RETURN_IF_ERROR(runner.Prepare());
+    TETHER_RETURN_IF_ERROR(runner.Prepare(/*lock=*/false));
     if (observer) observer->OnNotice(fmt::format("pipeline {}: ok", name));
   }
   return Status::OK();
