@@ -325,6 +325,9 @@ class Runner {
   RunInfo run_;
   bool resumed_ = false;
   BufferedObserver buffer_;
+  // Who hears of entities and progress: the caller's observer, but not during the pre-flight of
+  // an error policy (the run it plans is reported by the run that follows).
+  SyncObserver* watcher_ = nullptr;
   bool locked_ = false;         // this run holds the pipeline's lock (AcquireLock)
   bool run_recorded_ = false;   // the run row exists
   int64_t state_changes_ = -1;  // changes counted when run state was last written
@@ -659,7 +662,7 @@ Status Runner::BulkChunk(const EntityPlan& plan, BatchProcessor& processor, Conn
         for (int p : m.source_key) last_key.push_back(rows.back()[p]);
         TETHER_RETURN_IF_ERROR(processor.Process(m, std::move(rows)));
         if (!ctx_.violation.ok()) return ctx_.violation;
-        if (obs_) obs_->OnProgress(name, ctx_.counts[name]);
+        if (watcher_) watcher_->OnProgress(name, ctx_.counts[name]);
       } while (std::chrono::steady_clock::now() < deadline);
       return Status::OK();
     }();
@@ -724,7 +727,7 @@ Status Runner::RunRange(const EntityPlan& plan, BatchProcessor& processor, Conne
       if (!ctx_.violation.ok() && !dry_run) return ctx_.violation;
       return CommitBatch(plan, last_key, dry_run);
     }));
-    if (obs_ && !dry_run) obs_->OnProgress(name, ctx_.counts[name]);
+    if (watcher_) watcher_->OnProgress(name, ctx_.counts[name]);
     after = std::move(last_key);
     if (redo > 0) {
       --redo;
@@ -747,7 +750,7 @@ Status Runner::RunDiffering(const EntityPlan& plan, BatchProcessor& processor,
 Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
   const EntityMapping& m = *plan.mapping;
   const std::string& name = m.name();
-  if (obs_ && !dry_run) obs_->OnEntityStart(name);
+  if (watcher_) watcher_->OnEntityStart(name);
   std::optional<Row> after;
   if (!req_.restart && !req_.compare) {
     TETHER_ASSIGN_OR_RETURN(auto cp, state_->GetCheckpoint(pipeline_->name, name));
@@ -756,9 +759,9 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
       if (!k.empty()) {
         after = std::move(k);
         resumed_ = true;
-        if (obs_ && !dry_run) {
-          obs_->OnNotice(fmt::format("{}: resuming after key {} (checkpoint of run {})", name,
-                                     *cp->position, cp->run_id));
+        if (watcher_) {
+          watcher_->OnNotice(fmt::format("{}: resuming after key {} (checkpoint of run {})", name,
+                                         *cp->position, cp->run_id));
         }
       }
     }
@@ -785,16 +788,16 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
       differing = std::move(cp.work);
       compared_.insert(name);
       // The checksums tell the total: no need to count the source.
-      if (req_.count_rows && obs_ && !dry_run) {
-        obs_->OnEntityTotal(name, cp.equal_rows + cp.copy_rows + cp.differing);
+      if (req_.count_rows && watcher_) {
+        watcher_->OnEntityTotal(name, cp.equal_rows + cp.copy_rows + cp.differing);
       }
     } else {
       methods_[name] = "rows (no checksums: " + why + ")";
     }
   }
-  if (!differing && req_.count_rows && obs_ && !dry_run) {
+  if (!differing && req_.count_rows && watcher_) {
     TETHER_ASSIGN_OR_RETURN(int64_t total, source_->Count(m.source_schema.name, plan.conditions));
-    obs_->OnEntityTotal(name, total);
+    watcher_->OnEntityTotal(name, total);
   }
   if (!differing) {
     TETHER_RETURN_IF_ERROR(
@@ -815,13 +818,14 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
     TETHER_RETURN_IF_ERROR(Transaction(
         dry_run, name, [&] { return state_->PutCheckpoint(pipeline_->name, name, cp); }));
   }
-  if (obs_ && !dry_run) obs_->OnEntityEnd(name, ctx_.counts[name]);
+  if (watcher_) watcher_->OnEntityEnd(name, ctx_.counts[name]);
   return Status::OK();
 }
 
 Status Runner::RunEntities(bool dry_run, SyncObserver* obs) {
   ctx_.dry_run = dry_run;
   ctx_.observer = obs;
+  watcher_ = obs;
   ctx_.counts.clear();
   ctx_.pulled.clear();
   ctx_.rejected.clear();
@@ -885,8 +889,8 @@ Status Runner::RunChanges(bool dry_run) {
     // Everything older than the settle time is in the tables the full pass reads; changes after
     // it are read again afterwards, which is harmless (a change is applied as the row is now).
     TETHER_ASSIGN_OR_RETURN(int64_t start, log.SettledSeq(kChangeSettleSeconds));
-    if (obs_ && !dry_run) {
-      obs_->OnNotice(
+    if (watcher_) {
+      watcher_->OnNotice(
           fmt::format("{}: no change checkpoint yet: copying whole, then reading "
                       "changes after seq {}",
                       fmt::join(initial, ", "), start));
@@ -944,8 +948,8 @@ Status Runner::RunChanges(bool dry_run) {
       return put_positions(moved, safe);
     }));
     for (auto& [name, seq] : position) seq = std::max(seq, safe);
-    if (obs_ && !dry_run) {
-      for (const auto& [name, ids] : keys) obs_->OnProgress(name, ctx_.counts[name]);
+    if (watcher_) {
+      for (const auto& [name, ids] : keys) watcher_->OnProgress(name, ctx_.counts[name]);
     }
     if (changes.size() < batch) break;
   }
@@ -1072,7 +1076,7 @@ Status Runner::RunCursor(const EntityPlan& plan, bool dry_run) {
       cp.options_hash = plan.options_hash;
       return state_->PutCheckpoint(pipeline_->name, name, cp);
     }));
-    if (obs_ && !dry_run) obs_->OnProgress(name, ctx_.counts[name]);
+    if (watcher_) watcher_->OnProgress(name, ctx_.counts[name]);
   }
   return Status::OK();
 }
@@ -1109,7 +1113,7 @@ Status Runner::RunDeletes(bool dry_run, const std::vector<std::string>& names) {
       swept = examined == 0;
     }
     if (req_.compare && m.mapped()) TETHER_RETURN_IF_ERROR(SweepUnpaired(m));
-    if (obs_ && !dry_run) obs_->OnProgress(*name, ctx_.counts[*name]);
+    if (watcher_) watcher_->OnProgress(*name, ctx_.counts[*name]);
   }
   return Status::OK();
 }
@@ -1128,12 +1132,12 @@ Status Runner::SweepUnpaired(const EntityMapping& m) {
 Status Runner::RunKeys(bool dry_run) {
   for (const std::string& name : order_) {
     const EntityPlan& plan = plans_.at(name);
-    if (obs_ && !dry_run) obs_->OnEntityStart(name);
+    if (watcher_) watcher_->OnEntityStart(name);
     BatchProcessor processor(&ctx_);
     TETHER_RETURN_IF_ERROR(
         KeyBatches(plan, processor, req_.keys.at(name), plan.conditions, dry_run,
                    [&](size_t) { return dry_run ? Status::OK() : WriteBatchState(); }));
-    if (obs_ && !dry_run) obs_->OnEntityEnd(name, ctx_.counts[name]);
+    if (watcher_) watcher_->OnEntityEnd(name, ctx_.counts[name]);
   }
   return Status::OK();
 }
@@ -1153,7 +1157,7 @@ Status Runner::KeyBatches(const EntityPlan& plan, BatchProcessor& processor,
       if (!ctx_.violation.ok() && !dry_run) return ctx_.violation;
       return commit(to - 1);
     }));
-    if (obs_ && !dry_run) obs_->OnProgress(name, ctx_.counts[name]);
+    if (watcher_) watcher_->OnProgress(name, ctx_.counts[name]);
   }
   return Status::OK();
 }
