@@ -529,6 +529,11 @@ int CheckCommand(const Globals& g, const std::vector<std::string>& pipelines) {
     Error(config.status());
     return ExitCodeFor(config.status());
   }
+  if (config->pipelines.empty()) {
+    // An empty file (or one whose text never became keys) must not pass for a good one.
+    Error(Status::Config(config->path + ": defines no pipeline, so there is nothing to check"));
+    return kExitConfig;
+  }
   std::printf("config %s: ok\n", config->path.c_str());
   NoticePrinter printer;
   Status st = CheckPipelines(*config, pipelines, &printer);

@@ -159,6 +159,9 @@ class Connector {
 
   // nullopt when the table does not exist.
   virtual Result<std::optional<TableSchema>> DescribeTable(const std::string& table) = 0;
+  // The tables and views DescribeTable finds by their bare name, for suggesting the one a
+  // misspelt name meant.
+  virtual Result<std::vector<std::string>> TableNames() = 0;
   // Creates the table and its indexes if they do not exist yet.
   virtual Status EnsureTable(const TableDef& def) = 0;
   // The statements EnsureTable runs for `def`, in order, each without a trailing ';'

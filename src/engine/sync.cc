@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "connectors/sql_text.h"
+#include "core/suggest.h"
 #include "core/temporal.h"
 #include "engine/batch.h"
 #include "engine/checksum_ranges.h"
@@ -116,6 +117,22 @@ Result<std::map<std::string, std::vector<Condition>>> BuildFilters(
   };
   std::map<std::string, std::vector<Condition>> out;
   for (const std::string& name : selected) out[name] = config.FindEntity(name)->filter.where;
+  if (req.from_date && req.to_date) {
+    // A range that holds no moment would read nothing and say nothing.
+    TETHER_ASSIGN_OR_RETURN(auto from, ParseDateBound(*req.from_date, false));
+    TETHER_ASSIGN_OR_RETURN(auto to, ParseDateBound(*req.to_date, true));
+    auto comparable = [](std::string t) {  // "YYYY-MM-DD[ HH:MM:SS[.f]]"
+      if (t.size() > 10) t[10] = ' ';
+      if (t.size() == 16) t += ":00";
+      return t;
+    };
+    const std::string first = comparable(from.first), end = comparable(to.first);
+    if (to.second ? first > end : first >= end) {
+      return Status::InvalidArgument(
+          fmt::format("--from-date {} is after --to-date {}: no record can be in between",
+                      *req.from_date, *req.to_date));
+    }
+  }
   if (req.from_date || req.to_date) {
     bool any = false;
     for (const std::string& name : selected) {
@@ -409,26 +426,49 @@ Status Runner::Prepare(bool lock) {
     }
   }
 
+  // Every missing table and column of every entity is reported at once; anything else (a lost
+  // connection) stops here.
+  std::vector<Status> problems;
+  std::optional<std::vector<std::string>> source_tables, target_tables;
+  auto closest = [](Connector* side, std::optional<std::vector<std::string>>* tables,
+                    const std::string& table) {
+    if (!*tables) {
+      Result<std::vector<std::string>> names = side->TableNames();
+      *tables = names.ok() ? std::move(names).value() : std::vector<std::string>{};
+    }
+    return DidYouMean(table, **tables);
+  };
   for (const std::string& name : all) {
     const EntityConfig* e = config_.FindEntity(name);
     TETHER_ASSIGN_OR_RETURN(auto src, source_->DescribeTable(e->source_table));
     if (!src) {
-      return Status::NotFound(
-          fmt::format("{}: entity '{}': table '{}' does not exist on "
-                      "connection '{}'",
-                      e->location.ToString(), name, e->source_table, sc->name));
+      problems.push_back(Status::NotFound(
+          fmt::format("{}: entity '{}': table '{}' does not exist on connection '{}'{}",
+                      e->LocationOf("source_table").ToString(), name, e->source_table, sc->name,
+                      closest(source_.get(), &source_tables, e->source_table))));
     }
     TETHER_ASSIGN_OR_RETURN(auto dst, target_->DescribeTable(e->target_table));
     if (!dst) {
-      return Status::NotFound(
-          fmt::format("{}: entity '{}': table '{}' does not exist on connection '{}' "
-                      "(`tether schema` shows the table tether would create; "
-                      "`tether sync --create-tables` creates it)",
-                      e->location.ToString(), name, e->target_table, tc->name));
+      const std::string suggestion = closest(target_.get(), &target_tables, e->target_table);
+      problems.push_back(Status::NotFound(fmt::format(
+          "{}: entity '{}': table '{}' does not exist on connection '{}'{}",
+          e->LocationOf("target_table").ToString(), name, e->target_table, tc->name,
+          suggestion.empty() ? " (`tether schema` shows the table tether would create; `tether "
+                               "sync --create-tables` creates it)"
+                             : suggestion)));
     }
-    TETHER_ASSIGN_OR_RETURN(auto mapping, BuildMapping(*e, sc->name, *src, tc->name, *dst));
-    ctx_.mappings[name] = std::move(mapping);
+    if (!src || !dst) continue;
+    Result<std::unique_ptr<EntityMapping>> mapping =
+        BuildMapping(*e, sc->name, *src, tc->name, *dst);
+    if (!mapping.ok()) {
+      const StatusCode code = mapping.status().code();
+      if (code != StatusCode::kNotFound && code != StatusCode::kConfig) return mapping.status();
+      problems.push_back(mapping.status());
+      continue;
+    }
+    ctx_.mappings[name] = std::move(mapping).value();
   }
+  TETHER_RETURN_IF_ERROR(Problems(problems));
   TETHER_ASSIGN_OR_RETURN(auto filters, BuildFilters(config_, order_, ctx_.mappings, req_));
   for (const std::string& name : order_) {
     EntityPlan plan;
@@ -1249,21 +1289,35 @@ Status CheckPipelines(const Config& config, const std::vector<std::string>& pipe
   if (names.empty()) {
     for (const PipelineConfig& p : config.pipelines) names.push_back(p.name);
   }
+  // Every problem, not the first: each connection, then each pipeline whose connections answer.
+  std::vector<Status> problems;
+  std::set<std::string> unreachable;
   for (const ConnectionConfig& c : config.connections) {
-    TETHER_ASSIGN_OR_RETURN(auto conn, OpenConnector(c.name, c.url));
-    TETHER_RETURN_IF_ERROR(conn->Ping());
+    Result<std::unique_ptr<Connector>> conn = OpenConnector(c.name, c.url);
+    Status st = conn.ok() ? (*conn)->Ping() : conn.status();
+    if (!st.ok()) {
+      problems.push_back(st);
+      unreachable.insert(c.name);
+      continue;
+    }
     if (observer) {
       observer->OnNotice(fmt::format("connection {}: ok ({})", c.name, RedactUrl(c.url)));
     }
   }
   for (const std::string& name : names) {
+    const PipelineConfig* p = config.FindPipeline(name);
+    if (p && (unreachable.count(p->source) || unreachable.count(p->target))) continue;
     SyncRequest req;
     req.pipeline = name;
     Runner runner(config, req, nullptr);
-    TETHER_RETURN_IF_ERROR(runner.Prepare(/*lock=*/false));
+    Status st = runner.Prepare(/*lock=*/false);
+    if (!st.ok()) {
+      problems.push_back(st);
+      continue;
+    }
     if (observer) observer->OnNotice(fmt::format("pipeline {}: ok", name));
   }
-  return Status::OK();
+  return Problems(problems);
 }
 
 }  // namespace tether

@@ -134,8 +134,8 @@ Result<SyncReport> RunSync(const Config& config, const SyncRequest& request,
                            SyncObserver* observer = nullptr);
 
 // `tether check`: every connection reachable, every table and column of every pipeline present,
-// keys usable, no pipeline from a database into itself. Returns the first problem; notices go to
-// the observer.
+// keys usable, no pipeline from a database into itself. Returns every problem found (Problems);
+// notices go to the observer.
 Status CheckPipelines(const Config& config, const std::vector<std::string>& pipelines,
                       SyncObserver* observer = nullptr);
 

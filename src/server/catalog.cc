@@ -57,20 +57,28 @@ Result<std::string> WithPassword(const std::string& url, const std::string& pass
 }
 
 // The loader's "file:line:column: " names a place in text the server wrote, not the user's:
-// keep the key path and the reason.
+// keep the key path and the reason — of each line, when the message holds several problems.
 Status WithoutPlace(const Status& s, const std::string& file_name) {
   if (s.ok()) return s;
-  std::string m = s.message();
-  if (m.rfind(file_name, 0) == 0) {
-    static const std::regex kPlace(R"(^:\d+:\d+: )");
-    std::smatch match;
-    std::string rest = m.substr(file_name.size());
-    if (std::regex_search(rest, match, kPlace)) rest = match.suffix();
-    if (!rest.empty() && rest[0] == ':') rest = rest.substr(1);
-    while (!rest.empty() && rest[0] == ' ') rest = rest.substr(1);
-    m = rest;
+  std::string out;
+  const std::string& all = s.message();
+  for (size_t start = 0; start <= all.size();) {
+    size_t end = all.find('\n', start);
+    if (end == std::string::npos) end = all.size();
+    std::string m = all.substr(start, end - start);
+    if (m.rfind(file_name, 0) == 0) {
+      static const std::regex kPlace(R"(^:\d+:\d+: )");
+      std::smatch match;
+      std::string rest = m.substr(file_name.size());
+      if (std::regex_search(rest, match, kPlace)) rest = match.suffix();
+      if (!rest.empty() && rest[0] == ':') rest = rest.substr(1);
+      while (!rest.empty() && rest[0] == ' ') rest = rest.substr(1);
+      m = rest;
+    }
+    out += (out.empty() ? "" : "\n") + m;
+    start = end + 1;
   }
-  return Status(s.code(), m);
+  return Status(s.code(), out);
 }
 
 bool ValidName(const std::string& name) {

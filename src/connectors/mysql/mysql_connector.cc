@@ -504,6 +504,15 @@ std::vector<std::string> MysqlConnector::TableDdl(const TableDef& def) const {
   return out;
 }
 
+Result<std::vector<std::string>> MysqlConnector::TableNames() {
+  TETHER_ASSIGN_OR_RETURN(auto rows, Query("SELECT table_name FROM information_schema.tables "
+                                           "WHERE table_schema = DATABASE() ORDER BY 1",
+                                           {}));
+  std::vector<std::string> names;
+  for (const Row& r : rows) names.push_back(r[0].ToText());
+  return names;
+}
+
 Status MysqlConnector::EnsureTable(const TableDef& def) {
   const std::string what = "creating table " + def.name;
   if (def.name.empty() || def.columns.empty()) {

@@ -73,6 +73,7 @@ class MysqlConnector final : public Connector {
   Status Ping() override;
 
   Result<std::optional<TableSchema>> DescribeTable(const std::string& table) override;
+  Result<std::vector<std::string>> TableNames() override;
   Status EnsureTable(const TableDef& def) override;
   std::vector<std::string> TableDdl(const TableDef& def) const override;
   std::vector<std::string> TrackingDdl(const TrackedTable& t, bool install) const override;

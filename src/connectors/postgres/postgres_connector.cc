@@ -106,6 +106,18 @@ class PostgresConnector final : public Connector {
   }
 
   Result<std::optional<TableSchema>> DescribeTable(const std::string& table) override;
+  // Those of the schemas on the search path, as an unqualified name would find them.
+  Result<std::vector<std::string>> TableNames() override {
+    TETHER_ASSIGN_OR_RETURN(
+        auto rows,
+        Query("SELECT DISTINCT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = "
+              "c.relnamespace WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = "
+              "ANY (current_schemas(false)) ORDER BY 1",
+              {}));
+    std::vector<std::string> names;
+    for (const Row& r : rows) names.push_back(r[0].ToText());
+    return names;
+  }
   Status EnsureTable(const TableDef& def) override;
   std::vector<std::string> TableDdl(const TableDef& def) const override {
     return postgres::TableDdl(def);

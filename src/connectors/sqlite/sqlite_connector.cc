@@ -174,6 +174,15 @@ class SqliteConnector final : public Connector {
   Status Ping() override { return Run("PRAGMA schema_version"); }
 
   Result<std::optional<TableSchema>> DescribeTable(const std::string& table) override;
+  Result<std::vector<std::string>> TableNames() override {
+    TETHER_ASSIGN_OR_RETURN(
+        auto rows, CachedRows("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                              "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+                              {}, "listing tables"));
+    std::vector<std::string> names;
+    for (const Row& r : rows) names.push_back(r[0].ToText());
+    return names;
+  }
   Status EnsureTable(const TableDef& def) override;
   std::vector<std::string> TableDdl(const TableDef& def) const override;
   std::vector<std::string> TrackingDdl(const TrackedTable& t, bool install) const override {
