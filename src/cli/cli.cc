@@ -410,13 +410,16 @@ Status SelectKeys(const Config& config, const std::string& pipeline, const RunFl
       const EntityConfig* ec = config.FindEntity(e);
       identity[e] = ec && ec->keys == KeyMode::kIdentity;
     }
-    TETHER_ASSIGN_OR_RETURN(auto from_file, ReadKeysFile(f.keys_file, single, identity));
-    for (auto& [entity, ids] : from_file) {
+    TETHER_ASSIGN_OR_RETURN(KeysFromFile from_file, ReadKeysFile(f.keys_file, single, identity));
+    for (auto& [entity, ids] : from_file.keys) {
       if (!f.entities.empty() &&
           std::find(f.entities.begin(), f.entities.end(), entity) == f.entities.end()) {
         continue;  // --entity narrows a file listing several
       }
+      std::vector<std::string>& origins = req->key_origins[entity];
+      origins.resize(req->keys[entity].size());  // --key values come first, named as they are
       for (std::string& id : ids) req->keys[entity].push_back(std::move(id));
+      for (std::string& o : from_file.origins[entity]) origins.push_back(std::move(o));
     }
     if (req->keys.empty()) {
       return Status::InvalidArgument(

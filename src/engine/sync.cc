@@ -493,7 +493,9 @@ Status Runner::CheckKeys() const {
   for (const auto& [name, ids] : req_.keys) {
     const EntityMapping& m = *plans_.at(name).mapping;
     const std::vector<std::string> names = m.SourceKeyNames();
-    for (const std::string& id : ids) {
+    auto origins = req_.key_origins.find(name);
+    for (size_t k = 0; k < ids.size(); ++k) {
+      const std::string& id = ids[k];
       Row key = TypedKey(id, m.source_schema, names);
       bool fits = !key.empty();
       for (size_t i = 0; fits && i < key.size(); ++i) {
@@ -501,8 +503,11 @@ Status Runner::CheckKeys() const {
         fits = !(c && c->type == TypeClass::kInteger && key[i].kind() != ValueKind::kInt);
       }
       if (!fits) {
+        const bool placed = origins != req_.key_origins.end() && k < origins->second.size() &&
+                            !origins->second[k].empty();
         return Status::InvalidArgument(fmt::format(
-            "--keys: '{}' is not a key of entity '{}' (table '{}', key {}{})", id, name,
+            "{}: not a key of entity '{}' (table '{}', key {}{})",
+            placed ? origins->second[k] : fmt::format("--keys: '{}'", id), name,
             m.source_schema.name, fmt::join(m.SourceKeyNames(), ", "),
             m.source_key.size() > 1 ? R"(: write a composite key as a JSON array, [5,"SKU-1"])"
                                     : ""));

@@ -104,6 +104,10 @@ struct SyncRequest {
   // then costs about what differs. False: every record is read and compared.
   bool checksums = true;
   ChecksumPlanOptions checksum_options;  // how ranges are cut (tests use tiny ranges)
+  // Where each of `keys` came from ("keys.txt:3"), in the same order, for messages: a key read
+  // from a file is named by its place, never quoted (the file may be any file). Empty: keys are
+  // named as they are.
+  std::map<std::string, std::vector<std::string>> key_origins;
   // A run (not a dry run) holds its pipeline's lock in the target from before it writes anything
   // until it ends, so that two runs of one pipeline never interleave (they would pair the same
   // records twice). When another run holds it: wait up to this long, then fail with kBusy
