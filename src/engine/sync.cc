@@ -1,8 +1,11 @@
 #include "engine/sync.h"
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <ctime>
 #include <functional>
@@ -27,6 +30,9 @@ namespace {
 
 constexpr int kMaxAttempts = 4;  // a batch that hits a retryable error is tried again
 constexpr std::chrono::seconds kStateInterval{2};  // the longest a no-op batch defers state
+// How long a run waits for the pipeline's lock when its holder may be gone (a killed run, whose
+// session the database server has not closed yet), even without SyncRequest::lock_wait.
+constexpr std::chrono::seconds kGoneHolderGrace{30};
 // A hole in the change log's sequence whose next change is younger than this may be a source
 // transaction still open (sequence numbers are taken at insert, rows appear at commit): the
 // change checkpoint stays before it. Older holes are rolled-back transactions.
@@ -310,6 +316,10 @@ class Runner {
   Status AcquireLock();
   // Who holds the pipeline (from tether_runs' running rows), for the kBusy message.
   std::string Holder();
+  // Whether the lock's holder is likely a process that is gone, whose session its server has not
+  // let go of yet: the newest running row of the pipeline is of a process of this host that no
+  // longer exists. False for a live process, one on another host, or when no row says.
+  bool HolderMayBeGone();
   // With the lock held, every other run of the pipeline still marked running is dead: marks
   // them interrupted.
   Status MarkInterrupted();
@@ -527,12 +537,18 @@ Result<Connector*> Runner::ReadAheadSource() {
 }
 
 Status Runner::AcquireLock() {
-  const auto deadline = std::chrono::steady_clock::now() + req_.lock_wait;
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const auto deadline = start + req_.lock_wait;
+  // A killed run's session lets go of the lock only once its server has noticed the client is
+  // gone (after the statement it was running): a holder that is gone is waited for a while.
+  const auto grace = start + kGoneHolderGrace;
   for (bool first = true;; first = false) {
     TETHER_ASSIGN_OR_RETURN(locked_, target_->TryLock(LockName()));
     if (locked_) return Status::OK();
     if (req_.cancel && req_.cancel->load()) return Status::Cancelled("stopped on request");
-    if (std::chrono::steady_clock::now() >= deadline) {
+    const auto now = Clock::now();
+    if (now >= deadline && !(now < grace && HolderMayBeGone())) {
       return Status::Busy(fmt::format(
           "pipeline '{}' is being run by {}; one run at a time{}", pipeline_->name, Holder(),
           req_.lock_wait.count() > 0
@@ -543,9 +559,23 @@ Status Runner::AcquireLock() {
       obs_->OnNotice(fmt::format("pipeline '{}' is being run by {}: waiting for it",
                                  pipeline_->name, Holder()));
     }
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-        std::chrono::milliseconds(200), deadline - std::chrono::steady_clock::now()));
+    std::this_thread::sleep_for(
+        std::clamp<Clock::duration>(std::max(deadline, grace) - Clock::now(),
+                                    Clock::duration::zero(), std::chrono::milliseconds(200)));
   }
+}
+
+bool Runner::HolderMayBeGone() {
+  Result<std::vector<RunInfo>> runs = state_->ListRuns(pipeline_->name, 50);
+  if (!runs.ok()) return false;
+  for (const RunInfo& r : *runs) {  // newest first
+    if (r.status != "running") continue;
+    if (r.host != HostName() || r.pid <= 0) return false;  // a process elsewhere: not known
+    return kill(static_cast<pid_t>(r.pid), 0) != 0 && errno == ESRCH;
+  }
+  // No row says who holds it: a run writes its row only after its pre-flight, so the holder may
+  // well be alive.
+  return false;
 }
 
 std::string Runner::Holder() {

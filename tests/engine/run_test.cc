@@ -2,6 +2,7 @@
 // restart, the pipeline lock, and the run history in the state store.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -407,6 +408,48 @@ TEST_P(RunTest, ARunAskedToWaitRunsOnceTheFirstHasFinished) {
   EXPECT_EQ(CountsOf(*first, "customer"), Counts(6, 6, 0, 0));
   EXPECT_EQ(CountsOf(*second, "customer"), Counts(6, 0, 0, 6)) << "found the first run's work";
   EXPECT_EQ(Dst(kOrders), Src(kOrders));
+}
+
+TEST_P(RunTest, ARunWaitsUnaskedForTheLockOfAKilledRunUntilItsSessionEnds) {
+  Fill(4);
+  ASSERT_OK(Sync().status());
+  // A killed run: its row still says running, under a pid that no process has now...
+  const pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  ASSERT_GT(dead, 0);
+  waitpid(dead, nullptr, 0);
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  RunInfo gone;
+  gone.run_id = "r-killed";
+  gone.pipeline = "p";
+  gone.started_at = UtcNow();
+  gone.pid = dead;
+  gone.host = host;
+  State state = OpenState();
+  ASSERT_OK(state->PutRun(gone));
+  // ... and its session, which the server has not closed yet, still holds the pipeline.
+  Result<bool> held = state.conn->TryLock("pipeline:p");
+  ASSERT_OK(held);
+  ASSERT_TRUE(*held);
+  SyncRequest req;  // no lock_wait
+  req.pipeline = "p";
+  WaitingObserver obs;
+  Result<SyncReport> next = Status::Internal("not run");
+  std::thread runner([&] { next = RunSync(config_, req, &obs); });
+  const bool waited = obs.WaitUntilWaiting();
+  ASSERT_OK(state.conn->ReleaseLock("pipeline:p"));  // the server notices the client is gone
+  runner.join();
+  EXPECT_TRUE(waited) << next.status().ToString();
+  ASSERT_OK(next);
+  EXPECT_EQ(Dst("SELECT count(*) FROM customer"), std::vector<std::string>{"4"});
+  auto runs = state->ListRuns("p", 0);
+  ASSERT_OK(runs);
+  for (const RunInfo& r : *runs) {
+    if (r.run_id == "r-killed") {
+      EXPECT_EQ(r.status, "interrupted");
+    }
+  }
 }
 
 TEST_P(RunTest, ADryRunDoesNotWaitForThePipeline) {
