@@ -19,6 +19,7 @@
 #include "cli/diff_command.h"
 #include "cli/keys_file.h"
 #include "cli/output.h"
+#include "cli/progress.h"
 #include "cli/serve_command.h"
 #include "cli/track_command.h"
 #include "config/config.h"
@@ -30,17 +31,6 @@
 
 namespace tether::cli {
 namespace {
-
-std::atomic<bool> g_cancel{false};
-
-void OnSignal(int) {
-  if (g_cancel.exchange(true)) {
-    // A second signal: stop now. Every committed batch is consistent; the open one rolls back.
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    raise(SIGTERM);
-  }
-}
 
 struct RunFlags {
   std::string pipeline;
@@ -63,6 +53,7 @@ struct RunFlags {
   bool no_checksums = false;
   std::string keys_file;
   std::vector<std::string> key_values;
+  std::string wait;  // --wait DURATION: for a pipeline another run holds
 };
 
 template <typename E>
@@ -78,33 +69,39 @@ Result<std::optional<E>> ParseEnum(const std::string& flag, const std::string& t
       fmt::format("{} {}: expected one of {}", flag, text, fmt::join(names, " | ")));
 }
 
-// Prints progress on a terminal, records in the chosen format, notices with -v.
+// "tether [-c FILE] runs PIPELINE --show RUN": the command that lists a run's records.
+std::string RunsShowCommand(const Globals& g, const std::string& pipeline,
+                            const std::string& run_id) {
+  std::string c = "tether";
+  if (g.config_path != "tether.yaml") c += " -c " + g.config_path;
+  return c + " runs " + pipeline + " --show " + run_id;
+}
+
+// Prints progress on a terminal, records in the chosen format, notices with -v, and the run's
+// counts at the end — or, for a run stopped on request, the counts of what it committed.
 class CliObserver : public SyncObserver {
  public:
-  CliObserver(const Globals& g, const RunFlags& f, bool plan)
-      : g_(g), f_(f), plan_(plan), tty_(isatty(2) && !g.quiet) {
+  CliObserver(const Globals& g, const RunFlags& f, bool plan, ProgressLine* progress)
+      : g_(g), f_(f), plan_(plan), progress_(progress) {
     start_ = std::chrono::steady_clock::now();
   }
 
-  // --watch: the "sync PIPELINE (run ID)" line waits for Finish, which only passes that
-  // changed something call, so idle passes print nothing.
-  void DeferHeader() { defer_header_ = true; }
+  // A pass of --watch: the "sync PIPELINE (run ID)" line waits for Finish, which only passes
+  // that changed something call, and the counts list only the entities that changed.
+  void Watching() { watching_ = true; }
 
   void OnRunStart(const RunInfo& run) override {
+    run_ = run;
     if (f_.format == "table" && !g_.quiet) {
-      header_ =
-          fmt::format("{} {} (run {})\n", run.dry_run ? "plan" : "sync", run.pipeline, run.run_id);
-      if (!defer_header_) std::printf("%s", header_.c_str());
+      // A plan writes nothing, its run included: no run id that `runs --show` would not know.
+      header_ = run.dry_run ? fmt::format("plan {} (dry run: nothing is written)\n", run.pipeline)
+                            : fmt::format("sync {} (run {})\n", run.pipeline, run.run_id);
+      if (!watching_) std::printf("%s", header_.c_str());
     }
     if (plan_ && f_.format == "json") std::printf("{\"records\":[");
     if (plan_ && f_.format == "csv") {
       std::printf("entity,source_id,target_id,action,column,before,after,delta,reason\n");
     }
-  }
-
-  void OnEntityStart(const std::string& entity) override {
-    entity_start_ = Now();
-    (void)entity;
   }
 
   bool WantsWrittenRecords() const override { return plan_ || g_.verbose > 0; }
@@ -116,6 +113,7 @@ class CliObserver : public SyncObserver {
       if (g_.verbose > 0 && !problem) PrintDetail(r);
       return;
     }
+    progress_->Clear();
     if (f_.format == "json") {
       std::printf("%s%s", first_record_ ? "" : ",\n", JsonText(RecordToJson(r)).c_str());
       first_record_ = false;
@@ -133,37 +131,56 @@ class CliObserver : public SyncObserver {
     }
   }
 
-  void OnEntityTotal(const std::string&, int64_t total) override { total_ = total; }
-
-  void OnProgress(const std::string& entity, const RunCounts& c) override {
-    if (!tty_) return;
-    double secs = Seconds(entity_start_);
-    double rate = secs > 0 ? c.read / secs : 0;
-    std::string line = fmt::format("  {}: {}", entity, Thousands(c.read));
-    if (total_ > 0) {
-      line += fmt::format(" / {} rows ({}%)", Thousands(total_),
-                          std::min<int64_t>(100, c.read * 100 / total_));
-    } else {
-      line += " rows";
-    }
-    line += fmt::format("  {} rows/s", Thousands(static_cast<int64_t>(rate)));
-    if (total_ > c.read && rate > 0) {
-      line += fmt::format("  ETA {:.0f} s", static_cast<double>(total_ - c.read) / rate);
-    }
-    std::fprintf(stderr, "\r\033[K%s", line.c_str());
-    std::fflush(stderr);
+  void OnEntityStart(const std::string& entity) override { Saw(entity); }
+  void OnEntityTotal(const std::string& entity, int64_t total) override {
+    progress_->Total(entity, total);
   }
-
-  void OnEntityEnd(const std::string&, const RunCounts&) override {
-    if (tty_) std::fprintf(stderr, "\r\033[K");
+  void OnProgress(const std::string& entity, const RunCounts& c) override {
+    Saw(entity) = c;
+    progress_->Rows(entity, c.read);
+  }
+  void OnEntityEnd(const std::string& entity, const RunCounts& c) override {
+    Saw(entity) = c;
+    progress_->Clear();
   }
 
   void OnNotice(const std::string& text) override {
-    if (g_.verbose > 0) std::fprintf(stderr, "%s%s\n", tty_ ? "\r\033[K" : "", text.c_str());
+    if (g_.verbose == 0) return;
+    progress_->Clear();
+    std::fprintf(stderr, "%s\n", text.c_str());
   }
 
-  void Finish(const SyncReport& report) {
-    if (defer_header_) std::printf("%s", header_.c_str());
+  void Finish(const SyncReport& report) { Print(report, ""); }
+
+  // A run stopped on request (Ctrl-C): what it had committed, entity by entity.
+  void Stopped() {
+    if (run_.run_id.empty()) return;  // stopped before it started (waiting for the pipeline)
+    SyncReport partial;
+    partial.run = run_;
+    partial.run.status = "cancelled";
+    for (const std::string& name : order_) partial.entities.push_back({name, seen_[name], ""});
+    Print(partial,
+          plan_ ? "stopped: the plan above is incomplete"
+                : fmt::format("stopped: run {} cancelled; what it committed stays, and the next "
+                              "sync resumes after it",
+                              run_.run_id));
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  static double Seconds(Clock::time_point since) {
+    return std::chrono::duration<double>(Clock::now() - since).count();
+  }
+
+  RunCounts& Saw(const std::string& entity) {
+    if (!seen_.count(entity)) order_.push_back(entity);
+    return seen_[entity];
+  }
+
+  // The counts table and a verdict (`verdict` "" : from the counts).
+  void Print(const SyncReport& report, const std::string& verdict_given) {
+    progress_->Clear();
+    if (watching_ && !g_.quiet && f_.format == "table") std::printf("%s", header_.c_str());
     double secs = Seconds(start_);
     if (plan_ && f_.format == "json") {
       nlohmann::json summary = ReportJson(report, secs);
@@ -182,8 +199,12 @@ class CliObserver : public SyncObserver {
     std::vector<std::vector<std::string>> rows;
     RunCounts total;
     for (const EntityReport& e : report.entities) {
-      rows.push_back(CountsRow(e.entity, e.counts));
       total += e.counts;
+      const RunCounts& c = e.counts;
+      if (watching_ && c.inserted + c.updated + c.deleted + c.linked + c.skipped + c.failed == 0) {
+        continue;  // a pass names only what it changed
+      }
+      rows.push_back(CountsRow(e.entity, e.counts));
     }
     rows.push_back(CountsRow("total", total));
     std::printf("\n%s", FormatTable({"entity", "read", plan_ ? "insert" : "inserted",
@@ -191,13 +212,13 @@ class CliObserver : public SyncObserver {
                                      plan_ ? "delete" : "deleted", "skipped", "failed"},
                                     rows)
                             .c_str());
+    const std::string show = RunsShowCommand(g_, report.run.pipeline, report.run.run_id);
     if (!plan_ && !problems_.empty()) {
       std::printf("\nrecords not synced:\n");
       size_t n = 0;
       for (const RecordPlan& r : problems_) {
         if (f_.limit != 0 && n++ >= f_.limit) {
-          std::printf("  ... %zu more (tether runs show %s)\n", problems_.size() - f_.limit,
-                      report.run.run_id.c_str());
+          std::printf("  ... %zu more (%s)\n", problems_.size() - f_.limit, show.c_str());
           break;
         }
         std::printf("  %-5s %s %s: %s\n", std::string(ActionName(r.action)).c_str(),
@@ -205,9 +226,15 @@ class CliObserver : public SyncObserver {
       }
     }
     int64_t rate = secs > 0 ? static_cast<int64_t>(total.read / secs) : 0;
-    std::string verdict;
-    if (plan_) {
+    std::string verdict = verdict_given;
+    if (!verdict.empty()) {
+    } else if (plan_) {
       verdict = "dry run: nothing was written";
+    } else if (total.failed > 0) {
+      // Exit 5: the records that failed are what to look at, whatever else happened.
+      verdict =
+          fmt::format("run {} partial: {} record{} failed (`{}` lists them)", report.run.run_id,
+                      Thousands(total.failed), total.failed == 1 ? "" : "s", show);
     } else if (!total.Changed()) {
       verdict = "nothing to do: the target was already up to date";
       if (!problems_.empty()) {
@@ -217,13 +244,6 @@ class CliObserver : public SyncObserver {
       verdict = fmt::format("run {} {}", report.run.run_id, report.run.status);
     }
     std::printf("\n%s — %.2f s, %s rows/s\n", verdict.c_str(), secs, Thousands(rate).c_str());
-  }
-
- private:
-  using Clock = std::chrono::steady_clock;
-  static Clock::time_point Now() { return Clock::now(); }
-  static double Seconds(Clock::time_point since) {
-    return std::chrono::duration<double>(Clock::now() - since).count();
   }
 
   static std::vector<std::string> CountsRow(const std::string& name, const RunCounts& c) {
@@ -247,13 +267,21 @@ class CliObserver : public SyncObserver {
       entities.push_back(std::move(one));
       total += e.counts;
     }
-    return {{"run_id", report.run.run_id},   {"pipeline", report.run.pipeline},
-            {"dry_run", report.run.dry_run}, {"status", report.run.status},
-            {"resumed", report.resumed},     {"seconds", secs},
-            {"entities", entities},          {"total", CountsToJson(total)}};
+    // A plan is not recorded: it has no run id to look up.
+    nlohmann::json run_id =
+        report.run.dry_run ? nlohmann::json() : nlohmann::json(report.run.run_id);
+    return {{"run_id", run_id},
+            {"pipeline", report.run.pipeline},
+            {"dry_run", report.run.dry_run},
+            {"status", report.run.status},
+            {"resumed", report.resumed},
+            {"seconds", secs},
+            {"entities", entities},
+            {"total", CountsToJson(total)}};
   }
 
   void PrintDetail(const RecordPlan& r) {
+    progress_->Clear();
     std::string ids = r.source_id;
     if (!r.target_id.empty() && r.target_id != r.source_id) ids += " → " + r.target_id;
     std::string what = r.reason;
@@ -265,14 +293,16 @@ class CliObserver : public SyncObserver {
   const Globals& g_;
   const RunFlags& f_;
   bool plan_;
-  bool tty_;
+  ProgressLine* progress_;
   bool first_record_ = true;
-  bool defer_header_ = false;
+  bool watching_ = false;
   std::string header_;
-  int64_t total_ = 0;
-  Clock::time_point start_, entity_start_;
+  RunInfo run_;
+  Clock::time_point start_;
   std::map<std::string, size_t> shown_;
   std::vector<RecordPlan> problems_;
+  std::vector<std::string> order_;  // entities as they were first heard of
+  std::map<std::string, RunCounts> seen_;
 };
 
 // `sync --watch`: incremental passes until SIGINT / SIGTERM, one every interval. A signal
@@ -290,18 +320,37 @@ Status MarkSynced(const Globals& g, const Config& config, const SyncRequest& req
   return Status::OK();
 }
 
-int Watch(const Globals& g, const RunFlags& f, const Config& config, const SyncRequest& req) {
+// Away from a terminal (a log file), --watch says it is alive this often.
+constexpr std::chrono::minutes kWatchHeartbeat{10};
+
+int Watch(const Globals& g, const RunFlags& f, const Config& config, SyncRequest req) {
   std::optional<int64_t> interval_ms = ParseDurationMs(f.interval);
   if (!interval_ms) {
     Error(Status::InvalidArgument("--interval " + f.interval +
                                   ": expected a duration such as 5s, 500ms, 2m"));
     return kExitUsage;
   }
+  req.record_idle = false;  // a pass that finds nothing to do leaves no run row behind
+  ProgressLine progress(!g.quiet);
+  const bool table = f.format == "table" && !g.quiet;
+  if (table) {
+    std::printf("watch %s: an incremental pass every %s, until Ctrl-C or SIGTERM\n",
+                req.pipeline.c_str(), f.interval.c_str());
+    std::fflush(stdout);
+  }
+  int64_t passes = 0, changed = 0;  // since the last heartbeat
+  auto last_beat = std::chrono::steady_clock::now();
   for (;;) {
-    CliObserver obs(g, f, req.dry_run);
-    obs.DeferHeader();
+    CliObserver obs(g, f, req.dry_run, &progress);
+    obs.Watching();
     Result<SyncReport> report = RunSync(config, req, &obs);
+    ++passes;
     if (!report.ok()) {
+      progress.Clear();
+      if (report.status().code() == StatusCode::kCancelled) {
+        obs.Stopped();
+        return kExitInterrupted;
+      }
       Error(report.status());
       if (!report.status().IsRetryable()) return ExitCodeFor(report.status());
     } else {
@@ -311,18 +360,31 @@ int Watch(const Globals& g, const RunFlags& f, const Config& config, const SyncR
               total.skipped >
           0) {
         obs.Finish(*report);
+        ++changed;
       }
       if (f.mark_synced) {
         Status marked = MarkSynced(g, config, req);
         if (!marked.ok()) Error(marked);
       }
     }
+    const std::string at = UtcNow().substr(11, 8);
+    if (progress.on()) {
+      progress.Show(fmt::format("watch {}: pass {} at {} UTC{}; the next in {}", req.pipeline,
+                                passes, at, report.ok() ? "" : " failed", f.interval));
+    } else if (table && std::chrono::steady_clock::now() - last_beat >= kWatchHeartbeat) {
+      std::printf("%s UTC watch %s: %lld pass(es) in the last %lld min, %lld changed something\n",
+                  at.c_str(), req.pipeline.c_str(), static_cast<long long>(passes),
+                  static_cast<long long>(kWatchHeartbeat.count()), static_cast<long long>(changed));
+      std::fflush(stdout);
+      passes = changed = 0;
+      last_beat = std::chrono::steady_clock::now();
+    }
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(*interval_ms);
     while (std::chrono::steady_clock::now() < until) {
-      if (g_cancel.load()) return kExitOk;
+      if (req.cancel->load()) return kExitOk;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    if (g_cancel.load()) return kExitOk;
+    if (req.cancel->load()) return kExitOk;
   }
 }
 
@@ -348,13 +410,16 @@ Status SelectKeys(const Config& config, const std::string& pipeline, const RunFl
       const EntityConfig* ec = config.FindEntity(e);
       identity[e] = ec && ec->keys == KeyMode::kIdentity;
     }
-    TETHER_ASSIGN_OR_RETURN(auto from_file, ReadKeysFile(f.keys_file, single, identity));
-    for (auto& [entity, ids] : from_file) {
+    TETHER_ASSIGN_OR_RETURN(KeysFromFile from_file, ReadKeysFile(f.keys_file, single, identity));
+    for (auto& [entity, ids] : from_file.keys) {
       if (!f.entities.empty() &&
           std::find(f.entities.begin(), f.entities.end(), entity) == f.entities.end()) {
         continue;  // --entity narrows a file listing several
       }
+      std::vector<std::string>& origins = req->key_origins[entity];
+      origins.resize(req->keys[entity].size());  // --key values come first, named as they are
       for (std::string& id : ids) req->keys[entity].push_back(std::move(id));
+      for (std::string& o : from_file.origins[entity]) origins.push_back(std::move(o));
     }
     if (req->keys.empty()) {
       return Status::InvalidArgument(
@@ -402,6 +467,15 @@ int RunCommand(const Globals& g, RunFlags f, bool plan) {
     return kExitUsage;
   }
   if (f.batch_size > 0) req.batch_size = f.batch_size;
+  if (!f.wait.empty()) {
+    std::optional<int64_t> wait_ms = ParseDurationMs(f.wait);
+    if (!wait_ms) {
+      Error(Status::InvalidArgument("--wait " + f.wait +
+                                    ": expected a duration such as 30s, 10m, 1h"));
+      return kExitUsage;
+    }
+    req.lock_wait = std::chrono::milliseconds(*wait_ms);
+  }
   Status selected = SelectKeys(config, pipeline, f, &req);
   if (!selected.ok()) {
     Error(selected);
@@ -414,15 +488,16 @@ int RunCommand(const Globals& g, RunFlags f, bool plan) {
         "--keys/--key or filters"));
     return kExitUsage;
   }
-  req.cancel = &g_cancel;
+  req.cancel = StopOnSignals();
   req.count_rows = isatty(2) && !g.quiet && !req.changes;
-  signal(SIGINT, OnSignal);
-  signal(SIGTERM, OnSignal);
   if (f.watch) return Watch(g, f, config, req);
 
-  CliObserver obs(g, f, req.dry_run);
+  ProgressLine progress(!g.quiet);
+  CliObserver obs(g, f, req.dry_run, &progress);
   Result<SyncReport> report = RunSync(config, req, &obs);
   if (!report.ok()) {
+    progress.Clear();
+    if (report.status().code() == StatusCode::kCancelled) obs.Stopped();
     Error(report.status());
     if (report.status().code() == StatusCode::kPolicy) {
       std::fprintf(stderr, "tether: nothing was written\n");
@@ -456,6 +531,11 @@ int CheckCommand(const Globals& g, const std::vector<std::string>& pipelines) {
   if (!config.ok()) {
     Error(config.status());
     return ExitCodeFor(config.status());
+  }
+  if (config->pipelines.empty()) {
+    // An empty file (or one whose text never became keys) must not pass for a good one.
+    Error(Status::Config(config->path + ": defines no pipeline, so there is nothing to check"));
+    return kExitConfig;
   }
   std::printf("config %s: ok\n", config->path.c_str());
   NoticePrinter printer;
@@ -587,6 +667,14 @@ std::optional<StateAccess> OpenState(const Globals& g, const std::string& asked,
                      std::move(target).value()};
 }
 
+// What kind of run it was, from its options: full, changes (--changes, --watch) or keys
+// (--keys); runs recorded before the options said so are full or changes alike.
+std::string RunMode(const RunInfo& r) {
+  nlohmann::json options = nlohmann::json::parse(r.options, nullptr, false);
+  if (!options.is_object() || !options.contains("mode") || !options["mode"].is_string()) return "";
+  return options["mode"].get<std::string>();
+}
+
 int RunsCommand(const Globals& g, const std::string& asked, const std::string& show, size_t limit,
                 const std::string& format) {
   int code = kExitOk;
@@ -608,6 +696,7 @@ int RunsCommand(const Globals& g, const std::string& asked, const std::string& s
     if (format == "json") {
       nlohmann::json j = {{"run_id", (*run)->run_id},
                           {"status", (*run)->status},
+                          {"mode", RunMode(**run)},
                           {"counts", CountsToJson((*run)->counts)},
                           {"message", (*run)->message}};
       nlohmann::json rec = nlohmann::json::array();
@@ -622,8 +711,15 @@ int RunsCommand(const Globals& g, const std::string& asked, const std::string& s
       std::printf("%s\n", JsonText(j, 2).c_str());
       return kExitOk;
     }
-    std::printf("run %s  %s  started %s  finished %s\n", (*run)->run_id.c_str(),
-                (*run)->status.c_str(), (*run)->started_at.c_str(), (*run)->finished_at.c_str());
+    const RunCounts& c = (*run)->counts;
+    std::printf(
+        "run %s  %s  %s  started %s  finished %s\nread %s, inserted %s, updated %s, unchanged %s, "
+        "linked %s, deleted %s, skipped %s, failed %s\n",
+        (*run)->run_id.c_str(), (*run)->status.c_str(), RunMode(**run).c_str(),
+        (*run)->started_at.c_str(), (*run)->finished_at.c_str(), Thousands(c.read).c_str(),
+        Thousands(c.inserted).c_str(), Thousands(c.updated).c_str(), Thousands(c.unchanged).c_str(),
+        Thousands(c.linked).c_str(), Thousands(c.deleted).c_str(), Thousands(c.skipped).c_str(),
+        Thousands(c.failed).c_str());
     if (!(*run)->message.empty()) std::printf("%s\n", (*run)->message.c_str());
     std::vector<std::vector<std::string>> rows;
     for (const RecordResult& r : *results) {
@@ -641,12 +737,15 @@ int RunsCommand(const Globals& g, const std::string& asked, const std::string& s
   if (format == "json") {
     nlohmann::json arr = nlohmann::json::array();
     for (const RunInfo& r : *runs) {
+      nlohmann::json options = nlohmann::json::parse(r.options, nullptr, false);
       arr.push_back({{"run_id", r.run_id},
                      {"pipeline", r.pipeline},
                      {"status", r.status},
+                     {"mode", RunMode(r)},
                      {"started_at", r.started_at},
                      {"finished_at", r.finished_at},
                      {"counts", CountsToJson(r.counts)},
+                     {"options", options.is_discarded() ? nlohmann::json() : options},
                      {"message", r.message}});
     }
     std::printf("%s\n", JsonText(arr, 2).c_str());
@@ -654,13 +753,14 @@ int RunsCommand(const Globals& g, const std::string& asked, const std::string& s
   }
   std::vector<std::vector<std::string>> rows;
   for (const RunInfo& r : *runs) {
-    rows.push_back({r.run_id, r.status, r.started_at, Thousands(r.counts.read),
-                    Thousands(r.counts.inserted), Thousands(r.counts.updated),
-                    Thousands(r.counts.unchanged), Thousands(r.counts.skipped),
-                    Thousands(r.counts.failed)});
+    const RunCounts& c = r.counts;
+    rows.push_back({r.run_id, r.status, RunMode(r), r.started_at, Thousands(c.read),
+                    Thousands(c.inserted), Thousands(c.updated), Thousands(c.unchanged),
+                    Thousands(c.linked), Thousands(c.deleted), Thousands(c.skipped),
+                    Thousands(c.failed)});
   }
-  std::printf("%s", FormatTable({"run", "status", "started", "read", "inserted", "updated",
-                                 "unchanged", "skipped", "failed"},
+  std::printf("%s", FormatTable({"run", "status", "mode", "started", "read", "inserted", "updated",
+                                 "unchanged", "linked", "deleted", "skipped", "failed"},
                                 rows)
                         .c_str());
   return kExitOk;
@@ -762,6 +862,9 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f, bool plan) {
     cmd->add_option("--interval", f->interval, "Pause between --watch passes (default 5s)");
     cmd->add_flag("--mark-synced", f->mark_synced,
                   "After --changes: prune the changes every pipeline has consumed");
+    cmd->add_option("--wait", f->wait,
+                    "When another run holds the pipeline, wait up to DURATION for it (default: "
+                    "fail at once, exit 4)");
   }
   cmd->add_flag("--changes", f->changes,
                 "Incremental: only records the source's change log (tether track) lists");

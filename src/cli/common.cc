@@ -1,6 +1,7 @@
 #include "cli/common.h"
 
 #include <fmt/format.h>
+#include <signal.h>
 
 #include <cstdio>
 #include <utility>
@@ -10,13 +11,48 @@
 
 namespace tether::cli {
 
-void Error(const Status& s) { std::fprintf(stderr, "tether: %s\n", s.message().c_str()); }
+void Error(const Status& s) {
+  // A message of several problems (a config's) has one per line: each gets the prefix.
+  const std::string& m = s.message();
+  for (size_t start = 0; start <= m.size();) {
+    size_t end = m.find('\n', start);
+    if (end == std::string::npos) end = m.size();
+    std::fprintf(stderr, "tether: %.*s\n", static_cast<int>(end - start), m.data() + start);
+    start = end + 1;
+  }
+}
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void OnStopSignal(int) {
+  if (g_stop.exchange(true)) {
+    // A second signal: stop now. Every committed batch is consistent; the open one rolls back.
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    raise(SIGTERM);
+  }
+}
+
+}  // namespace
+
+const std::atomic<bool>* StopOnSignals() {
+  signal(SIGINT, OnStopSignal);
+  signal(SIGTERM, OnStopSignal);
+  return &g_stop;
+}
 
 Result<Config> Load(const Globals& g) { return LoadConfig(g.config_path); }
 
 Result<std::string> PickPipeline(const Config& config, const std::string& asked) {
   if (!asked.empty()) return asked;
   if (config.pipelines.size() == 1) return config.pipelines[0].name;
+  if (config.pipelines.empty()) {
+    return Status::InvalidArgument(config.path +
+                                   ": defines no pipeline (see `pipelines:` in "
+                                   "the README's configuration reference)");
+  }
   std::vector<std::string> names;
   for (const PipelineConfig& p : config.pipelines) names.push_back(p.name);
   return Status::InvalidArgument(

@@ -2,6 +2,7 @@
 // printing an error. Internal to src/cli.
 #pragma once
 
+#include <atomic>
 #include <string>
 
 #include "config/config.h"
@@ -15,8 +16,11 @@ struct Globals {
   bool quiet = false;
 };
 
-// "tether: <message>" on stderr.
+// "tether: <message>" on stderr; each line of a message of several lines is prefixed.
 void Error(const Status& s);
+// From now on SIGINT and SIGTERM raise the returned flag, which a run checks between batches; a
+// second signal ends the process at once (the open batch rolls back).
+const std::atomic<bool>* StopOnSignals();
 Result<Config> Load(const Globals& g);
 // `asked`, or the config's only pipeline; an error listing the pipelines when there are several.
 Result<std::string> PickPipeline(const Config& config, const std::string& asked);

@@ -1,6 +1,7 @@
 #include "cli/diff_command.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -10,7 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "cli/common.h"
 #include "cli/output.h"
+#include "cli/progress.h"
 #include "compare/diff.h"
 
 namespace tether::cli {
@@ -96,6 +99,18 @@ std::string SummaryTable(const DiffReport& report) {
                      rows);
 }
 
+// A compare stopped on request (Ctrl-C): what it had found in what it had compared.
+std::string StoppedVerdict(const DiffReport& report, double secs) {
+  int64_t n = 0;
+  for (const EntityDiff& e : report.entities) {
+    n += e.only_in_source + e.only_in_target + e.changed + e.invalid;
+  }
+  return fmt::format(
+      "stopped after {:.2f} s: {} difference{} in what was compared; the rest was "
+      "not compared",
+      secs, Thousands(n), n == 1 ? "" : "s");
+}
+
 std::string Verdict(const DiffReport& report, double secs) {
   int64_t n = 0, kept = 0;
   size_t entities = 0;
@@ -117,10 +132,51 @@ std::string Verdict(const DiffReport& report, double secs) {
                      secs);
 }
 
-// Writes each difference as it comes, in the chosen format, to stdout or --output.
-class DiffPrinter final : public DiffObserver {
+// What diff and verify show while they compare: the progress line on a terminal, and the
+// counts so far, for a compare stopped on request.
+class ProgressWatcher : public DiffObserver {
  public:
-  DiffPrinter(const Globals& g, const DiffFlags& f, FILE* out) : g_(g), f_(f), out_(out) {
+  explicit ProgressWatcher(const Globals& g) : g_(g), progress_(!g.quiet) {}
+
+  void OnEntityTotal(const std::string& entity, int64_t total) override {
+    progress_.Total(entity, total);
+  }
+  void OnProgress(const EntityDiff& so_far) override {
+    if (!seen_.count(so_far.entity)) order_.push_back(so_far.entity);
+    seen_[so_far.entity] = so_far;
+    progress_.Rows(so_far.entity, so_far.source_rows);
+  }
+  void OnNotice(const std::string& text) override {
+    if (g_.verbose == 0) return;
+    progress_.Clear();
+    std::fprintf(stderr, "%s\n", text.c_str());
+  }
+
+  // The entities compared so far, with their counts.
+  DiffReport SoFar(const std::string& pipeline) const {
+    DiffReport r;
+    r.pipeline = pipeline;
+    for (const std::string& e : order_) {
+      r.entities.push_back(seen_.at(e));
+      r.entities.back().method = "stopped";
+    }
+    return r;
+  }
+
+ protected:
+  const Globals& g_;
+  ProgressLine progress_;
+
+ private:
+  std::vector<std::string> order_;
+  std::map<std::string, EntityDiff> seen_;
+};
+
+// Writes each difference as it comes, in the chosen format, to stdout or --output.
+class DiffPrinter final : public ProgressWatcher {
+ public:
+  DiffPrinter(const Globals& g, const DiffFlags& f, FILE* out)
+      : ProgressWatcher(g), f_(f), out_(out) {
     if (f_.format == "json") {
       std::fprintf(out_, "{\"differences\":[");
     } else if (f_.format == "csv") {
@@ -131,6 +187,7 @@ class DiffPrinter final : public DiffObserver {
   }
 
   void OnDifference(const Difference& d) override {
+    progress_.Clear();
     if (f_.format == "json") {
       std::fprintf(out_, "%s%s", first_ ? "\n" : ",\n", JsonText(DifferenceJson(d)).c_str());
       first_ = false;
@@ -156,20 +213,19 @@ class DiffPrinter final : public DiffObserver {
     }
   }
 
-  void OnNotice(const std::string& text) override {
-    if (g_.verbose > 0) std::fprintf(stderr, "%s\n", text.c_str());
-  }
-
-  void Finish(const DiffReport& report, double secs) {
+  // `stopped`: the compare was stopped on request, and `report` holds what it had compared.
+  void Finish(const DiffReport& report, double secs, bool stopped = false) {
+    progress_.Clear();
     if (f_.format == "json") {
       nlohmann::json entities = nlohmann::json::array();
       for (const EntityDiff& e : report.entities) entities.push_back(EntityJson(e));
       std::fprintf(out_,
-                   "%s],\"pipeline\":%s,\"equal\":%s,\"in_step\":%s,\"seconds\":%.3f,"
+                   "%s],\"pipeline\":%s,\"equal\":%s,\"in_step\":%s,%s\"seconds\":%.3f,"
                    "\"entities\":%s}\n",
                    first_ ? "" : "\n", JsonText(nlohmann::json(report.pipeline)).c_str(),
-                   report.equal() ? "true" : "false", report.in_step() ? "true" : "false", secs,
-                   JsonText(entities).c_str());
+                   report.equal() && !stopped ? "true" : "false",
+                   report.in_step() && !stopped ? "true" : "false",
+                   stopped ? "\"stopped\":true," : "", secs, JsonText(entities).c_str());
       return;
     }
     if (f_.format == "csv") return;
@@ -178,11 +234,10 @@ class DiffPrinter final : public DiffObserver {
                    Thousands(static_cast<int64_t>(n)).c_str(), entity.c_str());
     }
     std::fprintf(out_, "%s%s\n%s\n", shown_.empty() ? "" : "\n", SummaryTable(report).c_str(),
-                 Verdict(report, secs).c_str());
+                 (stopped ? StoppedVerdict(report, secs) : Verdict(report, secs)).c_str());
   }
 
  private:
-  const Globals& g_;
   const DiffFlags& f_;
   FILE* out_;
   bool first_ = true;
@@ -215,8 +270,14 @@ int DiffCommand(const Globals& g, const DiffFlags& f) {
   req.pipeline = pipeline;
   req.entities = f.entities;
   req.checksums = !f.no_checksums;
+  req.cancel = StopOnSignals();
+  req.count_rows = !g.quiet && isatty(2);
   Result<DiffReport> report = RunDiff(config, req, &printer);
-  if (report.ok()) printer.Finish(*report, Since(start));
+  if (report.ok()) {
+    printer.Finish(*report, Since(start));
+  } else if (report.status().code() == StatusCode::kCancelled) {
+    printer.Finish(printer.SoFar(pipeline), Since(start), /*stopped=*/true);
+  }
   int code = report.ok() ? kExitOk : ExitCodeFor(report.status());
   if (out != stdout && std::fclose(out) != 0 && code == kExitOk) {
     Error(Status::Io(fmt::format("--output {}: {}", f.output, std::strerror(errno))));
@@ -227,22 +288,19 @@ int DiffCommand(const Globals& g, const DiffFlags& f) {
 }
 
 // verify lists differences only with -v, and then only a few.
-class VerifyPrinter final : public DiffObserver {
+class VerifyPrinter final : public ProgressWatcher {
  public:
-  explicit VerifyPrinter(const Globals& g) : g_(g) {}
+  explicit VerifyPrinter(const Globals& g) : ProgressWatcher(g) {}
   void OnDifference(const Difference& d) override {
     if (g_.verbose == 0 || shown_++ >= 20) return;
+    progress_.Clear();
     std::string what = d.reason;
     for (const FieldChange& c : d.fields) what += (what.empty() ? "" : "; ") + FormatChange(c);
     std::printf("  %-15s %s %s  %s\n", KindLabel(d.kind).c_str(), d.entity.c_str(),
                 (d.source_id.empty() ? d.target_id : d.source_id).c_str(), what.c_str());
   }
-  void OnNotice(const std::string& text) override {
-    if (g_.verbose > 0) std::fprintf(stderr, "%s\n", text.c_str());
-  }
 
  private:
-  const Globals& g_;
   int shown_ = 0;
 };
 
@@ -256,8 +314,15 @@ int Verify(const Globals& g, const Config& config, const std::string& pipeline,
   req.pipeline = pipeline;
   req.entities = entities;
   req.checksums = checksums;
+  req.cancel = StopOnSignals();
+  req.count_rows = !g.quiet && isatty(2);
   Result<DiffReport> report = RunDiff(config, req, &printer);
   if (!report.ok()) {
+    if (report.status().code() == StatusCode::kCancelled) {
+      DiffReport so_far = printer.SoFar(pipeline);
+      std::printf("\nverify:\n%s%s\n", SummaryTable(so_far).c_str(),
+                  StoppedVerdict(so_far, Since(start)).c_str());
+    }
     Error(report.status().WithContext("verify"));
     return ExitCodeFor(report.status());
   }

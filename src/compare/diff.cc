@@ -5,6 +5,20 @@
 namespace tether {
 namespace {
 
+// What a compare run's counts mean as differences.
+EntityDiff ToEntityDiff(const std::string& entity, const RunCounts& c, const std::string& method) {
+  EntityDiff d;
+  d.entity = entity;
+  d.source_rows = c.read;
+  d.unchanged = c.unchanged + c.linked;
+  d.only_in_source = c.inserted;
+  d.only_in_target = c.deleted;
+  d.changed = c.updated;
+  d.invalid = c.skipped + c.failed;
+  d.method = method;
+  return d;
+}
+
 // Turns the compare run's record decisions into differences.
 class Collector final : public SyncObserver {
  public:
@@ -49,6 +63,12 @@ class Collector final : public SyncObserver {
   int64_t kept(const std::string& entity) const {
     auto k = kept_.find(entity);
     return k == kept_.end() ? 0 : k->second;
+  }
+  void OnEntityTotal(const std::string& entity, int64_t total) override {
+    if (to_) to_->OnEntityTotal(entity, total);
+  }
+  void OnProgress(const std::string& entity, const RunCounts& totals) override {
+    if (to_) to_->OnProgress(ToEntityDiff(entity, totals, ""));
   }
 
  private:
@@ -97,21 +117,14 @@ Result<DiffReport> RunDiff(const Config& config, const DiffRequest& request,
   req.cancel = request.cancel;
   req.checksums = request.checksums;
   req.checksum_options = request.checksum_options;
+  req.count_rows = request.count_rows;
   Collector collector(observer);
   TETHER_ASSIGN_OR_RETURN(SyncReport sync, RunSync(config, req, &collector));
   DiffReport report;
   report.pipeline = sync.run.pipeline;
   for (const EntityReport& e : sync.entities) {
-    EntityDiff d;
-    d.entity = e.entity;
-    d.source_rows = e.counts.read;
-    d.unchanged = e.counts.unchanged + e.counts.linked;
-    d.only_in_source = e.counts.inserted;
-    d.only_in_target = e.counts.deleted;
-    d.changed = e.counts.updated;
-    d.invalid = e.counts.skipped + e.counts.failed;
+    EntityDiff d = ToEntityDiff(e.entity, e.counts, e.method);
     d.kept = collector.kept(e.entity);
-    d.method = e.method;
     report.entities.push_back(std::move(d));
   }
   return report;

@@ -64,6 +64,7 @@ struct DiffRequest {
   const std::atomic<bool>* cancel = nullptr;  // checked between batches
   bool checksums = true;  // SyncRequest::checksums: skip ranges whose checksums agree
   ChecksumPlanOptions checksum_options;
+  bool count_rows = false;  // count each entity's source rows first, for progress estimates
 };
 
 class DiffObserver {
@@ -72,6 +73,13 @@ class DiffObserver {
   // Each difference as it is found.
   virtual void OnDifference(const Difference& d) { (void)d; }
   virtual void OnNotice(const std::string& text) { (void)text; }
+  // With DiffRequest::count_rows: how many source rows the entity's compare reads.
+  virtual void OnEntityTotal(const std::string& entity, int64_t total) {
+    (void)entity;
+    (void)total;
+  }
+  // After each batch compared: the entity's counts so far (method not yet known).
+  virtual void OnProgress(const EntityDiff& so_far) { (void)so_far; }
 };
 
 Result<DiffReport> RunDiff(const Config& config, const DiffRequest& request,

@@ -39,4 +39,10 @@ const std::string* EntityConfig::ReferenceOf(const std::string& column) const {
   return nullptr;
 }
 
+const SourceLocation& EntityConfig::LocationOf(const std::string& key,
+                                               const std::string& name) const {
+  auto it = name_locations.find({key, name});
+  return it == name_locations.end() ? location : it->second;
+}
+
 }  // namespace tether

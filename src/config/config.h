@@ -79,9 +79,16 @@ struct EntityConfig {
   std::optional<std::string> soft_delete_column;   // with delete: soft
   std::map<std::string, ValidationRule> validate;  // source column -> rule
   SourceLocation location;
+  // Where each table and column name of the entity was written, by the key naming it and the
+  // name: {"match", "sku"}, {"references", "category_id"}, {"columns.rename", "title"}, ...;
+  // tables as {"source_table", ""} and {"target_table", ""}. For messages that point at the
+  // entry at fault.
+  std::map<std::pair<std::string, std::string>, SourceLocation> name_locations;
 
   // The entity a column refers to, or nullptr.
   const std::string* ReferenceOf(const std::string& column) const;
+  // Where `name` was written under `key`, or the entity's own location when that is unknown.
+  const SourceLocation& LocationOf(const std::string& key, const std::string& name = "") const;
 };
 
 struct PipelineConfig {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <set>
 #include <sstream>
 #include <string_view>
 #include <utility>
@@ -155,32 +156,32 @@ class Loader {
     }
     TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> top, r_.Map(root, kTopKeys));
     Keys keys(top);
-    if (const YamlEntry* e = keys.Find("version")) {
-      TETHER_ASSIGN_OR_RETURN(int64_t version, r_.Integer(e->value, 0, 1'000'000));
-      if (version != 1) {
-        return r_.Error(
-            e->value, fmt::format("unsupported version {}; this tether reads version 1", version));
-      }
-    }
-    if (const YamlEntry* e = keys.Find("connections")) {
-      TETHER_RETURN_IF_ERROR(LoadConnections(e->value));
-    }
-    if (const YamlEntry* e = keys.Find("entities")) {
-      TETHER_RETURN_IF_ERROR(LoadEntities(e->value));
-    }
-    if (const YamlEntry* e = keys.Find("pipelines")) {
-      TETHER_RETURN_IF_ERROR(LoadPipelines(e->value));
-    }
-    if (const YamlEntry* e = keys.Find("server")) {
-      TETHER_RETURN_IF_ERROR(LoadServer(*e, &config_->server));
-    }
-    for (const PipelineConfig& p : config_->pipelines) {
-      TETHER_RETURN_IF_ERROR(EntityOrder(*config_, p).status());
+    // Each section, and each connection, entity and pipeline in it, is read on its own, so that
+    // one load reports every problem; a problem of one entry is not reported again by the
+    // entries that name it.
+    if (const YamlEntry* e = keys.Find("version")) Note(LoadVersion(e->value));
+    if (const YamlEntry* e = keys.Find("connections")) Note(LoadConnections(e->value));
+    if (const YamlEntry* e = keys.Find("entities")) Note(LoadEntities(e->value));
+    if (const YamlEntry* e = keys.Find("pipelines")) Note(LoadPipelines(e->value));
+    if (const YamlEntry* e = keys.Find("server")) Note(LoadServer(*e, &config_->server));
+    for (const PipelineConfig& p : config_->pipelines) Note(EntityOrder(*config_, p).status());
+    return Problems(problems_);
+  }
+
+ private:
+  void Note(const Status& s) {
+    if (!s.ok()) problems_.push_back(s);
+  }
+
+  Status LoadVersion(const YamlValue& v) const {
+    TETHER_ASSIGN_OR_RETURN(int64_t version, r_.Integer(v, 0, 1'000'000));
+    if (version != 1) {
+      return r_.Error(v,
+                      fmt::format("unsupported version {}; this tether reads version 1", version));
     }
     return Status::OK();
   }
 
- private:
   Status CheckName(const YamlEntry& e, const std::string& section) const {
     if (e.key.empty()) return r_.Error(e.key_mark, section, "a name must not be empty");
     return Status::OK();
@@ -191,30 +192,39 @@ class Loader {
   Status LoadConnections(const YamlValue& v) {
     TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> entries, r_.Map(v));
     for (const YamlEntry& e : entries) {
-      TETHER_RETURN_IF_ERROR(CheckName(e, v.path));
-      ConnectionConfig c;
-      c.name = e.key;
-      c.location = r_.Location(e.key_mark);
-      YamlValue url_value = e.value;
-      if (e.value.node.IsMap()) {
-        TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> fields, r_.Map(e.value, kConnectionKeys));
-        const YamlEntry* url = Keys(fields).Find("url");
-        if (url == nullptr) return r_.Error(e.key_mark, e.value.path, "missing 'url'");
-        url_value = url->value;
-      } else if (e.value.IsNull() || !e.value.node.IsScalar()) {
-        return r_.Error(e.value, fmt::format("expected a URL or {{ url: ... }}, got {}",
-                                             YamlReader::Describe(e.value)));
+      Status st = LoadConnection(v, e);
+      if (!st.ok()) {
+        Note(st);
+        broken_connections_.insert(e.key);
       }
-      TETHER_ASSIGN_OR_RETURN(c.url, r_.String(url_value));
-      // The URL may hold a password: describe the problem without echoing it.
-      if (!HasScheme(c.url)) {
-        return r_.Error(url_value,
-                        "expected a URL such as sqlite:path, postgres://..., mysql://... or "
-                        "https://...");
-      }
-      c.url = ResolveSqliteUrl(c.url, config_->base_dir);
-      config_->connections.push_back(std::move(c));
     }
+    return Status::OK();
+  }
+
+  Status LoadConnection(const YamlValue& v, const YamlEntry& e) {
+    TETHER_RETURN_IF_ERROR(CheckName(e, v.path));
+    ConnectionConfig c;
+    c.name = e.key;
+    c.location = r_.Location(e.key_mark);
+    YamlValue url_value = e.value;
+    if (e.value.node.IsMap()) {
+      TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> fields, r_.Map(e.value, kConnectionKeys));
+      const YamlEntry* url = Keys(fields).Find("url");
+      if (url == nullptr) return r_.Error(e.key_mark, e.value.path, "missing 'url'");
+      url_value = url->value;
+    } else if (e.value.IsNull() || !e.value.node.IsScalar()) {
+      return r_.Error(e.value, fmt::format("expected a URL or {{ url: ... }}, got {}",
+                                           YamlReader::Describe(e.value)));
+    }
+    TETHER_ASSIGN_OR_RETURN(c.url, r_.String(url_value));
+    // The URL may hold a password: describe the problem without echoing it.
+    if (!HasScheme(c.url)) {
+      return r_.Error(url_value,
+                      "expected a URL such as sqlite:path, postgres://..., mysql://... or "
+                      "https://...");
+    }
+    c.url = ResolveSqliteUrl(c.url, config_->base_dir);
+    config_->connections.push_back(std::move(c));
     return Status::OK();
   }
 
@@ -223,18 +233,23 @@ class Loader {
   Status LoadEntities(const YamlValue& v) {
     TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> entries, r_.Map(v));
     for (const YamlEntry& e : entries) {
-      TETHER_RETURN_IF_ERROR(CheckName(e, v.path));
       EntityConfig entity;
-      TETHER_RETURN_IF_ERROR(LoadEntity(e, &entity));
+      Status st = CheckName(e, v.path);
+      if (st.ok()) st = LoadEntity(e, &entity);
+      if (!st.ok()) {
+        Note(st);
+        broken_entities_.insert(e.key);
+        continue;
+      }
       config_->entities.push_back(std::move(entity));
     }
     // References may point at entities defined further down; check them once all are known.
     std::vector<std::string_view> names;
     for (const EntityConfig& e : config_->entities) names.push_back(e.name);
     for (const ReferenceSite& site : reference_sites_) {
-      if (config_->FindEntity(site.parent) == nullptr) {
-        return r_.Error(site.value, fmt::format("entity '{}' is not defined{}", site.parent,
-                                                DidYouMean(site.parent, names)));
+      if (config_->FindEntity(site.parent) == nullptr && !broken_entities_.count(site.parent)) {
+        Note(r_.Error(site.value, fmt::format("entity '{}' is not defined{}", site.parent,
+                                              DidYouMean(site.parent, names))));
       }
     }
     return Status::OK();
@@ -263,9 +278,13 @@ class Loader {
       }
       TETHER_ASSIGN_OR_RETURN(entity->source_table, r_.String(table->value));
       entity->target_table = entity->source_table;
+      Place(entity, "source_table", "", table->value.mark);
+      Place(entity, "target_table", "", table->value.mark);
     } else if (source_table != nullptr && target_table != nullptr) {
       TETHER_ASSIGN_OR_RETURN(entity->source_table, r_.String(source_table->value));
       TETHER_ASSIGN_OR_RETURN(entity->target_table, r_.String(target_table->value));
+      Place(entity, "source_table", "", source_table->value.mark);
+      Place(entity, "target_table", "", target_table->value.mark);
     } else if (source_table != nullptr || target_table != nullptr) {
       const YamlEntry* given = source_table != nullptr ? source_table : target_table;
       return r_.Error(
@@ -292,7 +311,7 @@ class Loader {
 
     entity->key = {"id"};
     if (const YamlEntry* f = keys.Find("key")) {
-      TETHER_ASSIGN_OR_RETURN(entity->key, Names(f->value));
+      TETHER_ASSIGN_OR_RETURN(entity->key, Names(f->value, entity, "key"));
       if (entity->key.empty()) return r_.Error(f->value, "must name at least one column");
     }
     if (const YamlEntry* f = keys.Find("keys")) {
@@ -309,6 +328,7 @@ class Loader {
         if (ref.key.empty()) return r_.Error(ref.key_mark, f->value.path, "empty column name");
         TETHER_ASSIGN_OR_RETURN(std::string parent, r_.String(ref.value));
         entity->references.emplace_back(ref.key, parent);
+        Place(entity, "references", ref.key, ref.key_mark);
         reference_sites_.push_back({ref.value, parent});
       }
     }
@@ -316,24 +336,29 @@ class Loader {
       TETHER_RETURN_IF_ERROR(LoadCursor(f->value, entity));
     }
     if (const YamlEntry* f = keys.Find("columns")) {
-      TETHER_RETURN_IF_ERROR(LoadColumns(f->value, &entity->columns));
+      TETHER_RETURN_IF_ERROR(LoadColumns(f->value, entity));
     }
     if (const YamlEntry* f = keys.Find("filter")) {
-      TETHER_RETURN_IF_ERROR(LoadFilter(f->value, &entity->filter));
+      TETHER_RETURN_IF_ERROR(LoadFilter(f->value, entity));
     }
     if (const YamlEntry* f = keys.Find("delete")) {
       TETHER_RETURN_IF_ERROR(LoadDelete(f->value, entity));
     }
     if (const YamlEntry* f = keys.Find("validate")) {
-      TETHER_RETURN_IF_ERROR(LoadValidate(f->value, &entity->validate));
+      TETHER_RETURN_IF_ERROR(LoadValidate(f->value, entity));
     }
     return Status::OK();
   }
 
-  Result<std::vector<std::string>> Names(const YamlValue& v) const {
+  // Column names, each placed under `key` in the entity's name_locations.
+  Result<std::vector<std::string>> Names(const YamlValue& v, EntityConfig* entity,
+                                         const std::string& key) const {
     TETHER_ASSIGN_OR_RETURN(std::vector<YamlText> items, r_.StringList(v));
     std::vector<std::string> names;
-    for (YamlText& t : items) names.push_back(std::move(t.text));
+    for (YamlText& t : items) {
+      Place(entity, key, t.text, t.mark);
+      names.push_back(std::move(t.text));
+    }
     return names;
   }
 
@@ -358,6 +383,7 @@ class Loader {
                           "a match column needs its name: { column: email, normalize: lower }");
         }
         TETHER_ASSIGN_OR_RETURN(column, r_.String(c->value));
+        Place(entity, "match", column, c->value.mark);
         if (const YamlEntry* n = keys.Find("normalize")) {
           TETHER_ASSIGN_OR_RETURN(std::vector<YamlText> names, r_.StringList(n->value));
           for (const YamlText& name : names) {
@@ -374,6 +400,7 @@ class Loader {
         }
       } else {
         TETHER_ASSIGN_OR_RETURN(column, r_.String(item));
+        Place(entity, "match", column, item.mark);
       }
       if (std::find(entity->match.begin(), entity->match.end(), column) != entity->match.end()) {
         return r_.Error(item, fmt::format("'{}' is listed twice", column));
@@ -384,11 +411,17 @@ class Loader {
     return Status::OK();
   }
 
-  Status LoadColumns(const YamlValue& v, ColumnsConfig* columns) {
+  void Place(EntityConfig* entity, const std::string& key, const std::string& name,
+             const YAML::Mark& mark) const {
+    entity->name_locations.emplace(std::make_pair(key, name), r_.Location(mark));
+  }
+
+  Status LoadColumns(const YamlValue& v, EntityConfig* entity) {
+    ColumnsConfig* columns = &entity->columns;
     TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> fields, r_.Map(v, kColumnsKeys));
     Keys keys(fields);
     if (const YamlEntry* f = keys.Find("include")) {
-      TETHER_ASSIGN_OR_RETURN(columns->include, Names(f->value));
+      TETHER_ASSIGN_OR_RETURN(columns->include, Names(f->value, entity, "columns.include"));
     }
     if (const YamlEntry* f = keys.Find("exclude")) {
       TETHER_ASSIGN_OR_RETURN(std::vector<YamlText> items, r_.StringList(f->value));
@@ -398,6 +431,7 @@ class Loader {
           return r_.Error(t.mark, f->value.path,
                           fmt::format("'{}' is both included and excluded", t.text));
         }
+        Place(entity, "columns.exclude", t.text, t.mark);
         columns->exclude.push_back(std::move(t.text));
       }
     }
@@ -412,12 +446,14 @@ class Loader {
                                                e.key, target));
         }
         columns->rename[e.key] = target;
+        Place(entity, "columns.rename", e.key, e.key_mark);
       }
     }
     if (const YamlEntry* f = keys.Find("default")) {
       TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> defaults, r_.Map(f->value));
       for (const YamlEntry& e : defaults) {
         TETHER_ASSIGN_OR_RETURN(columns->defaults[e.key], r_.TypedScalar(e.value));
+        Place(entity, "columns.default", e.key, e.key_mark);
       }
     }
     if (const YamlEntry* f = keys.Find("values")) {
@@ -429,6 +465,7 @@ class Loader {
         }
         TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> pairs, r_.Map(col.value));
         auto& out = columns->values[col.key];
+        Place(entity, "columns.values", col.key, col.key_mark);
         for (const YamlEntry& p : pairs) {
           TETHER_ASSIGN_OR_RETURN(Value to, r_.TypedScalar(p.value));
           out.emplace_back(r_.TypedKey(p), std::move(to));
@@ -438,7 +475,8 @@ class Loader {
     return Status::OK();
   }
 
-  Status LoadFilter(const YamlValue& v, FilterConfig* filter) {
+  Status LoadFilter(const YamlValue& v, EntityConfig* entity) {
+    FilterConfig* filter = &entity->filter;
     TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> fields, r_.Map(v, kFilterKeys));
     Keys keys(fields);
     if (const YamlEntry* f = keys.Find("where")) {
@@ -446,11 +484,13 @@ class Loader {
       for (const YamlText& t : items) {
         Result<Condition> c = ParseCondition(t.text);
         if (!c.ok()) return r_.Error(t.mark, f->value.path, c.status().message());
+        Place(entity, "filter.where", c->column, t.mark);
         filter->where.push_back(std::move(c).value());
       }
     }
     if (const YamlEntry* f = keys.Find("date_column")) {
       TETHER_ASSIGN_OR_RETURN(filter->date_column, r_.String(f->value));
+      Place(entity, "filter.date_column", *filter->date_column, f->value.mark);
     }
     return Status::OK();
   }
@@ -459,6 +499,7 @@ class Loader {
   Status LoadCursor(const YamlValue& v, EntityConfig* entity) {
     if (!v.node.IsMap()) {
       TETHER_ASSIGN_OR_RETURN(entity->cursor, r_.String(v));
+      Place(entity, "cursor", *entity->cursor, v.mark);
       return Status::OK();
     }
     TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> fields, r_.Map(v, kCursorKeys));
@@ -466,6 +507,7 @@ class Loader {
     if (column == nullptr)
       return r_.Error(v, "a cursor needs its column: cursor: { column: updated_at }");
     TETHER_ASSIGN_OR_RETURN(entity->cursor, r_.String(column->value));
+    Place(entity, "cursor", *entity->cursor, column->value.mark);
     if (const YamlEntry* lag = Keys(fields).Find("lag")) {
       TETHER_ASSIGN_OR_RETURN(std::string text, r_.String(lag->value));
       std::optional<int64_t> ms = ParseDurationMs(text);
@@ -482,6 +524,7 @@ class Loader {
       const YamlEntry* soft = Keys(fields).Find("soft");
       if (soft == nullptr) return r_.Error(v, kChoices);
       TETHER_ASSIGN_OR_RETURN(entity->soft_delete_column, r_.String(soft->value));
+      Place(entity, "delete.soft", *entity->soft_delete_column, soft->value.mark);
       entity->delete_policy = DeletePolicy::kSoft;
       return Status::OK();
     }
@@ -501,11 +544,13 @@ class Loader {
     return Status::OK();
   }
 
-  Status LoadValidate(const YamlValue& v, std::map<std::string, ValidationRule>* rules) {
+  Status LoadValidate(const YamlValue& v, EntityConfig* entity) {
+    std::map<std::string, ValidationRule>* rules = &entity->validate;
     TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> columns, r_.Map(v));
     for (const YamlEntry& col : columns) {
       ValidationRule rule;
       rule.location = r_.Location(col.key_mark);
+      Place(entity, "validate", col.key, col.key_mark);
       if (!col.value.IsNull() && !col.value.node.IsMap()) {
         return r_.Error(col.value,
                         fmt::format("expected a map of rules ({}), got {}", JoinNames(kRuleKeys),
@@ -561,15 +606,19 @@ class Loader {
   Status LoadPipelines(const YamlValue& v) {
     TETHER_ASSIGN_OR_RETURN(std::vector<YamlEntry> entries, r_.Map(v));
     for (const YamlEntry& e : entries) {
-      TETHER_RETURN_IF_ERROR(CheckName(e, v.path));
       PipelineConfig p;
-      TETHER_RETURN_IF_ERROR(LoadPipeline(e, &p));
-      config_->pipelines.push_back(std::move(p));
+      bool whole = true;
+      Status st = CheckName(e, v.path);
+      if (st.ok()) st = LoadPipeline(e, &p, &whole);
+      Note(st);
+      // A pipeline naming a connection or entity that could not be read is not checked further.
+      if (st.ok() && whole) config_->pipelines.push_back(std::move(p));
     }
     return Status::OK();
   }
 
-  Status LoadPipeline(const YamlEntry& e, PipelineConfig* p) {
+  // *whole: false when the pipeline names a connection or entity whose problem was noted.
+  Status LoadPipeline(const YamlEntry& e, PipelineConfig* p, bool* whole) {
     p->name = e.key;
     p->location = r_.Location(e.key_mark);
     const std::string& path = e.value.path;
@@ -585,7 +634,9 @@ class Loader {
       const YamlEntry* f = keys.Find(side);
       if (f == nullptr) return r_.Error(e.key_mark, path, fmt::format("missing '{}'", side));
       TETHER_ASSIGN_OR_RETURN(std::string name, r_.String(f->value));
-      if (config_->FindConnection(name) == nullptr) {
+      if (broken_connections_.count(name)) {
+        *whole = false;
+      } else if (config_->FindConnection(name) == nullptr) {
         std::vector<std::string_view> known;
         for (const ConnectionConfig& c : config_->connections) known.push_back(c.name);
         return r_.Error(f->value, fmt::format("connection '{}' is not defined{}", name,
@@ -601,6 +652,10 @@ class Loader {
     std::vector<std::string_view> known;
     for (const EntityConfig& ent : config_->entities) known.push_back(ent.name);
     for (const YamlText& item : items) {
+      if (broken_entities_.count(item.text)) {
+        *whole = false;
+        continue;
+      }
       if (config_->FindEntity(item.text) == nullptr) {
         return r_.Error(
             item.mark, list->value.path,
@@ -611,6 +666,7 @@ class Loader {
     // A child cannot run without its parents' links: they must be synced by the same pipeline.
     for (const YamlText& item : items) {
       const EntityConfig* entity = config_->FindEntity(item.text);
+      if (entity == nullptr) continue;  // its own problem is noted
       for (const auto& [column, parent] : entity->references) {
         if (std::find(p->entities.begin(), p->entities.end(), parent) == p->entities.end()) {
           return r_.Error(item.mark, list->value.path,
@@ -785,6 +841,8 @@ class Loader {
   const YamlReader& r_;
   Config* config_;
   std::vector<ReferenceSite> reference_sites_;
+  std::vector<Status> problems_;
+  std::set<std::string> broken_connections_, broken_entities_;  // names whose problem is noted
 };
 
 std::string FolderOf(const std::string& file) {
@@ -808,6 +866,7 @@ Result<Config> ParseConfig(const std::string& text, const std::string& file_name
       return reader.Error(docs[1].Mark(), "", "a configuration file holds one YAML document");
     }
     if (!docs.empty()) {
+      TETHER_RETURN_IF_ERROR(reader.CheckQuotesClosed(docs[0], text));
       TETHER_RETURN_IF_ERROR(Loader(reader, &config).Load(docs[0]));
     }
     return config;

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/suggest.h"
 #include "core/value.h"
 
 namespace tether::config_internal {
@@ -28,12 +29,9 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // ("1.5", ".5", "2e3"), nullopt for anything else (including integers too large for int64).
 std::optional<Value> ParseNumber(std::string_view s);
 
-// Edit distance counting an adjacent transposition as one edit ("tabel" -> "table" is 1).
-size_t EditDistance(std::string_view a, std::string_view b);
-
-// The candidate closest to `word` when it is close enough to be a likely typo, else nullopt.
-std::optional<std::string_view> ClosestMatch(std::string_view word,
-                                             const std::vector<std::string_view>& candidates);
+// Did-you-mean is the engine's too (unknown tables and columns): it lives in core/suggest.h.
+using ::tether::ClosestMatch;
+using ::tether::EditDistance;
 
 // ParseDurationMs's forms ("500ms", "5s", "2m", "1h", bare seconds) plus days ("30d") ->
 // milliseconds; nullopt when the text is not a whole positive duration.

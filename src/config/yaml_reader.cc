@@ -194,4 +194,49 @@ Value YamlReader::TypedKey(const YamlEntry& e) const {
   return Value::Text(e.key_node.Scalar());
 }
 
+namespace {
+
+// Whether the quoted scalar opening at text[at] ('"' or '\'') is closed before the text ends:
+// in double quotes a backslash escapes the next character; in single quotes '' is a quote.
+bool QuoteCloses(std::string_view text, size_t at) {
+  const char quote = text[at];
+  for (size_t i = at + 1; i < text.size(); ++i) {
+    if (quote == '"' && text[i] == '\\') {
+      ++i;
+    } else if (text[i] == quote) {
+      if (quote == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+        ++i;
+      } else {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Status YamlReader::CheckQuotesClosed(const YAML::Node& node, std::string_view text) const {
+  if (!node.IsDefined()) return Status::OK();
+  if (node.IsScalar() && node.Tag() != "?") {
+    const int pos = node.Mark().pos;
+    if (pos >= 0 && static_cast<size_t>(pos) < text.size() &&
+        (text[pos] == '"' || text[pos] == '\'') && !QuoteCloses(text, static_cast<size_t>(pos))) {
+      return Error(node.Mark(), "",
+                   fmt::format("invalid YAML: this quoted value has no closing {} (it would run "
+                               "to the end of the file)",
+                               text[pos]));
+    }
+  }
+  if (node.IsMap()) {
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      TETHER_RETURN_IF_ERROR(CheckQuotesClosed(it->first, text));
+      TETHER_RETURN_IF_ERROR(CheckQuotesClosed(it->second, text));
+    }
+  } else if (node.IsSequence()) {
+    for (const YAML::Node& item : node) TETHER_RETURN_IF_ERROR(CheckQuotesClosed(item, text));
+  }
+  return Status::OK();
+}
+
 }  // namespace tether::config_internal

@@ -97,6 +97,11 @@ class YamlReader {
   static YamlValue Child(const YamlValue& parent, const std::string& key,
                          const YAML::Mark& key_mark, const YAML::Node& node);
 
+  // yaml-cpp reads a quoted value that is never closed as running on to the end of the text,
+  // swallowing the lines after it: such a value (key or value, anywhere under `node`) is an
+  // error here, pointing at its opening quote. `text` is what `node` was parsed from.
+  Status CheckQuotesClosed(const YAML::Node& node, std::string_view text) const;
+
  private:
   Result<std::string> ScalarText(const YamlValue& v, std::string_view expected) const;
   Value TypePlain(const std::string& text) const;

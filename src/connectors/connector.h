@@ -165,6 +165,9 @@ class Connector {
 
   // nullopt when the table does not exist.
   virtual Result<std::optional<TableSchema>> DescribeTable(const std::string& table) = 0;
+  // The tables and views DescribeTable finds by their bare name, for suggesting the one a
+  // misspelt name meant.
+  virtual Result<std::vector<std::string>> TableNames() = 0;
   // Creates the table and its indexes if they do not exist yet.
   virtual Status EnsureTable(const TableDef& def) = 0;
   // The statements EnsureTable runs for `def`, in order, each without a trailing ';'
@@ -249,6 +252,24 @@ class Connector {
   virtual Status Savepoint(const std::string& name) = 0;
   virtual Status ReleaseSavepoint(const std::string& name) = 0;
   virtual Status RollbackToSavepoint(const std::string& name) = 0;
+
+  // A named lock in this database, exclusive between sessions (two connectors of one process
+  // included), for tether's own use: one run per pipeline. Takes it at once or answers false
+  // when another session holds it; never waits. Held until ReleaseLock or the session's end —
+  // the connector destroyed, the connection lost, the process killed (SIGKILL too) — and not
+  // tied to transactions. Locks of different names, or in different databases, never meet.
+  // Taking a lock this connector already holds answers true.
+  virtual Result<bool> TryLock(const std::string& name) = 0;
+  virtual Status ReleaseLock(const std::string& name) = 0;
+
+  // Which database this session works in, to refuse a pipeline from a database into itself:
+  // DatabaseMark() returns a text that SameDatabase() of any other connector (any engine, any
+  // process on this machine) answers true for exactly when both work in the same database — the
+  // same SQLite file; the same server, database and schema. Two different databases are never
+  // taken for one, however alike they look (the same port on two hosts, a copy of a server).
+  // The mark may hold a resource of this session (a lock) until the connector is destroyed.
+  virtual Result<std::string> DatabaseMark() = 0;
+  virtual Result<bool> SameDatabase(const std::string& mark) = 0;
 };
 
 // Opens a connector for a connection URL ("sqlite:path", "postgres://...", "mysql://...").

@@ -52,6 +52,14 @@ Status Status::WithContext(std::string_view context) const {
   return Status(code_, std::move(m));
 }
 
+Status Problems(const std::vector<Status>& problems) {
+  if (problems.empty()) return Status::OK();
+  if (problems.size() == 1) return problems[0];
+  std::string all;
+  for (const Status& s : problems) all += (all.empty() ? "" : "\n") + s.message();
+  return Status(problems[0].code(), std::move(all));
+}
+
 std::string Status::ToString() const {
   if (ok()) return "OK";
   std::string s(StatusCodeName(code_));

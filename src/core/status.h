@@ -8,6 +8,7 @@
 #include <string_view>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace tether {
 
@@ -80,6 +81,10 @@ class [[nodiscard]] Status {
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
 };
+
+// Several problems found at once (a config's, a pipeline's tables and columns): OK when there
+// are none, the one itself, or the first one's code with every message, one per line.
+Status Problems(const std::vector<Status>& problems);
 
 template <typename T>
 class [[nodiscard]] Result {

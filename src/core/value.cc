@@ -254,4 +254,6 @@ std::string HashRow(const Row& row) {
   return std::string(buf, 16);
 }
 
+uint64_t HashText(std::string_view text) { return XXH3_64bits(text.data(), text.size()); }
+
 }  // namespace tether

@@ -78,5 +78,7 @@ int HexDigit(char c);
 
 // Stable 64-bit hash of a row (kind-tagged, length-prefixed), as 16 hex digits.
 std::string HashRow(const Row& row);
+// Stable 64-bit hash of text (XXH3: the same in every process and tether version).
+uint64_t HashText(std::string_view text);
 
 }  // namespace tether

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <set>
 
+#include "core/suggest.h"
+
 namespace tether {
 namespace {
 
@@ -85,32 +87,39 @@ Result<std::unique_ptr<EntityMapping>> BuildMapping(const EntityConfig& e,
   m->target_connection = target_connection;
   m->source_schema = source;
   m->target_schema = target;
-  const std::string where = e.location.ToString();
-
-  auto missing_source = [&](const std::string& column, std::string_view role) {
-    return Status::NotFound(fmt::format(
-        "{}: entity '{}': {} column '{}' does not exist in table '{}' of connection '{}'", where,
-        e.name, role, column, source.name, source_connection));
+  // Every missing column is reported at once, each at the config entry naming it, with the
+  // table's closest column.
+  std::vector<Status> problems;
+  auto column_names = [](const TableSchema& t) {
+    std::vector<std::string> names;
+    for (const ColumnInfo& c : t.columns) names.push_back(c.name);
+    return names;
   };
-  auto need_source = [&](const std::string& column, std::string_view role) -> Status {
-    return source.Find(column) ? Status::OK() : missing_source(column, role);
+  const std::vector<std::string> source_names = column_names(source);
+  const std::vector<std::string> target_names = column_names(target);
+  auto missing = [&](const std::string& key, const std::string& column, std::string_view role,
+                     const TableSchema& table, const std::vector<std::string>& names,
+                     const std::string& connection) {
+    problems.push_back(Status::NotFound(fmt::format(
+        "{}: entity '{}': {} column '{}' does not exist in table '{}' of connection '{}'{}",
+        e.LocationOf(key, column).ToString(), e.name, role, column, table.name, connection,
+        DidYouMean(column, names))));
   };
-  for (const std::string& k : e.key) TETHER_RETURN_IF_ERROR(need_source(k, "key"));
-  for (const std::string& k : e.match) TETHER_RETURN_IF_ERROR(need_source(k, "match"));
-  for (const auto& [col, parent] : e.references) {
-    TETHER_RETURN_IF_ERROR(need_source(col, "reference"));
-  }
-  if (e.cursor) TETHER_RETURN_IF_ERROR(need_source(*e.cursor, "cursor"));
-  if (e.filter.date_column) TETHER_RETURN_IF_ERROR(need_source(*e.filter.date_column, "date"));
-  for (const Condition& c : e.filter.where) TETHER_RETURN_IF_ERROR(need_source(c.column, "filter"));
-  for (const std::string& c : e.columns.include) TETHER_RETURN_IF_ERROR(need_source(c, "included"));
-  for (const std::string& c : e.columns.exclude) TETHER_RETURN_IF_ERROR(need_source(c, "excluded"));
-  for (const auto& [col, rule] : e.validate) TETHER_RETURN_IF_ERROR(need_source(col, "validated"));
-  for (const auto& [col, to] : e.columns.rename)
-    TETHER_RETURN_IF_ERROR(need_source(col, "renamed"));
-  for (const auto& [col, map] : e.columns.values) {
-    TETHER_RETURN_IF_ERROR(need_source(col, "value-mapped"));
-  }
+  auto need_source = [&](const std::string& key, const std::string& column, std::string_view role) {
+    if (!source.Find(column)) missing(key, column, role, source, source_names, source_connection);
+  };
+  for (const std::string& k : e.key) need_source("key", k, "key");
+  for (const std::string& k : e.match) need_source("match", k, "match");
+  for (const auto& [col, parent] : e.references) need_source("references", col, "reference");
+  if (e.cursor) need_source("cursor", *e.cursor, "cursor");
+  if (e.filter.date_column) need_source("filter.date_column", *e.filter.date_column, "date");
+  for (const Condition& c : e.filter.where) need_source("filter.where", c.column, "filter");
+  for (const std::string& c : e.columns.include) need_source("columns.include", c, "included");
+  for (const std::string& c : e.columns.exclude) need_source("columns.exclude", c, "excluded");
+  for (const auto& [col, rule] : e.validate) need_source("validate", col, "validated");
+  for (const auto& [col, to] : e.columns.rename) need_source("columns.rename", col, "renamed");
+  for (const auto& [col, map] : e.columns.values)
+    need_source("columns.values", col, "value-mapped");
 
   // Which source columns travel: the include list (or all), minus exclusions; keys, match keys
   // and references always travel because identification depends on them.
@@ -129,11 +138,16 @@ Result<std::unique_ptr<EntityMapping>> BuildMapping(const EntityConfig& e,
     std::string t = target_name(s);
     const ColumnInfo* tc = target.Find(t);
     if (!tc) {
-      return Status::NotFound(fmt::format(
+      const std::string key = e.columns.rename.count(s)        ? "columns.rename"
+                              : Contains(e.columns.include, s) ? "columns.include"
+                                                               : "";
+      problems.push_back(Status::NotFound(fmt::format(
           "{}: entity '{}': source column '{}' has no column '{}' in table '{}' of connection "
-          "'{}': `tether schema --apply` adds it (or exclude it, or rename it to a target "
+          "'{}'{}: `tether schema --apply` adds it (or exclude it, or rename it to a target "
           "column)",
-          where, e.name, s, t, target.name, target_connection));
+          e.LocationOf(key, s).ToString(), e.name, s, t, target.name, target_connection,
+          DidYouMean(t, target_names))));
+      continue;
     }
     m->source_columns.push_back(s);
     MappedColumn mc;
@@ -160,10 +174,12 @@ Result<std::unique_ptr<EntityMapping>> BuildMapping(const EntityConfig& e,
     if (written.count(t)) continue;
     const ColumnInfo* tc = target.Find(t);
     if (!tc) {
-      return Status::NotFound(fmt::format(
+      problems.push_back(Status::NotFound(fmt::format(
           "{}: entity '{}': default for column '{}', which does not exist in table '{}' of "
-          "connection '{}' (`tether schema --apply` adds it)",
-          where, e.name, t, target.name, target_connection));
+          "connection '{}'{} (`tether schema --apply` adds it)",
+          e.LocationOf("columns.default", t).ToString(), e.name, t, target.name, target_connection,
+          DidYouMean(t, target_names))));
+      continue;
     }
     MappedColumn mc;
     mc.target = t;
@@ -171,6 +187,17 @@ Result<std::unique_ptr<EntityMapping>> BuildMapping(const EntityConfig& e,
     mc.default_value = value;
     m->columns.push_back(std::move(mc));
   }
+  if (e.delete_policy == DeletePolicy::kSoft && e.soft_delete_column &&
+      !target.Find(*e.soft_delete_column)) {
+    problems.push_back(Status::NotFound(
+        fmt::format("{}: entity '{}': soft-delete column '{}' does not exist in table '{}' of "
+                    "connection '{}'{} (`tether schema --apply` adds it)",
+                    e.LocationOf("delete.soft", *e.soft_delete_column).ToString(), e.name,
+                    *e.soft_delete_column, target.name, target_connection,
+                    DidYouMean(*e.soft_delete_column, target_names))));
+  }
+  TETHER_RETURN_IF_ERROR(Problems(problems));
+  const std::string where = e.location.ToString();
   auto position = [&](const std::string& source_col) {
     for (size_t i = 0; i < m->columns.size(); ++i) {
       if (m->columns[i].source == source_col) return static_cast<int>(i);
@@ -201,12 +228,6 @@ Result<std::unique_ptr<EntityMapping>> BuildMapping(const EntityConfig& e,
   }
   if (e.delete_policy == DeletePolicy::kSoft && e.soft_delete_column) {
     const ColumnInfo* tc = target.Find(*e.soft_delete_column);
-    if (!tc) {
-      return Status::NotFound(fmt::format(
-          "{}: entity '{}': soft-delete column '{}' does not exist in table '{}' of connection "
-          "'{}' (`tether schema --apply` adds it)",
-          where, e.name, *e.soft_delete_column, target.name, target_connection));
-    }
     int p = -1;
     for (size_t i = 0; i < m->columns.size(); ++i) {
       if (m->columns[i].target == *e.soft_delete_column) p = static_cast<int>(i);

@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <ctime>
 #include <functional>
@@ -14,6 +16,7 @@
 
 #include "connectors/sql_text.h"
 #include "core/regex.h"
+#include "core/suggest.h"
 #include "core/temporal.h"
 #include "core/utf8.h"
 #include "engine/batch.h"
@@ -29,6 +32,9 @@ namespace {
 
 constexpr int kMaxAttempts = 4;  // a batch that hits a retryable error is tried again
 constexpr std::chrono::seconds kStateInterval{2};  // the longest a no-op batch defers state
+// How long a run waits for the pipeline's lock when its holder may be gone (a killed run, whose
+// session the database server has not closed yet), even without SyncRequest::lock_wait.
+constexpr std::chrono::seconds kGoneHolderGrace{30};
 // A hole in the change log's sequence whose next change is younger than this may be a source
 // transaction still open (sequence numbers are taken at insert, rows appear at commit): the
 // change checkpoint stays before it. Older holes are rolled-back transactions.
@@ -59,10 +65,6 @@ std::string HostName() {
   char buf[256] = {0};
   gethostname(buf, sizeof buf - 1);
   return buf;
-}
-
-bool ProcessAlive(int64_t pid) {
-  return pid > 0 && (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
 }
 
 // "2024-12-31" -> the start of the next day, for an inclusive --to-date.
@@ -121,6 +123,22 @@ Result<std::map<std::string, std::vector<Condition>>> BuildFilters(
     const std::map<std::string, std::unique_ptr<EntityMapping>>& mappings, const SyncRequest& req) {
   std::map<std::string, std::vector<Condition>> out;
   for (const std::string& name : selected) out[name] = config.FindEntity(name)->filter.where;
+  if (req.from_date && req.to_date) {
+    // A range that holds no moment would read nothing and say nothing.
+    TETHER_ASSIGN_OR_RETURN(auto from, ParseDateBound(*req.from_date, false));
+    TETHER_ASSIGN_OR_RETURN(auto to, ParseDateBound(*req.to_date, true));
+    auto comparable = [](std::string t) {  // "YYYY-MM-DD[ HH:MM:SS[.f]]"
+      if (t.size() > 10) t[10] = ' ';
+      if (t.size() == 16) t += ":00";
+      return t;
+    };
+    const std::string first = comparable(from.first), end = comparable(to.first);
+    if (to.second ? first > end : first >= end) {
+      return Status::InvalidArgument(
+          fmt::format("--from-date {} is after --to-date {}: no record can be in between",
+                      *req.from_date, *req.to_date));
+    }
+  }
   if (req.from_date || req.to_date) {
     bool any = false;
     for (const std::string& name : selected) {
@@ -196,10 +214,17 @@ class Runner {
  public:
   Runner(const Config& config, const SyncRequest& req, SyncObserver* obs)
       : config_(config), req_(req), obs_(obs) {}
+  // The pipeline's lock goes now rather than when the session ends: a server ends a closed
+  // session in its own time, and the next run should not find the lock still held. Should the
+  // release fail, closing the session (next) releases it.
+  ~Runner() {
+    if (locked_) (void)target_->ReleaseLock(LockName());
+  }
 
   Result<SyncReport> Run();
-  // Opens both sides and resolves every entity against the real schemas; writes nothing.
-  Status Prepare();
+  // Opens both sides and resolves every entity against the real schemas. With `lock`, takes the
+  // pipeline's lock in the target first, before anything (--create-tables) is written.
+  Status Prepare(bool lock);
   // After Prepare: a warning (notice) per entity whose normalised match key the target cannot
   // look up through an index, which would read the whole table for every batch.
   Status CheckMatchIndexes(SyncObserver* observer);
@@ -263,13 +288,23 @@ class Runner {
   // The newest cursor value of the entity's source table, minus its lag for timestamps.
   Result<Value> CursorBound(const EntityMapping& m);
   Status WriteBatchState();
-  Status LockPipeline();
+  std::string LockName() const { return "pipeline:" + pipeline_->name; }
+  // Takes the pipeline's lock in the target (SyncRequest::lock_wait).
+  Status AcquireLock();
+  // Who holds the pipeline (from tether_runs' running rows), for the kBusy message.
+  std::string Holder();
+  // Whether the lock's holder is likely a process that is gone, whose session its server has not
+  // let go of yet: the newest running row of the pipeline is of a process of this host that no
+  // longer exists. False for a live process, one on another host, or when no row says.
+  bool HolderMayBeGone();
+  // With the lock held, every other run of the pipeline still marked running is dead: marks
+  // them interrupted.
+  Status MarkInterrupted();
+  // Writes the run row — unless the run has changed nothing yet and SyncRequest::record_idle
+  // is false.
+  Status RecordRun();
   // Every selected key (SyncRequest::keys) is one its entity's source key can be.
   Status CheckKeys() const;
-  // The mapping of entity `name` between its source and target tables, as they are now.
-  Result<std::unique_ptr<EntityMapping>> MapEntity(const std::string& name,
-                                                   const std::string& source_connection,
-                                                   const std::string& target_connection);
   // A second connection to a server source, for reading pages ahead (engine/page_reader.h);
   // null for SQLite, whose reads are cheap and whose file may be the target's too.
   Result<Connector*> ReadAheadSource();
@@ -294,34 +329,17 @@ class Runner {
   RunInfo run_;
   bool resumed_ = false;
   BufferedObserver buffer_;
+  // Who hears of entities and progress: the caller's observer, but not during the pre-flight of
+  // an error policy (the run it plans is reported by the run that follows).
+  SyncObserver* watcher_ = nullptr;
+  bool locked_ = false;         // this run holds the pipeline's lock (AcquireLock)
+  bool run_recorded_ = false;   // the run row exists
   int64_t state_changes_ = -1;  // changes counted when run state was last written
   std::chrono::steady_clock::time_point state_written_{};
   std::chrono::steady_clock::time_point run_written_{};  // the run row's counts, last written
 };
 
-Result<std::unique_ptr<EntityMapping>> Runner::MapEntity(const std::string& name,
-                                                         const std::string& source_connection,
-                                                         const std::string& target_connection) {
-  const EntityConfig* e = config_.FindEntity(name);
-  TETHER_ASSIGN_OR_RETURN(auto src, source_->DescribeTable(e->source_table));
-  if (!src) {
-    return Status::NotFound(
-        fmt::format("{}: entity '{}': table '{}' does not exist on "
-                    "connection '{}'",
-                    e->location.ToString(), name, e->source_table, source_connection));
-  }
-  TETHER_ASSIGN_OR_RETURN(auto dst, target_->DescribeTable(e->target_table));
-  if (!dst) {
-    return Status::NotFound(
-        fmt::format("{}: entity '{}': table '{}' does not exist on connection '{}' "
-                    "(`tether schema` shows the table tether would create; "
-                    "`tether sync --create-tables` creates it)",
-                    e->location.ToString(), name, e->target_table, target_connection));
-  }
-  return BuildMapping(*e, source_connection, *src, target_connection, *dst);
-}
-
-Status Runner::Prepare() {
+Status Runner::Prepare(bool lock) {
   pipeline_ = config_.FindPipeline(req_.pipeline);
   if (!pipeline_) {
     std::vector<std::string> names;
@@ -362,6 +380,16 @@ Status Runner::Prepare() {
   const ConnectionConfig* tc = config_.FindConnection(pipeline_->target);
   TETHER_ASSIGN_OR_RETURN(source_, OpenConnector(sc->name, sc->url));
   TETHER_ASSIGN_OR_RETURN(target_, OpenConnector(tc->name, tc->url));
+  // A table synced into itself reads its own new rows: every run would double it.
+  TETHER_ASSIGN_OR_RETURN(std::string source_mark, source_->DatabaseMark());
+  TETHER_ASSIGN_OR_RETURN(bool same, target_->SameDatabase(source_mark));
+  if (same) {
+    return Status::Config(fmt::format(
+        "{}: pipeline '{}': its source '{}' ({}) and target '{}' ({}) are the same database; a "
+        "pipeline copies from one database into another",
+        pipeline_->location.ToString(), pipeline_->name, sc->name, RedactUrl(sc->url), tc->name,
+        RedactUrl(tc->url)));
+  }
   if (!target_->capabilities().state_store || !target_->capabilities().transactions) {
     return Status::Unsupported(fmt::format("connection '{}' cannot hold tether's state", tc->name));
   }
@@ -371,6 +399,7 @@ Status Runner::Prepare() {
                     tc->name, RedactUrl(tc->url)));
   }
   state_ = std::make_unique<StateStore>(target_.get());
+  if (lock) TETHER_RETURN_IF_ERROR(AcquireLock());
 
   if (req_.create_tables && !req_.dry_run) {
     TETHER_ASSIGN_OR_RETURN(auto missing,
@@ -397,6 +426,41 @@ Status Runner::Prepare() {
     }
   }
 
+  // Every missing table and column of every entity is reported at once; anything else (a lost
+  // connection) stops here.
+  std::optional<std::vector<std::string>> source_tables, target_tables;
+  auto closest = [](Connector* side, std::optional<std::vector<std::string>>* tables,
+                    const std::string& table) {
+    if (!*tables) {
+      Result<std::vector<std::string>> names = side->TableNames();
+      *tables = names.ok() ? std::move(names).value() : std::vector<std::string>{};
+    }
+    return DidYouMean(table, **tables);
+  };
+  auto map_entity = [&](const std::string& name) -> Result<std::unique_ptr<EntityMapping>> {
+    const EntityConfig* e = config_.FindEntity(name);
+    std::vector<Status> missing;
+    TETHER_ASSIGN_OR_RETURN(auto src, source_->DescribeTable(e->source_table));
+    if (!src) {
+      missing.push_back(Status::NotFound(
+          fmt::format("{}: entity '{}': table '{}' does not exist on connection '{}'{}",
+                      e->LocationOf("source_table").ToString(), name, e->source_table, sc->name,
+                      closest(source_.get(), &source_tables, e->source_table))));
+    }
+    TETHER_ASSIGN_OR_RETURN(auto dst, target_->DescribeTable(e->target_table));
+    if (!dst) {
+      const std::string suggestion = closest(target_.get(), &target_tables, e->target_table);
+      missing.push_back(Status::NotFound(fmt::format(
+          "{}: entity '{}': table '{}' does not exist on connection '{}'{}",
+          e->LocationOf("target_table").ToString(), name, e->target_table, tc->name,
+          suggestion.empty() ? " (`tether schema` shows the table tether would create; `tether "
+                               "sync --create-tables` creates it)"
+                             : suggestion)));
+    }
+    TETHER_RETURN_IF_ERROR(Problems(missing));
+    return BuildMapping(*e, sc->name, *src, tc->name, *dst);
+  };
+
   // Mappings of the selected entities and of the parents their records may pull (`required`: an
   // entity the run does not touch, its table lacking a column say, does not stop it), and of
   // the children that follow a parent written anew (BatchProcessor::FollowRecreated; not in a
@@ -420,17 +484,23 @@ Status Runner::Prepare() {
     }
   }
   const std::set<std::string> needed = with_parents(std::move(followers));
+  std::vector<Status> problems;
   for (const std::string& name : all) {
     if (!needed.count(name)) continue;
-    Result<std::unique_ptr<EntityMapping>> mapping = MapEntity(name, sc->name, tc->name);
+    Result<std::unique_ptr<EntityMapping>> mapping = map_entity(name);
     if (mapping.ok()) {
-      ctx_.mappings[name] = std::move(*mapping);
-    } else if (required.count(name)) {
-      return mapping.status();
+      ctx_.mappings[name] = std::move(mapping).value();
+      continue;
+    }
+    const StatusCode code = mapping.status().code();
+    if (code != StatusCode::kNotFound && code != StatusCode::kConfig) return mapping.status();
+    if (required.count(name)) {
+      problems.push_back(mapping.status());
     } else {
       ctx_.unmapped.emplace(name, mapping.status());
     }
   }
+  TETHER_RETURN_IF_ERROR(Problems(problems));
   for (const std::string& name : all) {  // parents first: a child of an unmapped one is too
     for (const auto& [column, parent] : config_.FindEntity(name)->references) {
       auto p = ctx_.unmapped.find(parent);
@@ -486,7 +556,9 @@ Status Runner::CheckKeys() const {
   for (const auto& [name, ids] : req_.keys) {
     const EntityMapping& m = *plans_.at(name).mapping;
     const std::vector<std::string> names = m.SourceKeyNames();
-    for (const std::string& id : ids) {
+    auto origins = req_.key_origins.find(name);
+    for (size_t k = 0; k < ids.size(); ++k) {
+      const std::string& id = ids[k];
       Row key = TypedKey(id, m.source_schema, names);
       bool fits = !key.empty();
       for (size_t i = 0; fits && i < key.size(); ++i) {
@@ -494,8 +566,11 @@ Status Runner::CheckKeys() const {
         fits = !(c && c->type == TypeClass::kInteger && key[i].kind() != ValueKind::kInt);
       }
       if (!fits) {
+        const bool placed = origins != req_.key_origins.end() && k < origins->second.size() &&
+                            !origins->second[k].empty();
         return Status::InvalidArgument(fmt::format(
-            "--keys: '{}' is not a key of entity '{}' (table '{}', key {}{})", id, name,
+            "{}: not a key of entity '{}' (table '{}', key {}{})",
+            placed ? origins->second[k] : fmt::format("--keys: '{}'", id), name,
             m.source_schema.name, fmt::join(m.SourceKeyNames(), ", "),
             m.source_key.size() > 1 ? R"(: write a composite key as a JSON array, [5,"SKU-1"])"
                                     : ""));
@@ -514,20 +589,80 @@ Result<Connector*> Runner::ReadAheadSource() {
   return ahead_.get();
 }
 
-Status Runner::LockPipeline() {
+Status Runner::AcquireLock() {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const auto deadline = start + req_.lock_wait;
+  // A killed run's session lets go of the lock only once its server has noticed the client is
+  // gone (after the statement it was running): a holder that is gone is waited for a while.
+  const auto grace = start + kGoneHolderGrace;
+  for (bool first = true;; first = false) {
+    TETHER_ASSIGN_OR_RETURN(locked_, target_->TryLock(LockName()));
+    if (locked_) return Status::OK();
+    if (req_.cancel && req_.cancel->load()) return Status::Cancelled("stopped on request");
+    const auto now = Clock::now();
+    if (now >= deadline && !(now < grace && HolderMayBeGone())) {
+      return Status::Busy(fmt::format(
+          "pipeline '{}' is being run by {}; one run at a time{}", pipeline_->name, Holder(),
+          req_.lock_wait.count() > 0
+              ? fmt::format(" (waited {} s for it)", req_.lock_wait.count() / 1000)
+              : " (`tether sync --wait 10m` waits for it)"));
+    }
+    if (first && obs_) {
+      obs_->OnNotice(fmt::format("pipeline '{}' is being run by {}: waiting for it",
+                                 pipeline_->name, Holder()));
+    }
+    std::this_thread::sleep_for(
+        std::clamp<Clock::duration>(std::max(deadline, grace) - Clock::now(),
+                                    Clock::duration::zero(), std::chrono::milliseconds(200)));
+  }
+}
+
+bool Runner::HolderMayBeGone() {
+  Result<std::vector<RunInfo>> runs = state_->ListRuns(pipeline_->name, 50);
+  if (!runs.ok()) return false;
+  for (const RunInfo& r : *runs) {  // newest first
+    if (r.status != "running") continue;
+    if (r.host != HostName() || r.pid <= 0) return false;  // a process elsewhere: not known
+    return kill(static_cast<pid_t>(r.pid), 0) != 0 && errno == ESRCH;
+  }
+  // No row says who holds it: a run writes its row only after its pre-flight, so the holder may
+  // well be alive.
+  return false;
+}
+
+std::string Runner::Holder() {
+  const std::string someone =
+      fmt::format("another tether process (it holds the pipeline's lock in connection '{}')",
+                  target_->connection_name());
+  Result<std::vector<RunInfo>> runs = state_->ListRuns(pipeline_->name, 50);
+  if (!runs.ok()) return someone;
+  for (const RunInfo& r : *runs) {  // newest first
+    if (r.status != "running") continue;
+    return fmt::format("run {} (pid {} on {}, started {})", r.run_id, r.pid, r.host, r.started_at);
+  }
+  return someone;
+}
+
+Status Runner::MarkInterrupted() {
   TETHER_ASSIGN_OR_RETURN(auto runs, state_->ListRuns(pipeline_->name, 50));
   for (RunInfo& r : runs) {
-    if (r.status != "running") continue;
-    if (r.host == HostName() && ProcessAlive(r.pid) && r.pid != getpid()) {
-      return Status::Busy(fmt::format("pipeline '{}' is already running as run {} (pid {})",
-                                      pipeline_->name, r.run_id, r.pid));
-    }
+    if (r.status != "running" || r.run_id == run_.run_id) continue;
     r.status = "interrupted";
     r.finished_at = UtcNow();
     r.message = "the process ended before the run finished";
     TETHER_RETURN_IF_ERROR(state_->PutRun(r));
   }
   return Status::OK();
+}
+
+Status Runner::RecordRun() {
+  const RunCounts& c = run_.counts;
+  const bool idle = c.inserted + c.updated + c.linked + c.deleted + c.skipped + c.failed == 0 &&
+                    (run_.status == "running" || run_.status == "succeeded");
+  if (!req_.record_idle && !run_recorded_ && idle) return Status::OK();
+  run_recorded_ = true;
+  return state_->PutRun(run_);
 }
 
 Status Runner::CommitBatch(const EntityPlan& plan, const Row& last_key, bool dry_run) {
@@ -562,7 +697,7 @@ Status Runner::CommitBatch(const EntityPlan& plan, const Row& last_key, bool dry
   if (now - run_written_ < kStateInterval) return Status::OK();
   run_written_ = now;
   run_.counts = totals;
-  return state_->PutRun(run_);
+  return RecordRun();
 }
 
 Status Runner::Transaction(bool dry_run, const std::string& what,
@@ -659,7 +794,7 @@ Status Runner::BulkChunk(const EntityPlan& plan, BatchProcessor& processor, Conn
         for (int p : m.source_key) last_key.push_back(rows.back()[p]);
         TETHER_RETURN_IF_ERROR(processor.Process(m, std::move(rows)));
         if (!ctx_.violation.ok()) return ctx_.violation;
-        if (obs_) obs_->OnProgress(name, ctx_.counts[name]);
+        if (watcher_) watcher_->OnProgress(name, ctx_.counts[name]);
       } while (std::chrono::steady_clock::now() < deadline);
       return Status::OK();
     }();
@@ -724,7 +859,7 @@ Status Runner::RunRange(const EntityPlan& plan, BatchProcessor& processor, Conne
       if (!ctx_.violation.ok() && !dry_run) return ctx_.violation;
       return CommitBatch(plan, last_key, dry_run);
     }));
-    if (obs_ && !dry_run) obs_->OnProgress(name, ctx_.counts[name]);
+    if (watcher_) watcher_->OnProgress(name, ctx_.counts[name]);
     after = std::move(last_key);
     if (redo > 0) {
       --redo;
@@ -748,7 +883,7 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
   const EntityMapping& m = *plan.mapping;
   const std::string& name = m.name();
   ctx_.passes_ahead.erase(name);
-  if (obs_ && !dry_run) obs_->OnEntityStart(name);
+  if (watcher_) watcher_->OnEntityStart(name);
   std::optional<Row> after;
   if (!req_.restart && !req_.compare) {
     TETHER_ASSIGN_OR_RETURN(auto cp, state_->GetCheckpoint(pipeline_->name, name));
@@ -757,9 +892,9 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
       if (!k.empty()) {
         after = std::move(k);
         resumed_ = true;
-        if (obs_ && !dry_run) {
-          obs_->OnNotice(fmt::format("{}: resuming after key {} (checkpoint of run {})", name,
-                                     *cp->position, cp->run_id));
+        if (watcher_) {
+          watcher_->OnNotice(fmt::format("{}: resuming after key {} (checkpoint of run {})", name,
+                                         *cp->position, cp->run_id));
         }
       }
     }
@@ -786,16 +921,16 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
       differing = std::move(cp.work);
       compared_.insert(name);
       // The checksums tell the total: no need to count the source.
-      if (req_.count_rows && obs_ && !dry_run) {
-        obs_->OnEntityTotal(name, cp.equal_rows + cp.copy_rows + cp.differing);
+      if (req_.count_rows && watcher_) {
+        watcher_->OnEntityTotal(name, cp.equal_rows + cp.copy_rows + cp.differing);
       }
     } else {
       methods_[name] = "rows (no checksums: " + why + ")";
     }
   }
-  if (!differing && req_.count_rows && obs_ && !dry_run) {
+  if (!differing && req_.count_rows && watcher_) {
     TETHER_ASSIGN_OR_RETURN(int64_t total, source_->Count(m.source_schema.name, plan.conditions));
-    obs_->OnEntityTotal(name, total);
+    watcher_->OnEntityTotal(name, total);
   }
   if (!differing) {
     TETHER_RETURN_IF_ERROR(
@@ -816,13 +951,14 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
     TETHER_RETURN_IF_ERROR(Transaction(
         dry_run, name, [&] { return state_->PutCheckpoint(pipeline_->name, name, cp); }));
   }
-  if (obs_ && !dry_run) obs_->OnEntityEnd(name, ctx_.counts[name]);
+  if (watcher_) watcher_->OnEntityEnd(name, ctx_.counts[name]);
   return Status::OK();
 }
 
 Status Runner::RunEntities(bool dry_run, SyncObserver* obs) {
   ctx_.dry_run = dry_run;
   ctx_.observer = obs;
+  watcher_ = obs;
   ctx_.counts.clear();
   ctx_.pulled.clear();
   ctx_.rejected.clear();
@@ -898,8 +1034,8 @@ Status Runner::RunChanges(bool dry_run) {
     // Everything older than the settle time is in the tables the full pass reads; changes after
     // it are read again afterwards, which is harmless (a change is applied as the row is now).
     TETHER_ASSIGN_OR_RETURN(int64_t start, log.SettledSeq(kChangeSettleSeconds));
-    if (obs_ && !dry_run) {
-      obs_->OnNotice(
+    if (watcher_) {
+      watcher_->OnNotice(
           fmt::format("{}: no change checkpoint yet: copying whole, then reading "
                       "changes after seq {}",
                       fmt::join(initial, ", "), start));
@@ -958,8 +1094,8 @@ Status Runner::RunChanges(bool dry_run) {
       return put_positions(moved, safe);
     }));
     for (auto& [name, seq] : position) seq = std::max(seq, safe);
-    if (obs_ && !dry_run) {
-      for (const auto& [name, ids] : keys) obs_->OnProgress(name, ctx_.counts[name]);
+    if (watcher_) {
+      for (const auto& [name, ids] : keys) watcher_->OnProgress(name, ctx_.counts[name]);
     }
     if (changes.size() < batch) break;
   }
@@ -1088,7 +1224,7 @@ Status Runner::RunCursor(const EntityPlan& plan, bool dry_run) {
       if (!IsUtf8(*cp.position)) return Status::OK();  // as in CommitBatch
       return state_->PutCheckpoint(pipeline_->name, name, cp);
     }));
-    if (obs_ && !dry_run) obs_->OnProgress(name, ctx_.counts[name]);
+    if (watcher_) watcher_->OnProgress(name, ctx_.counts[name]);
   }
   return Status::OK();
 }
@@ -1125,7 +1261,7 @@ Status Runner::RunDeletes(bool dry_run, const std::vector<std::string>& names) {
       swept = examined == 0;
     }
     if (req_.compare && m.mapped()) TETHER_RETURN_IF_ERROR(SweepUnpaired(m));
-    if (obs_ && !dry_run) obs_->OnProgress(*name, ctx_.counts[*name]);
+    if (watcher_) watcher_->OnProgress(*name, ctx_.counts[*name]);
   }
   return Status::OK();
 }
@@ -1144,12 +1280,12 @@ Status Runner::SweepUnpaired(const EntityMapping& m) {
 Status Runner::RunKeys(bool dry_run) {
   for (const std::string& name : order_) {
     const EntityPlan& plan = plans_.at(name);
-    if (obs_ && !dry_run) obs_->OnEntityStart(name);
+    if (watcher_) watcher_->OnEntityStart(name);
     BatchProcessor processor(&ctx_);
     TETHER_RETURN_IF_ERROR(
         KeyBatches(plan, processor, req_.keys.at(name), plan.conditions, dry_run,
                    [&](size_t) { return dry_run ? Status::OK() : WriteBatchState(); }));
-    if (obs_ && !dry_run) obs_->OnEntityEnd(name, ctx_.counts[name]);
+    if (watcher_) watcher_->OnEntityEnd(name, ctx_.counts[name]);
   }
   return Status::OK();
 }
@@ -1169,7 +1305,7 @@ Status Runner::KeyBatches(const EntityPlan& plan, BatchProcessor& processor,
       if (!ctx_.violation.ok() && !dry_run) return ctx_.violation;
       return commit(to - 1);
     }));
-    if (obs_ && !dry_run) obs_->OnProgress(name, ctx_.counts[name]);
+    if (watcher_) watcher_->OnProgress(name, ctx_.counts[name]);
   }
   return Status::OK();
 }
@@ -1185,11 +1321,13 @@ Status Runner::FinishRun(const Status& outcome) {
     run_.status = run_.counts.failed > 0 ? "partial" : "succeeded";
   }
   if (run_.dry_run) return Status::OK();
-  return state_->PutRun(run_);
+  return RecordRun();
 }
 
 Result<SyncReport> Runner::Run() {
-  TETHER_RETURN_IF_ERROR(Prepare());
+  // The lock comes before anything is written or planned: the pre-flight of an error policy must
+  // see what the run then writes over.
+  TETHER_RETURN_IF_ERROR(Prepare(/*lock=*/!req_.dry_run));
   run_.run_id = NewRunId();
   run_.pipeline = pipeline_->name;
   run_.dry_run = req_.dry_run;
@@ -1197,8 +1335,16 @@ Result<SyncReport> Runner::Run() {
   run_.pid = getpid();
   run_.host = HostName();
   nlohmann::json opts = {{"entities", order_}, {"where", req_.where}, {"dry_run", req_.dry_run}};
+  opts["mode"] = req_.changes ? "changes" : !req_.keys.empty() ? "keys" : "full";
+  if (!req_.keys.empty()) {
+    nlohmann::json keys = nlohmann::json::object();
+    for (const auto& [entity, ids] : req_.keys) keys[entity] = ids.size();
+    opts["keys"] = keys;
+  }
   if (req_.from_date) opts["from_date"] = *req_.from_date;
   if (req_.to_date) opts["to_date"] = *req_.to_date;
+  if (req_.restart) opts["restart"] = true;
+  if (!req_.checksums) opts["checksums"] = false;
   // --where may hold any bytes: JSON text cannot, so those are replaced.
   run_.options = opts.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   ctx_.run_id = run_.run_id;
@@ -1213,8 +1359,8 @@ Result<SyncReport> Runner::Run() {
       if (!ctx_.violation.ok()) return ctx_.violation;
     }
     TETHER_RETURN_IF_ERROR(state_->EnsureSchema());
-    TETHER_RETURN_IF_ERROR(LockPipeline());
-    TETHER_RETURN_IF_ERROR(state_->PutRun(run_));
+    TETHER_RETURN_IF_ERROR(MarkInterrupted());
+    TETHER_RETURN_IF_ERROR(RecordRun());
     if (obs_) obs_->OnRunStart(run_);
     Status st = RunEntities(false, obs_);
     Status fin = FinishRun(st);
@@ -1252,22 +1398,36 @@ Status CheckPipelines(const Config& config, const std::vector<std::string>& pipe
   if (names.empty()) {
     for (const PipelineConfig& p : config.pipelines) names.push_back(p.name);
   }
+  // Every problem, not the first: each connection, then each pipeline whose connections answer.
+  std::vector<Status> problems;
+  std::set<std::string> unreachable;
   for (const ConnectionConfig& c : config.connections) {
-    TETHER_ASSIGN_OR_RETURN(auto conn, OpenConnector(c.name, c.url));
-    TETHER_RETURN_IF_ERROR(conn->Ping());
+    Result<std::unique_ptr<Connector>> conn = OpenConnector(c.name, c.url);
+    Status st = conn.ok() ? (*conn)->Ping() : conn.status();
+    if (!st.ok()) {
+      problems.push_back(st);
+      unreachable.insert(c.name);
+      continue;
+    }
     if (observer) {
       observer->OnNotice(fmt::format("connection {}: ok ({})", c.name, RedactUrl(c.url)));
     }
   }
   for (const std::string& name : names) {
+    const PipelineConfig* p = config.FindPipeline(name);
+    if (p && (unreachable.count(p->source) || unreachable.count(p->target))) continue;
     SyncRequest req;
     req.pipeline = name;
     Runner runner(config, req, nullptr);
-    TETHER_RETURN_IF_ERROR(runner.Prepare());
+    Status st = runner.Prepare(/*lock=*/false);
+    if (!st.ok()) {
+      problems.push_back(st);
+      continue;
+    }
     TETHER_RETURN_IF_ERROR(runner.CheckMatchIndexes(observer));
     if (observer) observer->OnNotice(fmt::format("pipeline {}: ok", name));
   }
-  return Status::OK();
+  return Problems(problems);
 }
 
 }  // namespace tether

@@ -111,6 +111,18 @@ struct SyncRequest {
   // then costs about what differs. False: every record is read and compared.
   bool checksums = true;
   ChecksumPlanOptions checksum_options;  // how ranges are cut (tests use tiny ranges)
+  // Where each of `keys` came from ("keys.txt:3"), in the same order, for messages: a key read
+  // from a file is named by its place, never quoted (the file may be any file). Empty: keys are
+  // named as they are.
+  std::map<std::string, std::vector<std::string>> key_origins;
+  // A run (not a dry run) holds its pipeline's lock in the target from before it writes anything
+  // until it ends, so that two runs of one pipeline never interleave (they would pair the same
+  // records twice). When another run holds it: wait up to this long, then fail with kBusy
+  // naming the holder; zero fails at once.
+  std::chrono::milliseconds lock_wait{0};
+  // False: a run that changed nothing and failed nothing leaves no tether_runs row (the idle
+  // passes of `sync --watch`).
+  bool record_idle = true;
 };
 
 struct EntityReport {
@@ -133,7 +145,8 @@ Result<SyncReport> RunSync(const Config& config, const SyncRequest& request,
                            SyncObserver* observer = nullptr);
 
 // `tether check`: every connection reachable, every table and column of every pipeline present,
-// keys usable. Returns the first problem; notices go to the observer.
+// keys usable, no pipeline from a database into itself. Returns every problem found (Problems);
+// notices go to the observer.
 Status CheckPipelines(const Config& config, const std::vector<std::string>& pipelines,
                       SyncObserver* observer = nullptr);
 

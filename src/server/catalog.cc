@@ -60,26 +60,34 @@ Result<std::string> WithPassword(const std::string& url, const std::string& pass
 }
 
 // The loader's "file:line:column: " names a place in text the server wrote, not the user's:
-// keep the key path and the reason.
+// keep the key path and the reason — of each line, when the message holds several problems.
 Status WithoutPlace(const Status& s, const std::string& file_name) {
   if (s.ok()) return s;
-  std::string m = s.message();
-  if (m.rfind(file_name, 0) == 0) {
-    std::string_view rest = std::string_view(m).substr(file_name.size());
-    // ":LINE:COLUMN" (or nothing), then ": ".
-    for (int part = 0; part < 2 && rest.size() > 1 && rest[0] == ':' &&
-                       std::isdigit(static_cast<unsigned char>(rest[1]));
-         ++part) {
-      rest.remove_prefix(1);
-      while (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest[0]))) {
+  std::string out;
+  const std::string& all = s.message();
+  for (size_t start = 0; start <= all.size();) {
+    size_t end = all.find('\n', start);
+    if (end == std::string::npos) end = all.size();
+    std::string m = all.substr(start, end - start);
+    if (m.rfind(file_name, 0) == 0) {
+      std::string_view rest = std::string_view(m).substr(file_name.size());
+      // ":LINE:COLUMN" (or nothing), then ": ".
+      for (int part = 0; part < 2 && rest.size() > 1 && rest[0] == ':' &&
+                         std::isdigit(static_cast<unsigned char>(rest[1]));
+           ++part) {
         rest.remove_prefix(1);
+        while (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest[0]))) {
+          rest.remove_prefix(1);
+        }
       }
+      if (!rest.empty() && rest[0] == ':') rest.remove_prefix(1);
+      while (!rest.empty() && rest[0] == ' ') rest.remove_prefix(1);
+      m = std::string(rest);
     }
-    if (!rest.empty() && rest[0] == ':') rest.remove_prefix(1);
-    while (!rest.empty() && rest[0] == ' ') rest.remove_prefix(1);
-    m = std::string(rest);
+    out += (out.empty() ? "" : "\n") + m;
+    start = end + 1;
   }
-  return Status(s.code(), m);
+  return Status(s.code(), out);
 }
 
 // 1 to 64 of A-Z a-z 0-9 _ . - (the API document's pattern for names).

@@ -568,6 +568,12 @@ void JobRunner::Execute(const std::shared_ptr<Active>& a) {
     return;
   }
   req->cancel = &a->cancel;
+  // A pipeline another process is running (a cron `tether sync`) is waited for rather than
+  // retried: the job then runs as soon as it is free. Stop and job_timeout end the wait too.
+  req->lock_wait =
+      options_.job_timeout.count() > 0
+          ? options_.job_timeout
+          : std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::hours(24));
   const bool plan = req->dry_run;
   {
     std::lock_guard<std::mutex> lk(mu_);

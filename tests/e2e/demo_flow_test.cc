@@ -15,20 +15,6 @@ namespace {
 
 constexpr char kPipeline[] = "live-to-staging";
 
-std::vector<std::string> Words(const std::string& line) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < line.size()) {
-    size_t start = line.find_first_not_of(' ', i);
-    if (start == std::string::npos) break;
-    size_t end = line.find(' ', start);
-    if (end == std::string::npos) end = line.size();
-    out.push_back(line.substr(start, end - start));
-    i = end;
-  }
-  return out;
-}
-
 // A JSON value that holds a number, a decimal as text, or an exact decimal {"$decimal":"1.50"}.
 double Number(const nlohmann::json& v) {
   if (v.is_number()) return v.get<double>();

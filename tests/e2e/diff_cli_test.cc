@@ -220,7 +220,7 @@ TEST_F(DiffCliTest, BadInputIsRefusedNamingWhatIsWrongAndWritesNothing) {
   WriteFile(dir_ + "/word.txt", "1\nabc\n");
   CommandResult word = Run({"sync", "-e", "product", "--keys", "word.txt"});
   EXPECT_EQ(word.exit_code, 2) << Show(word);
-  EXPECT_TRUE(Contains(word.err, "'abc'")) << Show(word);
+  EXPECT_TRUE(Contains(word.err, "word.txt:2")) << Show(word);
 
   WriteFile(dir_ + "/unknown.csv",
             "entity,kind,source_id,target_id,column,target_value,source_value,delta,reason\n"

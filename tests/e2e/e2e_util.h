@@ -91,6 +91,21 @@ inline std::vector<std::string> SplitCsvLine(const std::string& line) {
   return fields.ok() ? *fields : std::vector<std::string>{};
 }
 
+// The words of a line of a text table.
+inline std::vector<std::string> Words(const std::string& line) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < line.size()) {
+    size_t start = line.find_first_not_of(' ', i);
+    if (start == std::string::npos) break;
+    size_t end = line.find(' ', start);
+    if (end == std::string::npos) end = line.size();
+    out.push_back(line.substr(start, end - start));
+    i = end;
+  }
+  return out;
+}
+
 inline std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> out;
   size_t start = 0;

@@ -2,6 +2,7 @@
 // restart, the pipeline lock, and the run history in the state store.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -313,15 +314,149 @@ TEST_P(RunTest, ARunLeftRunningByADeadProcessIsInterruptedAndResumed) {
   EXPECT_EQ(Dst(kOrders), Src(kOrders));
 }
 
-TEST_P(RunTest, ARunningProcessHoldsThePipeline) {
-  Fill(3);
-  ASSERT_OK(Sync());
-  // Another live process on this host (our parent) is running the pipeline.
+// A run of pipeline `p` on a thread of its own, stopped once it holds its pipeline (OnRunStart
+// comes after the lock and the run row) until Finish().
+class HeldRun {
+ public:
+  explicit HeldRun(const Config& config) {
+    thread_ = std::thread([this, &config] {
+      SyncRequest req;
+      req.pipeline = "p";
+      result_ = RunSync(config, req, &observer_);
+    });
+    observer_.started.get_future().wait();
+  }
+  ~HeldRun() {
+    if (thread_.joinable()) (void)Finish();
+  }
+  const std::string& run_id() const { return observer_.runs.at(0); }
+  Result<SyncReport> Finish() {
+    observer_.go.set_value();
+    thread_.join();
+    return result_;
+  }
+
+ private:
+  struct Pausing : RecordingObserver {
+    void OnRunStart(const RunInfo& run) override {
+      RecordingObserver::OnRunStart(run);
+      started.set_value();
+      go.get_future().wait();
+    }
+    std::promise<void> started, go;
+  };
+  Pausing observer_;
+  Result<SyncReport> result_ = Status::Internal("not run");
+  std::thread thread_;
+};
+
+// Tells when a run starts waiting for its pipeline.
+class WaitingObserver : public RecordingObserver {
+ public:
+  void OnNotice(const std::string& text) override {
+    RecordingObserver::OnNotice(text);
+    if (!waiting_) {
+      waiting_ = true;
+      waits_.set_value();
+    }
+  }
+  // False when it has not started waiting within a minute.
+  bool WaitUntilWaiting() {
+    return waits_.get_future().wait_for(std::chrono::minutes(1)) == std::future_status::ready;
+  }
+
+ private:
+  bool waiting_ = false;
+  std::promise<void> waits_;
+};
+
+TEST_P(RunTest, ASecondRunOfAPipelineIsRefusedWhileTheFirstHoldsIt) {
+  Fill(9);
+  HeldRun first_run(config_);
+  Result<SyncReport> second = Sync();
+  Result<SyncReport> first = first_run.Finish();
+  ASSERT_CODE(second, StatusCode::kBusy);
+  EXPECT_TRUE(Contains(second.status().message(), "'p'")) << second.status().ToString();
+  EXPECT_TRUE(Contains(second.status().message(), first_run.run_id()))
+      << "names the run holding the pipeline: " << second.status().ToString();
+  ASSERT_OK(first);
+  EXPECT_EQ(CountsOf(*first, "customer"), Counts(9, 9, 0, 0));
+  // Each record once, and the refused run left no trace but the first run's.
+  EXPECT_EQ(Dst(kOrders), Src(kOrders));
+  EXPECT_EQ(Dst("SELECT count(*) FROM customer"), std::vector<std::string>{"9"});
+  State state = OpenState();
+  auto runs = state->ListRuns("p", 0);
+  ASSERT_OK(runs);
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ((*runs)[0].status, "succeeded");
+}
+
+TEST_P(RunTest, ARunAskedToWaitRunsOnceTheFirstHasFinished) {
+  Fill(6);
+  HeldRun first_run(config_);
+  SyncRequest waiting;
+  waiting.pipeline = "p";
+  waiting.lock_wait = std::chrono::seconds(60);
+  WaitingObserver second_obs;
+  Result<SyncReport> second = Status::Internal("not run");
+  std::thread second_runner([&] { second = RunSync(config_, waiting, &second_obs); });
+  EXPECT_TRUE(second_obs.WaitUntilWaiting()) << "the second run should wait for the first";
+  Result<SyncReport> first = first_run.Finish();
+  second_runner.join();
+  ASSERT_OK(first);
+  ASSERT_OK(second);
+  EXPECT_EQ(CountsOf(*first, "customer"), Counts(6, 6, 0, 0));
+  EXPECT_EQ(CountsOf(*second, "customer"), Counts(6, 0, 0, 6)) << "found the first run's work";
+  EXPECT_EQ(Dst(kOrders), Src(kOrders));
+}
+
+TEST_P(RunTest, ARunWaitsUnaskedForTheLockOfAKilledRunUntilItsSessionEnds) {
+  Fill(4);
+  ASSERT_OK(Sync().status());
+  // A killed run: its row still says running, under a pid that no process has now...
+  const pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  ASSERT_GT(dead, 0);
+  waitpid(dead, nullptr, 0);
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
-  Target("UPDATE tether_runs SET status = 'running', pid = " + std::to_string(getppid()) +
-         ", host = '" + host + "'");
-  ASSERT_CODE(Sync(), StatusCode::kBusy);
+  RunInfo gone;
+  gone.run_id = "r-killed";
+  gone.pipeline = "p";
+  gone.started_at = UtcNow();
+  gone.pid = dead;
+  gone.host = host;
+  State state = OpenState();
+  ASSERT_OK(state->PutRun(gone));
+  // ... and its session, which the server has not closed yet, still holds the pipeline.
+  Result<bool> held = state.conn->TryLock("pipeline:p");
+  ASSERT_OK(held);
+  ASSERT_TRUE(*held);
+  SyncRequest req;  // no lock_wait
+  req.pipeline = "p";
+  WaitingObserver obs;
+  Result<SyncReport> next = Status::Internal("not run");
+  std::thread runner([&] { next = RunSync(config_, req, &obs); });
+  const bool waited = obs.WaitUntilWaiting();
+  ASSERT_OK(state.conn->ReleaseLock("pipeline:p"));  // the server notices the client is gone
+  runner.join();
+  EXPECT_TRUE(waited) << next.status().ToString();
+  ASSERT_OK(next);
+  EXPECT_EQ(Dst("SELECT count(*) FROM customer"), std::vector<std::string>{"4"});
+  auto runs = state->ListRuns("p", 0);
+  ASSERT_OK(runs);
+  for (const RunInfo& r : *runs) {
+    if (r.run_id == "r-killed") {
+      EXPECT_EQ(r.status, "interrupted");
+    }
+  }
+}
+
+TEST_P(RunTest, ADryRunDoesNotWaitForThePipeline) {
+  Fill(3);
+  HeldRun first_run(config_);
+  ASSERT_OK(DryRun());
+  ASSERT_OK(first_run.Finish());
 }
 
 // Holds the target's write lock from another connection for a while, after the first batch.

@@ -1,6 +1,7 @@
 #include "connectors/mysql/mysql_connector.h"
 
 #include <errmsg.h>
+#include <fmt/format.h>
 #include <mysqld_error.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "connectors/mysql/mysql_connector_impl.h"
 #include "connectors/mysql/mysql_dialect.h"
 #include "connectors/mysql/mysql_open.h"
+#include "connectors/session_lock.h"
 #include "connectors/sql_text.h"
 #include "core/utf8.h"
 
@@ -505,6 +507,15 @@ std::vector<std::string> MysqlConnector::AddColumnsDdl(
   });
 }
 
+Result<std::vector<std::string>> MysqlConnector::TableNames() {
+  TETHER_ASSIGN_OR_RETURN(auto rows, Query("SELECT table_name FROM information_schema.tables "
+                                           "WHERE table_schema = DATABASE() ORDER BY 1",
+                                           {}));
+  std::vector<std::string> names;
+  for (const Row& r : rows) names.push_back(r[0].ToText());
+  return names;
+}
+
 Status MysqlConnector::EnsureTable(const TableDef& def) {
   const std::string what = "creating table " + def.name;
   if (def.name.empty() || def.columns.empty()) {
@@ -608,6 +619,67 @@ Status MysqlConnector::ReleaseSavepoint(const std::string& name) {
 Status MysqlConnector::RollbackToSavepoint(const std::string& name) {
   TETHER_RETURN_IF_ERROR(CheckTransaction("rolling back to savepoint " + name));
   return Run("ROLLBACK TO SAVEPOINT " + QuoteIdent(name));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Named locks and the database mark
+
+Result<std::string> MysqlConnector::CurrentDatabase() {
+  TETHER_ASSIGN_OR_RETURN(auto rows, Query("SELECT DATABASE()", {}));
+  std::string db =
+      rows.empty() || rows[0].empty() || rows[0][0].is_null() ? "" : rows[0][0].ToText();
+  if (!server_.case_sensitive_names) {
+    std::transform(db.begin(), db.end(), db.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  }
+  return db;
+}
+
+// GET_LOCK's names are the server's, not the database's, and at most 64 characters long: a
+// name is the key of the database and the lock name.
+Result<bool> MysqlConnector::TryLock(const std::string& name) {
+  if (locks_.count(name)) return true;
+  TETHER_ASSIGN_OR_RETURN(std::string db, CurrentDatabase());
+  const std::string server_name = fmt::format("tether_{:016x}", LockKey(db, name));
+  TETHER_ASSIGN_OR_RETURN(auto rows, Query("SELECT GET_LOCK(?, 0)", {Value::Text(server_name)}));
+  const bool taken = rows.size() == 1 && rows[0].size() == 1 &&
+                     rows[0][0].kind() == ValueKind::kInt && rows[0][0].as_int() == 1;
+  if (taken) locks_.emplace(name, server_name);
+  return taken;
+}
+
+Status MysqlConnector::ReleaseLock(const std::string& name) {
+  auto it = locks_.find(name);
+  if (it == locks_.end()) return Status::OK();
+  const std::string server_name = it->second;
+  locks_.erase(it);
+  return Query("SELECT RELEASE_LOCK(?)", {Value::Text(server_name)}).status();
+}
+
+// This session holds a lock of a random name, which IS_USED_LOCK finds only on the same server.
+Result<std::string> MysqlConnector::DatabaseMark() {
+  if (mark_.empty()) {
+    const std::string lock = "tether_mark_" + RandomToken();
+    TETHER_ASSIGN_OR_RETURN(auto rows,
+                            Query("SELECT GET_LOCK(?, 0), CONNECTION_ID()", {Value::Text(lock)}));
+    if (rows.size() != 1 || rows[0].size() != 2 || rows[0][0].kind() != ValueKind::kInt ||
+        rows[0][0].as_int() != 1) {
+      return Status::Internal(where_ + ": marking the session");
+    }
+    TETHER_ASSIGN_OR_RETURN(std::string db, CurrentDatabase());
+    mark_ = MakeMark("mysql", {lock, rows[0][1].ToText(), db});
+  }
+  return mark_;
+}
+
+Result<bool> MysqlConnector::SameDatabase(const std::string& mark) {
+  std::optional<std::vector<std::string>> parts = MarkParts(mark, "mysql", 3);
+  if (!parts) return false;
+  TETHER_ASSIGN_OR_RETURN(std::string db, CurrentDatabase());
+  if (db != (*parts)[2]) return false;
+  TETHER_ASSIGN_OR_RETURN(auto rows, Query("SELECT IS_USED_LOCK(?)", {Value::Text((*parts)[0])}));
+  return rows.size() == 1 && rows[0].size() == 1 && !rows[0][0].is_null() &&
+         rows[0][0].ToText() == (*parts)[1];
 }
 
 }  // namespace mysql

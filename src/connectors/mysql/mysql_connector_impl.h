@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,6 +73,7 @@ class MysqlConnector final : public Connector {
   Status Ping() override;
 
   Result<std::optional<TableSchema>> DescribeTable(const std::string& table) override;
+  Result<std::vector<std::string>> TableNames() override;
   Status EnsureTable(const TableDef& def) override;
   std::vector<std::string> TableDdl(const TableDef& def) const override;
   std::vector<std::string> AddColumnsDdl(const std::string& table,
@@ -110,6 +112,11 @@ class MysqlConnector final : public Connector {
   Status ReleaseSavepoint(const std::string& name) override;
   Status RollbackToSavepoint(const std::string& name) override;
 
+  Result<bool> TryLock(const std::string& name) override;
+  Status ReleaseLock(const std::string& name) override;
+  Result<std::string> DatabaseMark() override;
+  Result<bool> SameDatabase(const std::string& mark) override;
+
   // For MysqlRowStream.
   void StreamDone(MysqlRowStream* stream) {
     if (open_stream_ == stream) open_stream_ = nullptr;
@@ -132,6 +139,8 @@ class MysqlConnector final : public Connector {
   Status InvalidArgument(std::string_view what, const std::string& why) const;
 
   // --- session plumbing (mysql_connector.cc)
+  // DATABASE(), lower-cased where the server compares names so; "" when none is chosen.
+  Result<std::string> CurrentDatabase();
   // Takes the session back from an open RowStream, if any.
   void Idle();
   bool InTransaction() const;
@@ -211,6 +220,8 @@ class MysqlConnector final : public Connector {
   // A deadlock or a lost session ended the transaction Begin() opened (set by Error(), which
   // sees every failure).
   mutable bool transaction_lost_ = false;
+  std::map<std::string, std::string> locks_;  // TryLock name -> GET_LOCK name, held
+  std::string mark_;                          // DatabaseMark, once made
   // Declared after conn_, so destroyed (closed) before the session is.
   std::unordered_map<std::string, Statement> cache_;
   std::unordered_map<std::string, std::unordered_map<std::string, TypeClass>> classes_;

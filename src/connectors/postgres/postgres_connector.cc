@@ -1,6 +1,8 @@
 #include "connectors/postgres/postgres_connector.h"
 
 #include <algorithm>
+#include <charconv>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -13,6 +15,7 @@
 #include "connectors/postgres/postgres_stream.h"
 #include "connectors/postgres/postgres_url.h"
 #include "connectors/postgres/postgres_values.h"
+#include "connectors/session_lock.h"
 #include "connectors/sql_text.h"
 
 namespace tether {
@@ -78,6 +81,7 @@ class PostgresConnector final : public Connector {
       return ResultError(conn(), result.get(), where_ + ": setting the session up");
     }
     read_only_ = std::string_view(PQgetvalue(result.get(), 0, 0)) == "on";
+    schema_ = PQgetisnull(result.get(), 0, 1) ? "" : PQgetvalue(result.get(), 0, 1);
     if (!target_.schema.empty() && PQgetisnull(result.get(), 0, 1)) {
       return Status::Config(where_ + ": schema '" + target_.schema + "' (from schema= in the URL)" +
                             " does not exist");
@@ -103,6 +107,18 @@ class PostgresConnector final : public Connector {
   }
 
   Result<std::optional<TableSchema>> DescribeTable(const std::string& table) override;
+  // Those of the schemas on the search path, as an unqualified name would find them.
+  Result<std::vector<std::string>> TableNames() override {
+    TETHER_ASSIGN_OR_RETURN(
+        auto rows,
+        Query("SELECT DISTINCT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = "
+              "c.relnamespace WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = "
+              "ANY (current_schemas(false)) ORDER BY 1",
+              {}));
+    std::vector<std::string> names;
+    for (const Row& r : rows) names.push_back(r[0].ToText());
+    return names;
+  }
   Status EnsureTable(const TableDef& def) override;
   std::vector<std::string> TableDdl(const TableDef& def) const override {
     return postgres::TableDdl(def);
@@ -170,7 +186,67 @@ class PostgresConnector final : public Connector {
     return Status::OK();
   }
 
+  // Session advisory locks, which PostgreSQL keeps per database; the key covers the schema too,
+  // since tether's tables (and so what a lock protects) live in the session's current schema.
+  Result<bool> TryLock(const std::string& name) override {
+    if (locks_.count(name)) return true;
+    TETHER_RETURN_IF_ERROR(Ready());
+    TETHER_ASSIGN_OR_RETURN(bool taken, AdvisoryLock("pg_try_advisory_lock", name));
+    if (taken) locks_.insert(name);
+    return taken;
+  }
+  Status ReleaseLock(const std::string& name) override {
+    if (!locks_.erase(name)) return Status::OK();
+    return AdvisoryLock("pg_advisory_unlock", name).status();
+  }
+  // This session holds an advisory lock of a random key, which a session can find in pg_locks
+  // only on the same server and, for advisory locks, in the same database.
+  Result<std::string> DatabaseMark() override {
+    if (mark_.empty()) {
+      const int64_t key =
+          static_cast<int64_t>(std::stoull(RandomToken().substr(0, 16), nullptr, 16));
+      TETHER_ASSIGN_OR_RETURN(
+          auto rows,
+          Query("SELECT pg_try_advisory_lock($1::int8), pg_backend_pid()", {Value::Int(key)}));
+      if (rows.size() != 1 || rows[0].size() != 2 || rows[0][0].kind() != ValueKind::kBool ||
+          !rows[0][0].as_bool()) {
+        return Status::Internal(Context("marking the session"));
+      }
+      mark_ = MakeMark("postgres", {std::to_string(key), rows[0][1].ToText(), schema_});
+    }
+    return mark_;
+  }
+  Result<bool> SameDatabase(const std::string& mark) override {
+    std::optional<std::vector<std::string>> parts = MarkParts(mark, "postgres", 3);
+    int64_t signed_key = 0;
+    if (!parts || (*parts)[2] != schema_) return false;
+    const std::string& text = (*parts)[0];
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), signed_key);
+    if (ec != std::errc() || end != text.data() + text.size()) return false;
+    const uint64_t key = static_cast<uint64_t>(signed_key);
+    TETHER_ASSIGN_OR_RETURN(
+        auto rows,
+        Query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = "
+              "(SELECT oid FROM pg_database WHERE datname = current_database()) AND "
+              "classid::int8 = $1 AND objid::int8 = $2 AND objsubid = 1 AND pid = $3::int4",
+              {Value::Int(static_cast<int64_t>(key >> 32)),
+               Value::Int(static_cast<int64_t>(key & 0xffffffffu)), Value::Text((*parts)[1])}));
+    return rows.size() == 1 && !rows[0].empty() && rows[0][0].kind() == ValueKind::kInt &&
+           rows[0][0].as_int() > 0;
+  }
+
  private:
+  // `function` (pg_try_advisory_lock or pg_advisory_unlock) of lock `name`'s key: its answer.
+  Result<bool> AdvisoryLock(std::string_view function, const std::string& name) {
+    const int64_t key = static_cast<int64_t>(LockKey(schema_, name));
+    TETHER_ASSIGN_OR_RETURN(
+        auto rows, Query("SELECT " + std::string(function) + "($1::int8)", {Value::Int(key)}));
+    if (rows.size() != 1 || rows[0].size() != 1 || rows[0][0].kind() != ValueKind::kBool) {
+      return Status::Internal(Context(std::string(function) + " of '" + name + "'"));
+    }
+    return rows[0][0].as_bool();
+  }
+
   PGconn* conn() const { return conn_.get(); }
   std::string Context(std::string_view what) const { return where_ + ": " + std::string(what); }
 
@@ -189,7 +265,20 @@ class PostgresConnector final : public Connector {
       return ConnectFailure("connection '" + name_ + "'", target_, PQerrorMessage(conn()));
     }
     types_.clear();
-    return Setup();
+    TETHER_RETURN_IF_ERROR(Setup());
+    // The session's locks went with it: take them back, unless another session has meanwhile.
+    const std::set<std::string> held = std::move(locks_);
+    locks_.clear();
+    for (const std::string& name : held) {
+      TETHER_ASSIGN_OR_RETURN(bool taken, TryLock(name));
+      if (!taken) {
+        return Status::Busy(where_ +
+                            ": the connection was lost and opened again, and another "
+                            "session took lock '" +
+                            name + "' meanwhile");
+      }
+    }
+    return Status::OK();
   }
 
   // Remembers whether the session is inside a transaction block, for when the connection is
@@ -382,6 +471,9 @@ class PostgresConnector final : public Connector {
   ConnectTarget target_;
   ConnHandle conn_;
   bool read_only_ = false;
+  std::string schema_;           // current_schema(): where unqualified tables are
+  std::set<std::string> locks_;  // TryLock names held
+  std::string mark_;             // DatabaseMark, once made
   // Last seen inside a transaction block: a lost connection is then reported to the caller (whose
   // transaction is gone) instead of being opened again behind its back.
   bool in_block_ = false;

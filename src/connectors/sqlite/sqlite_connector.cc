@@ -1,5 +1,7 @@
 #include "connectors/sqlite/sqlite_connector.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <bit>
 #include <cctype>
@@ -14,9 +16,11 @@
 #include <utility>
 
 #include "connectors/key_range.h"
+#include "connectors/session_lock.h"
 #include "connectors/sql_text.h"
 #include "connectors/sqlite/sqlite_checksum.h"
 #include "connectors/sqlite/sqlite_dialect.h"
+#include "connectors/sqlite/sqlite_lock.h"
 #include "connectors/sqlite/sqlite_statement.h"
 
 namespace tether {
@@ -133,7 +137,8 @@ class SqliteConnector final : public Connector {
       : name_(std::move(name)),
         where_("connection '" + name_ + "' (" + path + ")"),
         path_(std::move(path)),
-        db_(std::move(db)) {}
+        db_(std::move(db)),
+        locks_(path_, where_) {}
 
   // Proves the file is a database we can read, then sets the session up.
   Status Initialize() {
@@ -169,6 +174,15 @@ class SqliteConnector final : public Connector {
   Status Ping() override { return Run("PRAGMA schema_version"); }
 
   Result<std::optional<TableSchema>> DescribeTable(const std::string& table) override;
+  Result<std::vector<std::string>> TableNames() override {
+    TETHER_ASSIGN_OR_RETURN(
+        auto rows, CachedRows("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                              "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+                              {}, "listing tables"));
+    std::vector<std::string> names;
+    for (const Row& r : rows) names.push_back(r[0].ToText());
+    return names;
+  }
   Status EnsureTable(const TableDef& def) override;
   std::vector<std::string> TableDdl(const TableDef& def) const override;
   std::vector<std::string> AddColumnsDdl(const std::string& table,
@@ -236,7 +250,33 @@ class SqliteConnector final : public Connector {
     return Run("ROLLBACK TO SAVEPOINT " + QuoteIdent(name));
   }
 
+  // An in-memory database is this connector's alone: nobody else can take its locks.
+  Result<bool> TryLock(const std::string& name) override {
+    if (InMemory()) return true;
+    return locks_.TryLock(name);
+  }
+  Status ReleaseLock(const std::string& name) override {
+    if (InMemory()) return Status::OK();
+    return locks_.Release(name);
+  }
+  // The database file's device and inode: the same file whatever path reaches it.
+  Result<std::string> DatabaseMark() override {
+    if (InMemory()) return MakeMark("sqlite-memory", {RandomToken()});
+    struct stat st {};
+    if (stat(path_.c_str(), &st) != 0) {
+      return Status::Io(where_ + ": cannot read the file's identity: " + std::strerror(errno));
+    }
+    return MakeMark("sqlite", {std::to_string(st.st_dev), std::to_string(st.st_ino)});
+  }
+  Result<bool> SameDatabase(const std::string& mark) override {
+    if (InMemory()) return false;
+    TETHER_ASSIGN_OR_RETURN(std::string own, DatabaseMark());
+    return own == mark;
+  }
+
  private:
+  bool InMemory() const { return path_ == ":memory:"; }
+
   Status Error(int rc, std::string_view what) const {
     std::string msg = where_;
     msg += ": ";
@@ -404,6 +444,7 @@ class SqliteConnector final : public Connector {
   bool marked_ = false;  // this transaction set tether_session.origin (Begin)
   std::string path_;
   DbHandle db_;
+  LockFile locks_;
   // Declared after db_, so destroyed (finalized) before the database closes.
   std::unordered_map<std::string, Statement> cache_;
 };
