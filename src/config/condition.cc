@@ -4,12 +4,12 @@
 
 #include "config/config.h"
 #include "config/text.h"
+#include "core/ascii.h"
 
 namespace tether {
 
 namespace {
 
-using config_internal::EqualsIgnoreCase;
 using config_internal::IsIdentifierChar;
 using config_internal::IsIdentifierStart;
 

@@ -18,6 +18,7 @@
 #include "config/schedule.h"
 #include "config/text.h"
 #include "config/yaml_reader.h"
+#include "core/ascii.h"
 #include "core/regex.h"
 #include "core/temporal.h"
 
@@ -27,7 +28,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using config_internal::ClosestMatch;
-using config_internal::EqualsIgnoreCase;
 using config_internal::JoinNames;
 using config_internal::ParseDurationWithDaysMs;
 using config_internal::Trim;

@@ -14,12 +14,12 @@
 #include <vector>
 
 #include "config/text.h"
+#include "core/ascii.h"
 
 namespace tether {
 
 namespace {
 
-using config_internal::EqualsIgnoreCase;
 using config_internal::ParseDurationWithDaysMs;
 using config_internal::Trim;
 namespace chr = std::chrono;

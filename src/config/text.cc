@@ -24,17 +24,6 @@ bool IsIdentifier(std::string_view s) {
   return std::all_of(s.begin() + 1, s.end(), IsIdentifierChar);
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 namespace {
 
 size_t CountDigits(std::string_view s, size_t i) {

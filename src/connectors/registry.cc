@@ -9,6 +9,7 @@
 #include "connectors/mysql/mysql_connector.h"
 #include "connectors/postgres/postgres_connector.h"
 #include "connectors/sqlite/sqlite_connector.h"
+#include "core/ascii.h"
 
 namespace tether {
 namespace {
@@ -34,18 +35,11 @@ constexpr std::array<Engine, 5> kEngines = {{
     {"mariadb", &OpenMysqlConnector, true, nullptr},
 }};
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 // Query or keyword parameters whose value is a secret.
 bool IsSecretKey(std::string_view key) {
   static constexpr std::array<std::string_view, 7> kSecretSuffixes = {
       "password", "passwd", "pwd", "secret", "token", "api_key", "apikey"};
-  std::string lower = Lower(key);
+  std::string lower = AsciiLower(key);
   return std::any_of(kSecretSuffixes.begin(), kSecretSuffixes.end(),
                      [&lower](std::string_view suffix) { return lower.ends_with(suffix); });
 }
@@ -108,7 +102,7 @@ Result<const Engine*> EngineFor(const std::string& connection_name, const std::s
     return Status::Config("connection '" + connection_name + "': URL '" + RedactUrl(url) +
                           "' has no scheme (supported: " + supported + ")");
   }
-  const std::string scheme = Lower(std::string_view(url).substr(0, colon));
+  const std::string scheme = AsciiLower(std::string_view(url).substr(0, colon));
   for (const Engine& e : kEngines) {
     if (e.scheme == scheme) return &e;
   }

@@ -1,5 +1,7 @@
 #include "core/normalize.h"
 
+#include "core/ascii.h"
+
 namespace tether {
 
 bool AnyNormalized(const std::vector<Normalization>& how) {
@@ -16,14 +18,6 @@ std::string NormalizationName(const Normalization& n) {
 
 std::string NormalizationSuffix(const Normalization& n) {
   return std::string(n.lower ? "_lower" : "") + (n.trim ? "_trim" : "");
-}
-
-std::string AsciiLower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 Value Normalized(const Value& v, const Normalization& n) {

@@ -29,9 +29,6 @@ std::string NormalizationName(const Normalization& n);
 // "", "_lower", "_trim" or "_lower_trim": for the names of indexes on normalised values.
 std::string NormalizationSuffix(const Normalization& n);
 
-// The text with A-Z turned into a-z, and every other byte as it is.
-std::string AsciiLower(std::string_view text);
-
 // The text normalised; values of other kinds are returned as they are.
 Value Normalized(const Value& v, const Normalization& n);
 // Each value of `row` normalised by the same position of `how` (none past its end).

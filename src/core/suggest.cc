@@ -6,6 +6,8 @@
 #include <cctype>
 #include <limits>
 
+#include "core/ascii.h"
+
 namespace tether {
 
 size_t EditDistance(std::string_view a, std::string_view b) {
@@ -27,23 +29,13 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 
-namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-}  // namespace
-
 std::optional<std::string_view> ClosestMatch(std::string_view word,
                                              const std::vector<std::string_view>& candidates) {
   std::optional<std::string_view> best;
   size_t best_distance = std::numeric_limits<size_t>::max();
-  const std::string lower = Lower(word);
+  const std::string lower = AsciiLower(word);
   for (std::string_view c : candidates) {
-    const size_t d = std::min(EditDistance(word, c), EditDistance(lower, Lower(c)));
+    const size_t d = std::min(EditDistance(word, c), EditDistance(lower, AsciiLower(c)));
     // A typo changes about one character in four; short names tolerate one edit.
     const size_t limit = std::max<size_t>(1, std::min(word.size(), c.size()) / 4);
     if (d <= limit && d < best_distance) {

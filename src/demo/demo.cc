@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "connectors/connector.h"
+#include "core/ascii.h"
 #include "core/value.h"
 
 namespace tether {
@@ -270,13 +271,6 @@ constexpr CouponSpec kNamedCoupons[] = {
 
 // "-2", "-3", ... for the copies of named things at scale > 1.
 std::string ScaleSuffix(int s) { return s == 0 ? "" : "-" + std::to_string(s + 1); }
-
-std::string Lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Tables, live and staging side by side.
@@ -691,7 +685,7 @@ class ShopBuilder {
       for (int r = 0; r < 4; ++r) {
         const std::string suffix = ScaleSuffix(s);
         nodes.push_back(
-            {0, Lower(kCategoryTree[r].name) + suffix,
+            {0, AsciiLower(kCategoryTree[r].name) + suffix,
              std::string(kCategoryTree[r].name) + (s ? " " + std::to_string(s + 1) : ""), 1, r, r});
         roots.push_back(static_cast<int64_t>(nodes.size()));
       }
@@ -700,7 +694,7 @@ class ShopBuilder {
       const Node root = nodes[static_cast<size_t>(root_id - 1)];
       for (int c = 0; c < 3; ++c) {
         const Level2& l2 = kCategoryTree[root.root].children[c];
-        nodes.push_back({root_id, root.slug + "-" + Lower(l2.name), l2.name, 2, root.root, c});
+        nodes.push_back({root_id, root.slug + "-" + AsciiLower(l2.name), l2.name, 2, root.root, c});
         level2.push_back(static_cast<int64_t>(nodes.size()));
       }
     }
@@ -715,7 +709,7 @@ class ShopBuilder {
       const Level2& l2 = kCategoryTree[parent.root].children[parent.position];
       for (int c = 0; c < 2; ++c) {
         std::string name = l2.children[c];
-        nodes.push_back({level2[g], parent.slug + "-" + Lower(name), name, 3, parent.root, c});
+        nodes.push_back({level2[g], parent.slug + "-" + AsciiLower(name), name, 3, parent.root, c});
         leaves.push_back(
             {static_cast<int64_t>(nodes.size()), !(g % 3 == 2 && c == 1), l2.nouns[c]});
       }
@@ -744,7 +738,7 @@ class ShopBuilder {
         old_parent = level2[static_cast<size_t>(it - level2.begin() + 1) % level2.size()];
       }
       TETHER_RETURN_IF_ERROR(AddCopy(&category_, i, [&](Row* r) {
-        if (leaf && t % 7 == 3) (*r)[3] = Text(Lower(n.name));
+        if (leaf && t % 7 == 3) (*r)[3] = Text(AsciiLower(n.name));
         if (old_parent) (*r)[1] = Int(category_.staging_id_of[static_cast<size_t>(old_parent - 1)]);
       }));
     }
@@ -793,7 +787,7 @@ class ShopBuilder {
                    : static_cast<size_t>(rng.Below(static_cast<int64_t>(leaves_.size())));
       const std::string prefix = kCategoryTree[leaf_roots_[leaf]].sku_prefix;
       p.sku = prefix + Format("-%05lld", id);
-      if (i == n) p.sku = Lower(prefix) + Format(" %05lld", id);  // invalid: fails the pattern
+      if (i == n) p.sku = AsciiLower(prefix) + Format(" %05lld", id);  // invalid: fails the pattern
       const size_t adjective = static_cast<size_t>(rng.Below(std::size(kAdjectives)));
       const std::string color = rng.Pick(kColors);
       p.name = std::string(kAdjectives[adjective]) + " " + color + " " + leaf_nouns_[leaf];

@@ -14,6 +14,7 @@
 
 #include "config/text.h"
 #include "connectors/connector.h"
+#include "core/ascii.h"
 #include "engine/sync.h"
 #include "server/clock.h"
 #include "server/http_server.h"
@@ -195,8 +196,8 @@ std::optional<std::string> StrParam(const httplib::Request& req, const char* nam
 
 // "application/json", in any case, with or without parameters ("; charset=utf-8").
 bool IsJsonMediaType(std::string_view content_type) {
-  return config_internal::EqualsIgnoreCase(
-      config_internal::Trim(content_type.substr(0, content_type.find(';'))), "application/json");
+  return EqualsIgnoreCase(config_internal::Trim(content_type.substr(0, content_type.find(';'))),
+                          "application/json");
 }
 
 // The token of an "Authorization: Bearer <token>" header: the scheme in any letter case (as
@@ -205,7 +206,7 @@ std::optional<std::string_view> BearerToken(std::string_view header) {
   constexpr std::string_view kScheme = "bearer";
   if (header.size() <= kScheme.size() ||
       (header[kScheme.size()] != ' ' && header[kScheme.size()] != '\t') ||
-      !config_internal::EqualsIgnoreCase(header.substr(0, kScheme.size()), kScheme)) {
+      !EqualsIgnoreCase(header.substr(0, kScheme.size()), kScheme)) {
     return std::nullopt;
   }
   return config_internal::Trim(header.substr(kScheme.size()));
@@ -1013,7 +1014,7 @@ void ApiServer::Impl::Register() {
     // The library would inflate a gzip (or deflate, br) body after checking only its
     // compressed size against max_body: 117 KB became 120 MB. Bodies come as they are.
     const std::string encoding = req.get_header_value("Content-Encoding");
-    if (!encoding.empty() && !config_internal::EqualsIgnoreCase(encoding, "identity")) {
+    if (!encoding.empty() && !EqualsIgnoreCase(encoding, "identity")) {
       return answer(415, fmt::format("Content-Encoding '{}' is not accepted: send the body "
                                      "uncompressed (at most {} bytes)",
                                      encoding, options.max_body));

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/ascii.h"
 #include "core/utf8.h"
 
 namespace tether {
@@ -470,9 +471,7 @@ Status JsonSchemaValidator::ValidateAlternatives(const nlohmann::json& schema,
 
 const nlohmann::json* RequestSchema(const nlohmann::json& document, std::string_view method,
                                     std::string_view path_template) {
-  std::string verb(method);
-  std::transform(verb.begin(), verb.end(), verb.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string verb = AsciiLower(method);
   auto paths = document.find("paths");
   if (paths == document.end() || !paths->is_object()) return nullptr;
   auto item = paths->find(std::string(path_template));

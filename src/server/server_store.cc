@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "connectors/sql_text.h"
+#include "core/ascii.h"
 
 namespace tether {
 namespace {
@@ -201,14 +202,6 @@ Result<std::vector<T>> ListByName(Connector* conn, const char* table,
   return out;
 }
 
-bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
-  }
-  return true;
-}
-
 struct SqliteStoreUrl {
   std::string url;   // as given, with create=1 added unless it says otherwise
   std::string path;  // the database file; "" for :memory:
@@ -220,7 +213,7 @@ struct SqliteStoreUrl {
 // nothing.
 Result<SqliteStoreUrl> SqliteUrlCreating(const std::string& url) {
   std::string_view rest = url;
-  rest.remove_prefix(StartsWithNoCase(rest, "sqlite://") ? 9 : 7);
+  rest.remove_prefix(StartsWithIgnoreCase(rest, "sqlite://") ? 9 : 7);
   const size_t q = rest.find('?');
   SqliteStoreUrl out;
   out.path = std::string(rest.substr(0, q));
@@ -299,7 +292,7 @@ std::string NewJobId() {
 
 Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& url) {
   std::string target = url;
-  if (StartsWithNoCase(url, "sqlite:")) {
+  if (StartsWithIgnoreCase(url, "sqlite:")) {
     TETHER_ASSIGN_OR_RETURN(SqliteStoreUrl sqlite, SqliteUrlCreating(url));
     TETHER_RETURN_IF_ERROR(RestrictToOwner(sqlite));
     target = sqlite.url;

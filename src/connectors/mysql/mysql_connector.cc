@@ -16,6 +16,7 @@
 #include "connectors/mysql/mysql_open.h"
 #include "connectors/session_lock.h"
 #include "connectors/sql_text.h"
+#include "core/ascii.h"
 #include "core/utf8.h"
 
 namespace tether {
@@ -37,13 +38,6 @@ constexpr char kSessionSetup[] =
     "sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
     "NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION', "
     "@tether_origin = 'tether'";  // what change-tracking triggers write as the origin
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::optional<int64_t> IntOrNull(const Value& v) {
   if (v.kind() == ValueKind::kInt) return v.as_int();
@@ -355,7 +349,7 @@ Result<const std::unordered_map<std::string, TypeClass>*> MysqlConnector::Column
   std::unordered_map<std::string, TypeClass> classes;
   TETHER_ASSIGN_OR_RETURN(auto schema, DescribeTable(table));
   if (schema) {
-    for (const ColumnInfo& c : schema->columns) classes.emplace(Lower(c.name), c.type);
+    for (const ColumnInfo& c : schema->columns) classes.emplace(AsciiLower(c.name), c.type);
   }
   return &classes_.emplace(table, std::move(classes)).first->second;
 }
@@ -371,7 +365,7 @@ Result<std::optional<TableSchema>> MysqlConnector::DescribeTable(const std::stri
   auto same_table = [this, &table](const Value& v) {
     if (v.kind() != ValueKind::kText) return false;
     return server_.case_sensitive_names ? v.as_string() == table
-                                        : Lower(v.as_string()) == Lower(table);
+                                        : AsciiLower(v.as_string()) == AsciiLower(table);
   };
   const Value name = Value::Text(table);
 
@@ -390,7 +384,7 @@ Result<std::optional<TableSchema>> MysqlConnector::DescribeTable(const std::stri
   bool has_long_text = false;
   for (const Row& r : rows) {
     if (r.size() != 12 || !same_table(r[0])) continue;
-    const std::string extra = Lower(r[6].is_null() ? "" : r[6].as_string());
+    const std::string extra = AsciiLower(r[6].is_null() ? "" : r[6].as_string());
     // Generated columns cannot be written; MySQL 8's DEFAULT_GENERATED is an ordinary default.
     if (extra.find("virtual generated") != std::string::npos ||
         extra.find("stored generated") != std::string::npos ||
@@ -408,8 +402,8 @@ Result<std::optional<TableSchema>> MysqlConnector::DescribeTable(const std::stri
     facts.numeric_scale = IntOrNull(r[9]);
     facts.datetime_precision = IntOrNull(r[10]);
     ClassifyColumn(facts, &c);
-    if (r[11].kind() == ValueKind::kText) c.charset = Lower(r[11].as_string());
-    if (Lower(facts.data_type) == "longtext") has_long_text = true;
+    if (r[11].kind() == ValueKind::kText) c.charset = AsciiLower(r[11].as_string());
+    if (AsciiLower(facts.data_type) == "longtext") has_long_text = true;
     c.not_null = !(r[4].kind() == ValueKind::kInt && r[4].as_int() != 0);
     c.has_default = r[5].kind() == ValueKind::kInt && r[5].as_int() != 0;
     c.auto_increment = extra.find("auto_increment") != std::string::npos;
@@ -427,7 +421,7 @@ Result<std::optional<TableSchema>> MysqlConnector::DescribeTable(const std::stri
     const std::string column = r[1].as_string();
     for (ColumnInfo& c : schema.columns) {
       // Column names compare without regard to case in MySQL.
-      if (Lower(c.name) == Lower(column)) {
+      if (AsciiLower(c.name) == AsciiLower(column)) {
         c.pk_position = static_cast<int>(schema.primary_key.size() + 1);
         schema.primary_key.push_back(c.name);
         break;
@@ -443,7 +437,7 @@ Result<std::optional<TableSchema>> MysqlConnector::DescribeTable(const std::stri
     TETHER_ASSIGN_OR_RETURN(st, Execute(kChecks, {&name}, what));
     TETHER_ASSIGN_OR_RETURN(rows, FetchAll(st, what));
     for (ColumnInfo& c : schema.columns) {
-      if (c.type != TypeClass::kText || Lower(c.declared_type) != "longtext") continue;
+      if (c.type != TypeClass::kText || AsciiLower(c.declared_type) != "longtext") continue;
       for (const Row& r : rows) {
         if (r.size() == 2 && same_table(r[0]) && r[1].kind() == ValueKind::kText &&
             IsJsonValidCheck(r[1].as_string(), c.name)) {
@@ -474,7 +468,7 @@ std::vector<std::string> MysqlConnector::TableDdl(const TableDef& asked) const {
   for (const ColumnDef& c : def.columns) {
     if (!c.auto_increment) continue;
     auto leads = [&c](const std::vector<std::string>& cols) {
-      return !cols.empty() && Lower(cols[0]) == Lower(c.name);
+      return !cols.empty() && AsciiLower(cols[0]) == AsciiLower(c.name);
     };
     bool led = leads(def.primary_key);
     for (const IndexDef& index : def.indexes) led = led || leads(index.columns);

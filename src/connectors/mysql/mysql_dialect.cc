@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "connectors/sql_text.h"
+#include "core/ascii.h"
 
 namespace tether::mysql {
 
@@ -17,13 +18,6 @@ std::string QuoteList(const std::vector<std::string>& names) {
 std::string Placeholders(size_t n) { return QuestionMarks(n); }
 
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool OneOf(const std::string& s, std::initializer_list<std::string_view> options) {
   return std::find(options.begin(), options.end(), s) != options.end();
@@ -42,8 +36,8 @@ void ClassifyColumn(const ColumnFacts& f, ColumnInfo* column) {
   column->scale.reset();
   column->holds_nan = column->holds_infinity = false;  // not in any column
   column->blank_padded = false;
-  const std::string data_type = Lower(f.data_type);
-  const std::string column_type = Lower(f.column_type);
+  const std::string data_type = AsciiLower(f.data_type);
+  const std::string column_type = AsciiLower(f.column_type);
   const bool is_unsigned = column_type.find("unsigned") != std::string::npos;
 
   TypeClass& t = column->type;
@@ -101,7 +95,7 @@ bool IsJsonValidCheck(std::string_view clause, std::string_view column) {
     if (!std::isspace(static_cast<unsigned char>(c))) compact += c;
   }
   // Identifiers compare case-insensitively in MariaDB; the function name does too.
-  return Lower(compact) == Lower("json_valid(" + QuoteIdent(column) + ")");
+  return AsciiLower(compact) == AsciiLower("json_valid(" + QuoteIdent(column) + ")");
 }
 
 std::string ColumnTypeFor(const ColumnDef& c, bool native_uuid) {
@@ -173,7 +167,7 @@ int64_t FixedKeyBytes(TypeClass t) { return t == TypeClass::kUuid ? 144 : 32; }
 
 const ColumnDef* FindColumn(const TableDef& def, const std::string& name) {
   for (const ColumnDef& c : def.columns) {
-    if (Lower(c.name) == Lower(name)) return &c;
+    if (AsciiLower(c.name) == AsciiLower(name)) return &c;
   }
   return nullptr;
 }
@@ -226,7 +220,7 @@ TableDef WithKeyLengths(TableDef def) {
   for (size_t i = 0; i < def.primary_key.size(); ++i) {
     if (!shares[i]) continue;
     for (ColumnDef& c : def.columns) {
-      if (Lower(c.name) == Lower(def.primary_key[i])) c.max_length = *shares[i];
+      if (AsciiLower(c.name) == AsciiLower(def.primary_key[i])) c.max_length = *shares[i];
     }
   }
   return def;

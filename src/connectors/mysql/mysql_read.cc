@@ -8,6 +8,7 @@
 #include "connectors/mysql/mysql_connector_impl.h"
 #include "connectors/mysql/mysql_dialect.h"
 #include "connectors/sql_text.h"
+#include "core/ascii.h"
 
 namespace tether::mysql {
 namespace {

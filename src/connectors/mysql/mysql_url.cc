@@ -7,18 +7,10 @@
 #include <string_view>
 
 #include "connectors/connector.h"
+#include "core/ascii.h"
 
 namespace tether::mysql {
 namespace {
-
-bool ConsumePrefixNoCase(std::string_view* s, std::string_view prefix) {
-  if (s->size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>((*s)[i])) != prefix[i]) return false;
-  }
-  s->remove_prefix(prefix.size());
-  return true;
-}
 
 std::optional<unsigned> ParseUnsigned(std::string_view s, unsigned min, unsigned max) {
   unsigned v = 0;
@@ -53,7 +45,8 @@ Result<ConnectOptions> ParseMysqlUrl(const std::string& connection_name, const s
   // Messages show the URL only redacted: it may hold a password.
   const std::string in_url = " in URL " + RedactUrl(url);
   std::string_view rest = url;
-  if (!ConsumePrefixNoCase(&rest, "mysql://") && !ConsumePrefixNoCase(&rest, "mariadb://")) {
+  if (!ConsumePrefixIgnoreCase(&rest, "mysql://") &&
+      !ConsumePrefixIgnoreCase(&rest, "mariadb://")) {
     return Status::Config(where + ": not a mysql:// or mariadb:// URL: " + RedactUrl(url));
   }
   ConnectOptions opt;

@@ -8,6 +8,7 @@
 
 #include "connectors/mysql/mysql_connector_impl.h"
 #include "connectors/mysql/mysql_dialect.h"
+#include "core/ascii.h"
 #include "core/temporal.h"
 
 namespace tether::mysql {
@@ -22,13 +23,6 @@ constexpr size_t kMaxBulkRows = 10000;
 // Bytes per statement, below the server's max_allowed_packet: large enough that round trips
 // do not matter, small enough to keep memory and the server's work per packet modest.
 constexpr size_t kMaxChunkBytes = 8u << 20;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // "2024-03-01 13:05[:09[.5]]" followed by Z, +HH[:MM] or -HH[:MM].
 bool LooksZoned(const Value& v) {
@@ -83,7 +77,7 @@ Status MysqlConnector::NormalizeZones(const std::string& table,
   TETHER_ASSIGN_OR_RETURN(const auto* classes, ColumnClasses(table));
   std::vector<bool> temporal(columns.size(), false);
   for (size_t i = 0; i < columns.size(); ++i) {
-    auto it = classes->find(Lower(columns[i]));
+    auto it = classes->find(AsciiLower(columns[i]));
     temporal[i] = it != classes->end() &&
                   (it->second == TypeClass::kTimestamp || it->second == TypeClass::kTimestampTz);
   }
@@ -202,7 +196,7 @@ Status MysqlConnector::InsertEach(const std::string& table, const std::vector<st
   }
   auto position = [&columns](const std::string& name) -> std::optional<size_t> {
     for (size_t i = 0; i < columns.size(); ++i) {
-      if (Lower(columns[i]) == Lower(name)) return i;
+      if (AsciiLower(columns[i]) == AsciiLower(name)) return i;
     }
     return std::nullopt;
   };
@@ -228,7 +222,7 @@ Status MysqlConnector::InsertEach(const std::string& table, const std::vector<st
       auto at = position(k);
       if (at && !(*rows[r])[*at].is_null()) {
         key_values.push_back((*rows[r])[*at]);
-      } else if (Lower(k) == Lower(generated)) {
+      } else if (AsciiLower(k) == AsciiLower(generated)) {
         key_values.push_back(Value::Int(id));
       } else {
         return Status::Unsupported(where_ + ": " + what + ": key column " + k +
@@ -342,8 +336,9 @@ Status MysqlConnector::Upsert(const std::string& table, const std::vector<std::s
   std::string tail = " ON DUPLICATE KEY UPDATE ";
   bool any_set = false;
   for (const std::string& c : columns) {
-    bool is_conflict = std::any_of(conflict_columns.begin(), conflict_columns.end(),
-                                   [&c](const std::string& k) { return Lower(k) == Lower(c); });
+    bool is_conflict =
+        std::any_of(conflict_columns.begin(), conflict_columns.end(),
+                    [&c](const std::string& k) { return AsciiLower(k) == AsciiLower(c); });
     if (is_conflict) continue;
     if (any_set) tail += ", ";
     any_set = true;

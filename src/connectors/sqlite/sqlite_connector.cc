@@ -22,6 +22,7 @@
 #include "connectors/sqlite/sqlite_dialect.h"
 #include "connectors/sqlite/sqlite_lock.h"
 #include "connectors/sqlite/sqlite_statement.h"
+#include "core/ascii.h"
 
 namespace tether {
 namespace sqlite {
@@ -40,19 +41,10 @@ struct Options {
   int busy_timeout_ms = 5000;
 };
 
-bool ConsumePrefixNoCase(std::string_view* s, std::string_view prefix) {
-  if (s->size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>((*s)[i])) != prefix[i]) return false;
-  }
-  s->remove_prefix(prefix.size());
-  return true;
-}
-
 Result<Options> ParseUrl(const std::string& name, const std::string& url) {
   const std::string where = "connection '" + name + "'";
   std::string_view rest = url;
-  if (!ConsumePrefixNoCase(&rest, "sqlite://") && !ConsumePrefixNoCase(&rest, "sqlite:")) {
+  if (!ConsumePrefixIgnoreCase(&rest, "sqlite://") && !ConsumePrefixIgnoreCase(&rest, "sqlite:")) {
     return Status::Config(where + ": not a sqlite URL: " + url);
   }
   Options opt;

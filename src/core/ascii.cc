@@ -1,0 +1,35 @@
+#include "core/ascii.h"
+
+namespace tether {
+
+namespace {
+
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+}  // namespace
+
+std::string AsciiLower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = Lower(c);
+  return out;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && StartsWithIgnoreCase(a, b);
+}
+
+bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix) {
+  if (text.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (Lower(text[i]) != Lower(prefix[i])) return false;
+  }
+  return true;
+}
+
+bool ConsumePrefixIgnoreCase(std::string_view* text, std::string_view prefix) {
+  if (!StartsWithIgnoreCase(*text, prefix)) return false;
+  text->remove_prefix(prefix.size());
+  return true;
+}
+
+}  // namespace tether
