@@ -766,22 +766,26 @@ class Loader {
       }
       given.listen = true;
     }
+    // A count between `min` and `max` under `key`, if given.
+    auto count = [&](const char* key, int64_t min, int64_t max, int* out,
+                     bool* given_flag) -> Status {
+      const YamlEntry* f = keys.Find(key);
+      if (f == nullptr) return Status::OK();
+      TETHER_ASSIGN_OR_RETURN(int64_t n, r_.Integer(f->value, min, max));
+      *out = static_cast<int>(n);
+      *given_flag = true;
+      return Status::OK();
+    };
     if (const YamlEntry* f = keys.Find("token")) {
       // Empty (an unset ${VAR:-}) is refused rather than read as "no token": an API left open
       // by accident is worse than a server that does not start.
       TETHER_ASSIGN_OR_RETURN(server->token, r_.String(f->value));
       given.token = true;
     }
-    if (const YamlEntry* f = keys.Find("max_concurrency")) {
-      TETHER_ASSIGN_OR_RETURN(int64_t n, r_.Integer(f->value, 1, kMaxConcurrency));
-      server->max_concurrency = static_cast<int>(n);
-      given.max_concurrency = true;
-    }
-    if (const YamlEntry* f = keys.Find("retry_attempts")) {
-      TETHER_ASSIGN_OR_RETURN(int64_t n, r_.Integer(f->value, 0, kMaxRetryAttempts));
-      server->retry_attempts = static_cast<int>(n);
-      given.retry_attempts = true;
-    }
+    TETHER_RETURN_IF_ERROR(count("max_concurrency", 1, kMaxConcurrency, &server->max_concurrency,
+                                 &given.max_concurrency));
+    TETHER_RETURN_IF_ERROR(count("retry_attempts", 0, kMaxRetryAttempts, &server->retry_attempts,
+                                 &given.retry_attempts));
     if (const YamlEntry* f = keys.Find("retry_delay")) {
       TETHER_ASSIGN_OR_RETURN(server->retry_delay_ms, Duration(f->value, /*allow_zero=*/false));
       given.retry_delay = true;
@@ -798,16 +802,11 @@ class Loader {
       TETHER_ASSIGN_OR_RETURN(server->max_body, r_.Integer(f->value, 1, kMaxBody));
       given.max_body = true;
     }
-    if (const YamlEntry* f = keys.Find("max_connections")) {
-      TETHER_ASSIGN_OR_RETURN(int64_t n, r_.Integer(f->value, 1, kMaxConnections));
-      server->max_connections = static_cast<int>(n);
-      given.max_connections = true;
-    }
-    if (const YamlEntry* f = keys.Find("max_connections_per_client")) {
-      TETHER_ASSIGN_OR_RETURN(int64_t n, r_.Integer(f->value, 1, kMaxConnections));
-      server->max_connections_per_client = static_cast<int>(n);
-      given.max_connections_per_client = true;
-    }
+    TETHER_RETURN_IF_ERROR(count("max_connections", 1, kMaxConnections, &server->max_connections,
+                                 &given.max_connections));
+    TETHER_RETURN_IF_ERROR(count("max_connections_per_client", 1, kMaxConnections,
+                                 &server->max_connections_per_client,
+                                 &given.max_connections_per_client));
     if (const YamlEntry* f = keys.Find("header_timeout")) {
       TETHER_ASSIGN_OR_RETURN(server->header_timeout_ms, Duration(f->value, /*allow_zero=*/false));
       given.header_timeout = true;

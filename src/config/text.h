@@ -23,7 +23,6 @@ inline bool IsIdentifierStart(char c) {
 }
 inline bool IsIdentifierChar(char c) { return IsIdentifierStart(c) || (c >= '0' && c <= '9'); }
 
-
 // Int for a decimal integer that fits int64 ("-12", "+7", "007"), Real for a decimal number
 // ("1.5", ".5", "2e3"), nullopt for anything else (including integers too large for int64).
 std::optional<Value> ParseNumber(std::string_view s);
