@@ -1,9 +1,13 @@
 #include "util/test_database.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +30,55 @@ std::unique_ptr<Connector> OpenOrFail(const std::string& name, const std::string
   if (!c.ok()) return nullptr;
   return std::move(c).value();
 }
+
+// PostgreSQL takes a few hundred milliseconds to create a database (it copies template0 through
+// its write-ahead log) and most tests want two, so a PostgreSQL test database comes from a pool
+// kept on the test server: slot N is database tt_pool_N, claimed by an exclusive lock on a file
+// under the system temp dir (one folder per server), so the processes of a parallel test run
+// never share one. A crashed process's lock goes with it. A claimed database is emptied first
+// (every schema dropped, public made again as a new database has it), which takes a few
+// milliseconds.
+std::string PoolFolder(const std::string& admin_url) {
+  size_t at = admin_url.rfind('@');
+  size_t host = at == std::string::npos ? admin_url.find("://") + 3 : at + 1;
+  std::string server = admin_url.substr(host, admin_url.find('/', host) - host);
+  for (char& c : server) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  std::string dir = "/tmp/tether-test-pool-" + std::to_string(getuid());
+  ::mkdir(dir.c_str(), 0700);
+  dir += "/" + server;
+  ::mkdir(dir.c_str(), 0700);
+  return dir;
+}
+
+// The lowest free slot of the pool: its number and the descriptor that holds its lock.
+std::pair<int, int> ClaimSlot(const std::string& admin_url) {
+  std::string dir = PoolFolder(admin_url);
+  for (int n = 0; n < 1000; ++n) {
+    std::string file = dir + "/slot-" + std::to_string(n) + ".lock";
+    int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) break;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return {n, fd};
+    ::close(fd);
+  }
+  ADD_FAILURE() << "no free PostgreSQL test database slot under " << dir;
+  return {-1, -1};
+}
+
+constexpr const char* kEmptyPostgresDatabase = R"(
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+  WHERE datname = current_database() AND pid <> pg_backend_pid();
+DO $$ DECLARE s name; BEGIN
+  FOR s IN SELECT nspname FROM pg_namespace
+           WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+             AND nspname !~ '^pg_(toast_)?temp_' LOOP
+    EXECUTE format('DROP SCHEMA %I CASCADE', s);
+  END LOOP;
+END $$;
+CREATE SCHEMA public AUTHORIZATION pg_database_owner;
+GRANT USAGE ON SCHEMA public TO PUBLIC;
+)";
 
 }  // namespace
 
@@ -58,12 +111,13 @@ TestDatabase::TestDatabase(std::string engine) : engine_(std::move(engine)), nam
   }
   std::string admin = ServerUrl(engine_);
   if (admin.empty()) return;
+  if (engine_ == "postgres") {
+    ClaimPooled(admin);
+    return;
+  }
   auto conn = OpenOrFail("test-admin", admin);
   if (!conn) return;
-  std::string create = engine_ == "postgres"
-                           ? "CREATE DATABASE " + name_ + " ENCODING 'UTF8' TEMPLATE template0"
-                           : "CREATE DATABASE " + name_ + " CHARACTER SET utf8mb4";
-  Status s = conn->ExecuteScript(create);
+  Status s = conn->ExecuteScript("CREATE DATABASE " + name_ + " CHARACTER SET utf8mb4");
   if (!s.ok()) {
     ADD_FAILURE() << "creating test database: " << s.ToString();
     return;
@@ -71,14 +125,45 @@ TestDatabase::TestDatabase(std::string engine) : engine_(std::move(engine)), nam
   url_ = WithDatabase(admin, name_);
 }
 
+void TestDatabase::ClaimPooled(const std::string& admin) {
+  auto [slot, fd] = ClaimSlot(admin);
+  if (slot < 0) return;
+  pool_lock_ = fd;
+  name_ = "tt_pool_" + std::to_string(slot);
+  std::string url = WithDatabase(admin, name_);
+  auto conn = OpenConnector("test-pool", url);
+  if (!conn.ok()) {  // the first claim of this slot on this server: make the database
+    auto created = OpenOrFail("test-admin", admin);
+    if (!created) return;
+    Status s =
+        created->ExecuteScript("CREATE DATABASE " + name_ + " ENCODING 'UTF8' TEMPLATE template0");
+    if (!s.ok()) {
+      ADD_FAILURE() << "creating test database: " << s.ToString();
+      return;
+    }
+    conn = OpenConnector("test-pool", url);
+  }
+  if (!conn.ok()) {
+    ADD_FAILURE() << "opening test database " << name_ << ": " << conn.status().ToString();
+    return;
+  }
+  Status s = (*conn)->ExecuteScript(kEmptyPostgresDatabase);
+  if (!s.ok()) {
+    ADD_FAILURE() << "emptying test database " << name_ << ": " << s.ToString();
+    return;
+  }
+  url_ = url;
+}
+
 TestDatabase::~TestDatabase() {
+  if (pool_lock_ >= 0) {
+    ::close(pool_lock_);  // the database stays for the next claim, which empties it
+    return;
+  }
   if (engine_ == "sqlite" || url_.empty()) return;
-  const char* var = engine_ == "postgres" ? "TETHER_TEST_PG_URL" : "TETHER_TEST_MYSQL_URL";
-  auto conn = OpenConnector("test-admin", std::getenv(var));
+  auto conn = OpenConnector("test-admin", std::getenv("TETHER_TEST_MYSQL_URL"));
   if (!conn.ok()) return;
-  std::string drop = engine_ == "postgres" ? "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)"
-                                           : "DROP DATABASE IF EXISTS " + name_;
-  (void)(*conn)->ExecuteScript(drop);
+  (void)(*conn)->ExecuteScript("DROP DATABASE IF EXISTS " + name_);
 }
 
 std::unique_ptr<Connector> TestDatabase::Open(const std::string& connection_name) const {

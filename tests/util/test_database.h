@@ -27,7 +27,8 @@ std::string ServerUrl(std::string_view engine);
 // `url` with its database (the URL path) replaced by `database`.
 std::string WithDatabase(const std::string& url, const std::string& database);
 
-// A new empty database, dropped when the object dies.
+// A new empty database, dropped when the object dies (PostgreSQL: an emptied database from a
+// pool on the server, given back when the object dies; see test_database.cc).
 class TestDatabase {
  public:
   explicit TestDatabase(std::string engine);
@@ -49,10 +50,13 @@ class TestDatabase {
   std::vector<std::string> Rows(const std::string& sql, const Row& params = {}) const;
 
  private:
+  void ClaimPooled(const std::string& admin_url);
+
   std::string engine_;
   std::string name_;
   std::string url_;
   std::unique_ptr<TempDir> dir_;  // SQLite only
+  int pool_lock_ = -1;            // PostgreSQL: the descriptor holding the pool slot's lock
 };
 
 // Test SQL is written in SQLite's dialect; this rewrites the few types that differ, so one DDL
