@@ -262,7 +262,7 @@ class CliObserver : public SyncObserver {
     nlohmann::json entities = nlohmann::json::array();
     RunCounts total;
     for (const EntityReport& e : report.entities) {
-      nlohmann::json one = CountsToJson(e.counts);
+      nlohmann::json one = RunCountsJson(e.counts);
       one["entity"] = e.entity;
       entities.push_back(std::move(one));
       total += e.counts;
@@ -277,7 +277,7 @@ class CliObserver : public SyncObserver {
             {"resumed", report.resumed},
             {"seconds", secs},
             {"entities", entities},
-            {"total", CountsToJson(total)}};
+            {"total", RunCountsJson(total)}};
   }
 
   void PrintDetail(const RecordPlan& r) {
@@ -697,7 +697,7 @@ int RunsCommand(const Globals& g, const std::string& asked, const std::string& s
       nlohmann::json j = {{"run_id", (*run)->run_id},
                           {"status", (*run)->status},
                           {"mode", RunMode(**run)},
-                          {"counts", CountsToJson((*run)->counts)},
+                          {"counts", RunCountsJson((*run)->counts)},
                           {"message", (*run)->message}};
       nlohmann::json rec = nlohmann::json::array();
       for (const RecordResult& r : *results) {
@@ -744,7 +744,7 @@ int RunsCommand(const Globals& g, const std::string& asked, const std::string& s
                      {"mode", RunMode(r)},
                      {"started_at", r.started_at},
                      {"finished_at", r.finished_at},
-                     {"counts", CountsToJson(r.counts)},
+                     {"counts", RunCountsJson(r.counts)},
                      {"options", options.is_discarded() ? nlohmann::json() : options},
                      {"message", r.message}});
     }

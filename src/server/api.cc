@@ -116,12 +116,6 @@ void SendStatus(httplib::Response& res, const Status& s) {
 
 json NullIfEmpty(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
 
-json CountsJson(const RunCounts& c) {
-  return {{"read", c.read},           {"inserted", c.inserted}, {"updated", c.updated},
-          {"unchanged", c.unchanged}, {"linked", c.linked},     {"deleted", c.deleted},
-          {"skipped", c.skipped},     {"failed", c.failed}};
-}
-
 json RunJson(const JobSnapshot& s) {
   const Job& j = s.job;
   return {{"id", j.id},
@@ -139,7 +133,7 @@ json RunJson(const JobSnapshot& s) {
           {"max_attempts", j.max_attempts},
           {"next_attempt_at", s.next_attempt_at ? json(*s.next_attempt_at) : json(nullptr)},
           {"engine_run_ids", json::parse(j.engine_runs, nullptr, false)},
-          {"counts", CountsJson(j.counts)},
+          {"counts", RunCountsJson(j.counts)},
           {"progress", json::parse(j.progress, nullptr, false)}};
 }
 

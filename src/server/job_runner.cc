@@ -23,14 +23,6 @@ constexpr auto kCleanupEvery = std::chrono::minutes(10);
 
 bool Terminal(const std::string& status) { return status != "queued" && status != "running"; }
 
-json CountsJson(const RunCounts& c) {
-  return {{"read", c.read},           {"inserted", c.inserted}, {"updated", c.updated},
-          {"unchanged", c.unchanged}, {"linked", c.linked},     {"deleted", c.deleted},
-          {"skipped", c.skipped},     {"failed", c.failed}};
-}
-
-json ValueJson(const Value& v) { return v.is_null() ? json(nullptr) : json(v.ToText()); }
-
 std::string DurationText(std::chrono::milliseconds d) {
   const int64_t ms = d.count();
   if (ms % 3600000 == 0) return fmt::format("{}h", ms / 3600000);
@@ -207,8 +199,9 @@ class JobRunner::Observer : public SyncObserver {
       line.action = std::string(ActionName(r.action));
       json changes = json::array();
       for (const FieldChange& c : r.changes) {
-        changes.push_back(
-            {{"column", c.column}, {"before", ValueJson(c.before)}, {"after", ValueJson(c.after)}});
+        changes.push_back({{"column", c.column},
+                           {"before", ValueToJson(c.before)},
+                           {"after", ValueToJson(c.after)}});
       }
       line.changes = JsonText(changes);
       line.reason = r.reason;
@@ -433,7 +426,7 @@ JobSnapshot JobRunner::SnapshotLocked(const Active& a, int64_t after_log) const 
     entities.push_back({{"name", name},
                         {"total", has_total ? json(n) : json(nullptr)},
                         {"done", done},
-                        {"counts", CountsJson(c)}});
+                        {"counts", RunCountsJson(c)}});
     if (has_total) {
       known_total += n;
       known_read += done ? n : std::min(c.read, n);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "core/utf8.h"
@@ -89,6 +90,12 @@ RunCounts& RunCounts::operator+=(const RunCounts& o) {
   skipped += o.skipped;
   failed += o.failed;
   return *this;
+}
+
+nlohmann::json RunCountsJson(const RunCounts& c) {
+  return {{"read", c.read},           {"inserted", c.inserted}, {"updated", c.updated},
+          {"unchanged", c.unchanged}, {"linked", c.linked},     {"deleted", c.deleted},
+          {"skipped", c.skipped},     {"failed", c.failed}};
 }
 
 std::string UtcNow() {

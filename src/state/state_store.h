@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,6 +48,10 @@ struct RunCounts {
   RunCounts& operator+=(const RunCounts& o);
   bool Changed() const { return inserted + updated + deleted + linked > 0; }
 };
+
+// The eight counts as one JSON object ({"read": 3, "inserted": 1, ...}), as the CLI's --json
+// and the REST API write them.
+nlohmann::json RunCountsJson(const RunCounts& c);
 
 struct RunInfo {
   std::string run_id;
