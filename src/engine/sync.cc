@@ -1014,7 +1014,7 @@ Status Runner::RunChanges(bool dry_run) {
   for (const std::string& name : logged) {
     TETHER_ASSIGN_OR_RETURN(auto cp, state_->GetCheckpoint(pipeline_->name, name));
     if (!req_.restart && cp && cp->mode == kChangesMode && cp->position) {
-      position[name] = std::stoll(*cp->position);
+      TETHER_ASSIGN_OR_RETURN(position[name], PositionNumber(*cp, pipeline_->name, name));
     } else {
       initial.push_back(name);
     }

@@ -168,6 +168,19 @@ entities:
             (std::vector<std::string>{"1|a2", "3|c", "4|d"}));
 }
 
+// A checkpoint's position is tether's own text: edited into no number, it stops the next run
+// with an error naming the entity, instead of an exception that ended the process.
+TEST_P(ChangesTest, ACorruptedCheckpointPositionIsAnErrorNotACrash) {
+  Track();
+  ASSERT_OK(SyncChanges());
+  Target("UPDATE tether_checkpoints SET position = 'seven' WHERE entity = 'customer'");
+  auto again = SyncChanges();
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), StatusCode::kInternal) << again.status().ToString();
+  EXPECT_NE(again.status().message().find("'customer'"), std::string::npos)
+      << again.status().ToString();
+}
+
 TETHER_ALL_PAIRS(ChangesTest);
 
 }  // namespace
