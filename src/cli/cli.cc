@@ -24,6 +24,7 @@
 #include "cli/track_command.h"
 #include "config/config.h"
 #include "core/temporal.h"
+#include "core/version.h"
 #include "demo/demo.h"
 #include "engine/sync.h"
 #include "engine/target_tables.h"
@@ -914,7 +915,7 @@ int Main(int argc, char** argv) {
   CLI::App app{"tether — keeps business records in step between databases"};
   app.require_subcommand(1);
   app.fallthrough();  // global flags (-c, -v, -q) may follow the subcommand
-  app.set_version_flag("--version", "tether 0.1.0");
+  app.set_version_flag("--version", std::string("tether ") + kTetherVersion);
   Globals g;
   app.add_option("--config,-c", g.config_path,
                  "Configuration file (default: tether.yaml, or $TETHER_CONFIG)")

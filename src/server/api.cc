@@ -15,6 +15,8 @@
 #include "config/text.h"
 #include "connectors/connector.h"
 #include "core/ascii.h"
+#include "core/temporal.h"
+#include "core/version.h"
 #include "engine/sync.h"
 #include "server/clock.h"
 #include "server/http_server.h"
@@ -29,7 +31,6 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-constexpr char kVersion[] = "0.1.0";
 // What runs can be, for the filters of GET /api/runs.
 constexpr std::string_view kRunStatuses[] = {"queued", "running",   "succeeded", "partial",
                                              "failed", "cancelled", "timed_out"};
@@ -400,7 +401,7 @@ std::optional<json> ApiServer::Impl::Body(const httplib::Request& req, httplib::
 void ApiServer::Impl::Status_(httplib::Response& res) {
   SendJson(res, 200,
            {{"status", stopping ? "stopping" : "ok"},
-            {"version", kVersion},
+            {"version", kTetherVersion},
             {"started_at", IsoUtc(started_at)},
             {"uptime_s",
              std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count()}});
