@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/temporal.h"
 #include "core/utf8.h"
 #include "engine/coerce.h"
 #include "engine/key_map.h"

@@ -18,7 +18,6 @@
 #include "core/temporal.h"
 #include "core/version.h"
 #include "engine/sync.h"
-#include "server/clock.h"
 #include "server/http_server.h"
 #include "server/json_schema.h"
 #include "server/json_text.h"

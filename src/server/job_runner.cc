@@ -6,8 +6,9 @@
 #include <atomic>
 #include <cmath>
 
+#include "core/id.h"
+#include "core/temporal.h"
 #include "engine/where.h"
-#include "server/clock.h"
 #include "server/json_text.h"
 
 namespace tether {
@@ -310,7 +311,7 @@ Result<Job> JobRunner::Submit(const std::string& pipeline, const std::string& ki
       return Status::AlreadyExists(fmt::format("pipeline '{}' already has run {} ({})", pipeline,
                                                it->second, other.job.status));
     }
-    a->job.id = NewJobId();
+    a->job.id = NewId('j');
     a->job.pipeline = pipeline;
     a->job.kind = kind;
     a->job.trigger = trigger;

@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <map>
 #include <optional>
-#include <random>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -265,16 +264,6 @@ Status RestrictToOwner(const SqliteStoreUrl& store) {
 }
 
 }  // namespace
-
-std::string NewJobId() {
-  // UtcNow() is "2026-11-22T02:26:38.123Z": keep the digits, so ids sort by creation time.
-  std::string digits;
-  for (char c : UtcNow()) {
-    if (c >= '0' && c <= '9') digits += c;
-  }
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  return fmt::format("j{}{:06x}", digits, rng() & 0xffffff);
-}
 
 Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& url) {
   std::string target = url;

@@ -4,10 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <ctime>
 #include <nlohmann/json.hpp>
-#include <random>
 
 #include "core/stored.h"
 #include "core/temporal.h"
@@ -106,26 +103,6 @@ nlohmann::json RunCountsJson(const RunCounts& c) {
   return {{"read", c.read},           {"inserted", c.inserted}, {"updated", c.updated},
           {"unchanged", c.unchanged}, {"linked", c.linked},     {"deleted", c.deleted},
           {"skipped", c.skipped},     {"failed", c.failed}};
-}
-
-std::string UtcNow() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
-}
-
-std::string NewRunId() {
-  std::string t = UtcNow();  // 2026-11-22T02:26:38.123Z -> 20261122T022638123
-  std::string compact;
-  for (char c : t) {
-    if (std::isdigit(static_cast<unsigned char>(c)) || c == 'T') compact.push_back(c);
-  }
-  std::random_device rd;
-  return fmt::format("r{}-{:04x}", compact, rd() & 0xffff);
 }
 
 Status StateStore::EnsureSchema() {

@@ -148,9 +148,4 @@ class StateStore {
   std::optional<bool> exists_;
 };
 
-// Current UTC time as "2026-11-22T02:26:38.123Z".
-std::string UtcNow();
-// A new run id: "r" + UTC time + random suffix, sortable by start time.
-std::string NewRunId();
-
 }  // namespace tether

@@ -237,11 +237,7 @@ Result<std::vector<Change>> ChangeLog::ReadAll(int64_t after, size_t limit) {
 Result<int64_t> ChangeLog::SettledSeq(int64_t age_seconds) {
   // "YYYY-MM-DD HH:MM:SS" in UTC compares right with every engine's changed_at: SQLite's text,
   // and the timestamps of PostgreSQL and MySQL, whose tether sessions are in UTC.
-  const std::time_t t = std::time(nullptr) - age_seconds;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char bound[32];
-  std::strftime(bound, sizeof bound, "%Y-%m-%d %H:%M:%S", &tm);
+  const std::string bound = UtcSecondsText(std::time(nullptr) - age_seconds);
   TETHER_ASSIGN_OR_RETURN(auto rows,
                           db_->Query("SELECT max(seq) FROM " + std::string(kChangesTable) +
                                          " WHERE changed_at < " + Param(1),

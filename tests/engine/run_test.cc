@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/temporal.h"
 #include "engine_fixture.h"
 
 namespace tether::testing {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/id.h"
 #include "util/test_database.h"
 #include "util/test_util.h"
 
@@ -156,8 +157,8 @@ TEST_P(StateStoreTest, RunsNewestFirstWithTheirRecords) {
   ASSERT_OK(store_->EnsureSchema());
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) {
-    std::string id = NewRunId();
-    while (!ids.empty() && id <= ids.back()) id = NewRunId();  // same millisecond
+    std::string id = NewId('r');
+    while (!ids.empty() && id <= ids.back()) id = NewId('r');  // same millisecond
     ids.push_back(id);
     ASSERT_OK(store_->PutRun(MakeRun(id, "p")));
   }
