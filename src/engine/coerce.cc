@@ -9,6 +9,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "core/ascii.h"
 #include "core/temporal.h"
 #include "core/utf8.h"
 
@@ -127,8 +128,9 @@ std::optional<std::string> CanonicalUuid(const std::string& s) {
   for (char ch : s) {
     if (ch == '-') continue;
     if (!std::isxdigit(static_cast<unsigned char>(ch))) return std::nullopt;
-    hex += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    hex += ch;
   }
+  hex = AsciiLower(hex);
   if (hex.size() != 32) return std::nullopt;
   if (s.size() != 32 &&
       (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')) {
