@@ -76,4 +76,50 @@ int LoadPipeline(const Globals& g, const std::string& asked, Config* config,
   return kExitOk;
 }
 
+std::optional<StateAccess> OpenState(const Globals& g, const std::string& asked, int* exit_code) {
+  StateAccess access;
+  *exit_code = LoadPipeline(g, asked, &access.config, &access.pipeline);
+  if (*exit_code != kExitOk) return std::nullopt;
+  const PipelineConfig* p = access.config.FindPipeline(access.pipeline);
+  if (!p) {
+    Error(Status::InvalidArgument(fmt::format("no pipeline '{}'", access.pipeline)));
+    *exit_code = kExitUsage;
+    return std::nullopt;
+  }
+  const ConnectionConfig* c = access.config.FindConnection(p->target);
+  Result<std::unique_ptr<Connector>> target = OpenConnector(c->name, c->url);
+  if (!target.ok()) {
+    Error(target.status());
+    *exit_code = ExitCodeFor(target.status());
+    return std::nullopt;
+  }
+  access.target = std::move(target).value();
+  return access;
+}
+
+int ExitCodeFor(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kOk:
+      return kExitOk;
+    case StatusCode::kInvalidArgument:
+      return kExitUsage;
+    case StatusCode::kConfig:
+    case StatusCode::kNotFound:
+    case StatusCode::kUnsupported:
+      return kExitConfig;
+    case StatusCode::kConnection:
+    case StatusCode::kPermissionDenied:
+    case StatusCode::kBusy:
+    case StatusCode::kTryAgain:
+    case StatusCode::kTimedOut:
+      return kExitConnection;
+    case StatusCode::kPolicy:
+      return kExitPolicy;
+    case StatusCode::kCancelled:
+      return kExitInterrupted;
+    default:
+      return kExitInternal;
+  }
+}
+
 }  // namespace tether::cli

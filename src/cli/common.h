@@ -3,9 +3,12 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "config/config.h"
+#include "connectors/connector.h"
 #include "core/status.h"
 
 namespace tether::cli {
@@ -27,5 +30,15 @@ Result<std::string> PickPipeline(const Config& config, const std::string& asked)
 // Load, then PickPipeline into *pipeline; prints the error and returns the exit code when one
 // fails (a config error's, or kExitUsage for the pipeline), kExitOk otherwise.
 int LoadPipeline(const Globals& g, const std::string& asked, Config* config, std::string* pipeline);
+
+// What the read-only commands (runs, links) need: the config, the pipeline and its target
+// connection, which holds the state store. On failure, prints why and sets the exit code.
+struct StateAccess {
+  Config config;
+  std::string pipeline;
+  std::unique_ptr<Connector> target;
+};
+
+std::optional<StateAccess> OpenState(const Globals& g, const std::string& asked, int* exit_code);
 
 }  // namespace tether::cli

@@ -19,15 +19,6 @@
 namespace tether::cli {
 namespace {
 
-struct DiffFlags {
-  std::string pipeline;
-  std::vector<std::string> entities;
-  std::string format = "table";
-  std::string output;
-  size_t limit = 50;
-  bool no_checksums = false;
-};
-
 std::string KindLabel(DiffKind k) {
   std::string s(DiffKindName(k));
   for (char& c : s) {
@@ -248,6 +239,25 @@ double Since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// verify lists differences only with -v, and then only a few.
+class VerifyPrinter final : public ProgressWatcher {
+ public:
+  explicit VerifyPrinter(const Globals& g) : ProgressWatcher(g) {}
+  void OnDifference(const Difference& d) override {
+    if (g_.verbose == 0 || shown_++ >= 20) return;
+    progress_.Clear();
+    std::string what = d.reason;
+    for (const FieldChange& c : d.fields) what += (what.empty() ? "" : "; ") + FormatChange(c);
+    std::printf("  %-15s %s %s  %s\n", KindLabel(d.kind).c_str(), d.entity.c_str(),
+                (d.source_id.empty() ? d.target_id : d.source_id).c_str(), what.c_str());
+  }
+
+ private:
+  int shown_ = 0;
+};
+
+}  // namespace
+
 int DiffCommand(const Globals& g, const DiffFlags& f) {
   if (f.format != "table" && f.format != "json" && f.format != "csv") {
     Error(Status::InvalidArgument("--format " + f.format + ": expected table|json|csv"));
@@ -287,25 +297,6 @@ int DiffCommand(const Globals& g, const DiffFlags& f) {
   return code;
 }
 
-// verify lists differences only with -v, and then only a few.
-class VerifyPrinter final : public ProgressWatcher {
- public:
-  explicit VerifyPrinter(const Globals& g) : ProgressWatcher(g) {}
-  void OnDifference(const Difference& d) override {
-    if (g_.verbose == 0 || shown_++ >= 20) return;
-    progress_.Clear();
-    std::string what = d.reason;
-    for (const FieldChange& c : d.fields) what += (what.empty() ? "" : "; ") + FormatChange(c);
-    std::printf("  %-15s %s %s  %s\n", KindLabel(d.kind).c_str(), d.entity.c_str(),
-                (d.source_id.empty() ? d.target_id : d.source_id).c_str(), what.c_str());
-  }
-
- private:
-  int shown_ = 0;
-};
-
-}  // namespace
-
 int Verify(const Globals& g, const Config& config, const std::string& pipeline,
            const std::vector<std::string>& entities, bool checksums) {
   const auto start = std::chrono::steady_clock::now();
@@ -333,37 +324,6 @@ int Verify(const Globals& g, const Config& config, const std::string& pipeline,
                 Verdict(*report, Since(start)).c_str());
   }
   return report->in_step() ? kExitOk : kExitDiffers;
-}
-
-void AddDiffCommands(CLI::App* app, const Globals* g, int* code) {
-  auto flags = std::make_shared<DiffFlags>();
-  CLI::App* diff = app->add_subcommand(
-      "diff", "Compare source and target: rows only in one, and changed fields (old → new)");
-  diff->add_option("pipeline", flags->pipeline, "Pipeline (default: the only one)");
-  diff->add_option("--entity,-e", flags->entities, "Only these entities (repeatable)");
-  diff->add_option("--format,-f", flags->format, "table | json | csv")->capture_default_str();
-  diff->add_option("--output,-o", flags->output, "Write the report to FILE instead of stdout");
-  diff->add_option("--limit", flags->limit,
-                   "Differences listed per entity in table output (0: all)")
-      ->capture_default_str();
-  diff->add_flag("--no-checksums", flags->no_checksums,
-                 "Read and compare every record (no range checksums)");
-  diff->callback([g, code, flags] { *code = DiffCommand(*g, *flags); });
-
-  auto vflags = std::make_shared<DiffFlags>();
-  CLI::App* verify = app->add_subcommand(
-      "verify", "Exit 0 only if source and target are equal (exit 8 when they differ)");
-  verify->add_option("pipeline", vflags->pipeline, "Pipeline (default: the only one)");
-  verify->add_option("--entity,-e", vflags->entities, "Only these entities (repeatable)");
-  verify->add_flag("--no-checksums", vflags->no_checksums,
-                   "Read and compare every record (no range checksums)");
-  verify->callback([g, code, vflags] {
-    Config config;
-    std::string pipeline;
-    *code = LoadPipeline(*g, vflags->pipeline, &config, &pipeline);
-    if (*code == kExitOk)
-      *code = Verify(*g, config, pipeline, vflags->entities, !vflags->no_checksums);
-  });
 }
 
 }  // namespace tether::cli

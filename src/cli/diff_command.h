@@ -2,7 +2,7 @@
 // after a sync. Thin: the comparing is the engine's.
 #pragma once
 
-#include <CLI/CLI.hpp>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -11,8 +11,17 @@
 
 namespace tether::cli {
 
-// Adds the `diff` and `verify` subcommands to `app`; their callbacks set *code to the exit code.
-void AddDiffCommands(CLI::App* app, const Globals* globals, int* code);
+struct DiffFlags {
+  std::string pipeline;
+  std::vector<std::string> entities;
+  std::string format = "table";  // table | json | csv
+  std::string output;            // a file; empty: stdout
+  size_t limit = 50;             // differences listed per entity in table output (0: all)
+  bool no_checksums = false;
+};
+
+// `tether diff`; returns the exit code.
+int DiffCommand(const Globals& g, const DiffFlags& f);
 
 // Verifies a pipeline (its `entities`, or all) and prints the outcome: kExitOk when source and
 // target are equal, kExitDiffers when they are not, another code when the check itself failed.

@@ -135,12 +135,6 @@ nlohmann::json RecordToJson(const RecordPlan& r) {
   return j;
 }
 
-nlohmann::json CountsToJson(const RunCounts& c) {
-  return {{"read", c.read},           {"inserted", c.inserted}, {"updated", c.updated},
-          {"unchanged", c.unchanged}, {"linked", c.linked},     {"deleted", c.deleted},
-          {"skipped", c.skipped},     {"failed", c.failed}};
-}
-
 std::string ValueText(const Value& v) { return EscapeInvalidUtf8(v.ToText()); }
 
 std::string JsonText(const nlohmann::json& j, int indent) {

@@ -23,7 +23,6 @@ std::optional<std::string> ChangeDelta(const FieldChange& c);
 // "10.5 → 12" plus " (Δ +1.5)" when both sides are numbers (ChangeDelta).
 std::string FormatChange(const FieldChange& c);
 nlohmann::json RecordToJson(const RecordPlan& r);
-nlohmann::json CountsToJson(const RunCounts& c);
 // One CSV line per field change (or one per record without changes), no trailing newline.
 std::vector<std::string> RecordToCsv(const RecordPlan& r);
 std::string CsvField(const std::string& s);

@@ -22,18 +22,6 @@
 namespace tether::cli {
 namespace {
 
-struct ServeFlags {
-  std::string listen;
-  std::string state;
-  std::string data_dir;
-  std::string token;
-  std::optional<int> max_concurrency;
-  std::optional<int> retry_attempts;
-  std::string retry_delay;
-  std::string job_timeout;
-  std::string cleanup_age;
-};
-
 // "host:port" or "[v6]:port".
 Result<std::pair<std::string, int>> ParseListen(const std::string& text) {
   const size_t colon = text.rfind(':');
@@ -83,7 +71,9 @@ Status MakePrivateFolder(const std::string& dir) {
   return Status::OK();
 }
 
-int Serve(const Globals& g, const ServeFlags& f, bool config_given) {
+}  // namespace
+
+int ServeCommand(const Globals& g, const ServeFlags& f, bool config_given) {
   // The config file is optional for the server: pipelines can come through the API.
   std::optional<Config> file;
   std::string base_dir = std::filesystem::current_path().string();
@@ -203,42 +193,6 @@ int Serve(const Globals& g, const ServeFlags& f, bool config_given) {
   watcher.join();
   std::fprintf(stderr, "tether serve: stopped\n");
   return kExitOk;
-}
-
-}  // namespace
-
-void AddServeCommand(CLI::App* app, const Globals* globals, int* code) {
-  auto f = std::make_shared<ServeFlags>();
-  CLI::App* serve = app->add_subcommand(
-      "serve", "Run the REST API, job runner and scheduler (until SIGINT / SIGTERM)");
-  serve->add_option("--listen", f->listen,
-                    "HOST:PORT to listen on (default 127.0.0.1:8080, or server.listen)");
-  serve->add_option("--state", f->state,
-                    "Where connections, pipelines and runs are kept (default "
-                    "sqlite:tether-server.db beside the config; or postgres://...)");
-  serve->add_option("--data-dir", f->data_dir,
-                    "Folder of the SQLite files of connections made through the API (default "
-                    "tether-data beside the config, or server.data_dir)");
-  serve->add_option("--token", f->token,
-                    "API bearer token (better: $TETHER_API_TOKEN or server.token; a flag shows in "
-                    "ps)");
-  serve->add_option("--max-concurrency", f->max_concurrency, "Runs at once (default 5)")
-      ->check(CLI::Range(1, 64));
-  serve
-      ->add_option("--retry-attempts", f->retry_attempts,
-                   "Retries of a run that failed for a reason that may pass (default 3)")
-      ->check(CLI::Range(0, 20));
-  serve->add_option("--retry-delay", f->retry_delay,
-                    "Delay before the first retry; doubles each time (default 30s)");
-  serve->add_option("--job-timeout", f->job_timeout,
-                    "Longest an attempt may run before it is stopped (default 1h; 0: none)");
-  serve->add_option("--cleanup-age", f->cleanup_age,
-                    "Finished runs older than this are deleted with their logs (default 30d)");
-  serve->callback([globals, code, f, serve] {
-    const char* env = std::getenv("TETHER_CONFIG");
-    *code = Serve(*globals, *f,
-                  serve->get_parent()->get_option("--config")->count() > 0 || (env && *env));
-  });
 }
 
 }  // namespace tether::cli

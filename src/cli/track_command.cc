@@ -15,11 +15,6 @@
 namespace tether::cli {
 namespace {
 
-struct TrackFlags {
-  std::string pipeline;
-  std::vector<std::string> entities;
-};
-
 // The pipeline's source, opened, and the entities asked for (default: all of the pipeline's).
 struct TrackTarget {
   Config config;
@@ -140,34 +135,20 @@ void PrintPrune(const PruneOutcome& out, const std::string& connection) {
               connection.c_str());
 }
 
-void AddTrackCommand(CLI::App* app, const Globals* g, int* code) {
-  auto flags = std::make_shared<TrackFlags>();
-  auto all = std::make_shared<bool>(false);
-  CLI::App* track =
-      app->add_subcommand("track", "Change tracking on a pipeline's source (for sync --changes)");
-  track->require_subcommand(1);
-  track->fallthrough();
-  auto add = [&](const char* name, const char* help, auto run) {
-    CLI::App* cmd = track->add_subcommand(name, help);
-    cmd->add_option("pipeline", flags->pipeline, "Pipeline (default: the only one)");
-    cmd->add_option("--entity,-e", flags->entities,
-                    "Only these entities (repeatable; default: the pipeline's)");
-    cmd->callback([g, flags, code, run] {
-      Result<TrackTarget> t = Open(*g, *flags);
-      *code = Report(t.ok() ? run(*t) : t.status());
-    });
-    return cmd;
-  };
-  add("install", "Create tether_changes and the triggers on each entity's source table",
-      [](const TrackTarget& t) { return Install(t); });
-  add("status", "What is tracked and how many changes wait",
-      [](const TrackTarget& t) { return Describe(t); });
-  CLI::App* uninstall =
-      add("uninstall", "Remove the triggers (the tables they watch are left as they are)",
-          [all](const TrackTarget& t) { return Uninstall(t, *all); });
-  uninstall->add_flag("--all", *all, "Every tracked table of the source, and tether_changes");
-  add("prune", "Delete the changes every pipeline reading this source has consumed",
-      [](const TrackTarget& t) { return Prune(t); });
+int TrackCommand(const Globals& g, const TrackFlags& f, TrackAction action) {
+  Result<TrackTarget> t = Open(g, f);
+  if (!t.ok()) return Report(t.status());
+  switch (action) {
+    case TrackAction::kInstall:
+      return Report(Install(*t));
+    case TrackAction::kStatus:
+      return Report(Describe(*t));
+    case TrackAction::kUninstall:
+      return Report(Uninstall(*t, f.all));
+    case TrackAction::kPrune:
+      return Report(Prune(*t));
+  }
+  return kExitInternal;
 }
 
 }  // namespace tether::cli

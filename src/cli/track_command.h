@@ -2,7 +2,8 @@
 // tracking on a pipeline's source (src/track/change_log.h).
 #pragma once
 
-#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
 
 #include "cli/common.h"
 #include "track/prune.h"
@@ -12,7 +13,15 @@ namespace tether::cli {
 // "pruned N changes up to seq S on connection C", or why nothing was.
 void PrintPrune(const PruneOutcome& out, const std::string& connection);
 
-// Adds the `track` subcommand to `app`; its callbacks set *code to the exit code.
-void AddTrackCommand(CLI::App* app, const Globals* globals, int* code);
+struct TrackFlags {
+  std::string pipeline;               // default: the only one
+  std::vector<std::string> entities;  // default: the pipeline's
+  bool all = false;                   // uninstall --all: every tracked table, and tether_changes
+};
+
+enum class TrackAction { kInstall, kStatus, kUninstall, kPrune };
+
+// `tether track install | status | uninstall | prune`; returns the exit code.
+int TrackCommand(const Globals& g, const TrackFlags& f, TrackAction action);
 
 }  // namespace tether::cli

@@ -4,7 +4,9 @@ namespace tether {
 
 namespace {
 
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
+char Lower(char c) { return IsUpper(c) ? static_cast<char>(c - 'A' + 'a') : c; }
+char Upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
 
 }  // namespace
 
@@ -12,6 +14,19 @@ std::string AsciiLower(std::string_view text) {
   std::string out(text);
   for (char& c : out) c = Lower(c);
   return out;
+}
+
+std::string AsciiUpper(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = Upper(c);
+  return out;
+}
+
+std::string LowerFirstLetter(std::string text) {
+  if (!text.empty() && IsUpper(text[0]) && (text.size() < 2 || !IsUpper(text[1]))) {
+    text[0] = Lower(text[0]);
+  }
+  return text;
 }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {

@@ -1,8 +1,12 @@
 #include "core/temporal.h"
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <ctime>
 #include <string>
+
+#include "core/regex.h"
 
 namespace tether {
 
@@ -299,6 +303,86 @@ std::optional<int64_t> UtcSeconds(std::string_view text) {
   tm.tm_min = fields[4];
   tm.tm_sec = fields[5];
   return static_cast<int64_t>(timegm(&tm));
+}
+
+std::string UtcSecondsText(int64_t seconds) {
+  int64_t days = seconds / 86400;
+  int64_t rem = seconds % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    --days;
+  }
+  int y = 0, m = 0, d = 0;
+  CivilFromDays(days, &y, &m, &d);
+  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", y, m, d, rem / 3600, rem / 60 % 60,
+                     rem % 60);
+}
+
+std::string IsoUtc(SystemTime t) {
+  const int64_t ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  int64_t secs = ms / 1000;
+  int64_t frac = ms % 1000;
+  if (frac < 0) {
+    frac += 1000;
+    --secs;
+  }
+  std::string text = UtcSecondsText(secs);
+  text[10] = 'T';
+  return fmt::format("{}.{:03}Z", text, frac);
+}
+
+std::string UtcNow() { return IsoUtc(std::chrono::system_clock::now()); }
+
+std::optional<SystemTime> ParseIsoUtc(std::string_view text) {
+  if (text.size() < 19) return std::nullopt;
+  std::string canonical(text.substr(0, 19));
+  if (canonical[10] == 'T') canonical[10] = ' ';
+  std::optional<int64_t> secs = UtcSeconds(canonical);
+  if (!secs) return std::nullopt;
+  int64_t ms = 0;
+  if (text.size() > 20 && text[19] == '.') {
+    int digits = 0;
+    for (size_t i = 20; i < text.size() && digits < 3 && text[i] >= '0' && text[i] <= '9'; ++i) {
+      ms = ms * 10 + (text[i] - '0');
+      ++digits;
+    }
+    for (; digits < 3; ++digits) ms *= 10;
+  }
+  return SystemTime(std::chrono::milliseconds(*secs * 1000 + ms));
+}
+
+Result<std::pair<std::string, bool>> ParseDateBound(const std::string& text, bool upper) {
+  static const Regex kDate = Regex::Trusted(R"(\d{4}-\d{2}-\d{2})");
+  static const Regex kDateTime =
+      Regex::Trusted(R"(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)");
+  const char* flag = upper ? "--to-date" : "--from-date";
+  const bool date_only = kDate.FullMatch(text);
+  if (!date_only && !kDateTime.FullMatch(text)) {
+    return Status::InvalidArgument(
+        fmt::format("{} {}: expected YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]", flag, text));
+  }
+  auto num = [&text](size_t at, size_t len) {  // digits, as the patterns above checked
+    int n = 0;
+    for (size_t i = at; i < at + len; ++i) n = n * 10 + (text[i] - '0');
+    return n;
+  };
+  // A real calendar day: 2025-02-30 and 2025-13-01 are refused, not rolled over.
+  const int y = num(0, 4), m = num(5, 2), d = num(8, 2);
+  if (m < 1 || m > 12 || d < 1 || d > DaysInMonth(y, m)) {
+    return Status::InvalidArgument(fmt::format("{} {}: no such date", flag, text));
+  }
+  if (!date_only) {
+    const int hh = num(11, 2), mi = num(14, 2), ss = text.size() >= 19 ? num(17, 2) : 0;
+    if (hh > 23 || mi > 59 || ss > 59) {
+      return Status::InvalidArgument(fmt::format("{} {}: no such time", flag, text));
+    }
+    return std::make_pair(text, true);
+  }
+  if (!upper) return std::make_pair(text, true);
+  int ny = 0, nm = 0, nd = 0;
+  CivilFromDays(DaysFromCivil(y, m, d) + 1, &ny, &nm, &nd);
+  return std::make_pair(fmt::format("{:04}-{:02}-{:02}", ny, nm, nd), false);  // exclusive
 }
 
 }  // namespace tether

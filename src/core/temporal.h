@@ -7,13 +7,19 @@
 // Years have 4 to 7 digits (10000-01-01); a year before 1 AD is written as PostgreSQL writes it,
 // with " BC" at the very end (0044-03-15 BC, 0044-03-15 12:00:00+00:00 BC; 1 BC is year 0 of
 // the calendar below, and "0000-01-01" is read as 0001-01-01 BC).
-// Pure functions; thread-safe.
+// Also the wall-clock times tether writes in its own tables, logs and the server's JSON
+// ("2026-11-22T02:26:38.123Z"), and the --from-date / --to-date bounds.
+// Pure functions (UtcNow reads the system clock); thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+
+#include "core/status.h"
 
 namespace tether {
 
@@ -47,5 +53,22 @@ std::optional<int64_t> ParseDurationMs(std::string_view text);
 // The UTC seconds since the epoch of text starting "YYYY-MM-DD HH:MM:SS" (a canonical timestamp;
 // any fraction or zone after it is ignored); nullopt when it does not start so.
 std::optional<int64_t> UtcSeconds(std::string_view text);
+// Its inverse: "YYYY-MM-DD HH:MM:SS" of UTC seconds since the epoch.
+std::string UtcSecondsText(int64_t seconds);
+
+using SystemTime = std::chrono::system_clock::time_point;
+
+// "2026-11-22T02:26:38.123Z".
+std::string IsoUtc(SystemTime t);
+// IsoUtc of the system clock's now.
+std::string UtcNow();
+// Reads "YYYY-MM-DDTHH:MM:SS[.fff]Z" (or a space for the T); nullopt otherwise.
+std::optional<SystemTime> ParseIsoUtc(std::string_view text);
+
+// A --from-date (upper = false) or --to-date (upper = true) bound: "YYYY-MM-DD" or
+// "YYYY-MM-DD[ T]HH:MM[:SS[.fraction]]" of a real calendar day and time, else InvalidArgument
+// naming the flag. Returns the bound's text and whether it is inclusive: a --to-date of a date
+// alone becomes the start of the next day, exclusive ("2024-12-31" -> "2025-01-01").
+Result<std::pair<std::string, bool>> ParseDateBound(const std::string& text, bool upper);
 
 }  // namespace tether

@@ -19,6 +19,7 @@
 
 #include "connectors/connector.h"
 #include "core/ascii.h"
+#include "core/temporal.h"
 #include "core/value.h"
 
 namespace tether {
@@ -65,47 +66,20 @@ class Rng {
 constexpr int64_t kHour = 3600;
 constexpr int64_t kDay = 24 * kHour;
 
-constexpr int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
 // Seconds since 1970-01-01 UTC at midnight of a date.
-constexpr int64_t Midnight(int y, int m, int d) { return DaysFromCivil(y, m, d) * kDay; }
+int64_t Midnight(int y, int m, int d) { return DaysFromCivil(y, m, d) * kDay; }
 
-constexpr int64_t kCustomersFrom = Midnight(2023, 1, 1);
-constexpr int64_t kOrdersFrom = Midnight(2024, 1, 1);
-constexpr int64_t kSnapshot = Midnight(2025, 1, 1);  // staging was cloned from live then
-constexpr int64_t kDeStoreOpens = Midnight(2025, 3, 1);
-constexpr int64_t kNow = Midnight(2026, 1, 1) - 1;  // live as of the end of 2025
-constexpr int64_t kBeforeSnapshot = kSnapshot - 1;
+const int64_t kCustomersFrom = Midnight(2023, 1, 1);
+const int64_t kOrdersFrom = Midnight(2024, 1, 1);
+const int64_t kSnapshot = Midnight(2025, 1, 1);  // staging was cloned from live then
+const int64_t kDeStoreOpens = Midnight(2025, 3, 1);
+const int64_t kNow = Midnight(2026, 1, 1) - 1;  // live as of the end of 2025
+const int64_t kBeforeSnapshot = kSnapshot - 1;
 
-// "2024-03-05 14:07:09" (times are non-negative here).
+// "2024-03-05 14:07:09", or "2024-03-05" without the time.
 std::string FormatTime(int64_t t, bool with_time = true) {
-  int64_t z = t / kDay + 719468;
-  const int64_t secs = t % kDay;
-  const int64_t era = z / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  const int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  char buf[32];
-  if (with_time) {
-    std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d %02d:%02d:%02d", static_cast<int>(y),
-                  static_cast<int>(m), static_cast<int>(d), static_cast<int>(secs / kHour),
-                  static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60));
-  } else {
-    std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d", static_cast<int>(y), static_cast<int>(m),
-                  static_cast<int>(d));
-  }
-  return buf;
+  std::string text = UtcSecondsText(t);
+  return with_time ? text : text.substr(0, 10);
 }
 
 std::string Format(const char* fmt, int64_t n) {

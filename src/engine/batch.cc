@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/temporal.h"
 #include "core/utf8.h"
 #include "engine/coerce.h"
 #include "engine/key_map.h"
@@ -219,6 +220,21 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
   RunCounts& counts = silent_ ? scratch : ctx_->counts[m.name()];
   counts.read += static_cast<int64_t>(rows.size());
 
+  std::vector<Item> items = BuildItems(m, rows);
+  TETHER_RETURN_IF_ERROR(ReadLinks(m, items));
+  TETHER_RETURN_IF_ERROR(ResolveReferences(m, items, depth));
+  // A record of this batch that was pulled just now, as the parent of a parent, is done.
+  for (Item& it : items) {
+    if (silent_ || !ctx_->pulled.count({m.name(), it.sid})) continue;
+    it.elsewhere = it.done = true;
+    counts.read--;
+  }
+  TETHER_RETURN_IF_ERROR(RunWaves(m, items));
+  return CollectLinks(m, items, depth, counts);
+}
+
+std::vector<BatchProcessor::Item> BatchProcessor::BuildItems(const EntityMapping& m,
+                                                             std::vector<Row>& rows) {
   // The mapped column that reads each source column last: it may take the value instead of a
   // copy (the source row is not needed after this loop).
   std::vector<int> last_reader(m.source_columns.size(), -1);
@@ -228,8 +244,6 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
     }
   }
   std::vector<Item> items(rows.size());
-  std::vector<std::string> sids;
-  sids.reserve(rows.size());
   for (size_t r = 0; r < rows.size(); ++r) {
     Item& it = items[r];
     Row& src = rows[r];
@@ -251,7 +265,6 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
              fmt::format("its key is {} characters long; a link holds at most {}",
                          Utf8Length(it.sid), StateStore::kMaxIdLength));
     }
-    if (!it.unusable_id) sids.push_back(it.sid);
     it.desired.resize(m.columns.size());
     it.pending.assign(m.columns.size(), false);
     for (size_t c = 0; c < m.columns.size(); ++c) {
@@ -288,62 +301,34 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
       }
     }
   }
+  return items;
+}
 
-  if (m.mapped()) {
-    TETHER_ASSIGN_OR_RETURN(auto links,
-                            ctx_->state->FindLinksBySource(ctx_->pipeline->name, m.name(), sids));
-    auto& known = known_[m.name()];
-    for (Item& it : items) {
-      auto found = links.find(it.sid);
-      if (found == links.end()) continue;
-      it.link = found->second;
-      if (it.link->target_id && it.link->status != "deleted") known[it.sid] = *it.link->target_id;
-    }
+Status BatchProcessor::ReadLinks(const EntityMapping& m, std::vector<Item>& items) {
+  if (!m.mapped()) return Status::OK();
+  std::vector<std::string> sids;
+  sids.reserve(items.size());
+  for (const Item& it : items) {
+    if (!it.unusable_id) sids.push_back(it.sid);
   }
-
-  TETHER_RETURN_IF_ERROR(ResolveReferences(m, items, depth));
-  // A record of this batch that was pulled just now, as the parent of a parent, is done.
+  TETHER_ASSIGN_OR_RETURN(auto links,
+                          ctx_->state->FindLinksBySource(ctx_->pipeline->name, m.name(), sids));
+  auto& known = known_[m.name()];
   for (Item& it : items) {
-    if (silent_ || !ctx_->pulled.count({m.name(), it.sid})) continue;
-    it.elsewhere = it.done = true;
-    counts.read--;
+    auto found = links.find(it.sid);
+    if (found == links.end()) continue;
+    it.link = found->second;
+    if (it.link->target_id && it.link->status != "deleted") known[it.sid] = *it.link->target_id;
   }
+  return Status::OK();
+}
 
-  // Waves: a row whose parent is in this same batch waits until the parent has its target id.
+Status BatchProcessor::RunWaves(const EntityMapping& m, std::vector<Item>& items) {
+  // A row whose parent is in this same batch waits until the parent has its target id.
   for (;;) {
-    std::vector<Item*> wave;
-    for (Item& it : items) {
-      if (it.done || it.rejected) continue;
-      if (!it.waiting_on.empty()) {
-        auto& known = known_[m.name()];
-        auto found = known.find(it.waiting_on);
-        if (found == known.end()) continue;
-        for (int p : m.references) {
-          if (*m.columns[p].references == m.name() && !it.desired[p].is_null() &&
-              EncodeKey({it.desired[p]}) == it.waiting_on) {
-            if (found->second == kPlanned) {
-              it.pending[p] = true;
-            } else if (m.keys_differ) {
-              it.desired[p] = KeyValueFromId(found->second);
-            }
-          }
-        }
-        it.waiting_on.clear();
-      }
-      wave.push_back(&it);
-    }
-    if (wave.empty()) break;
-    // Coerce to the target's types: a value the target cannot hold exactly is invalid.
-    for (Item* it : wave) {
-      if (std::exchange(it->coerced, true)) continue;  // deferred from an earlier wave
-      for (size_t c = 0; c < m.columns.size() && !it->rejected; ++c) {
-        const MappedColumn& mc = m.columns[c];
-        if (it->pending[c] || (mc.is_key && m.generated_key)) continue;
-        if (Status st = CoerceInPlace(&it->desired[c], mc.target_info); !st.ok()) {
-          Reject(m, *it, Action::kSkip, st.message());
-        }
-      }
-    }
+    std::vector<Item*> wave = NextWave(m, items);
+    if (wave.empty()) return Status::OK();
+    CoerceWave(m, wave);
     // Records without a link that share a match key: the first goes in this wave, the others in
     // later ones, when its row exists (or it failed), so that they meet it as records of a later
     // batch would — taken — and a dry run predicts the same.
@@ -360,9 +345,52 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
     TETHER_RETURN_IF_ERROR(Apply(m, live));
     for (Item* it : wave) it->done = !it->deferred;
   }
+}
 
+std::vector<BatchProcessor::Item*> BatchProcessor::NextWave(const EntityMapping& m,
+                                                            std::vector<Item>& items) {
+  std::vector<Item*> wave;
+  for (Item& it : items) {
+    if (it.done || it.rejected) continue;
+    if (!it.waiting_on.empty()) {
+      auto& known = known_[m.name()];
+      auto found = known.find(it.waiting_on);
+      if (found == known.end()) continue;
+      for (int p : m.references) {
+        if (*m.columns[p].references == m.name() && !it.desired[p].is_null() &&
+            EncodeKey({it.desired[p]}) == it.waiting_on) {
+          if (found->second == kPlanned) {
+            it.pending[p] = true;
+          } else if (m.keys_differ) {
+            it.desired[p] = KeyValueFromId(found->second);
+          }
+        }
+      }
+      it.waiting_on.clear();
+    }
+    wave.push_back(&it);
+  }
+  return wave;
+}
+
+void BatchProcessor::CoerceWave(const EntityMapping& m, std::vector<Item*>& wave) {
+  // To the target's types: a value the target cannot hold exactly is invalid.
+  for (Item* it : wave) {
+    if (std::exchange(it->coerced, true)) continue;  // deferred from an earlier wave
+    for (size_t c = 0; c < m.columns.size() && !it->rejected; ++c) {
+      const MappedColumn& mc = m.columns[c];
+      if (it->pending[c] || (mc.is_key && m.generated_key)) continue;
+      if (Status st = CoerceInPlace(&it->desired[c], mc.target_info); !st.ok()) {
+        Reject(m, *it, Action::kSkip, st.message());
+      }
+    }
+  }
+}
+
+Status BatchProcessor::CollectLinks(const EntityMapping& m, std::vector<Item>& items, int depth,
+                                    RunCounts& counts) {
   std::vector<Link> links;
-  std::string now = UtcNow();
+  const std::string now = UtcNow();
   for (Item& it : items) {
     if (it.elsewhere) continue;
     if (!it.done && !it.rejected) {
@@ -373,23 +401,9 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
     if (it.rejected) ctx_->Remember(&ctx_->rejected, m.name(), it.sid);
     if (!it.rejected || silent_) continue;
     (it.action == Action::kSkip ? counts.skipped : counts.failed)++;
-    RecordPlan plan{m.name(),
-                    it.unusable_id ? EscapeInvalidUtf8(it.sid) : it.sid,
-                    it.link && it.link->target_id ? *it.link->target_id : "",
-                    it.action,
-                    {},
-                    it.reason};
-    if (ctx_->observer) ctx_->observer->OnRecord(plan);
-    ctx_->results.push_back(
-        {m.name(), plan.source_id, plan.target_id, std::string(ActionName(it.action)), it.reason});
-    if (m.mapped() && !it.unusable_id) {
-      Link l = it.link.value_or(Link{});
-      l.source_id = it.sid;
-      l.status = "failed";
-      l.attempts += 1;
-      l.last_error = it.reason;
-      l.synced_at = now;
-      links.push_back(std::move(l));
+    if (std::optional<Link> l = ReportRejected(m, it)) {
+      l->synced_at = now;
+      links.push_back(std::move(*l));
     }
   }
   for (Item& it : items) {
@@ -397,33 +411,56 @@ Status BatchProcessor::ProcessDepth(const EntityMapping& m, std::vector<Row> row
     bool same = it.link && it.link->target_id == it.target_id && it.link->hash == it.hash &&
                 it.link->status == "synced";
     if (same || it.target_id.empty()) continue;
-    Link l = it.link.value_or(Link{});
-    l.source_id = it.sid;
-    l.target_id = it.target_id;
-    l.hash = it.hash;
-    l.synced_at = now;
-    l.status = "synced";
-    l.attempts = 0;
-    l.last_error.clear();
-    nlohmann::json meta = nlohmann::json::parse(l.metadata, nullptr, false);
-    if (!meta.is_object()) meta = nlohmann::json::object();
-    if (it.kept.empty()) {
-      meta.erase("kept");
-    } else {
-      meta["kept"] = it.kept;
-    }
-    if (it.left) {
-      meta["left"] = true;
-    } else {
-      meta.erase("left");
-    }
-    l.metadata = meta.dump();
-    links.push_back(std::move(l));
+    links.push_back(SyncedLink(it));
+    links.back().synced_at = now;
   }
   if (!ctx_->dry_run) {
     TETHER_RETURN_IF_ERROR(ctx_->state->PutLinks(ctx_->pipeline->name, m.name(), links));
   }
   return Status::OK();
+}
+
+std::optional<Link> BatchProcessor::ReportRejected(const EntityMapping& m, const Item& it) {
+  RecordPlan plan{m.name(),
+                  it.unusable_id ? EscapeInvalidUtf8(it.sid) : it.sid,
+                  it.link && it.link->target_id ? *it.link->target_id : "",
+                  it.action,
+                  {},
+                  it.reason};
+  if (ctx_->observer) ctx_->observer->OnRecord(plan);
+  ctx_->results.push_back(
+      {m.name(), plan.source_id, plan.target_id, std::string(ActionName(it.action)), it.reason});
+  if (!m.mapped() || it.unusable_id) return std::nullopt;
+  Link l = it.link.value_or(Link{});
+  l.source_id = it.sid;
+  l.status = "failed";
+  l.attempts += 1;
+  l.last_error = it.reason;
+  return l;
+}
+
+Link BatchProcessor::SyncedLink(const Item& it) {
+  Link l = it.link.value_or(Link{});
+  l.source_id = it.sid;
+  l.target_id = it.target_id;
+  l.hash = it.hash;
+  l.status = "synced";
+  l.attempts = 0;
+  l.last_error.clear();
+  nlohmann::json meta = nlohmann::json::parse(l.metadata, nullptr, false);
+  if (!meta.is_object()) meta = nlohmann::json::object();
+  if (it.kept.empty()) {
+    meta.erase("kept");
+  } else {
+    meta["kept"] = it.kept;
+  }
+  if (it.left) {
+    meta["left"] = true;
+  } else {
+    meta.erase("left");
+  }
+  l.metadata = meta.dump();
+  return l;
 }
 
 Status BatchProcessor::ResolveReferences(const EntityMapping& m, std::vector<Item>& items,

@@ -141,7 +141,28 @@ class BatchProcessor {
   // source id), processed a page at a time.
   Status ProcessChildren(const EntityMapping& child, int column, const Value& parent,
                          Handled* handled);
+  // One batch of `m` at a parent depth: items built from the rows, their links read, their
+  // references resolved (pulling parents one depth deeper), written in waves, links collected.
   Status ProcessDepth(const EntityMapping& m, std::vector<Row> rows, int depth);
+  // An item per row: its source id and desired values (rules, value maps, defaults applied),
+  // rejected when its id or a reference is unusable. Moves values out of `rows`.
+  std::vector<Item> BuildItems(const EntityMapping& m, std::vector<Row>& rows);
+  // Mapped keys: each item's link, and the target ids they give in known_.
+  Status ReadLinks(const EntityMapping& m, std::vector<Item>& items);
+  // Identifies, decides and applies the items in waves: an item whose parent is in the same
+  // batch waits for a later wave, when the parent has its target id.
+  Status RunWaves(const EntityMapping& m, std::vector<Item>& items);
+  // The items ready for the next wave (none done or rejected, no parent awaited).
+  std::vector<Item*> NextWave(const EntityMapping& m, std::vector<Item>& items);
+  // Coerces the wave's values to the target's types; a value it cannot hold rejects its item.
+  void CoerceWave(const EntityMapping& m, std::vector<Item*>& wave);
+  // Counts and reports the rejected items and stores the links of all (not in dry runs).
+  Status CollectLinks(const EntityMapping& m, std::vector<Item>& items, int depth,
+                      RunCounts& counts);
+  // Reports a rejected item; its failed link, for mapped keys with a usable id.
+  std::optional<Link> ReportRejected(const EntityMapping& m, const Item& item);
+  // The link of a written or paired item.
+  static Link SyncedLink(const Item& item);
   Status ResolveReferences(const EntityMapping& m, std::vector<Item>& items, int depth);
   Status Identify(const EntityMapping& m, std::vector<Item*>& wave);
   Status Decide(const EntityMapping& m, std::vector<Item*>& wave);

@@ -9,6 +9,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "core/ascii.h"
 #include "core/temporal.h"
 #include "core/utf8.h"
 
@@ -127,8 +128,9 @@ std::optional<std::string> CanonicalUuid(const std::string& s) {
   for (char ch : s) {
     if (ch == '-') continue;
     if (!std::isxdigit(static_cast<unsigned char>(ch))) return std::nullopt;
-    hex += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    hex += ch;
   }
+  hex = AsciiLower(hex);
   if (hex.size() != 32) return std::nullopt;
   if (s.size() != 32 &&
       (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')) {
@@ -221,6 +223,200 @@ Status CheckUtf8(const Value& v, const ColumnInfo& c) {
                              static_cast<unsigned char>(v.as_string()[at])));
 }
 
+namespace {
+
+// One function per type class: `v` is not NULL, and its text is UTF-8 unless the column is a
+// blob.
+
+Result<Value> ToAny(const Value& v, const ColumnInfo& c) {
+  // Values are kept as they are, but a NaN would still become SQLite's NULL.
+  if (v.kind() == ValueKind::kReal) TETHER_RETURN_IF_ERROR(CheckReal(v.as_real(), c, v));
+  return v;
+}
+
+Result<Value> ToInteger(const Value& v, const ColumnInfo& c) {
+  switch (v.kind()) {
+    case ValueKind::kInt:
+      return v;
+    case ValueKind::kBool:
+      return Value::Int(v.as_int());
+    case ValueKind::kReal:
+      if (std::trunc(v.as_real()) == v.as_real() && std::fabs(v.as_real()) < 9.2e18) {
+        return Value::Int(static_cast<int64_t>(v.as_real()));
+      }
+      return Invalid(c, v, "is not an integer");
+    case ValueKind::kText:
+    case ValueKind::kDecimal: {
+      int64_t i = 0;
+      if (ParseInt(v.as_string(), &i)) return Value::Int(i);
+      double d = 0;
+      if (ParseDouble(v.as_string(), &d) && std::trunc(d) == d && std::fabs(d) < 9.2e18) {
+        return Value::Int(static_cast<int64_t>(d));
+      }
+      return Invalid(c, v, "is not an integer");
+    }
+    default:
+      return Invalid(c, v, "is not an integer");
+  }
+}
+
+Result<Value> ToReal(const Value& v, const ColumnInfo& c) {
+  switch (v.kind()) {
+    case ValueKind::kInt: {
+      // 2^53 + 1 would be stored as 2^53: written, then "updated" on every run.
+      if (!DoubleHoldsInt(v.as_int())) {
+        return Invalid(c, v, "has more digits than a double holds exactly");
+      }
+      TETHER_RETURN_IF_ERROR(CheckReal(static_cast<double>(v.as_int()), c, v));
+      return v;
+    }
+    case ValueKind::kReal:
+      TETHER_RETURN_IF_ERROR(CheckReal(v.as_real(), c, v));
+      return v;
+    case ValueKind::kBool:
+      return Value::Int(v.as_int());
+    case ValueKind::kText:
+    case ValueKind::kDecimal: {
+      double d = 0;
+      if (!ParseDouble(v.as_string(), &d)) return Invalid(c, v, "is not a number");
+      // The number the text spells, not the nearest double: 0.1 is, 0.1000000000000000001
+      // is not (it would be stored as 0.1, and differ from its source forever).
+      if (std::isfinite(d) && CanonicalDecimal(RealText(d)) != CanonicalDecimal(v.as_string())) {
+        return Invalid(c, v, "has more digits than a double holds exactly");
+      }
+      TETHER_RETURN_IF_ERROR(CheckReal(d, c, v));
+      return Value::Real(d);
+    }
+    default:
+      return Invalid(c, v, "is not a number");
+  }
+}
+
+// The canonical decimal text of a number value, or why it is none.
+Result<std::string> DecimalText(const Value& v, const ColumnInfo& c) {
+  switch (v.kind()) {
+    case ValueKind::kInt:
+    case ValueKind::kBool:
+      return std::to_string(v.as_int());
+    case ValueKind::kReal:
+      if (!std::isfinite(v.as_real())) return Invalid(c, v, "is not a finite number");
+      return CanonicalDecimal(v.ToText());
+    case ValueKind::kText:
+    case ValueKind::kDecimal: {
+      double d = 0;
+      if (!ParseDouble(v.as_string(), &d)) return Invalid(c, v, "is not a number");
+      return CanonicalDecimal(v.as_string());
+    }
+    default:
+      return Invalid(c, v, "is not a number");
+  }
+}
+
+// The significant digits of a canonical decimal as a target that keeps a limited number of
+// them exactly counts them (SQLite's REAL-backed NUMERIC).
+int SignificantDigits(const std::string& text) {
+  std::string digits;
+  for (char ch : text) {
+    if (ch >= '0' && ch <= '9') digits += ch;
+  }
+  size_t first = digits.find_first_not_of('0');
+  size_t last = digits.find_last_not_of('0');
+  int significant = first == std::string::npos ? 0 : static_cast<int>(last - first + 1);
+  // Trailing zeros of a whole number count: 1e20 is not an integer SQLite can hold.
+  if (text.find('.') == std::string::npos && first != std::string::npos) {
+    significant = static_cast<int>(digits.size() - first);
+    if (significant <= 18) significant = 0;  // fits an int64: stored exactly
+  }
+  return significant;
+}
+
+Result<Value> ToDecimal(const Value& v, const ColumnInfo& c) {
+  TETHER_ASSIGN_OR_RETURN(std::string text, DecimalText(v, c));
+  if (!IsPlainDecimal(text)) return Invalid(c, v, "is not an exact decimal number");
+  int int_digits = 0, frac_digits = 0;
+  CountDigits(text, &int_digits, &frac_digits);
+  if (c.scale && frac_digits > *c.scale) {
+    return Invalid(
+        c, v,
+        fmt::format("has {} digits after the point; the column keeps {}", frac_digits, *c.scale));
+  }
+  if (c.precision && int_digits > *c.precision - c.scale.value_or(0)) {
+    return Invalid(c, v,
+                   fmt::format("has {} digits before the point; the column holds {}", int_digits,
+                               *c.precision - c.scale.value_or(0)));
+  }
+  if (v.kind() == ValueKind::kInt) return v;
+  if (c.significant_digits) {
+    const int significant = SignificantDigits(text);
+    if (significant > *c.significant_digits) {
+      return Invalid(c, v,
+                     fmt::format("has {} significant digits; the target keeps {} exactly",
+                                 significant, *c.significant_digits));
+    }
+  }
+  return Value::Decimal(text);
+}
+
+Result<Value> ToBoolean(const Value& v, const ColumnInfo& c) {
+  if (v.kind() == ValueKind::kBool) return v;
+  if (v.kind() == ValueKind::kInt && (v.as_int() == 0 || v.as_int() == 1)) {
+    return Value::Bool(v.as_int() == 1);
+  }
+  if (v.kind() == ValueKind::kText) {
+    const std::string& s = v.as_string();
+    if (s == "1" || s == "true" || s == "t" || s == "TRUE") return Value::Bool(true);
+    if (s == "0" || s == "false" || s == "f" || s == "FALSE") return Value::Bool(false);
+  }
+  return Invalid(c, v, "is not a boolean");
+}
+
+// kDate, kTime, kTimestamp and kTimestampTz.
+Result<Value> ToTemporal(const Value& v, const ColumnInfo& c) {
+  if (v.kind() != ValueKind::kText) {
+    return Invalid(c, v, fmt::format("is not a {}", TypeClassName(c.type)));
+  }
+  std::optional<std::string> canonical = CanonicalTemporal(c.type, v.as_string());
+  if (!canonical) return Invalid(c, v, fmt::format("is not a valid {}", TypeClassName(c.type)));
+  if (c.type != TypeClass::kDate && c.scale && FractionDigits(*canonical) > *c.scale) {
+    return Invalid(c, v,
+                   fmt::format("has {} digits of fractional seconds; the column keeps {}",
+                               FractionDigits(*canonical), *c.scale));
+  }
+  return Value::Text(std::move(*canonical));
+}
+
+Result<Value> ToJson(const Value& v, const ColumnInfo& c) {
+  if (v.kind() != ValueKind::kText) return Invalid(c, v, "is not JSON text");
+  if (!nlohmann::json::accept(v.as_string())) return Invalid(c, v, "is not valid JSON");
+  return v;
+}
+
+Result<Value> ToUuid(const Value& v, const ColumnInfo& c) {
+  if (v.kind() != ValueKind::kText) return Invalid(c, v, "is not a UUID");
+  std::optional<std::string> canonical = CanonicalUuid(v.as_string());
+  if (!canonical) return Invalid(c, v, "is not a UUID");
+  return Value::Text(std::move(*canonical));
+}
+
+Result<Value> ToText(const Value& v, const ColumnInfo& c) {
+  Value t = v;
+  if (v.kind() == ValueKind::kBlob) return Invalid(c, v, "is binary, not text");
+  if (v.kind() != ValueKind::kText) t = Value::Text(v.ToText());
+  // char(n) pads with spaces: trailing ones are not data (and do not count against n), so
+  // the value is written as the target reads it back.
+  if (c.blank_padded && t.as_string().ends_with(' ')) {
+    t = Value::Text(std::string(WithoutPadding(t.as_string())));
+  }
+  if (c.max_length && static_cast<int64_t>(Utf8Length(t.as_string())) > *c.max_length) {
+    return Invalid(c, v,
+                   fmt::format("is {} characters, longer than the target's limit of {}",
+                               Utf8Length(t.as_string()), *c.max_length));
+  }
+  return t;
+}
+
+}  // namespace
+
 Result<Value> CoerceToColumn(const Value& v, const ColumnInfo& c) {
   if (v.is_null()) {
     // A column's DEFAULT does not help: the NULL is written explicitly, and refused.
@@ -234,180 +430,28 @@ Result<Value> CoerceToColumn(const Value& v, const ColumnInfo& c) {
   if (c.type != TypeClass::kBlob) TETHER_RETURN_IF_ERROR(CheckUtf8(v, c));
   switch (c.type) {
     case TypeClass::kAny:
-      // Values are kept as they are, but a NaN would still become SQLite's NULL.
-      if (v.kind() == ValueKind::kReal) TETHER_RETURN_IF_ERROR(CheckReal(v.as_real(), c, v));
-      return v;
+      return ToAny(v, c);
     case TypeClass::kBlob:
       return v;
-    case TypeClass::kInteger: {
-      switch (v.kind()) {
-        case ValueKind::kInt:
-          return v;
-        case ValueKind::kBool:
-          return Value::Int(v.as_int());
-        case ValueKind::kReal:
-          if (std::trunc(v.as_real()) == v.as_real() && std::fabs(v.as_real()) < 9.2e18) {
-            return Value::Int(static_cast<int64_t>(v.as_real()));
-          }
-          return Invalid(c, v, "is not an integer");
-        case ValueKind::kText:
-        case ValueKind::kDecimal: {
-          int64_t i = 0;
-          if (ParseInt(v.as_string(), &i)) return Value::Int(i);
-          double d = 0;
-          if (ParseDouble(v.as_string(), &d) && std::trunc(d) == d && std::fabs(d) < 9.2e18) {
-            return Value::Int(static_cast<int64_t>(d));
-          }
-          return Invalid(c, v, "is not an integer");
-        }
-        default:
-          return Invalid(c, v, "is not an integer");
-      }
-    }
-    case TypeClass::kReal: {
-      switch (v.kind()) {
-        case ValueKind::kInt: {
-          // 2^53 + 1 would be stored as 2^53: written, then "updated" on every run.
-          if (!DoubleHoldsInt(v.as_int())) {
-            return Invalid(c, v, "has more digits than a double holds exactly");
-          }
-          TETHER_RETURN_IF_ERROR(CheckReal(static_cast<double>(v.as_int()), c, v));
-          return v;
-        }
-        case ValueKind::kReal:
-          TETHER_RETURN_IF_ERROR(CheckReal(v.as_real(), c, v));
-          return v;
-        case ValueKind::kBool:
-          return Value::Int(v.as_int());
-        case ValueKind::kText:
-        case ValueKind::kDecimal: {
-          double d = 0;
-          if (!ParseDouble(v.as_string(), &d)) return Invalid(c, v, "is not a number");
-          // The number the text spells, not the nearest double: 0.1 is, 0.1000000000000000001
-          // is not (it would be stored as 0.1, and differ from its source forever).
-          if (std::isfinite(d) &&
-              CanonicalDecimal(RealText(d)) != CanonicalDecimal(v.as_string())) {
-            return Invalid(c, v, "has more digits than a double holds exactly");
-          }
-          TETHER_RETURN_IF_ERROR(CheckReal(d, c, v));
-          return Value::Real(d);
-        }
-        default:
-          return Invalid(c, v, "is not a number");
-      }
-    }
-    case TypeClass::kDecimal: {
-      std::string text;
-      switch (v.kind()) {
-        case ValueKind::kInt:
-        case ValueKind::kBool:
-          text = std::to_string(v.as_int());
-          break;
-        case ValueKind::kReal:
-          if (!std::isfinite(v.as_real())) return Invalid(c, v, "is not a finite number");
-          text = CanonicalDecimal(v.ToText());
-          break;
-        case ValueKind::kText:
-        case ValueKind::kDecimal: {
-          double d = 0;
-          if (!ParseDouble(v.as_string(), &d)) return Invalid(c, v, "is not a number");
-          text = CanonicalDecimal(v.as_string());
-          if (!IsPlainDecimal(text)) return Invalid(c, v, "is not an exact decimal number");
-          break;
-        }
-        default:
-          return Invalid(c, v, "is not a number");
-      }
-      if (!IsPlainDecimal(text)) return Invalid(c, v, "is not an exact decimal number");
-      int int_digits = 0, frac_digits = 0;
-      CountDigits(text, &int_digits, &frac_digits);
-      if (c.scale && frac_digits > *c.scale) {
-        return Invalid(c, v,
-                       fmt::format("has {} digits after the point; the column keeps {}",
-                                   frac_digits, *c.scale));
-      }
-      if (c.precision && int_digits > *c.precision - c.scale.value_or(0)) {
-        return Invalid(c, v,
-                       fmt::format("has {} digits before the point; the column holds {}",
-                                   int_digits, *c.precision - c.scale.value_or(0)));
-      }
-      if (v.kind() == ValueKind::kInt) return v;
-      if (c.significant_digits) {
-        std::string digits;
-        for (char ch : text) {
-          if (ch >= '0' && ch <= '9') digits += ch;
-        }
-        size_t first = digits.find_first_not_of('0');
-        size_t last = digits.find_last_not_of('0');
-        int significant = first == std::string::npos ? 0 : static_cast<int>(last - first + 1);
-        // Trailing zeros of a whole number count: 1e20 is not an integer SQLite can hold.
-        if (text.find('.') == std::string::npos && first != std::string::npos) {
-          significant = static_cast<int>(digits.size() - first);
-          if (significant <= 18) significant = 0;  // fits an int64: stored exactly
-        }
-        if (significant > *c.significant_digits) {
-          return Invalid(c, v,
-                         fmt::format("has {} significant digits; the target keeps {} exactly",
-                                     significant, *c.significant_digits));
-        }
-      }
-      return Value::Decimal(text);
-    }
-    case TypeClass::kBoolean: {
-      if (v.kind() == ValueKind::kBool) return v;
-      if (v.kind() == ValueKind::kInt && (v.as_int() == 0 || v.as_int() == 1)) {
-        return Value::Bool(v.as_int() == 1);
-      }
-      if (v.kind() == ValueKind::kText) {
-        const std::string& s = v.as_string();
-        if (s == "1" || s == "true" || s == "t" || s == "TRUE") return Value::Bool(true);
-        if (s == "0" || s == "false" || s == "f" || s == "FALSE") return Value::Bool(false);
-      }
-      return Invalid(c, v, "is not a boolean");
-    }
+    case TypeClass::kInteger:
+      return ToInteger(v, c);
+    case TypeClass::kReal:
+      return ToReal(v, c);
+    case TypeClass::kDecimal:
+      return ToDecimal(v, c);
+    case TypeClass::kBoolean:
+      return ToBoolean(v, c);
     case TypeClass::kDate:
     case TypeClass::kTime:
     case TypeClass::kTimestamp:
-    case TypeClass::kTimestampTz: {
-      if (v.kind() != ValueKind::kText) {
-        return Invalid(c, v, fmt::format("is not a {}", TypeClassName(c.type)));
-      }
-      std::optional<std::string> canonical = CanonicalTemporal(c.type, v.as_string());
-      if (!canonical) return Invalid(c, v, fmt::format("is not a valid {}", TypeClassName(c.type)));
-      if (c.type != TypeClass::kDate && c.scale && FractionDigits(*canonical) > *c.scale) {
-        return Invalid(c, v,
-                       fmt::format("has {} digits of fractional seconds; the column keeps {}",
-                                   FractionDigits(*canonical), *c.scale));
-      }
-      return Value::Text(std::move(*canonical));
-    }
-    case TypeClass::kJson: {
-      if (v.kind() != ValueKind::kText) return Invalid(c, v, "is not JSON text");
-      if (!nlohmann::json::accept(v.as_string())) return Invalid(c, v, "is not valid JSON");
-      return v;
-    }
-    case TypeClass::kUuid: {
-      if (v.kind() != ValueKind::kText) return Invalid(c, v, "is not a UUID");
-      std::optional<std::string> canonical = CanonicalUuid(v.as_string());
-      if (!canonical) return Invalid(c, v, "is not a UUID");
-      return Value::Text(std::move(*canonical));
-    }
-    case TypeClass::kText: {
-      Value t = v;
-      if (v.kind() == ValueKind::kBlob) return Invalid(c, v, "is binary, not text");
-      if (v.kind() != ValueKind::kText) t = Value::Text(v.ToText());
-      // char(n) pads with spaces: trailing ones are not data (and do not count against n), so
-      // the value is written as the target reads it back.
-      if (c.blank_padded && t.as_string().ends_with(' ')) {
-        t = Value::Text(std::string(WithoutPadding(t.as_string())));
-      }
-      if (c.max_length && static_cast<int64_t>(Utf8Length(t.as_string())) > *c.max_length) {
-        return Invalid(c, v,
-                       fmt::format("is {} characters, longer than the target's limit of {}",
-                                   Utf8Length(t.as_string()), *c.max_length));
-      }
-      return t;
-    }
+    case TypeClass::kTimestampTz:
+      return ToTemporal(v, c);
+    case TypeClass::kJson:
+      return ToJson(v, c);
+    case TypeClass::kUuid:
+      return ToUuid(v, c);
+    case TypeClass::kText:
+      return ToText(v, c);
   }
   return v;
 }

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "connectors/sql_text.h"
+#include "core/id.h"
 #include "core/regex.h"
 #include "core/suggest.h"
 #include "core/temporal.h"
@@ -65,54 +66,6 @@ std::string HostName() {
   char buf[256] = {0};
   gethostname(buf, sizeof buf - 1);
   return buf;
-}
-
-// "2024-12-31" -> the start of the next day, for an inclusive --to-date.
-Result<std::pair<std::string, bool>> ParseDateBound(const std::string& text, bool upper) {
-  static const Regex kDate = Regex::Trusted(R"(\d{4}-\d{2}-\d{2})");
-  static const Regex kDateTime =
-      Regex::Trusted(R"(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)");
-  const char* flag = upper ? "--to-date" : "--from-date";
-  bool dated = kDate.FullMatch(text) || kDateTime.FullMatch(text);
-  if (dated) {
-    // A real calendar day: 2025-02-30 and 2025-13-01 are refused, not rolled over.
-    std::tm tm{};
-    tm.tm_year = std::stoi(text.substr(0, 4)) - 1900;
-    tm.tm_mon = std::stoi(text.substr(5, 2)) - 1;
-    tm.tm_mday = std::stoi(text.substr(8, 2));
-    tm.tm_hour = 12;
-    std::tm check = tm;
-    std::time_t t = timegm(&check);
-    std::tm back{};
-    gmtime_r(&t, &back);
-    if (back.tm_year != tm.tm_year || back.tm_mon != tm.tm_mon || back.tm_mday != tm.tm_mday) {
-      return Status::InvalidArgument(fmt::format("{} {}: no such date", flag, text));
-    }
-    if (text.size() > 10) {
-      int hh = std::stoi(text.substr(11, 2)), mi = std::stoi(text.substr(14, 2));
-      int ss = text.size() >= 19 ? std::stoi(text.substr(17, 2)) : 0;
-      if (hh > 23 || mi > 59 || ss > 59) {
-        return Status::InvalidArgument(fmt::format("{} {}: no such time", flag, text));
-      }
-    }
-  }
-  if (kDate.FullMatch(text)) {
-    if (!upper) return std::make_pair(text, true);
-    std::tm tm{};
-    tm.tm_year = std::stoi(text.substr(0, 4)) - 1900;
-    tm.tm_mon = std::stoi(text.substr(5, 2)) - 1;
-    tm.tm_mday = std::stoi(text.substr(8, 2)) + 1;
-    tm.tm_hour = 12;
-    std::time_t t = timegm(&tm);
-    std::tm next{};
-    gmtime_r(&t, &next);
-    return std::make_pair(
-        fmt::format("{:04}-{:02}-{:02}", next.tm_year + 1900, next.tm_mon + 1, next.tm_mday),
-        false);  // exclusive
-  }
-  if (kDateTime.FullMatch(text)) return std::make_pair(text, true);
-  return Status::InvalidArgument(
-      fmt::format("{} {}: expected YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]", flag, text));
 }
 
 // Per selected entity, the conditions of its source reads: its own `filter.where`, the date
@@ -1014,7 +967,7 @@ Status Runner::RunChanges(bool dry_run) {
   for (const std::string& name : logged) {
     TETHER_ASSIGN_OR_RETURN(auto cp, state_->GetCheckpoint(pipeline_->name, name));
     if (!req_.restart && cp && cp->mode == kChangesMode && cp->position) {
-      position[name] = std::stoll(*cp->position);
+      TETHER_ASSIGN_OR_RETURN(position[name], PositionNumber(*cp, pipeline_->name, name));
     } else {
       initial.push_back(name);
     }
@@ -1116,12 +1069,7 @@ Result<Value> Runner::CursorBound(const EntityMapping& m) {
   }
   std::optional<int64_t> at = UtcSeconds(newest.ToText());
   if (!at) return newest;
-  const std::time_t back = static_cast<std::time_t>(*at - (m.config->cursor_lag_ms + 999) / 1000);
-  std::tm out{};
-  gmtime_r(&back, &out);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &out);
-  return Value::Text(buf);
+  return Value::Text(UtcSecondsText(*at - (m.config->cursor_lag_ms + 999) / 1000));
 }
 
 Status Runner::RunCursor(const EntityPlan& plan, bool dry_run) {
@@ -1328,7 +1276,7 @@ Result<SyncReport> Runner::Run() {
   // The lock comes before anything is written or planned: the pre-flight of an error policy must
   // see what the run then writes over.
   TETHER_RETURN_IF_ERROR(Prepare(/*lock=*/!req_.dry_run));
-  run_.run_id = NewRunId();
+  run_.run_id = NewId('r');
   run_.pipeline = pipeline_->name;
   run_.dry_run = req_.dry_run;
   run_.started_at = UtcNow();

@@ -15,8 +15,9 @@
 #include "config/text.h"
 #include "connectors/connector.h"
 #include "core/ascii.h"
+#include "core/temporal.h"
+#include "core/version.h"
 #include "engine/sync.h"
-#include "server/clock.h"
 #include "server/http_server.h"
 #include "server/json_schema.h"
 #include "server/json_text.h"
@@ -29,7 +30,6 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-constexpr char kVersion[] = "0.1.0";
 // What runs can be, for the filters of GET /api/runs.
 constexpr std::string_view kRunStatuses[] = {"queued", "running",   "succeeded", "partial",
                                              "failed", "cancelled", "timed_out"};
@@ -116,12 +116,6 @@ void SendStatus(httplib::Response& res, const Status& s) {
 
 json NullIfEmpty(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
 
-json CountsJson(const RunCounts& c) {
-  return {{"read", c.read},           {"inserted", c.inserted}, {"updated", c.updated},
-          {"unchanged", c.unchanged}, {"linked", c.linked},     {"deleted", c.deleted},
-          {"skipped", c.skipped},     {"failed", c.failed}};
-}
-
 json RunJson(const JobSnapshot& s) {
   const Job& j = s.job;
   return {{"id", j.id},
@@ -139,7 +133,7 @@ json RunJson(const JobSnapshot& s) {
           {"max_attempts", j.max_attempts},
           {"next_attempt_at", s.next_attempt_at ? json(*s.next_attempt_at) : json(nullptr)},
           {"engine_run_ids", json::parse(j.engine_runs, nullptr, false)},
-          {"counts", CountsJson(j.counts)},
+          {"counts", RunCountsJson(j.counts)},
           {"progress", json::parse(j.progress, nullptr, false)}};
 }
 
@@ -232,41 +226,8 @@ std::string PromEscape(const std::string& s) {
   return out;
 }
 
-struct Route {
-  const char* method;
-  const char* path;  // OpenAPI template
-};
-
-// Every route the server has; Register adds them in this order.
-constexpr Route kRoutes[] = {
-    {"GET", "/api/status"},
-    {"GET", "/api/stats"},
-    {"GET", "/metrics"},
-    {"GET", "/api/openapi.json"},
-    {"GET", "/api/connections"},
-    {"POST", "/api/connections"},
-    {"GET", "/api/connections/{name}"},
-    {"PUT", "/api/connections/{name}"},
-    {"DELETE", "/api/connections/{name}"},
-    {"POST", "/api/connections/{name}/test"},
-    {"GET", "/api/pipelines"},
-    {"POST", "/api/pipelines"},
-    {"POST", "/api/pipelines/validate"},
-    {"GET", "/api/pipelines/{name}"},
-    {"PUT", "/api/pipelines/{name}"},
-    {"DELETE", "/api/pipelines/{name}"},
-    {"GET", "/api/pipelines/{name}/links"},
-    {"POST", "/api/pipelines/{name}/runs"},
-    {"POST", "/api/pipelines/{name}/diff"},
-    {"GET", "/api/schedules"},
-    {"GET", "/api/runs"},
-    {"GET", "/api/runs/{id}"},
-    {"POST", "/api/runs/{id}/stop"},
-    {"GET", "/api/runs/{id}/logs"},
-    {"GET", "/api/runs/{id}/records"},
-    {"GET", "/api/runs/{id}/plan"},
-    {"GET", "/api/runs/{id}/events"},
-};
+// The first {param} of a request's path.
+std::string Param(const httplib::Request& req) { return std::string(req.matches[1]); }
 
 // The HTTP library's route pattern of an OpenAPI path template: each {param} one path segment.
 std::string PatternOf(std::string_view path) {
@@ -315,10 +276,18 @@ struct ApiServer::Impl {
   std::mutex counts_mu;
   std::map<int, int64_t> responses;  // HTTP status -> count
 
-  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+  using Req = httplib::Request;
+  using Res = httplib::Response;
+  struct Route {
+    const char* method;
+    const char* path;  // OpenAPI template
+    void (*handle)(Impl& api, const Req& req, Res& res);
+  };
+  // Every route the server has; Register adds them in this order.
+  static const Route kRoutes[];
 
   void Register();
-  void Add(const Route& r, Handler h);
+  void Add(const Route& r);
 
   // The request's JSON body checked against the operation's schema in the OpenAPI document.
   std::optional<json> Body(const httplib::Request& req, httplib::Response& res, const char* method,
@@ -357,9 +326,62 @@ struct ApiServer::Impl {
   void RunEvents(const std::string& id, httplib::Response& res);
 };
 
-void ApiServer::Impl::Add(const Route& r, Handler h) {
+// A literal route ("/api/pipelines/validate") must come before a template one
+// ("/api/pipelines/{name}"): httplib tries handlers in the order they were added.
+const ApiServer::Impl::Route ApiServer::Impl::kRoutes[] = {
+    {"GET", "/api/status", [](Impl& api, const Req&, Res& res) { api.Status_(res); }},
+    {"GET", "/api/stats", [](Impl& api, const Req&, Res& res) { api.Stats(res); }},
+    {"GET", "/metrics", [](Impl& api, const Req&, Res& res) { api.Metrics(res); }},
+    {"GET", "/api/openapi.json",
+     [](Impl&, const Req&, Res& res) { res.set_content(kOpenApiJson, "application/json"); }},
+    {"GET", "/api/connections", [](Impl& api, const Req&, Res& res) { api.ListConnections(res); }},
+    {"POST", "/api/connections",
+     [](Impl& api, const Req& req, Res& res) { api.CreateConnection(req, res); }},
+    {"GET", "/api/connections/{name}",
+     [](Impl& api, const Req& req, Res& res) { api.GetConnection(Param(req), res); }},
+    {"PUT", "/api/connections/{name}",
+     [](Impl& api, const Req& req, Res& res) { api.UpdateConnection(Param(req), req, res); }},
+    {"DELETE", "/api/connections/{name}",
+     [](Impl& api, const Req& req, Res& res) { api.DeleteConnection(Param(req), res); }},
+    {"POST", "/api/connections/{name}/test",
+     [](Impl& api, const Req& req, Res& res) { api.TestConnection(Param(req), res); }},
+    {"GET", "/api/pipelines", [](Impl& api, const Req&, Res& res) { api.ListPipelines(res); }},
+    {"POST", "/api/pipelines",
+     [](Impl& api, const Req& req, Res& res) { api.CreatePipeline(req, res); }},
+    {"POST", "/api/pipelines/validate",
+     [](Impl& api, const Req& req, Res& res) { api.ValidatePipeline(req, res); }},
+    {"GET", "/api/pipelines/{name}",
+     [](Impl& api, const Req& req, Res& res) { api.GetPipeline(Param(req), res); }},
+    {"PUT", "/api/pipelines/{name}",
+     [](Impl& api, const Req& req, Res& res) { api.UpdatePipeline(Param(req), req, res); }},
+    {"DELETE", "/api/pipelines/{name}",
+     [](Impl& api, const Req& req, Res& res) { api.DeletePipeline(Param(req), res); }},
+    {"GET", "/api/pipelines/{name}/links",
+     [](Impl& api, const Req& req, Res& res) { api.Links(Param(req), req, res); }},
+    {"POST", "/api/pipelines/{name}/runs",
+     [](Impl& api, const Req& req, Res& res) { api.StartRun(Param(req), "sync", req, res); }},
+    {"POST", "/api/pipelines/{name}/diff",
+     [](Impl& api, const Req& req, Res& res) { api.StartRun(Param(req), "diff", req, res); }},
+    {"GET", "/api/schedules", [](Impl& api, const Req&, Res& res) { api.Schedules(res); }},
+    {"GET", "/api/runs", [](Impl& api, const Req& req, Res& res) { api.ListRuns(req, res); }},
+    {"GET", "/api/runs/{id}",
+     [](Impl& api, const Req& req, Res& res) { api.GetRun(Param(req), res); }},
+    {"POST", "/api/runs/{id}/stop",
+     [](Impl& api, const Req& req, Res& res) { api.StopRun(Param(req), res); }},
+    {"GET", "/api/runs/{id}/logs",
+     [](Impl& api, const Req& req, Res& res) { api.RunLogs(Param(req), req, res); }},
+    {"GET", "/api/runs/{id}/records",
+     [](Impl& api, const Req& req, Res& res) { api.RunRecords(Param(req), req, res, false); }},
+    {"GET", "/api/runs/{id}/plan",
+     [](Impl& api, const Req& req, Res& res) { api.RunRecords(Param(req), req, res, true); }},
+    {"GET", "/api/runs/{id}/events",
+     [](Impl& api, const Req& req, Res& res) { api.RunEvents(Param(req), res); }},
+};
+
+void ApiServer::Impl::Add(const Route& r) {
   const std::string pattern = PatternOf(r.path);
   const std::string method = r.method;
+  auto h = [this, &r](const Req& req, Res& res) { r.handle(*this, req, res); };
   if (method == "GET") {
     http->Get(pattern, h);
   } else if (method == "POST") {
@@ -406,7 +428,7 @@ std::optional<json> ApiServer::Impl::Body(const httplib::Request& req, httplib::
 void ApiServer::Impl::Status_(httplib::Response& res) {
   SendJson(res, 200,
            {{"status", stopping ? "stopping" : "ok"},
-            {"version", kVersion},
+            {"version", kTetherVersion},
             {"started_at", IsoUtc(started_at)},
             {"uptime_s",
              std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count()}});
@@ -953,42 +975,7 @@ void ApiServer::Impl::RunEvents(const std::string& id, httplib::Response& res) {
 }
 
 void ApiServer::Impl::Register() {
-  using Req = httplib::Request;
-  using Res = httplib::Response;
-  auto p1 = [](const Req& req) { return std::string(req.matches[1]); };
-  const std::vector<Handler> handlers = {
-      [this](const Req&, Res& res) { Status_(res); },
-      [this](const Req&, Res& res) { Stats(res); },
-      [this](const Req&, Res& res) { Metrics(res); },
-      [](const Req&, Res& res) { res.set_content(kOpenApiJson, "application/json"); },
-      [this](const Req&, Res& res) { ListConnections(res); },
-      [this](const Req& req, Res& res) { CreateConnection(req, res); },
-      [this, p1](const Req& req, Res& res) { GetConnection(p1(req), res); },
-      [this, p1](const Req& req, Res& res) { UpdateConnection(p1(req), req, res); },
-      [this, p1](const Req& req, Res& res) { DeleteConnection(p1(req), res); },
-      [this, p1](const Req& req, Res& res) { TestConnection(p1(req), res); },
-      [this](const Req&, Res& res) { ListPipelines(res); },
-      [this](const Req& req, Res& res) { CreatePipeline(req, res); },
-      [this](const Req& req, Res& res) { ValidatePipeline(req, res); },
-      [this, p1](const Req& req, Res& res) { GetPipeline(p1(req), res); },
-      [this, p1](const Req& req, Res& res) { UpdatePipeline(p1(req), req, res); },
-      [this, p1](const Req& req, Res& res) { DeletePipeline(p1(req), res); },
-      [this, p1](const Req& req, Res& res) { Links(p1(req), req, res); },
-      [this, p1](const Req& req, Res& res) { StartRun(p1(req), "sync", req, res); },
-      [this, p1](const Req& req, Res& res) { StartRun(p1(req), "diff", req, res); },
-      [this](const Req&, Res& res) { Schedules(res); },
-      [this](const Req& req, Res& res) { ListRuns(req, res); },
-      [this, p1](const Req& req, Res& res) { GetRun(p1(req), res); },
-      [this, p1](const Req& req, Res& res) { StopRun(p1(req), res); },
-      [this, p1](const Req& req, Res& res) { RunLogs(p1(req), req, res); },
-      [this, p1](const Req& req, Res& res) { RunRecords(p1(req), req, res, false); },
-      [this, p1](const Req& req, Res& res) { RunRecords(p1(req), req, res, true); },
-      [this, p1](const Req& req, Res& res) { RunEvents(p1(req), res); },
-  };
-  static_assert(std::size(kRoutes) == 27);
-  // A literal route ("/api/pipelines/validate") must match before a template one
-  // ("/api/pipelines/{name}"): httplib tries handlers in the order they were added.
-  for (size_t i = 0; i < std::size(kRoutes); ++i) Add(kRoutes[i], handlers[i]);
+  for (const Route& r : kRoutes) Add(r);
 
   // Runs before the body is read: a request answered here leaves its body unread, so its
   // connection closes after the answer (the body would otherwise be read as the next request).
@@ -1124,7 +1111,7 @@ void ApiServer::Stop() {
 
 std::vector<std::pair<std::string, std::string>> ApiServer::Routes() {
   std::vector<std::pair<std::string, std::string>> out;
-  for (const Route& r : kRoutes) out.emplace_back(r.method, r.path);
+  for (const Impl::Route& r : Impl::kRoutes) out.emplace_back(r.method, r.path);
   return out;
 }
 

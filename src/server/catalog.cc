@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "config/env.h"
+#include "core/temporal.h"
 #include "server/json_text.h"
 
 namespace tether {

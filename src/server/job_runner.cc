@@ -6,8 +6,9 @@
 #include <atomic>
 #include <cmath>
 
+#include "core/id.h"
+#include "core/temporal.h"
 #include "engine/where.h"
-#include "server/clock.h"
 #include "server/json_text.h"
 
 namespace tether {
@@ -22,14 +23,6 @@ constexpr auto kPersistEvery = std::chrono::seconds(1);
 constexpr auto kCleanupEvery = std::chrono::minutes(10);
 
 bool Terminal(const std::string& status) { return status != "queued" && status != "running"; }
-
-json CountsJson(const RunCounts& c) {
-  return {{"read", c.read},           {"inserted", c.inserted}, {"updated", c.updated},
-          {"unchanged", c.unchanged}, {"linked", c.linked},     {"deleted", c.deleted},
-          {"skipped", c.skipped},     {"failed", c.failed}};
-}
-
-json ValueJson(const Value& v) { return v.is_null() ? json(nullptr) : json(v.ToText()); }
 
 std::string DurationText(std::chrono::milliseconds d) {
   const int64_t ms = d.count();
@@ -207,8 +200,9 @@ class JobRunner::Observer : public SyncObserver {
       line.action = std::string(ActionName(r.action));
       json changes = json::array();
       for (const FieldChange& c : r.changes) {
-        changes.push_back(
-            {{"column", c.column}, {"before", ValueJson(c.before)}, {"after", ValueJson(c.after)}});
+        changes.push_back({{"column", c.column},
+                           {"before", ValueToJson(c.before)},
+                           {"after", ValueToJson(c.after)}});
       }
       line.changes = JsonText(changes);
       line.reason = r.reason;
@@ -317,7 +311,7 @@ Result<Job> JobRunner::Submit(const std::string& pipeline, const std::string& ki
       return Status::AlreadyExists(fmt::format("pipeline '{}' already has run {} ({})", pipeline,
                                                it->second, other.job.status));
     }
-    a->job.id = NewJobId();
+    a->job.id = NewId('j');
     a->job.pipeline = pipeline;
     a->job.kind = kind;
     a->job.trigger = trigger;
@@ -433,7 +427,7 @@ JobSnapshot JobRunner::SnapshotLocked(const Active& a, int64_t after_log) const 
     entities.push_back({{"name", name},
                         {"total", has_total ? json(n) : json(nullptr)},
                         {"done", done},
-                        {"counts", CountsJson(c)}});
+                        {"counts", RunCountsJson(c)}});
     if (has_total) {
       known_total += n;
       known_read += done ? n : std::min(c.read, n);

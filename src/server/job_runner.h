@@ -120,7 +120,6 @@ class JobRunner {
   void Finish(const std::shared_ptr<Active>& a, const std::string& status,
               const std::string& message);
   void Log(Active& a, const std::string& level, const std::string& text);  // with mu_ held
-  void FlushLocked(Active& a, std::vector<LogLine>* logs, std::vector<RecordLine>* records);
   void Persist(const std::shared_ptr<Active>& a);  // writes pending logs, records and the job
   JobSnapshot SnapshotLocked(const Active& a, int64_t after_log) const;
   void Cleanup();

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "server/clock.h"
+#include "core/temporal.h"
 
 namespace tether {
 namespace {

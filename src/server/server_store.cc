@@ -8,18 +8,18 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
-#include <random>
 #include <string_view>
 #include <system_error>
 #include <utility>
 
 #include "connectors/sql_text.h"
 #include "core/ascii.h"
+#include "core/stored.h"
+#include "core/temporal.h"
 
 namespace tether {
 namespace {
@@ -53,19 +53,8 @@ constexpr int64_t kIdLength = 64;
 constexpr int64_t kWordLength = 32;  // status, kind, trigger, level, action
 constexpr int64_t kTimeLength = 64;
 
-std::string Str(const Value& v) { return v.is_null() ? std::string() : v.ToText(); }
-int64_t Int(const Value& v) {
-  if (v.kind() == ValueKind::kInt) return v.as_int();
-  if (v.is_null()) return 0;
-  // A number that came back as text or decimal (an engine's own conversion) still reads.
-  const std::string text = v.ToText();
-  int64_t out = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() ? out : 0;
-}
-
 StoredConnection ConnectionFromRow(const Row& r) {  // r in kConnectionColumns order
-  return {Str(r[0]), Str(r[1]), Str(r[2]), Str(r[3])};
+  return {StoredText(r[0]), StoredText(r[1]), StoredText(r[2]), StoredText(r[3])};
 }
 
 // Where the password of a server URL's user information lies ("postgres://user:PASSWORD@host"):
@@ -111,37 +100,32 @@ void PutBackPassword(StoredConnection* c, const std::string& password) {
 }
 
 StoredPipeline PipelineFromRow(const Row& r) {  // r in kPipelineColumns order
-  return {Str(r[0]), Str(r[1]), Str(r[2]), Str(r[3])};
+  return {StoredText(r[0]), StoredText(r[1]), StoredText(r[2]), StoredText(r[3])};
 }
 Row PipelineRow(const StoredPipeline& p) {
   return {Value::Text(p.name), Value::Text(p.body), Value::Text(p.created_at),
           Value::Text(p.updated_at)};
 }
 
-Job JobFromRow(const Row& r) {  // r in kJobColumns order
+Result<Job> JobFromRow(const Row& r) {  // r in kJobColumns order
+  StoredRow in(r, kJobs, kJobColumns);
   Job j;
-  j.id = Str(r[0]);
-  j.pipeline = Str(r[1]);
-  j.kind = Str(r[2]);
-  j.trigger = Str(r[3]);
-  j.status = Str(r[4]);
-  j.request = Str(r[5]);
-  j.created_at = Str(r[6]);
-  j.started_at = Str(r[7]);
-  j.finished_at = Str(r[8]);
-  j.message = Str(r[9]);
-  j.attempt = Int(r[10]);
-  j.max_attempts = Int(r[11]);
-  j.engine_runs = Str(r[12]);
-  j.counts.read = Int(r[13]);
-  j.counts.inserted = Int(r[14]);
-  j.counts.updated = Int(r[15]);
-  j.counts.unchanged = Int(r[16]);
-  j.counts.linked = Int(r[17]);
-  j.counts.deleted = Int(r[18]);
-  j.counts.skipped = Int(r[19]);
-  j.counts.failed = Int(r[20]);
-  j.progress = Str(r[21]);
+  j.id = in.Text(0);
+  j.pipeline = in.Text(1);
+  j.kind = in.Text(2);
+  j.trigger = in.Text(3);
+  j.status = in.Text(4);
+  j.request = in.Text(5);
+  j.created_at = in.Text(6);
+  j.started_at = in.Text(7);
+  j.finished_at = in.Text(8);
+  j.message = in.Text(9);
+  j.attempt = in.Int(10);
+  j.max_attempts = in.Int(11);
+  j.engine_runs = in.Text(12);
+  j.counts = ReadRunCounts(in, 13);
+  j.progress = in.Text(21);
+  TETHER_RETURN_IF_ERROR(in.status());
   return j;
 }
 Row JobRow(const Job& j) {
@@ -157,10 +141,10 @@ Row JobRow(const Job& j) {
 }
 
 ScheduleMark ScheduleFromRow(const Row& r) {  // r in kScheduleColumns order
-  return {Str(r[0]), Str(r[1]), Str(r[2]), Str(r[3])};
+  return {StoredText(r[0]), StoredText(r[1]), StoredText(r[2]), StoredText(r[3])};
 }
 
-// Every row of a scan, each converted by `from_row`.
+// Every row of a scan, each converted by `from_row` (to a T or a Result<T>).
 template <typename T, typename F>
 Result<std::vector<T>> ScanAll(Connector* conn, const ScanRequest& req, F from_row) {
   std::vector<T> out;
@@ -169,7 +153,8 @@ Result<std::vector<T>> ScanAll(Connector* conn, const ScanRequest& req, F from_r
   for (;;) {
     TETHER_ASSIGN_OR_RETURN(bool more, stream->Next(&row));
     if (!more) break;
-    out.push_back(from_row(row));
+    TETHER_ASSIGN_OR_RETURN(T item, Result<T>(from_row(row)));
+    out.push_back(std::move(item));
   }
   return out;
 }
@@ -279,16 +264,6 @@ Status RestrictToOwner(const SqliteStoreUrl& store) {
 }
 
 }  // namespace
-
-std::string NewJobId() {
-  // UtcNow() is "2026-11-22T02:26:38.123Z": keep the digits, so ids sort by creation time.
-  std::string digits;
-  for (char c : UtcNow()) {
-    if (c >= '0' && c <= '9') digits += c;
-  }
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  return fmt::format("j{}{:06x}", digits, rng() & 0xffffff);
-}
 
 Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& url) {
   std::string target = url;
@@ -412,7 +387,7 @@ Result<std::vector<StoredConnection>> ServerStore::ListConnections() {
   TETHER_ASSIGN_OR_RETURN(std::vector<Row> secrets,
                           ScanAll<Row>(conn_.get(), req, [](const Row& r) { return r; }));
   std::map<std::string, std::string> by_name;
-  for (const Row& r : secrets) by_name[Str(r[0])] = Str(r[1]);
+  for (const Row& r : secrets) by_name[StoredText(r[0])] = StoredText(r[1]);
   for (StoredConnection& c : out) {
     auto it = by_name.find(c.name);
     if (it != by_name.end()) PutBackPassword(&c, it->second);
@@ -429,7 +404,7 @@ Result<std::optional<StoredConnection>> ServerStore::GetConnection(const std::st
   StoredConnection c = ConnectionFromRow(rows[0]);
   TETHER_ASSIGN_OR_RETURN(
       auto secret, conn_->Lookup({kSecrets, kSecretColumns, {"name"}, {{Value::Text(name)}}}));
-  if (!secret.empty()) PutBackPassword(&c, Str(secret[0][1]));
+  if (!secret.empty()) PutBackPassword(&c, StoredText(secret[0][1]));
   return std::optional<StoredConnection>(std::move(c));
 }
 
@@ -498,7 +473,8 @@ Result<std::optional<Job>> ServerStore::GetJob(const std::string& id) {
   TETHER_ASSIGN_OR_RETURN(auto rows,
                           conn_->Lookup({kJobs, kJobColumns, {"id"}, {{Value::Text(id)}}}));
   if (rows.empty()) return std::optional<Job>();
-  return std::optional<Job>(JobFromRow(rows[0]));
+  TETHER_ASSIGN_OR_RETURN(Job job, JobFromRow(rows[0]));
+  return std::optional<Job>(std::move(job));
 }
 
 Result<std::vector<Job>> ServerStore::ListJobs(const JobFilter& filter) {
@@ -532,7 +508,10 @@ Result<std::vector<Job>> ServerStore::ListJobs(const JobFilter& filter) {
   TETHER_ASSIGN_OR_RETURN(auto rows, conn_->Query(sql, params));
   std::vector<Job> out;
   out.reserve(rows.size());
-  for (const Row& r : rows) out.push_back(JobFromRow(r));
+  for (const Row& r : rows) {
+    TETHER_ASSIGN_OR_RETURN(Job job, JobFromRow(r));
+    out.push_back(std::move(job));
+  }
   return out;
 }
 
@@ -548,7 +527,7 @@ Result<std::vector<Job>> ServerStore::FailUnfinishedJobs(const std::string& mess
     const std::string now = UtcNow();
     std::vector<Row> updated;
     for (const Row& r : rows) {
-      Job job = JobFromRow(r);
+      TETHER_ASSIGN_OR_RETURN(Job job, JobFromRow(r));
       job.status = "failed";
       job.message = message;
       job.finished_at = now;
@@ -611,8 +590,9 @@ Result<std::vector<LogLine>> ServerStore::ListLogs(const std::string& job_id, in
   req.conditions = {{"job_id", Condition::Op::kEq, Value::Text(job_id)}};
   req.after_key = Row{Value::Text(job_id), Value::Int(after)};
   req.limit = limit;
-  return ScanAll<LogLine>(conn_.get(), req, [](const Row& r) {
-    return LogLine{Int(r[0]), Str(r[1]), Str(r[2]), Str(r[3])};
+  return ScanAll<LogLine>(conn_.get(), req, [](const Row& r) -> Result<LogLine> {
+    TETHER_ASSIGN_OR_RETURN(int64_t seq, StoredInt(r[0], std::string(kLogs) + ".seq"));
+    return LogLine{seq, StoredText(r[1]), StoredText(r[2]), StoredText(r[3])};
   });
 }
 
@@ -643,8 +623,15 @@ Result<std::vector<RecordLine>> ServerStore::ListRecords(const std::string& job_
   if (action) req.conditions.push_back({"action", Condition::Op::kEq, Value::Text(*action)});
   req.after_key = Row{Value::Text(job_id), Value::Int(after)};
   req.limit = limit;
-  return ScanAll<RecordLine>(conn_.get(), req, [](const Row& r) {
-    return RecordLine{Int(r[0]), Str(r[1]), Str(r[2]), Str(r[3]), Str(r[4]), Str(r[5]), Str(r[6])};
+  return ScanAll<RecordLine>(conn_.get(), req, [](const Row& r) -> Result<RecordLine> {
+    TETHER_ASSIGN_OR_RETURN(int64_t seq, StoredInt(r[0], std::string(kRecords) + ".seq"));
+    return RecordLine{seq,
+                      StoredText(r[1]),
+                      StoredText(r[2]),
+                      StoredText(r[3]),
+                      StoredText(r[4]),
+                      StoredText(r[5]),
+                      StoredText(r[6])};
   });
 }
 

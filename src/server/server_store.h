@@ -141,7 +141,4 @@ class ServerStore {
   std::unique_ptr<Connector> conn_;
 };
 
-// A new job id: "j" + UTC time + random suffix, sortable by creation time.
-std::string NewJobId();
-
 }  // namespace tether

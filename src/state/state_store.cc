@@ -4,10 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <ctime>
-#include <random>
+#include <nlohmann/json.hpp>
 
+#include "core/stored.h"
+#include "core/temporal.h"
 #include "core/utf8.h"
 
 namespace tether {
@@ -38,42 +38,37 @@ Value Stored(const std::string& s) {
 bool Linkable(const std::string& id) {
   return IsUtf8(id) && Utf8Length(id) <= StateStore::kMaxIdLength;
 }
-std::string Str(const Value& v) { return v.is_null() ? std::string() : v.ToText(); }
-int64_t Int(const Value& v) { return v.kind() == ValueKind::kInt ? v.as_int() : 0; }
 
-Link LinkFromRow(const Row& r) {  // r in kLinkColumns order
+Result<Link> LinkFromRow(const Row& r) {  // r in kLinkColumns order
+  StoredRow in(r, kLinks, kLinkColumns);
   Link l;
-  l.source_id = Str(r[2]);
+  l.source_id = in.Text(2);
   if (!r[3].is_null()) l.target_id = r[3].ToText();
-  l.hash = Str(r[4]);
-  l.synced_at = Str(r[5]);
-  l.status = Str(r[6]);
-  l.attempts = Int(r[7]);
-  l.last_error = Str(r[8]);
-  l.metadata = Str(r[9]);
+  l.hash = in.Text(4);
+  l.synced_at = in.Text(5);
+  l.status = in.Text(6);
+  l.attempts = in.Int(7);
+  l.last_error = in.Text(8);
+  l.metadata = in.Text(9);
+  TETHER_RETURN_IF_ERROR(in.status());
   return l;
 }
 
-RunInfo RunFromRow(const Row& r) {  // r in kRunColumns order
+Result<RunInfo> RunFromRow(const Row& r) {  // r in kRunColumns order
+  StoredRow in(r, kRuns, kRunColumns);
   RunInfo run;
-  run.run_id = Str(r[0]);
-  run.pipeline = Str(r[1]);
-  run.status = Str(r[2]);
-  run.dry_run = Int(r[3]) != 0;
-  run.started_at = Str(r[4]);
-  run.finished_at = Str(r[5]);
-  run.options = Str(r[6]);
-  run.message = Str(r[7]);
-  run.pid = Int(r[8]);
-  run.host = Str(r[9]);
-  run.counts.read = Int(r[10]);
-  run.counts.inserted = Int(r[11]);
-  run.counts.updated = Int(r[12]);
-  run.counts.unchanged = Int(r[13]);
-  run.counts.linked = Int(r[14]);
-  run.counts.deleted = Int(r[15]);
-  run.counts.skipped = Int(r[16]);
-  run.counts.failed = Int(r[17]);
+  run.run_id = in.Text(0);
+  run.pipeline = in.Text(1);
+  run.status = in.Text(2);
+  run.dry_run = in.Int(3) != 0;
+  run.started_at = in.Text(4);
+  run.finished_at = in.Text(5);
+  run.options = in.Text(6);
+  run.message = in.Text(7);
+  run.pid = in.Int(8);
+  run.host = in.Text(9);
+  run.counts = ReadRunCounts(in, 10);
+  TETHER_RETURN_IF_ERROR(in.status());
   return run;
 }
 
@@ -91,24 +86,23 @@ RunCounts& RunCounts::operator+=(const RunCounts& o) {
   return *this;
 }
 
-std::string UtcNow() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+RunCounts ReadRunCounts(StoredRow& in, size_t first) {
+  RunCounts c;
+  c.read = in.Int(first);
+  c.inserted = in.Int(first + 1);
+  c.updated = in.Int(first + 2);
+  c.unchanged = in.Int(first + 3);
+  c.linked = in.Int(first + 4);
+  c.deleted = in.Int(first + 5);
+  c.skipped = in.Int(first + 6);
+  c.failed = in.Int(first + 7);
+  return c;
 }
 
-std::string NewRunId() {
-  std::string t = UtcNow();  // 2026-11-22T02:26:38.123Z -> 20261122T022638123
-  std::string compact;
-  for (char c : t) {
-    if (std::isdigit(static_cast<unsigned char>(c)) || c == 'T') compact.push_back(c);
-  }
-  std::random_device rd;
-  return fmt::format("r{}-{:04x}", compact, rd() & 0xffff);
+nlohmann::json RunCountsJson(const RunCounts& c) {
+  return {{"read", c.read},           {"inserted", c.inserted}, {"updated", c.updated},
+          {"unchanged", c.unchanged}, {"linked", c.linked},     {"deleted", c.deleted},
+          {"skipped", c.skipped},     {"failed", c.failed}};
 }
 
 Status StateStore::EnsureSchema() {
@@ -192,7 +186,7 @@ Result<std::map<std::string, Link>> StateStore::FindLinksBySource(
   if (req.keys.empty()) return out;
   TETHER_ASSIGN_OR_RETURN(auto rows, conn_->Lookup(req));
   for (const Row& r : rows) {
-    Link l = LinkFromRow(r);
+    TETHER_ASSIGN_OR_RETURN(Link l, LinkFromRow(r));
     out.emplace(l.source_id, std::move(l));
   }
   return out;
@@ -212,7 +206,10 @@ Result<std::vector<Link>> StateStore::FindLinksByTarget(const std::string& pipel
   }
   if (req.keys.empty()) return out;
   TETHER_ASSIGN_OR_RETURN(auto rows, conn_->Lookup(req));
-  for (const Row& r : rows) out.push_back(LinkFromRow(r));
+  for (const Row& r : rows) {
+    TETHER_ASSIGN_OR_RETURN(Link l, LinkFromRow(r));
+    out.push_back(std::move(l));
+  }
   return out;
 }
 
@@ -240,7 +237,8 @@ Result<std::vector<Link>> StateStore::ListLinks(const std::string& pipeline,
   for (;;) {
     TETHER_ASSIGN_OR_RETURN(bool more, stream->Next(&row));
     if (!more) break;
-    out.push_back(LinkFromRow(row));
+    TETHER_ASSIGN_OR_RETURN(Link l, LinkFromRow(row));
+    out.push_back(std::move(l));
   }
   return out;
 }
@@ -282,12 +280,19 @@ Result<std::optional<Checkpoint>> StateStore::GetCheckpoint(const std::string& p
   if (rows.empty()) return std::optional<Checkpoint>();
   const Row& r = rows[0];
   Checkpoint c;
-  c.mode = Str(r[0]);
+  c.mode = StoredText(r[0]);
   if (!r[1].is_null()) c.position = r[1].ToText();
-  c.run_id = Str(r[2]);
-  c.options_hash = Str(r[3]);
-  c.updated_at = Str(r[4]);
+  c.run_id = StoredText(r[2]);
+  c.options_hash = StoredText(r[3]);
+  c.updated_at = StoredText(r[4]);
   return std::optional<Checkpoint>(std::move(c));
+}
+
+Result<int64_t> PositionNumber(const Checkpoint& cp, const std::string& pipeline,
+                               const std::string& entity) {
+  return StoredInt(
+      cp.position.value_or(""),
+      fmt::format("{}.position of pipeline '{}', entity '{}'", kCheckpoints, pipeline, entity));
 }
 
 Status StateStore::PutCheckpoint(const std::string& pipeline, const std::string& entity,
@@ -329,7 +334,8 @@ Result<std::optional<RunInfo>> StateStore::GetRun(const std::string& run_id) {
   TETHER_ASSIGN_OR_RETURN(auto rows,
                           conn_->Lookup({kRuns, kRunColumns, {"run_id"}, {{Value::Text(run_id)}}}));
   if (rows.empty()) return std::optional<RunInfo>();
-  return std::optional<RunInfo>(RunFromRow(rows[0]));
+  TETHER_ASSIGN_OR_RETURN(RunInfo run, RunFromRow(rows[0]));
+  return std::optional<RunInfo>(std::move(run));
 }
 
 Result<std::vector<RunInfo>> StateStore::ListRuns(const std::string& pipeline, size_t limit) {
@@ -349,7 +355,8 @@ Result<std::vector<RunInfo>> StateStore::ListRuns(const std::string& pipeline, s
   for (;;) {
     TETHER_ASSIGN_OR_RETURN(bool more, stream->Next(&row));
     if (!more) break;
-    out.push_back(RunFromRow(row));
+    TETHER_ASSIGN_OR_RETURN(RunInfo run, RunFromRow(row));
+    out.push_back(std::move(run));
     if (limit > 0 && out.size() > limit) out.erase(out.begin());
   }
   std::reverse(out.begin(), out.end());
@@ -382,7 +389,8 @@ Result<std::vector<RecordResult>> StateStore::ListRecordResults(const std::strin
                                          {{Value::Text(run_id)}}}));
   for (const Row& r : rows) {
     if (limit > 0 && out.size() >= limit) break;
-    out.push_back({Str(r[0]), Str(r[1]), Str(r[2]), Str(r[3]), Str(r[4])});
+    out.push_back(
+        {StoredText(r[0]), StoredText(r[1]), StoredText(r[2]), StoredText(r[3]), StoredText(r[4])});
   }
   return out;
 }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +35,11 @@ struct Checkpoint {
   std::string updated_at;
 };
 
+// A checkpoint's position as a whole number (the change log's seq a changes run read up to);
+// an Internal error naming the pipeline and entity when the stored text is no number.
+Result<int64_t> PositionNumber(const Checkpoint& cp, const std::string& pipeline,
+                               const std::string& entity);
+
 struct RunCounts {
   int64_t read = 0;
   int64_t inserted = 0;
@@ -47,6 +53,14 @@ struct RunCounts {
   RunCounts& operator+=(const RunCounts& o);
   bool Changed() const { return inserted + updated + deleted + linked > 0; }
 };
+
+class StoredRow;
+// The eight counts read from a row of tether's own tables, in field order from column `first`.
+RunCounts ReadRunCounts(StoredRow& in, size_t first);
+
+// The eight counts as one JSON object ({"read": 3, "inserted": 1, ...}), as the CLI's --json
+// and the REST API write them.
+nlohmann::json RunCountsJson(const RunCounts& c);
 
 struct RunInfo {
   std::string run_id;
@@ -133,10 +147,5 @@ class StateStore {
   Connector* conn_;
   std::optional<bool> exists_;
 };
-
-// Current UTC time as "2026-11-22T02:26:38.123Z".
-std::string UtcNow();
-// A new run id: "r" + UTC time + random suffix, sortable by start time.
-std::string NewRunId();
 
 }  // namespace tether

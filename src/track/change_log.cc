@@ -5,6 +5,8 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "core/stored.h"
+#include "core/temporal.h"
 #include "state/state_store.h"
 
 namespace tether {
@@ -39,10 +41,8 @@ TableDef TrackedDef() {
   return t;
 }
 
-int64_t IntOf(const Value& v) {
-  if (v.kind() == ValueKind::kInt) return v.as_int();
-  return v.is_null() ? 0 : std::stoll(v.ToText());
-}
+// A sequence number or count read from the change log.
+Result<int64_t> SeqOf(const Value& v) { return StoredInt(v, std::string(kChangesTable) + ".seq"); }
 
 }  // namespace
 
@@ -128,9 +128,13 @@ Result<std::vector<TrackStatus>> ChangeLog::Describe() {
     s.installed_at = r[3].ToText();
     for (const Row& c : counts) {
       if (c[0].ToText() != s.entity) continue;
-      s.pending = IntOf(c[1]);
-      if (!c[2].is_null()) s.first_seq = IntOf(c[2]);
-      if (!c[3].is_null()) s.last_seq = IntOf(c[3]);
+      TETHER_ASSIGN_OR_RETURN(s.pending, SeqOf(c[1]));
+      if (!c[2].is_null()) {
+        TETHER_ASSIGN_OR_RETURN(s.first_seq, SeqOf(c[2]));
+      }
+      if (!c[3].is_null()) {
+        TETHER_ASSIGN_OR_RETURN(s.last_seq, SeqOf(c[3]));
+      }
       s.oldest = c[4].is_null() ? "" : c[4].ToText();
       s.newest = c[5].is_null() ? "" : c[5].ToText();
     }
@@ -184,11 +188,15 @@ Result<int64_t> ChangeLog::Prune(int64_t upto) {
   TETHER_ASSIGN_OR_RETURN(auto newest,
                           db_->Query(std::string("SELECT max(seq) FROM ") + kChangesTable));
   if (newest.empty() || newest[0][0].is_null()) return int64_t{0};
-  const int64_t limit = std::min(upto, IntOf(newest[0][0]) - 1);
+  TETHER_ASSIGN_OR_RETURN(const int64_t last, SeqOf(newest[0][0]));
+  const int64_t limit = std::min(upto, last - 1);
   const std::string condition = " FROM " + std::string(kChangesTable) + " WHERE seq <= " + Param(1);
   const Row params = {Value::Int(limit)};
   TETHER_ASSIGN_OR_RETURN(auto count, db_->Query("SELECT count(*)" + condition, params));
-  const int64_t n = count.empty() ? 0 : IntOf(count[0][0]);
+  int64_t n = 0;
+  if (!count.empty()) {
+    TETHER_ASSIGN_OR_RETURN(n, SeqOf(count[0][0]));
+  }
   if (n > 0) TETHER_RETURN_IF_ERROR(db_->Query("DELETE" + condition, params).status());
   return n;
 }
@@ -204,7 +212,7 @@ Result<std::vector<Change>> ChangeLog::Select(const std::string& where, const Ro
   out.reserve(rows.size());
   for (const Row& r : rows) {
     Change c;
-    c.seq = IntOf(r[0]);
+    TETHER_ASSIGN_OR_RETURN(c.seq, SeqOf(r[0]));
     c.entity = r[1].ToText();
     c.row_key = r[2].ToText();
     const std::string op = r[3].ToText();
@@ -229,17 +237,13 @@ Result<std::vector<Change>> ChangeLog::ReadAll(int64_t after, size_t limit) {
 Result<int64_t> ChangeLog::SettledSeq(int64_t age_seconds) {
   // "YYYY-MM-DD HH:MM:SS" in UTC compares right with every engine's changed_at: SQLite's text,
   // and the timestamps of PostgreSQL and MySQL, whose tether sessions are in UTC.
-  const std::time_t t = std::time(nullptr) - age_seconds;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char bound[32];
-  std::strftime(bound, sizeof bound, "%Y-%m-%d %H:%M:%S", &tm);
+  const std::string bound = UtcSecondsText(std::time(nullptr) - age_seconds);
   TETHER_ASSIGN_OR_RETURN(auto rows,
                           db_->Query("SELECT max(seq) FROM " + std::string(kChangesTable) +
                                          " WHERE changed_at < " + Param(1),
                                      {Value::Text(bound)}));
   if (rows.empty() || rows[0][0].is_null()) return int64_t{0};
-  return IntOf(rows[0][0]);
+  return SeqOf(rows[0][0]);
 }
 
 }  // namespace tether

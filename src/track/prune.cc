@@ -32,7 +32,7 @@ Result<PruneOutcome> PruneConsumed(const Config& config, const std::string& sour
             fmt::format("pipeline {} has not read the changes of {} yet", p.name, s.entity);
         return out;
       }
-      const int64_t seq = std::stoll(*cp->position);
+      TETHER_ASSIGN_OR_RETURN(const int64_t seq, PositionNumber(*cp, p.name, s.entity));
       low = low ? std::min(*low, seq) : seq;
     }
   }

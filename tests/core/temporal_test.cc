@@ -88,5 +88,37 @@ TEST(DurationTest, UnitsAndRefusals) {
   }
 }
 
+TEST(WallClockTest, UtcSecondsTextIsTheInverseOfUtcSeconds) {
+  EXPECT_EQ(UtcSecondsText(0), "1970-01-01 00:00:00");
+  EXPECT_EQ(UtcSecondsText(-1), "1969-12-31 23:59:59");
+  EXPECT_EQ(UtcSecondsText(*UtcSeconds("2024-02-29 13:05:09")), "2024-02-29 13:05:09");
+}
+
+TEST(WallClockTest, IsoUtcRoundTrips) {
+  const SystemTime t = *ParseIsoUtc("2026-11-22T02:26:38.123Z");
+  EXPECT_EQ(IsoUtc(t), "2026-11-22T02:26:38.123Z");
+  EXPECT_EQ(IsoUtc(*ParseIsoUtc("2026-11-22 02:26:38Z")), "2026-11-22T02:26:38.000Z");
+  EXPECT_EQ(IsoUtc(SystemTime(std::chrono::milliseconds(-1))), "1969-12-31T23:59:59.999Z");
+  EXPECT_FALSE(ParseIsoUtc("yesterday").has_value());
+  EXPECT_EQ(UtcNow().size(), 24u);
+}
+
+TEST(DateBoundTest, ADateAloneEndsAtTheStartOfTheNextDay) {
+  EXPECT_EQ(*ParseDateBound("2024-12-31", true), std::make_pair(std::string("2025-01-01"), false));
+  EXPECT_EQ(*ParseDateBound("2024-02-28", true), std::make_pair(std::string("2024-02-29"), false));
+  EXPECT_EQ(*ParseDateBound("2024-12-31", false), std::make_pair(std::string("2024-12-31"), true));
+  EXPECT_EQ(*ParseDateBound("2024-12-31 10:30", true),
+            std::make_pair(std::string("2024-12-31 10:30"), true));
+}
+
+TEST(DateBoundTest, NoSuchDateOrTimeIsRefused) {
+  for (const char* bad : {"2025-02-29", "2025-13-01", "2025-00-10", "2025-01-01 24:00",
+                          "2025-01-01 10:60:00", "31/01/2024", "2025-1-1"}) {
+    auto b = ParseDateBound(bad, true);
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_EQ(b.status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace tether

@@ -2,6 +2,7 @@
 #include <string>
 #include <vector>
 
+#include "core/version.h"
 #include "e2e/e2e_util.h"
 
 namespace tether::e2e {
@@ -33,7 +34,7 @@ TEST(HelpTest, EveryCommandHasHelp) {
   }
   CommandResult version = Tether({"--version"}, empty.path().string());
   EXPECT_EQ(version.exit_code, 0) << Show(version);
-  EXPECT_TRUE(Contains(version.out, "tether")) << Show(version);
+  EXPECT_TRUE(Contains(version.out, std::string("tether ") + kTetherVersion)) << Show(version);
 }
 
 }  // namespace

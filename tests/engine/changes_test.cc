@@ -75,8 +75,8 @@ TEST_P(ChangesTest, FirstRunCopiesWholeThenOnlyWhatChanged) {
   Track();
   auto first = SyncChanges();
   ASSERT_OK(first);
-  EXPECT_EQ(CountsOf(*first, "customer"), Counts(3, 3, 0, 0));
-  EXPECT_EQ(CountsOf(*first, "line"), Counts(3, 3, 0, 0));
+  EXPECT_EQ(CountsOf(*first, "customer"), (RunCounts{.read = 3, .inserted = 3}));
+  EXPECT_EQ(CountsOf(*first, "line"), (RunCounts{.read = 3, .inserted = 3}));
   ExpectEqual();
 
   // One row changed many times, a new customer with a new order (parent and child together),
@@ -94,10 +94,11 @@ TEST_P(ChangesTest, FirstRunCopiesWholeThenOnlyWhatChanged) {
   )");
   auto second = SyncChanges();
   ASSERT_OK(second);
-  EXPECT_EQ(CountsOf(*second, "customer"), Counts(2, 1, 1, 0));
-  EXPECT_EQ(CountsOf(*second, "order"), Counts(1, 1, 0, 0, 0, 1));
+  EXPECT_EQ(CountsOf(*second, "customer"), (RunCounts{.read = 2, .inserted = 1, .updated = 1}));
+  EXPECT_EQ(CountsOf(*second, "order"), (RunCounts{.read = 1, .inserted = 1, .deleted = 1}));
   // A 9, B gone, C new, (11, A) gone.
-  EXPECT_EQ(CountsOf(*second, "line"), Counts(2, 1, 1, 0, 0, 2));
+  EXPECT_EQ(CountsOf(*second, "line"),
+            (RunCounts{.read = 2, .inserted = 1, .updated = 1, .deleted = 2}));
   ExpectEqual();
 
   auto idle = SyncChanges();
@@ -114,7 +115,7 @@ TEST_P(ChangesTest, AChildEntityAloneStillBringsItsNewParent) {
   )");
   auto report = SyncChanges({"order"});
   ASSERT_OK(report);
-  EXPECT_EQ(CountsOf(*report, "order"), Counts(1, 1, 0, 0));
+  EXPECT_EQ(CountsOf(*report, "order"), (RunCounts{.read = 1, .inserted = 1}));
   EXPECT_EQ(CountsOf(*report, "customer").inserted, 1);  // pulled as the order's parent
   EXPECT_EQ(Dst(kOrders), Src(kOrders));
   // The customer's own change is still read when customer is synced: nothing left to do.
@@ -153,7 +154,7 @@ entities:
   req.to_date = "2025-01-31";
   auto first = Sync(req);
   ASSERT_OK(first);
-  EXPECT_EQ(CountsOf(*first, "event"), Counts(2, 2, 0, 0));
+  EXPECT_EQ(CountsOf(*first, "event"), (RunCounts{.read = 2, .inserted = 2}));
   Source(R"(
     UPDATE event SET what = 'a2' WHERE id = 1;
     UPDATE event SET what = 'b2' WHERE id = 2;
@@ -163,9 +164,22 @@ entities:
   auto second = Sync(req);
   ASSERT_OK(second);
   // 1 and 4 are in January; 2 and 5 are not; a filtered run propagates no delete.
-  EXPECT_EQ(CountsOf(*second, "event"), Counts(2, 1, 1, 0));
+  EXPECT_EQ(CountsOf(*second, "event"), (RunCounts{.read = 2, .inserted = 1, .updated = 1}));
   EXPECT_EQ(Dst("SELECT id, what FROM event ORDER BY id"),
             (std::vector<std::string>{"1|a2", "3|c", "4|d"}));
+}
+
+// A checkpoint's position is tether's own text: edited into no number, it stops the next run
+// with an error naming the entity, instead of an exception that ended the process.
+TEST_P(ChangesTest, ACorruptedCheckpointPositionIsAnErrorNotACrash) {
+  Track();
+  ASSERT_OK(SyncChanges());
+  Target("UPDATE tether_checkpoints SET position = 'seven' WHERE entity = 'customer'");
+  auto again = SyncChanges();
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), StatusCode::kInternal) << again.status().ToString();
+  EXPECT_NE(again.status().message().find("'customer'"), std::string::npos)
+      << again.status().ToString();
 }
 
 TETHER_ALL_PAIRS(ChangesTest);

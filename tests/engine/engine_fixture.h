@@ -265,27 +265,10 @@ class EngineTest : public ::testing::TestWithParam<EnginePair> {
   std::string target_url_options_;  // e.g. "?busy_timeout_ms=50"
 };
 
-// RunCounts in field order: read, inserted, updated, unchanged, linked, deleted, skipped,
-// failed.
 // `rows` sorted, for comparing result sets whose SQL order differs from std::string's.
 inline std::vector<std::string> Sorted(std::vector<std::string> rows) {
   std::sort(rows.begin(), rows.end());
   return rows;
-}
-
-inline RunCounts Counts(int64_t read, int64_t inserted, int64_t updated, int64_t unchanged,
-                        int64_t linked = 0, int64_t deleted = 0, int64_t skipped = 0,
-                        int64_t failed = 0) {
-  RunCounts c;
-  c.read = read;
-  c.inserted = inserted;
-  c.updated = updated;
-  c.unchanged = unchanged;
-  c.linked = linked;
-  c.deleted = deleted;
-  c.skipped = skipped;
-  c.failed = failed;
-  return c;
 }
 
 }  // namespace testing

@@ -56,7 +56,7 @@ TEST_P(InvalidTest, SkipReportsEachInvalidRecordAndSyncsTheRest) {
   ConfigurePolicy("skip");
   auto report = Sync();
   ASSERT_OK(report);
-  EXPECT_EQ(CountsOf(*report, "product"), Counts(12, 2, 0, 0, 0, 0, 10, 0));
+  EXPECT_EQ(CountsOf(*report, "product"), (RunCounts{.read = 12, .inserted = 2, .skipped = 10}));
   EXPECT_EQ(report->run.status, "succeeded");
   EXPECT_EQ(Dst("SELECT sku, name, price, qty, code, ean FROM product ORDER BY sku"),
             (std::vector<std::string>{"GOOD-1|Good one|1.5|3|AB|123",
@@ -100,7 +100,8 @@ TEST_P(InvalidTest, SkipReportsEachInvalidRecordAndSyncsTheRest) {
   Source("UPDATE product SET qty = '4', code = 'OK' WHERE id IN (9, 11)");
   auto again = Sync();
   ASSERT_OK(again);
-  EXPECT_EQ(CountsOf(*again, "product"), Counts(12, 2, 0, 2, 0, 0, 8, 0));
+  EXPECT_EQ(CountsOf(*again, "product"),
+            (RunCounts{.read = 12, .inserted = 2, .unchanged = 2, .skipped = 8}));
   EXPECT_EQ(LinkOf("product", "2").attempts, 2);
   Link fixed = LinkOf("product", "9");
   EXPECT_EQ(fixed.status, "synced");
@@ -190,7 +191,7 @@ TEST_P(SchemaCheckTest, NullIntoANotNullColumnWithADefaultIsInvalid) {
 
   auto report = Sync();
   ASSERT_OK(report);
-  EXPECT_EQ(CountsOf(*report, "t"), Counts(3, 2, 0, 0, 0, 0, 1, 0));
+  EXPECT_EQ(CountsOf(*report, "t"), (RunCounts{.read = 3, .inserted = 2, .skipped = 1}));
   auto skips = Records("t", Action::kSkip);
   ASSERT_EQ(skips.size(), 1u);
   EXPECT_EQ(skips[0].source_id, "2");
@@ -248,7 +249,7 @@ entities:
 TEST_P(RefusedTest, ARowTheTargetRefusesFailsAloneAndSyncsOnceFixed) {
   auto report = Sync();
   ASSERT_OK(report);
-  EXPECT_EQ(CountsOf(*report, "customer"), Counts(5, 4, 0, 0, 0, 0, 0, 1));
+  EXPECT_EQ(CountsOf(*report, "customer"), (RunCounts{.read = 5, .inserted = 4, .failed = 1}));
   EXPECT_EQ(report->run.status, "partial");
   EXPECT_EQ(Dst("SELECT email, nick FROM customer ORDER BY email"),
             (std::vector<std::string>{"a@x|ann", "b@x|bob", "d@x|dan", "e@x|eve", "zed@x|taken"}));
@@ -271,13 +272,13 @@ TEST_P(RefusedTest, ARowTheTargetRefusesFailsAloneAndSyncsOnceFixed) {
 
   auto again = Sync();
   ASSERT_OK(again);
-  EXPECT_EQ(CountsOf(*again, "customer"), Counts(5, 0, 0, 4, 0, 0, 0, 1));
+  EXPECT_EQ(CountsOf(*again, "customer"), (RunCounts{.read = 5, .unchanged = 4, .failed = 1}));
   EXPECT_EQ(LinkOf("customer", "3").attempts, 2);
 
   Source("UPDATE customer SET nick = 'cy' WHERE id = 3");
   auto fixed = Sync();
   ASSERT_OK(fixed);
-  EXPECT_EQ(CountsOf(*fixed, "customer"), Counts(5, 1, 0, 4));
+  EXPECT_EQ(CountsOf(*fixed, "customer"), (RunCounts{.read = 5, .inserted = 1, .unchanged = 4}));
   EXPECT_EQ(fixed->run.status, "succeeded");
   link = LinkOf("customer", "3");
   EXPECT_EQ(link.status, "synced");
@@ -295,7 +296,8 @@ TEST_P(RefusedTest, AnUpdateTheTargetRefusesFailsAloneAndKeepsTheRow) {
   )");
   auto report = Sync();
   ASSERT_OK(report);
-  EXPECT_EQ(CountsOf(*report, "customer"), Counts(5, 0, 1, 3, 0, 0, 0, 1));
+  EXPECT_EQ(CountsOf(*report, "customer"),
+            (RunCounts{.read = 5, .updated = 1, .unchanged = 3, .failed = 1}));
   EXPECT_EQ(Dst("SELECT email, nick FROM customer ORDER BY email"),
             (std::vector<std::string>{"a@x|ann", "b@x|bob", "c@x|cy", "d@x|dan2", "e@x|eve",
                                       "zed@x|taken"}));
@@ -344,7 +346,7 @@ entities:
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ASSERT_OK(report);
   EXPECT_LT(seconds, 20) << "a pattern took time exponential in the value";
-  EXPECT_EQ(CountsOf(*report, "doc"), Counts(4, 2, 0, 0, 0, 0, 2, 0));
+  EXPECT_EQ(CountsOf(*report, "doc"), (RunCounts{.read = 4, .inserted = 2, .skipped = 2}));
   EXPECT_EQ(Dst("SELECT id, length(body), code FROM doc ORDER BY id"),
             (std::vector<std::string>{"1|200000|aaa", "4|2|aa"}));
   std::map<std::string, std::string> reason;

@@ -41,7 +41,7 @@ entities:
 )" + Pipeline("product"));
   auto report = Sync();
   ASSERT_OK(report);
-  EXPECT_EQ(CountsOf(*report, "product"), Counts(3, 2, 1, 0));
+  EXPECT_EQ(CountsOf(*report, "product"), (RunCounts{.read = 3, .inserted = 2, .updated = 1}));
   EXPECT_EQ(Dst("SELECT id, sku, name, state, status, coalesce(internal_note, 'NULL'), origin "
                 "FROM product ORDER BY sku"),
             (std::vector<std::string>{"6|A|Alpha|on|active|NULL|live",
@@ -55,7 +55,7 @@ entities:
 
   auto again = Sync();
   ASSERT_OK(again);
-  EXPECT_EQ(CountsOf(*again, "product"), Counts(3, 0, 0, 3));
+  EXPECT_EQ(CountsOf(*again, "product"), (RunCounts{.read = 3, .unchanged = 3}));
   // An excluded column changing on the source changes nothing.
   Source("UPDATE product SET internal_note = 'changed' WHERE id = 2");
   auto third = Sync();
@@ -148,7 +148,7 @@ TEST_P(SelectionTest, OnlyTheSelectedEntitiesRun) {
   other.pipeline = "q";
   auto q = Sync(other);
   ASSERT_OK(q);
-  EXPECT_EQ(CountsOf(*q, "coupon"), Counts(1, 0, 0, 0, 1));
+  EXPECT_EQ(CountsOf(*q, "coupon"), (RunCounts{.read = 1, .linked = 1}));
   // Pipelines keep their links apart: q found p's coupon by its match key, and linked it.
   EXPECT_EQ(Dst("SELECT pipeline FROM tether_links WHERE entity = 'coupon' ORDER BY 1"),
             (std::vector<std::string>{"p", "q"}));
@@ -208,7 +208,7 @@ TEST_P(SelectionTest, MappedKeysNeedAGeneratedTargetKey) {
   Source("UPDATE country SET name = 'République française' WHERE code = 'FR'");
   auto again = Sync();
   ASSERT_OK(again);
-  EXPECT_EQ(CountsOf(*again, "country"), Counts(2, 0, 1, 1));
+  EXPECT_EQ(CountsOf(*again, "country"), (RunCounts{.read = 2, .updated = 1, .unchanged = 1}));
   EXPECT_EQ(Dst("SELECT name FROM country WHERE code = 'FR'"),
             std::vector<std::string>{"République française"});
 }

@@ -68,7 +68,7 @@ TEST_P(PlanTest, AReferenceToAParentTheRunCreatesIsAChange) {
   )");
   auto report = PlanThenSync({});
   ASSERT_OK(report);
-  EXPECT_EQ(CountsOf(*report, "product"), Counts(2, 0, 2, 0));
+  EXPECT_EQ(CountsOf(*report, "product"), (RunCounts{.read = 2, .updated = 2}));
   auto updates = Planned("product", Action::kUpdate);
   ASSERT_EQ(updates.size(), 2u);
   const RecordPlan& moved = updates[0].source_id == "2" ? updates[0] : updates[1];
@@ -89,7 +89,8 @@ TEST_P(PlanTest, RecordsThatCollideOnAMatchKeyFailInThePlanAsInTheRun) {
   Target("INSERT INTO customer VALUES (40, 'd@x', 'N')");
   auto report = PlanThenSync(Only({"customer"}));
   ASSERT_OK(report);
-  EXPECT_EQ(CountsOf(*report, "customer"), Counts(8, 4, 0, 0, 1, 0, 0, 3));
+  EXPECT_EQ(CountsOf(*report, "customer"),
+            (RunCounts{.read = 8, .inserted = 4, .linked = 1, .failed = 3}));
   std::vector<std::string> failed;
   for (const RecordPlan& r : Records("customer", Action::kFail)) failed.push_back(r.source_id);
   EXPECT_EQ(Sorted(failed), (std::vector<std::string>{"2", "5", "8"}));
@@ -98,7 +99,7 @@ TEST_P(PlanTest, RecordsThatCollideOnAMatchKeyFailInThePlanAsInTheRun) {
   // They fail again, and the plan says so.
   auto again = PlanThenSync(Only({"customer"}));
   ASSERT_OK(again);
-  EXPECT_EQ(CountsOf(*again, "customer"), Counts(8, 0, 0, 5, 0, 0, 0, 3));
+  EXPECT_EQ(CountsOf(*again, "customer"), (RunCounts{.read = 8, .unchanged = 5, .failed = 3}));
 }
 
 TEST_P(PlanTest, ParentsPulledForTheChosenChildrenAreCountedInThePlan) {
@@ -108,8 +109,8 @@ TEST_P(PlanTest, ParentsPulledForTheChosenChildrenAreCountedInThePlan) {
   )");
   auto report = PlanThenSync(Only({"order"}));
   ASSERT_OK(report);
-  EXPECT_EQ(CountsOf(*report, "customer"), Counts(2, 2, 0, 0));
-  EXPECT_EQ(CountsOf(*report, "order"), Counts(3, 3, 0, 0));
+  EXPECT_EQ(CountsOf(*report, "customer"), (RunCounts{.read = 2, .inserted = 2}));
+  EXPECT_EQ(CountsOf(*report, "order"), (RunCounts{.read = 3, .inserted = 3}));
   EXPECT_EQ(Planned("customer", Action::kInsert).size(), 2u);
   EXPECT_EQ(Dst(kOrders), Src(kOrders));
 }
@@ -132,9 +133,10 @@ TEST_P(PlanTest, ChildrenFollowAParentWrittenAnew) {
   by_key.keys["category"] = {"1"};
   auto keys = PlanThenSync(by_key);
   ASSERT_OK(keys);
-  EXPECT_EQ(CountsOf(*keys, "customer"), Counts(1, 1, 0, 0));
-  EXPECT_EQ(CountsOf(*keys, "order"), Counts(3, 0, 3, 0));
-  EXPECT_EQ(CountsOf(*keys, "category"), Counts(3, 1, 2, 0));  // top anew; mid and side follow
+  EXPECT_EQ(CountsOf(*keys, "customer"), (RunCounts{.read = 1, .inserted = 1}));
+  EXPECT_EQ(CountsOf(*keys, "order"), (RunCounts{.read = 3, .updated = 3}));
+  EXPECT_EQ(CountsOf(*keys, "category"),
+            (RunCounts{.read = 3, .inserted = 1, .updated = 2}));  // top anew; mid and side follow
   for (const RecordPlan& r : Planned("order", Action::kUpdate)) {
     ASSERT_EQ(r.changes.size(), 1u) << r.source_id;
     EXPECT_EQ(r.changes[0].after, Value::Text("new customer 1")) << r.source_id;
@@ -150,14 +152,14 @@ TEST_P(PlanTest, ChildrenFollowAParentWrittenAnew) {
   Target("DELETE FROM customer WHERE email = 'c@x'");
   auto parent_only = PlanThenSync(Only({"customer"}));
   ASSERT_OK(parent_only);
-  EXPECT_EQ(CountsOf(*parent_only, "order"), Counts(1, 0, 1, 0));
+  EXPECT_EQ(CountsOf(*parent_only, "order"), (RunCounts{.read = 1, .updated = 1}));
   EXPECT_EQ(Dst(kOrders), Src(kOrders));
   // (Not the row with the highest id: SQLite would give the same id to the new one.)
   Target("DELETE FROM customer WHERE email = 'a@x'");
   auto all = PlanThenSync();
   ASSERT_OK(all);
-  EXPECT_EQ(CountsOf(*all, "customer"), Counts(3, 1, 0, 2));
-  EXPECT_EQ(CountsOf(*all, "order"), Counts(5, 0, 3, 2));
+  EXPECT_EQ(CountsOf(*all, "customer"), (RunCounts{.read = 3, .inserted = 1, .unchanged = 2}));
+  EXPECT_EQ(CountsOf(*all, "order"), (RunCounts{.read = 5, .updated = 3, .unchanged = 2}));
   EXPECT_EQ(Dst(kOrders), Src(kOrders));
 
   // From the change log: customer 2 changed in the source, its target row is gone.
@@ -175,8 +177,8 @@ TEST_P(PlanTest, ChildrenFollowAParentWrittenAnew) {
   Source("UPDATE customer SET name = 'Bobby' WHERE id = 2");
   auto incremental = PlanThenSync(changes);
   ASSERT_OK(incremental);
-  EXPECT_EQ(CountsOf(*incremental, "customer"), Counts(1, 1, 0, 0));
-  EXPECT_EQ(CountsOf(*incremental, "order"), Counts(1, 0, 1, 0));
+  EXPECT_EQ(CountsOf(*incremental, "customer"), (RunCounts{.read = 1, .inserted = 1}));
+  EXPECT_EQ(CountsOf(*incremental, "order"), (RunCounts{.read = 1, .updated = 1}));
   EXPECT_EQ(Dst(kOrders), Src(kOrders));
 }
 
@@ -193,7 +195,7 @@ TEST_P(PlanTest, AChildThatCannotMapStopsTheRunOnlyWhenItMustFollow) {
   Source("UPDATE customer SET name = 'Bobby' WHERE id = 2");
   auto fine = Sync(Only({"customer"}));
   ASSERT_OK(fine);
-  EXPECT_EQ(CountsOf(*fine, "customer"), Counts(2, 0, 1, 1));
+  EXPECT_EQ(CountsOf(*fine, "customer"), (RunCounts{.read = 2, .updated = 1, .unchanged = 1}));
 
   Target("DELETE FROM customer WHERE email = 'a@x'");
   SyncRequest by_key;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/temporal.h"
 #include "engine_fixture.h"
 
 namespace tether::testing {
@@ -87,8 +88,9 @@ TEST_P(RunTest, DryRunWritesNothingAndCountsWhatTheRunDoes) {
   ASSERT_OK(real);
   EXPECT_EQ(CountsOf(*plan, "customer"), CountsOf(*real, "customer"));
   EXPECT_EQ(CountsOf(*plan, "order"), CountsOf(*real, "order"));
-  EXPECT_EQ(CountsOf(*real, "customer"), Counts(9, 7, 1, 0, 0, 0, 1, 0));
-  EXPECT_EQ(CountsOf(*real, "order"), Counts(10, 8, 0, 0, 0, 0, 0, 2));
+  EXPECT_EQ(CountsOf(*real, "customer"),
+            (RunCounts{.read = 9, .inserted = 7, .updated = 1, .skipped = 1}));
+  EXPECT_EQ(CountsOf(*real, "order"), (RunCounts{.read = 10, .inserted = 8, .failed = 2}));
   ASSERT_EQ(planned.size(), obs_.records.size());
   for (size_t i = 0; i < planned.size(); ++i) {
     EXPECT_EQ(planned[i].entity, obs_.records[i].entity);
@@ -107,7 +109,8 @@ TEST_P(RunTest, DryRunWritesNothingAndCountsWhatTheRunDoes) {
   ASSERT_OK(real2);
   EXPECT_EQ(CountsOf(*plan2, "customer"), CountsOf(*real2, "customer"));
   EXPECT_EQ(CountsOf(*plan2, "order"), CountsOf(*real2, "order"));
-  EXPECT_EQ(CountsOf(*real2, "customer"), Counts(10, 1, 1, 7, 0, 0, 1, 0));
+  EXPECT_EQ(CountsOf(*real2, "customer"),
+            (RunCounts{.read = 10, .inserted = 1, .updated = 1, .unchanged = 7, .skipped = 1}));
 
   // Dry runs leave no run behind; the two real runs are listed newest first.
   State state = OpenState();
@@ -131,7 +134,7 @@ TEST_P(RunTest, DryRunOfAChildWhoseParentWouldBeCreatedFirst) {
   auto plan = DryRun(Only({"order"}));
   ASSERT_OK(plan);
   EXPECT_TRUE(TargetSnapshot() == before);
-  EXPECT_EQ(CountsOf(*plan, "order"), Counts(4, 4, 0, 0));
+  EXPECT_EQ(CountsOf(*plan, "order"), (RunCounts{.read = 4, .inserted = 4}));
   auto real = Sync(Only({"order"}));
   ASSERT_OK(real);
   EXPECT_EQ(CountsOf(*real, "order"), CountsOf(*plan, "order"));
@@ -146,8 +149,8 @@ TEST_P(RunTest, RerunIsANoOpAndOneChangedFieldUpdatesExactlyThatRow) {
 
   auto again = Sync();
   ASSERT_OK(again);
-  EXPECT_EQ(CountsOf(*again, "customer"), Counts(7, 0, 0, 7));
-  EXPECT_EQ(CountsOf(*again, "order"), Counts(7, 0, 0, 7));
+  EXPECT_EQ(CountsOf(*again, "customer"), (RunCounts{.read = 7, .unchanged = 7}));
+  EXPECT_EQ(CountsOf(*again, "order"), (RunCounts{.read = 7, .unchanged = 7}));
   EXPECT_TRUE(obs_.records.empty());
   // Nothing of the data changed (only the run history grows).
   EXPECT_EQ(Dst("SELECT count(*) FROM tether_before_images"), std::vector<std::string>{"0"});
@@ -156,8 +159,8 @@ TEST_P(RunTest, RerunIsANoOpAndOneChangedFieldUpdatesExactlyThatRow) {
   std::vector<std::string> target_before = Dst("SELECT * FROM customer ORDER BY id");
   auto changed = Sync();
   ASSERT_OK(changed);
-  EXPECT_EQ(CountsOf(*changed, "customer"), Counts(7, 0, 1, 6));
-  EXPECT_EQ(CountsOf(*changed, "order"), Counts(7, 0, 0, 7));
+  EXPECT_EQ(CountsOf(*changed, "customer"), (RunCounts{.read = 7, .updated = 1, .unchanged = 6}));
+  EXPECT_EQ(CountsOf(*changed, "order"), (RunCounts{.read = 7, .unchanged = 7}));
   ASSERT_EQ(obs_.records.size(), 1u);
   const RecordPlan& p = obs_.records[0];
   EXPECT_EQ(p.entity, "customer");
@@ -199,7 +202,7 @@ TEST_P(RunTest, ATargetSideChangeIsPutBackFromTheSource) {
   Target("UPDATE customer SET name = 'Edited' WHERE email = 'c2@x.io'");
   auto report = Sync();
   ASSERT_OK(report);
-  EXPECT_EQ(CountsOf(*report, "customer"), Counts(3, 0, 1, 2));
+  EXPECT_EQ(CountsOf(*report, "customer"), (RunCounts{.read = 3, .updated = 1, .unchanged = 2}));
   EXPECT_EQ(Dst(kOrders), Src(kOrders));
 }
 
@@ -210,7 +213,7 @@ TEST_P(RunTest, ALinkedRowDeletedOnTheTargetIsWrittenAgain) {
   Target("DELETE FROM customer WHERE email = 'c2@x.io'");
   auto report = Sync(Only({"customer"}));
   ASSERT_OK(report);
-  EXPECT_EQ(CountsOf(*report, "customer"), Counts(3, 1, 0, 2));
+  EXPECT_EQ(CountsOf(*report, "customer"), (RunCounts{.read = 3, .inserted = 1, .unchanged = 2}));
   std::string new_id = *LinkOf("customer", "2").target_id;
   EXPECT_NE(new_id, old_id);
   EXPECT_EQ(Dst("SELECT id FROM customer WHERE email = 'c2@x.io'"),
@@ -238,8 +241,8 @@ TEST_P(RunTest, CancelledRunResumesAfterItsCheckpoint) {
   auto resumed = Sync();
   ASSERT_OK(resumed);
   EXPECT_TRUE(resumed->resumed);
-  EXPECT_EQ(CountsOf(*resumed, "customer"), Counts(14, 14, 0, 0));
-  EXPECT_EQ(CountsOf(*resumed, "order"), Counts(20, 20, 0, 0));
+  EXPECT_EQ(CountsOf(*resumed, "customer"), (RunCounts{.read = 14, .inserted = 14}));
+  EXPECT_EQ(CountsOf(*resumed, "order"), (RunCounts{.read = 20, .inserted = 20}));
   EXPECT_EQ(Dst(kOrders), Src(kOrders));
   EXPECT_EQ(Dst("SELECT count(*) FROM customer"), std::vector<std::string>{"20"});
   cp = state->GetCheckpoint("p", "customer");
@@ -249,7 +252,7 @@ TEST_P(RunTest, CancelledRunResumesAfterItsCheckpoint) {
   auto next = Sync();
   ASSERT_OK(next);
   EXPECT_FALSE(next->resumed);
-  EXPECT_EQ(CountsOf(*next, "customer"), Counts(20, 0, 0, 20));
+  EXPECT_EQ(CountsOf(*next, "customer"), (RunCounts{.read = 20, .unchanged = 20}));
 }
 
 TEST_P(RunTest, CancelInTheSecondEntityResumesThere) {
@@ -262,8 +265,8 @@ TEST_P(RunTest, CancelInTheSecondEntityResumesThere) {
   auto resumed = Sync();
   ASSERT_OK(resumed);
   EXPECT_TRUE(resumed->resumed);
-  EXPECT_EQ(CountsOf(*resumed, "customer"), Counts(10, 0, 0, 10));
-  EXPECT_EQ(CountsOf(*resumed, "order"), Counts(4, 4, 0, 0));
+  EXPECT_EQ(CountsOf(*resumed, "customer"), (RunCounts{.read = 10, .unchanged = 10}));
+  EXPECT_EQ(CountsOf(*resumed, "order"), (RunCounts{.read = 4, .inserted = 4}));
   EXPECT_EQ(Dst(kOrders), Src(kOrders));
 }
 
@@ -277,7 +280,7 @@ TEST_P(RunTest, RestartIgnoresTheCheckpoint) {
   auto report = Sync(req);
   ASSERT_OK(report);
   EXPECT_FALSE(report->resumed);
-  EXPECT_EQ(CountsOf(*report, "customer"), Counts(10, 7, 0, 3));
+  EXPECT_EQ(CountsOf(*report, "customer"), (RunCounts{.read = 10, .inserted = 7, .unchanged = 3}));
   EXPECT_EQ(Dst(kOrders), Src(kOrders));
 }
 
@@ -291,7 +294,7 @@ TEST_P(RunTest, ACheckpointIsOnlyResumedWithTheSameFilters) {
   auto report = Sync(req);
   ASSERT_OK(report);
   EXPECT_FALSE(report->resumed);
-  EXPECT_EQ(CountsOf(*report, "customer"), Counts(10, 7, 0, 3));
+  EXPECT_EQ(CountsOf(*report, "customer"), (RunCounts{.read = 10, .inserted = 7, .unchanged = 3}));
 }
 
 TEST_P(RunTest, ARunLeftRunningByADeadProcessIsInterruptedAndResumed) {
@@ -304,7 +307,7 @@ TEST_P(RunTest, ARunLeftRunningByADeadProcessIsInterruptedAndResumed) {
   auto report = Sync();
   ASSERT_OK(report);
   EXPECT_TRUE(report->resumed);
-  EXPECT_EQ(CountsOf(*report, "customer"), Counts(6, 6, 0, 0));
+  EXPECT_EQ(CountsOf(*report, "customer"), (RunCounts{.read = 6, .inserted = 6}));
   State state = OpenState();
   auto runs = state->ListRuns("p", 0);
   ASSERT_OK(runs);
@@ -380,7 +383,7 @@ TEST_P(RunTest, ASecondRunOfAPipelineIsRefusedWhileTheFirstHoldsIt) {
   EXPECT_TRUE(Contains(second.status().message(), first_run.run_id()))
       << "names the run holding the pipeline: " << second.status().ToString();
   ASSERT_OK(first);
-  EXPECT_EQ(CountsOf(*first, "customer"), Counts(9, 9, 0, 0));
+  EXPECT_EQ(CountsOf(*first, "customer"), (RunCounts{.read = 9, .inserted = 9}));
   // Each record once, and the refused run left no trace but the first run's.
   EXPECT_EQ(Dst(kOrders), Src(kOrders));
   EXPECT_EQ(Dst("SELECT count(*) FROM customer"), std::vector<std::string>{"9"});
@@ -405,8 +408,9 @@ TEST_P(RunTest, ARunAskedToWaitRunsOnceTheFirstHasFinished) {
   second_runner.join();
   ASSERT_OK(first);
   ASSERT_OK(second);
-  EXPECT_EQ(CountsOf(*first, "customer"), Counts(6, 6, 0, 0));
-  EXPECT_EQ(CountsOf(*second, "customer"), Counts(6, 0, 0, 6)) << "found the first run's work";
+  EXPECT_EQ(CountsOf(*first, "customer"), (RunCounts{.read = 6, .inserted = 6}));
+  EXPECT_EQ(CountsOf(*second, "customer"), (RunCounts{.read = 6, .unchanged = 6}))
+      << "found the first run's work";
   EXPECT_EQ(Dst(kOrders), Src(kOrders));
 }
 
@@ -516,8 +520,8 @@ TEST_P(RunLockTest, ABatchThatFindsTheTargetLockedIsRetried) {
   req.pipeline = "p";
   auto report = RunSync(config_, req, &observer);
   ASSERT_OK(report);
-  EXPECT_EQ(CountsOf(*report, "customer"), Counts(6, 6, 0, 0));
-  EXPECT_EQ(CountsOf(*report, "order"), Counts(6, 6, 0, 0));
+  EXPECT_EQ(CountsOf(*report, "customer"), (RunCounts{.read = 6, .inserted = 6}));
+  EXPECT_EQ(CountsOf(*report, "order"), (RunCounts{.read = 6, .inserted = 6}));
   EXPECT_FALSE(observer.notices.empty());  // the retry is announced
   EXPECT_EQ(Dst(kOrders), Src(kOrders));
 }
@@ -545,7 +549,7 @@ TEST_P(IdentityCopyTest, AFirstCopyIntoAPartlyFilledTargetUpdatesWhatIsThere) {
             Pipeline("item", "    batch_size: 4\n"));
   auto report = Sync();
   ASSERT_OK(report);
-  EXPECT_EQ(CountsOf(*report, "item"), Counts(40, 38, 2, 0));
+  EXPECT_EQ(CountsOf(*report, "item"), (RunCounts{.read = 40, .inserted = 38, .updated = 2}));
   std::vector<std::string> want = Src("SELECT id, name FROM item");
   want.push_back("75|theirs");
   want.push_back("205|theirs");
@@ -553,7 +557,7 @@ TEST_P(IdentityCopyTest, AFirstCopyIntoAPartlyFilledTargetUpdatesWhatIsThere) {
   EXPECT_EQ(Sorted(Dst("SELECT id, name FROM item")), Sorted(want));
   auto again = Sync();
   ASSERT_OK(again);
-  EXPECT_EQ(CountsOf(*again, "item"), Counts(40, 0, 0, 40));
+  EXPECT_EQ(CountsOf(*again, "item"), (RunCounts{.read = 40, .unchanged = 40}));
 }
 
 TETHER_ALL_PAIRS(IdentityCopyTest);
@@ -576,8 +580,8 @@ TEST_P(RunLockTest, ARetriedBatchPullsItsParentsAgainAndReportsEachRecordOnce) {
   ASSERT_OK(report);
   EXPECT_FALSE(observer.notices.empty());  // the first commit was refused and retried
   // The customers were pulled in the rolled-back attempt; the retry must pull them again.
-  EXPECT_EQ(CountsOf(*report, "customer"), Counts(6, 6, 0, 0));
-  EXPECT_EQ(CountsOf(*report, "order"), Counts(6, 6, 0, 0));
+  EXPECT_EQ(CountsOf(*report, "customer"), (RunCounts{.read = 6, .inserted = 6}));
+  EXPECT_EQ(CountsOf(*report, "order"), (RunCounts{.read = 6, .inserted = 6}));
   EXPECT_EQ(Dst(kOrders), Src(kOrders));
   // Records of the rolled-back attempt are not reported.
   EXPECT_EQ(observer.records.size(), 12u);

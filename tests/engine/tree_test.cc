@@ -91,7 +91,7 @@ TEST_P(TreeTest, DeepChainInReverseKeyOrder) {
 
   auto again = Sync();
   ASSERT_OK(again);
-  EXPECT_EQ(CountsOf(*again, "category"), Counts(kDepth, 0, 0, kDepth));
+  EXPECT_EQ(CountsOf(*again, "category"), (RunCounts{.read = kDepth, .unchanged = kDepth}));
 }
 
 TEST_P(TreeTest, WholeTreeInOneBatchIsWrittenInWaves) {
@@ -102,7 +102,7 @@ TEST_P(TreeTest, WholeTreeInOneBatchIsWrittenInWaves) {
   ConfigureTree(100);
   auto report = Sync();
   ASSERT_OK(report);
-  EXPECT_EQ(CountsOf(*report, "category"), Counts(5, 5, 0, 0));
+  EXPECT_EQ(CountsOf(*report, "category"), (RunCounts{.read = 5, .inserted = 5}));
   EXPECT_EQ(Dst(kTree), Src(kTree));
 }
 
@@ -140,7 +140,7 @@ TEST_P(TreeTest, AGrandparentInTheSameBatchIsWrittenOnce) {
     ASSERT_OK(plan);
     auto real = Sync();
     ASSERT_OK(real);
-    EXPECT_EQ(CountsOf(*real, "category"), Counts(3, 3, 0, 0));
+    EXPECT_EQ(CountsOf(*real, "category"), (RunCounts{.read = 3, .inserted = 3}));
     EXPECT_EQ(CountsOf(*plan, "category"), CountsOf(*real, "category"));
     EXPECT_EQ(Dst("SELECT count(*) FROM category"), std::vector<std::string>{"3"});
     EXPECT_EQ(Sorted(Dst(kTree)), Sorted(Src(kTree)));
@@ -162,7 +162,7 @@ entities:
   ASSERT_OK(plan);
   auto real = Sync();
   ASSERT_OK(real);
-  EXPECT_EQ(CountsOf(*real, "folder"), Counts(6, 5, 0, 1));
+  EXPECT_EQ(CountsOf(*real, "folder"), (RunCounts{.read = 6, .inserted = 5, .unchanged = 1}));
   EXPECT_EQ(CountsOf(*plan, "folder"), CountsOf(*real, "folder"));
   const char* all = "SELECT * FROM folder ORDER BY id";
   EXPECT_EQ(Dst(all), Src(all));

@@ -42,7 +42,8 @@ TEST_P(Utf8Test, TextTooLongForItsColumnFailsAloneWithAValidMessage) {
     auto report = Sync();
     ASSERT_OK(report);
     EXPECT_EQ(CountsOf(*report, "item"),
-              run == 1 ? Counts(3, 2, 0, 0, 0, 0, 1, 0) : Counts(3, 0, 0, 2, 0, 0, 1, 0));
+              run == 1 ? (RunCounts{.read = 3, .inserted = 2, .skipped = 1})
+                       : (RunCounts{.read = 3, .unchanged = 2, .skipped = 1}));
     auto skips = Records("item", Action::kSkip);
     ASSERT_EQ(skips.size(), 1u);
     EXPECT_EQ(skips[0].source_id, "2");
@@ -102,14 +103,18 @@ entities:
     auto report = Sync();
     ASSERT_OK(report);
     const bool first = run == 1;
-    EXPECT_EQ(CountsOf(*report, "tag"),
-              first ? Counts(4, 2, 0, 0, 0, 0, 2, 0) : Counts(4, 0, 0, 2, 0, 0, 2, 0));
+    EXPECT_EQ(CountsOf(*report, "tag"), first
+                                            ? (RunCounts{.read = 4, .inserted = 2, .skipped = 2})
+                                            : (RunCounts{.read = 4, .unchanged = 2, .skipped = 2}));
     EXPECT_EQ(CountsOf(*report, "item"),
-              first ? Counts(5, 2, 0, 0, 0, 0, 3, 0) : Counts(5, 0, 0, 2, 0, 0, 3, 0));
+              first ? (RunCounts{.read = 5, .inserted = 2, .skipped = 3})
+                    : (RunCounts{.read = 5, .unchanged = 2, .skipped = 3}));
     EXPECT_EQ(CountsOf(*report, "note"),
-              first ? Counts(3, 2, 0, 0, 0, 0, 1, 0) : Counts(3, 0, 0, 2, 0, 0, 1, 0));
+              first ? (RunCounts{.read = 3, .inserted = 2, .skipped = 1})
+                    : (RunCounts{.read = 3, .unchanged = 2, .skipped = 1}));
     EXPECT_EQ(CountsOf(*report, "pair"),
-              first ? Counts(2, 1, 0, 0, 0, 0, 1, 0) : Counts(2, 0, 0, 1, 0, 0, 1, 0));
+              first ? (RunCounts{.read = 2, .inserted = 1, .skipped = 1})
+                    : (RunCounts{.read = 2, .unchanged = 1, .skipped = 1}));
     std::map<std::string, std::string> reasons;  // entity/source id -> reason
     for (const RecordPlan& r : obs_.records) {
       if (r.action != Action::kSkip) continue;

@@ -94,10 +94,10 @@ TEST_P(ValuesTest, CharPaddingIsNotData) {
   Configure("entities:\n  c: { table: c, match: [a] }\n" + Pipeline("c"));
   auto first = Sync();
   ASSERT_OK(first);
-  EXPECT_EQ(CountsOf(*first, "c"), Counts(3, 2, 1, 0));
+  EXPECT_EQ(CountsOf(*first, "c"), (RunCounts{.read = 3, .inserted = 2, .updated = 1}));
   auto second = Sync();
   ASSERT_OK(second);
-  EXPECT_EQ(CountsOf(*second, "c"), Counts(3, 0, 0, 3));
+  EXPECT_EQ(CountsOf(*second, "c"), (RunCounts{.read = 3, .unchanged = 3}));
   for (const RecordPlan& r : obs_.records) {
     ADD_FAILURE() << r.source_id << " " << ActionName(r.action) << " "
                   << (r.changes.empty()

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/regex.h"
+#include "core/version.h"
 #include "server/json_schema.h"
 
 namespace tether {
@@ -131,7 +132,7 @@ TEST(OpenApiTest, ParsesAsOpenApi303) {
   ASSERT_TRUE(doc.is_object());
   EXPECT_EQ(doc.at("openapi"), "3.0.3");
   EXPECT_TRUE(doc.at("info").at("title").is_string());
-  EXPECT_EQ(doc.at("info").at("version"), "0.1.0");
+  EXPECT_EQ(doc.at("info").at("version"), kTetherVersion);
   EXPECT_FALSE(doc.at("paths").empty());
 }
 

@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/id.h"
+#include "core/temporal.h"
 #include "util/test_database.h"
 #include "util/test_util.h"
 
@@ -34,8 +36,8 @@ std::string LargeBody() {
   return body + "]}";
 }
 
-// Ids as NewJobId makes them, at a given time, so tests choose their order.
-std::string JobIdAt(int n) { return "j2026010100000" + std::to_string(1000 + n) + "abc123"; }
+// Ids as NewId('j') makes them, at a given time, so tests choose their order.
+std::string JobIdAt(int n) { return "j20260101T00000" + std::to_string(1000 + n) + "-abc123"; }
 
 Job MakeJob(const std::string& id, const std::string& pipeline,
             const std::string& status = "queued", const std::string& kind = "sync",
@@ -319,7 +321,7 @@ TEST_P(ServerStoreTest, ListJobsNewestFirstWithFiltersAndPaging) {
 TEST_P(ServerStoreTest, ListJobsOfManyJobsReturnsOnlyTheNewestPage) {
   std::vector<std::string> ids;
   for (int i = 0; i < 300; ++i) {
-    ids.push_back(NewJobId());
+    ids.push_back(NewId('j'));
     ASSERT_OK(store_->PutJob(MakeJob(ids.back(), i % 2 ? "odd" : "even", "succeeded")));
   }
   std::sort(ids.begin(), ids.end());
@@ -700,11 +702,11 @@ TEST(ServerStoreOpenTest, AnExplicitCreateOptionIsObeyed) {
   EXPECT_FALSE(bad.ok());
 }
 
-TEST(ServerStoreOpenTest, NewJobIdsSortByCreationTime) {
-  const std::string first = NewJobId();
+TEST(ServerStoreOpenTest, JobIdsSortByCreationTime) {
+  const std::string first = NewId('j');
   std::this_thread::sleep_for(std::chrono::milliseconds(3));
-  const std::string second = NewJobId();
-  EXPECT_EQ(first.size(), 24u);  // j + 17 digits of time + 6 hex digits
+  const std::string second = NewId('j');
+  EXPECT_EQ(first.size(), 26u);  // j + 8 digits, T, 9 digits of time, '-' + 6 hex digits
   EXPECT_EQ(first[0], 'j');
   EXPECT_LT(first, second);
 }

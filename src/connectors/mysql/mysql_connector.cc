@@ -623,8 +623,7 @@ Result<std::string> MysqlConnector::CurrentDatabase() {
   std::string db =
       rows.empty() || rows[0].empty() || rows[0][0].is_null() ? "" : rows[0][0].ToText();
   if (!server_.case_sensitive_names) {
-    std::transform(db.begin(), db.end(), db.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    db = AsciiLower(db);
   }
   return db;
 }

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "core/ascii.h"
+
 namespace tether::mysql {
 namespace {
 
@@ -53,9 +55,7 @@ std::string WhyUnreachable(const ConnectOptions& opt) {
     reason = std::strerror(err);
   }
   freeaddrinfo(found);
-  if (!reason.empty())
-    reason[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(reason[0])));
-  return reason;
+  return LowerFirstLetter(reason);
 }
 
 void SetTls(MYSQL* conn, const ConnectOptions& opt) {

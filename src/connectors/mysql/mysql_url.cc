@@ -19,13 +19,6 @@ std::optional<unsigned> ParseUnsigned(std::string_view s, unsigned min, unsigned
   return v;
 }
 
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return out;
-}
-
 }  // namespace
 
 std::string ConnectOptions::Describe() const {
@@ -118,7 +111,7 @@ Result<ConnectOptions> ParseMysqlUrl(const std::string& connection_name, const s
     if (!decoded) return bad_value();
     const std::string& value = *decoded;
     if (key == "ssl-mode") {
-      const std::string mode = Upper(value);
+      const std::string mode = AsciiUpper(value);
       if (mode == "DISABLED") {
         opt.ssl_mode = SslMode::kDisabled;
       } else if (mode == "PREFERRED") {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "connectors/connector.h"
+#include "core/ascii.h"
 
 namespace tether::postgres {
 namespace {
@@ -58,14 +59,6 @@ std::string FirstLine(std::string_view s) {
   return line;
 }
 
-std::string LowerFirst(std::string s) {
-  if (!s.empty() && std::isupper(static_cast<unsigned char>(s[0])) &&
-      (s.size() < 2 || !std::isupper(static_cast<unsigned char>(s[1])))) {
-    s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
-  }
-  return s;
-}
-
 // The text after `prefix` (which ends with an opening quote) up to the closing quote, or "".
 std::string QuotedAfter(std::string_view text, std::string_view prefix) {
   size_t pos = text.find(prefix);
@@ -82,8 +75,7 @@ Result<ConnectTarget> ParseUrl(const std::string& connection_name, const std::st
   const std::string where = "connection '" + connection_name + "'";
   const std::vector<std::string> secrets = Secrets(url);
   size_t scheme_end = url.find("://");
-  std::string scheme = url.substr(0, scheme_end);
-  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string scheme = AsciiLower(url.substr(0, scheme_end));
   if (scheme_end == std::string::npos || (scheme != "postgres" && scheme != "postgresql")) {
     return Status::Config(where + ": not a postgres:// URL");
   }
@@ -185,13 +177,13 @@ Status ConnectFailure(const std::string& where, const ConnectTarget& target,
     const std::string host = QuotedAfter(reason, "host name \"");
     size_t colon = reason.find(": ");
     what = "cannot resolve host '" + host + "'" +
-           (colon == std::string::npos ? "" : ": " + LowerFirst(reason.substr(colon + 2)));
+           (colon == std::string::npos ? "" : ": " + LowerFirstLetter(reason.substr(colon + 2)));
   } else {
     if (endpoint.empty()) {
       endpoint = target.host.empty() ? "the default host" : target.host;
       if (!target.port.empty()) endpoint += ":" + target.port;
     }
-    what = "cannot reach " + endpoint + ": " + LowerFirst(reason);
+    what = "cannot reach " + endpoint + ": " + LowerFirstLetter(reason);
   }
   return Status::Connection(Scrub(where + ": " + what, secrets));
 }

@@ -479,10 +479,7 @@ Result<std::optional<TableSchema>> SqliteConnector::DescribeTable(const std::str
   // A single-column primary key declared exactly INTEGER is the rowid, which SQLite assigns —
   // unless the table is WITHOUT ROWID or the key is DESC; then the key has its own index.
   if (pk.size() == 1) {
-    std::string declared = pk[0]->declared_type;
-    std::transform(declared.begin(), declared.end(), declared.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    if (declared == "INTEGER") {
+    if (AsciiUpper(pk[0]->declared_type) == "INTEGER") {
       TETHER_ASSIGN_OR_RETURN(
           sqlite3_stmt * st,
           Cached("SELECT count(*) FROM pragma_index_list(?1) WHERE origin = 'pk'"));

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "connectors/sql_text.h"
+#include "core/ascii.h"
 
 namespace tether::sqlite {
 
@@ -54,9 +55,7 @@ void ClassifyDeclared(std::string_view declared, ColumnInfo* column) {
   column->scale.reset();
   column->significant_digits.reset();
   column->holds_nan = false;  // SQLite stores NULL for a NaN, in a column of any type
-  std::string upper(declared);
-  std::transform(upper.begin(), upper.end(), upper.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  const std::string upper = AsciiUpper(declared);
   auto has = [&upper](std::string_view part) { return upper.find(part) != std::string::npos; };
   const std::vector<int64_t> numbers = ParenthesizedNumbers(upper);
   auto set_scale = [&] {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/id.h"
 #include "util/test_database.h"
 #include "util/test_util.h"
 
@@ -156,8 +157,8 @@ TEST_P(StateStoreTest, RunsNewestFirstWithTheirRecords) {
   ASSERT_OK(store_->EnsureSchema());
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) {
-    std::string id = NewRunId();
-    while (!ids.empty() && id <= ids.back()) id = NewRunId();  // same millisecond
+    std::string id = NewId('r');
+    while (!ids.empty() && id <= ids.back()) id = NewId('r');  // same millisecond
     ids.push_back(id);
     ASSERT_OK(store_->PutRun(MakeRun(id, "p")));
   }
@@ -197,6 +198,37 @@ TEST_P(StateStoreTest, RunsNewestFirstWithTheirRecords) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, StateStoreTest, ::testing::ValuesIn(AllEngines()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
+
+// SQLite keeps whatever text is written into an INTEGER column: a count or an attempt number
+// someone edited into no number is an error naming the table and column, never an exception.
+class StoredValuesTest : public StateStoreTest {};
+
+TEST_P(StoredValuesTest, ACorruptedNumberIsAnErrorNamingItsColumn) {
+  ASSERT_OK(store_->EnsureSchema());
+  ASSERT_OK(store_->PutRun(MakeRun("r1", "p")));
+  ASSERT_OK(store_->PutLinks("p", "customer", {MakeLink("1", "10")}));
+  db_->Exec("UPDATE tether_runs SET inserted = 'many'");
+  db_->Exec("UPDATE tether_links SET attempts = '2x'");
+
+  auto run = store_->GetRun("r1");
+  ASSERT_FALSE(run.ok());
+  EXPECT_EQ(run.status().code(), StatusCode::kInternal);
+  EXPECT_NE(run.status().message().find("tether_runs.inserted"), std::string::npos)
+      << run.status().ToString();
+  EXPECT_EQ(store_->ListRuns("p", 0).status().code(), StatusCode::kInternal);
+
+  auto links = store_->FindLinksBySource("p", "customer", {"1"});
+  ASSERT_FALSE(links.ok());
+  EXPECT_NE(links.status().message().find("tether_links.attempts"), std::string::npos)
+      << links.status().ToString();
+  EXPECT_EQ(store_->ListLinks("p", "customer", std::nullopt, 10).status().code(),
+            StatusCode::kInternal);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoredValuesTest, ::testing::Values("sqlite"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;
                          });
