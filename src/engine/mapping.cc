@@ -16,6 +16,12 @@ bool Contains(const std::vector<std::string>& v, const std::string& s) {
 
 }  // namespace
 
+bool ColumnTravels(const EntityConfig& e, const std::string& column) {
+  if (Contains(e.key, column) || Contains(e.match, column) || e.ReferenceOf(column)) return true;
+  bool wanted = e.columns.include.empty() || Contains(e.columns.include, column);
+  return wanted && !Contains(e.columns.exclude, column);
+}
+
 std::vector<std::string> EntityMapping::TargetColumnNames() const {
   std::vector<std::string> out;
   for (const MappedColumn& c : columns) out.push_back(c.target);
@@ -125,9 +131,7 @@ Result<std::unique_ptr<EntityMapping>> BuildMapping(const EntityConfig& e,
   // and references always travel because identification depends on them.
   std::vector<std::string> selected;
   for (const ColumnInfo& c : source.columns) {
-    bool wanted = e.columns.include.empty() || Contains(e.columns.include, c.name);
-    bool forced = Contains(e.key, c.name) || Contains(e.match, c.name) || e.ReferenceOf(c.name);
-    if (forced || (wanted && !Contains(e.columns.exclude, c.name))) selected.push_back(c.name);
+    if (ColumnTravels(e, c.name)) selected.push_back(c.name);
   }
   auto target_name = [&](const std::string& s) {
     auto it = e.columns.rename.find(s);

@@ -66,6 +66,11 @@ struct EntityMapping {
 // keys with a column that refers to an entity whose keys differ.
 bool KeysDiffer(const Config& config, const EntityConfig& entity);
 
+// Whether source column `column` travels to the target: it is in the include list (or there is
+// none) and not excluded — or it is a key, a match key or a reference, which always travel
+// because identification depends on them.
+bool ColumnTravels(const EntityConfig& entity, const std::string& column);
+
 // Sets key_parents and keys_differ of every mapping from the others (all of one pipeline).
 void LinkKeyParents(const std::map<std::string, std::unique_ptr<EntityMapping>>& mappings);
 

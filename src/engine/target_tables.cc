@@ -6,10 +6,12 @@
 #include <functional>
 #include <optional>
 
+#include "engine/mapping.h"
+
 namespace tether {
 namespace {
 
-bool Contains(const std::vector<std::string>& v, const std::string& s) {
+bool Listed(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
@@ -41,15 +43,13 @@ Result<TableDef> TargetTableFor(const EntityConfig& e, const TableSchema& source
   TableDef def;
   def.name = e.target_table;
   for (const ColumnInfo& c : source.columns) {
-    bool wanted = e.columns.include.empty() || Contains(e.columns.include, c.name);
-    bool forced = Contains(e.key, c.name) || Contains(e.match, c.name) || e.ReferenceOf(c.name);
-    if (!forced && (!wanted || Contains(e.columns.exclude, c.name))) continue;
+    if (!ColumnTravels(e, c.name)) continue;
     ColumnDef col(TargetName(e, c.name), c.type == TypeClass::kAny ? TypeClass::kText : c.type,
                   c.not_null);
     col.max_length = c.max_length;
     col.precision = c.precision;
     col.scale = c.scale;
-    if (Contains(e.key, c.name)) {
+    if (Listed(e.key, c.name)) {
       col.not_null = true;
       if (e.keys == KeyMode::kMapped) {
         // The target numbers its own rows; the source's key only lives in the links.
@@ -116,7 +116,7 @@ Status ForEachEntity(
                                const std::optional<TableSchema>& source)>& visit) {
   TETHER_ASSIGN_OR_RETURN(std::vector<std::string> order, EntityOrder(config, pipeline));
   for (const std::string& name : order) {
-    if (!entities.empty() && !Contains(entities, name)) continue;
+    if (!entities.empty() && !Listed(entities, name)) continue;
     const EntityConfig* e = config.FindEntity(name);
     TETHER_ASSIGN_OR_RETURN(auto existing, target.DescribeTable(e->target_table));
     TETHER_ASSIGN_OR_RETURN(auto src, source.DescribeTable(e->source_table));
@@ -193,7 +193,7 @@ Result<std::vector<MissingTable>> FindMissingTables(const Config& config,
     return Status::InvalidArgument(fmt::format("{}: no pipeline '{}'", config.path, pipeline));
   }
   for (const std::string& e : entities) {
-    if (!Contains(p->entities, e)) {
+    if (!Listed(p->entities, e)) {
       return Status::InvalidArgument(
           fmt::format("--entity {}: not an entity of pipeline '{}'", e, pipeline));
     }

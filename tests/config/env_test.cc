@@ -15,7 +15,7 @@ namespace {
 using ::tether::testing::TempDir;
 using ::tether::testing::WriteFile;
 
-EnvLookup MapEnv(std::map<std::string, std::string> vars) {
+EnvLookup EnvMapEnv(std::map<std::string, std::string> vars) {
   return [vars](const std::string& name) -> std::optional<std::string> {
     auto it = vars.find(name);
     if (it == vars.end()) return std::nullopt;
@@ -24,7 +24,7 @@ EnvLookup MapEnv(std::map<std::string, std::string> vars) {
 }
 
 TEST(Interpolate, Variables) {
-  EnvLookup env = MapEnv({{"A", "x"}, {"B_2", "y"}, {"EMPTY", ""}});
+  EnvLookup env = EnvMapEnv({{"A", "x"}, {"B_2", "y"}, {"EMPTY", ""}});
   EXPECT_EQ(*Interpolate("plain", env), "plain");
   EXPECT_EQ(*Interpolate("${A}", env), "x");
   EXPECT_EQ(*Interpolate("<${A}|${B_2}>", env), "<x|y>");
@@ -32,7 +32,7 @@ TEST(Interpolate, Variables) {
 }
 
 TEST(Interpolate, Defaults) {
-  EnvLookup env = MapEnv({{"A", "x"}, {"EMPTY", ""}});
+  EnvLookup env = EnvMapEnv({{"A", "x"}, {"EMPTY", ""}});
   EXPECT_EQ(*Interpolate("${A:-d}", env), "x");
   EXPECT_EQ(*Interpolate("${UNSET:-d}", env), "d");
   EXPECT_EQ(*Interpolate("${UNSET:-}", env), "");
@@ -41,7 +41,7 @@ TEST(Interpolate, Defaults) {
 }
 
 TEST(Interpolate, Dollars) {
-  EnvLookup env = MapEnv({{"A", "x"}});
+  EnvLookup env = EnvMapEnv({{"A", "x"}});
   EXPECT_EQ(*Interpolate("pa$$word", env), "pa$word");
   EXPECT_EQ(*Interpolate("$${A}", env), "${A}");
   EXPECT_EQ(*Interpolate("$$$${A}", env), "$${A}");
@@ -50,14 +50,14 @@ TEST(Interpolate, Dollars) {
 }
 
 TEST(Interpolate, UnsetNamesTheVariable) {
-  auto r = Interpolate("postgres://u:${DB_PASS}@h", MapEnv({}));
+  auto r = Interpolate("postgres://u:${DB_PASS}@h", EnvMapEnv({}));
   ASSERT_CODE(r, StatusCode::kConfig);
   EXPECT_NE(r.status().message().find("DB_PASS"), std::string::npos);
   ASSERT_CODE(Interpolate("${A}", EnvLookup()), StatusCode::kConfig);
 }
 
 TEST(Interpolate, Malformed) {
-  EnvLookup env = MapEnv({{"A", "x"}});
+  EnvLookup env = EnvMapEnv({{"A", "x"}});
   ASSERT_CODE(Interpolate("${A", env), StatusCode::kConfig);
   ASSERT_CODE(Interpolate("${}", env), StatusCode::kConfig);
   ASSERT_CODE(Interpolate("${1A}", env), StatusCode::kConfig);

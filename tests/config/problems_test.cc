@@ -16,7 +16,9 @@ namespace {
 
 std::optional<std::string> NoEnv(const std::string&) { return std::nullopt; }
 
-Result<Config> Parse(const std::string& text) { return ParseConfig(text, "/x/tether.yaml", NoEnv); }
+Result<Config> ParseText(const std::string& text) {
+  return ParseConfig(text, "/x/tether.yaml", NoEnv);
+}
 
 std::vector<std::string> MessageLines(const Status& s) {
   std::vector<std::string> out;
@@ -42,7 +44,7 @@ TEST(ConfigProblemsTest, EveryEntrysProblemIsReportedInOneLoad) {
       "  one: { source: live, target: staging, entities: [product, brand] }\n"
       "  two: { source: live, target: nowhere, entities: [brand] }\n"  // 10: undefined
       "  three: { source: live, target: live, entities: [brand], on_invalid: maybe }\n";  // 11
-  Result<Config> c = Parse(text);
+  Result<Config> c = ParseText(text);
   ASSERT_CODE(c, StatusCode::kConfig);
   const std::vector<std::string> lines = MessageLines(c.status());
   ASSERT_EQ(lines.size(), 5u) << c.status().message();
@@ -67,19 +69,19 @@ TEST(ConfigProblemsTest, EveryEntrysProblemIsReportedInOneLoad) {
 TEST(ConfigProblemsTest, AQuotedValueThatIsNeverClosedIsAnErrorAtItsQuote) {
   for (const char* text : {"connections:\n  live: \"sqlite:live.db\npipelines: {}\n",
                            "connections:\n  live: 'sqlite:live.db\n"}) {
-    Result<Config> c = Parse(text);
+    Result<Config> c = ParseText(text);
     ASSERT_CODE(c, StatusCode::kConfig);
     EXPECT_TRUE(::tether::testing::Contains(c.status().message(), "tether.yaml:2:"))
         << text << "\n"
         << c.status().message();
   }
   // Inside a flow map the YAML parser itself stops at the end of the text: an error too.
-  Result<Config> flow = Parse("connections:\n  live: { url: \"sqlite:live.db }\n");
+  Result<Config> flow = ParseText("connections:\n  live: { url: \"sqlite:live.db }\n");
   ASSERT_CODE(flow, StatusCode::kConfig);
   EXPECT_TRUE(::tether::testing::Contains(flow.status().message(), "tether.yaml:"))
       << flow.status().message();
   // Quotes that close, escaped ones included, are fine.
-  Result<Config> ok = Parse(
+  Result<Config> ok = ParseText(
       "connections:\n  live: \"sqlite:a\\\"b.db\"\n  staging: 'sqlite:it''s.db'\n"
       "  \"key with quotes\": \"sqlite:c.db\"\n");
   ASSERT_OK(ok);
@@ -96,7 +98,7 @@ TEST(ConfigProblemsTest, WhereEachColumnNameWasWrittenIsKept) {
       "    columns: { rename: { title: name }, exclude: [note] }\n"
       "    cursor: { column: updated_at }\n"
       "  category: { table: category }\n";
-  Result<Config> c = Parse(text);
+  Result<Config> c = ParseText(text);
   ASSERT_OK(c);
   const EntityConfig* e = c->FindEntity("product");
   ASSERT_NE(e, nullptr);

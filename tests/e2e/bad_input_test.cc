@@ -13,9 +13,9 @@
 namespace tether::e2e {
 namespace {
 
-constexpr int kUsage = 2;
-constexpr int kConfig = 3;
-constexpr int kConnection = 4;
+constexpr int kBadInputUsage = 2;
+constexpr int kBadInputConfig = 3;
+constexpr int kBadInputConnection = 4;
 constexpr int kPolicy = 6;
 
 class BadInputTest : public ::testing::Test {
@@ -60,7 +60,7 @@ TEST_F(BadInputTest, MalformedYaml) {
   const std::string before = ReadFile(shop_.staging());
   for (const char* command : {"check", "sync"}) {
     CommandResult r = shop_.Run({command});
-    EXPECT_EQ(r.exit_code, kConfig) << Show(r);
+    EXPECT_EQ(r.exit_code, kBadInputConfig) << Show(r);
     EXPECT_TRUE(std::regex_search(r.err, std::regex(R"(tether\.yaml:\d+:\d+: )"))) << Show(r);
     EXPECT_TRUE(Contains(r.err, "YAML")) << Show(r);
   }
@@ -79,38 +79,38 @@ TEST_F(BadInputTest, UnknownKeyIsNamedWithFileLineAndColumn) {
       "    mtach: [code]\n"
       "pipelines:\n"
       "  copy: { source: live, target: staging, entities: [item] }\n");
-  ExpectRefused(kAll, kConfig, {"tether.yaml:8:5", "mtach"});
+  ExpectRefused(kAll, kBadInputConfig, {"tether.yaml:8:5", "mtach"});
 }
 
 TEST_F(BadInputTest, MissingConfigFile) {
-  ExpectRefused({{"-c", "nope.yaml", "check"}, {"sync", "-c", "nope.yaml"}}, kConfig,
+  ExpectRefused({{"-c", "nope.yaml", "check"}, {"sync", "-c", "nope.yaml"}}, kBadInputConfig,
                 {"nope.yaml"});
-  ExpectRefused({{"-c", "/no/such/folder/tether.yaml", "sync"}}, kConfig,
+  ExpectRefused({{"-c", "/no/such/folder/tether.yaml", "sync"}}, kBadInputConfig,
                 {"/no/such/folder/tether.yaml"});
 }
 
 TEST_F(BadInputTest, UnsetEnvironmentVariable) {
   shop_.WriteConfig(SmallShop::Config("sqlite:${TETHER_E2E_UNSET_VARIABLE}/live.db"));
-  ExpectRefused(kAll, kConfig, {"tether.yaml:2:", "TETHER_E2E_UNSET_VARIABLE"});
+  ExpectRefused(kAll, kBadInputConfig, {"tether.yaml:2:", "TETHER_E2E_UNSET_VARIABLE"});
 }
 
 TEST_F(BadInputTest, UndefinedConnectionInAPipeline) {
   std::string text = SmallShop::Config();
   text.replace(text.find("target: staging"), 15, "target: stagign");
   shop_.WriteConfig(text);
-  ExpectRefused(kAll, kConfig, {"tether.yaml:", "stagign"});
+  ExpectRefused(kAll, kBadInputConfig, {"tether.yaml:", "stagign"});
 }
 
 TEST_F(BadInputTest, DependencyCycle) {
   std::string text = SmallShop::Config();
   text.replace(text.find("match: [slug] }"), 15, "match: [slug], references: { slug: item } }");
   shop_.WriteConfig(text);
-  ExpectRefused(kAll, kConfig, {"tether.yaml:", "cycle", "item", "category"});
+  ExpectRefused(kAll, kBadInputConfig, {"tether.yaml:", "cycle", "item", "category"});
 }
 
 TEST_F(BadInputTest, MissingSourceDatabaseFile) {
   shop_.WriteConfig(SmallShop::Config("sqlite:missing.db"));
-  ExpectRefused(kAll, kConnection, {"'live'", "missing.db"});
+  ExpectRefused(kAll, kBadInputConnection, {"'live'", "missing.db"});
   EXPECT_FALSE(std::filesystem::exists(shop_.dir() + "/missing.db")) << "must not create it";
 }
 
@@ -118,7 +118,7 @@ TEST_F(BadInputTest, TargetThatIsNotADatabase) {
   std::string garbage;
   for (int i = 0; i < 200; ++i) garbage += "this is not a database, just notes. ";
   WriteFile(shop_.staging(), garbage);
-  ExpectRefused(kAll, kConnection, {"'staging'", "staging.db"});
+  ExpectRefused(kAll, kBadInputConnection, {"'staging'", "staging.db"});
   EXPECT_EQ(ReadFile(shop_.staging()), garbage);
 }
 
@@ -130,7 +130,7 @@ TEST_F(BadInputTest, LockedTarget) {
   ASSERT_EQ(sqlite3_exec(holder, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
   for (const char* command : {"check", "sync", "plan"}) {
     CommandResult r = shop_.Run({command});
-    EXPECT_EQ(r.exit_code, kConnection) << command << "\n" << Show(r);
+    EXPECT_EQ(r.exit_code, kBadInputConnection) << command << "\n" << Show(r);
     EXPECT_TRUE(Contains(r.err, "'staging'")) << Show(r);
     EXPECT_TRUE(Contains(r.err, "locked")) << Show(r);
   }
@@ -148,7 +148,7 @@ TEST_F(BadInputTest, ReadOnlyTarget) {
   const std::string before = ReadFile(shop_.staging());
   CommandResult plan = shop_.Run({"plan"});
   EXPECT_EQ(plan.exit_code, 0) << Show(plan);
-  ExpectRefused({{"sync"}, {"check"}}, kConnection, {"'staging'", "read-only"});
+  ExpectRefused({{"sync"}, {"check"}}, kBadInputConnection, {"'staging'", "read-only"});
   CommandResult sync = shop_.Run({"sync"});
   EXPECT_TRUE(Contains(sync.err, "read")) << "says it is read-only\n" << Show(sync);
   EXPECT_TRUE(ReadFile(shop_.staging()) == before);
@@ -159,32 +159,33 @@ TEST_F(BadInputTest, MissingTargetTable) {
   text.replace(text.find("    table: item\n"), 16,
                "    source_table: item\n    target_table: item_copy\n");
   shop_.WriteConfig(text);
-  ExpectRefused(kAll, kConfig, {"tether.yaml:", "item_copy", "'staging'"});
+  ExpectRefused(kAll, kBadInputConfig, {"tether.yaml:", "item_copy", "'staging'"});
 }
 
 TEST_F(BadInputTest, MissingSourceTable) {
   SqliteExec(shop_.live(), "DROP TABLE item");
-  ExpectRefused(kAll, kConfig, {"tether.yaml:", "'item'", "'live'"});
+  ExpectRefused(kAll, kBadInputConfig, {"tether.yaml:", "'item'", "'live'"});
 }
 
 TEST_F(BadInputTest, MissingMatchColumn) {
   std::string text = SmallShop::Config();
   text.replace(text.find("match: [code]"), 13, "match: [sku]");
   shop_.WriteConfig(text);
-  ExpectRefused(kAll, kConfig, {"tether.yaml:", "'sku'", "'item'"});
+  ExpectRefused(kAll, kBadInputConfig, {"tether.yaml:", "'sku'", "'item'"});
 }
 
 TEST_F(BadInputTest, MissingTargetColumn) {
   shop_.WriteConfig(SmallShop::Config("sqlite:live.db", "sqlite:staging.db",
                                       "    columns: { rename: { qty: quantity } }\n"));
-  ExpectRefused(kAll, kConfig, {"tether.yaml:", "'quantity'", "'staging'"});
+  ExpectRefused(kAll, kBadInputConfig, {"tether.yaml:", "'quantity'", "'staging'"});
 }
 
 TEST_F(BadInputTest, SourceColumnTheTargetLacks) {
   // A column added to the source: every run stops before writing, naming entity, table and
   // column and how to add it; `schema` shows the ALTER TABLE, `schema --apply` runs it.
   SqliteExec(shop_.live(), "ALTER TABLE item ADD COLUMN color TEXT; UPDATE item SET color = 'red'");
-  ExpectRefused(kAll, kConfig, {"tether.yaml:", "'item'", "'color'", "tether schema --apply"});
+  ExpectRefused(kAll, kBadInputConfig,
+                {"tether.yaml:", "'item'", "'color'", "tether schema --apply"});
   CommandResult other = shop_.Run({"sync", "--entity", "category"});
   EXPECT_EQ(other.exit_code, 0) << Show(other);  // an entity that does not need it runs
   CommandResult shown = shop_.Run({"schema"});
@@ -316,7 +317,7 @@ TEST_F(BadInputTest, UnknownPipeline) {
                  {"plan", "nosuchpipeline"},
                  {"check", "nosuchpipeline"},
                  {"runs", "nosuchpipeline"}},
-                kUsage, {"nosuchpipeline"});
+                kBadInputUsage, {"nosuchpipeline"});
 }
 
 TEST_F(BadInputTest, UnknownEntity) {
@@ -324,25 +325,28 @@ TEST_F(BadInputTest, UnknownEntity) {
                  {"plan", "--entity", "item", "--entity", "nosuchentity"},
                  {"links", "find", "--entity", "nosuchentity", "--source-id", "1"},
                  {"links", "failed", "--entity", "nosuchentity"}},
-                kUsage, {"nosuchentity"});
+                kBadInputUsage, {"nosuchentity"});
 }
 
 TEST_F(BadInputTest, UnknownFlagOrBadFlagValue) {
-  ExpectRefused({{"sync", "--bogus"}, {"--bogus", "check"}, {"plan", "--dry-run"}}, kUsage, {});
-  ExpectRefused({{"sync", "--on-duplicate", "maybe"}}, kUsage, {"--on-duplicate", "maybe"});
-  ExpectRefused({{"sync", "--on-invalid", "ignore"}}, kUsage, {"--on-invalid", "ignore"});
-  ExpectRefused({{"sync", "--format", "csv"}, {"plan", "--format", "xml"}}, kUsage, {"--format"});
-  ExpectRefused({{"sync", "--batch-size", "many"}, {"runs", "--limit", "x"}}, kUsage, {});
-  ExpectRefused({{"links", "find", "--entity", "item"}}, kUsage, {"--source-id"});
-  ExpectRefused({{"frobnicate"}, {}}, kUsage, {});
+  ExpectRefused({{"sync", "--bogus"}, {"--bogus", "check"}, {"plan", "--dry-run"}}, kBadInputUsage,
+                {});
+  ExpectRefused({{"sync", "--on-duplicate", "maybe"}}, kBadInputUsage, {"--on-duplicate", "maybe"});
+  ExpectRefused({{"sync", "--on-invalid", "ignore"}}, kBadInputUsage, {"--on-invalid", "ignore"});
+  ExpectRefused({{"sync", "--format", "csv"}, {"plan", "--format", "xml"}}, kBadInputUsage,
+                {"--format"});
+  ExpectRefused({{"sync", "--batch-size", "many"}, {"runs", "--limit", "x"}}, kBadInputUsage, {});
+  ExpectRefused({{"links", "find", "--entity", "item"}}, kBadInputUsage, {"--source-id"});
+  ExpectRefused({{"frobnicate"}, {}}, kBadInputUsage, {});
 }
 
 // BUG: a negative --batch-size (or --limit) is accepted: CLI11 wraps "-1" into a huge size_t, so
 // the run reads the whole table as one batch. Expected exit 2.
 TEST_F(BadInputTest, NegativeBatchSizeIsAUsageError) {
-  ExpectRefused({{"sync", "--batch-size", "-1"}, {"sync", "--batch-size=-5"}}, kUsage,
+  ExpectRefused({{"sync", "--batch-size", "-1"}, {"sync", "--batch-size=-5"}}, kBadInputUsage,
                 {"--batch-size"});
-  ExpectRefused({{"plan", "--limit", "-1"}, {"runs", "--limit", "-3"}}, kUsage, {"--limit"});
+  ExpectRefused({{"plan", "--limit", "-1"}, {"runs", "--limit", "-3"}}, kBadInputUsage,
+                {"--limit"});
 }
 
 // BUG: `runs` and `links` accept any --format: `runs --format xml` prints the table and exits 0
@@ -351,7 +355,7 @@ TEST_F(BadInputTest, UnknownFormatOfRunsAndLinksIsAUsageError) {
   ExpectRefused({{"runs", "--format", "xml"},
                  {"links", "find", "--entity", "item", "--source-id", "1", "--format", "csv"},
                  {"links", "failed", "--entity", "item", "--format", "yaml"}},
-                kUsage, {"--format"});
+                kBadInputUsage, {"--format"});
 }
 
 // BUG: TETHER_CONFIG overrides an explicit `-c tether.yaml`, because the CLI treats the value

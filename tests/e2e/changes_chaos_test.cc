@@ -28,7 +28,7 @@ struct ChaosPair {
 
 class ChangesChaosTest : public ::testing::TestWithParam<ChaosPair> {};
 
-constexpr char kEntities[] = R"(
+constexpr char kChangesChaosEntities[] = R"(
 entities:
   item: { table: item, key: id, keys: identity, delete: propagate }
   stock: { table: stock, key: [item_id, store], keys: identity, delete: propagate }
@@ -36,7 +36,7 @@ pipelines:
   p: { source: src, target: dst, entities: [item, stock], batch_size: 50 }
 )";
 
-constexpr char kItems[] = "SELECT id, name, qty FROM item ORDER BY id";
+constexpr char kChangesChaosItems[] = "SELECT id, name, qty FROM item ORDER BY id";
 constexpr char kStock[] = "SELECT item_id, store, qty FROM stock ORDER BY item_id, store";
 
 // Random single-row operations until `stop`, each in its own transaction. Returns how many.
@@ -119,7 +119,7 @@ TEST_P(ChangesChaosTest, KilledWatchersLeaveTheTargetEqualToTheSource) {
   TempDir dir;
   WriteFile(dir.File("tether.yaml"), "connections:\n  src: { url: \"" + src.url() +
                                          "\" }\n  dst: { url: \"" + dst.url() + "\" }\n" +
-                                         kEntities);
+                                         kChangesChaosEntities);
 
   std::atomic<bool> stop{false};
   int64_t ops = 0;
@@ -154,7 +154,7 @@ TEST_P(ChangesChaosTest, KilledWatchersLeaveTheTargetEqualToTheSource) {
   CommandResult last =
       Tether({"-q", "-c", dir.File("tether.yaml"), "sync", "--changes"}, dir.path().string());
   ASSERT_EQ(last.exit_code, 0) << Show(last);
-  EXPECT_EQ(PortableRows(dst, kItems), PortableRows(src, kItems));
+  EXPECT_EQ(PortableRows(dst, kChangesChaosItems), PortableRows(src, kChangesChaosItems));
   EXPECT_EQ(PortableRows(dst, kStock), PortableRows(src, kStock));
   EXPECT_EQ(PortableRows(dst, "SELECT count(*) FROM tether_runs WHERE status = 'running'"),
             std::vector<std::string>{"0"});

@@ -9,8 +9,8 @@
 namespace tether::e2e {
 namespace {
 
-constexpr int kUsage = 2;
-constexpr int kConfig = 3;
+constexpr int kCheckUsage = 2;
+constexpr int kCheckConfig = 3;
 
 TEST(CheckTest, AnEmptyFileOrAnUnclosedQuoteNeverPasses) {
   SmallShop shop;
@@ -34,7 +34,7 @@ TEST(CheckTest, AnEmptyFileOrAnUnclosedQuoteNeverPasses) {
   shop.WriteConfig(text);
   for (const char* command : {"check", "sync"}) {
     CommandResult r = shop.Run({command});
-    EXPECT_EQ(r.exit_code, kConfig) << Show(r);
+    EXPECT_EQ(r.exit_code, kCheckConfig) << Show(r);
     EXPECT_TRUE(Contains(r.err, "tether.yaml:7:12")) << Show(r);
   }
 }
@@ -51,7 +51,7 @@ TEST(CheckTest, EveryProblemIsReportedOnItsOwnLine) {
       "pipelines:\n"
       "  copy: { source: live, target: staging, entities: [category, item], batch_size: 0 }\n");
   CommandResult r = shop.Run({"check"});
-  EXPECT_EQ(r.exit_code, kConfig) << Show(r);
+  EXPECT_EQ(r.exit_code, kCheckConfig) << Show(r);
   for (const char* place : {"tether.yaml:5:", "tether.yaml:6:", "tether.yaml:8:"}) {
     EXPECT_TRUE(std::regex_search(r.err, std::regex(std::string("tether: [^\\n]*") + place)))
         << place << "\n"
@@ -70,7 +70,7 @@ TEST(CheckTest, EveryProblemIsReportedOnItsOwnLine) {
       "pipelines:\n"
       "  copy: { source: live, target: staging, entities: [category, item] }\n");
   CommandResult tables = shop.Run({"check"});
-  EXPECT_EQ(tables.exit_code, kConfig) << Show(tables);
+  EXPECT_EQ(tables.exit_code, kCheckConfig) << Show(tables);
   EXPECT_TRUE(Contains(tables.err, "tether.yaml:5:")) << Show(tables);
   EXPECT_TRUE(Contains(tables.err, "did you mean 'category'")) << Show(tables);
   EXPECT_TRUE(Contains(tables.err, "tether.yaml:6:")) << Show(tables);
@@ -87,7 +87,7 @@ TEST(CheckTest, AFromDateAfterTheToDateIsAUsageError) {
         std::vector<std::string>{"2025-03-01 10:00", "2025-03-01 09:59:59"}}) {
     for (const char* command : {"sync", "plan"}) {
       CommandResult r = shop.Run({command, "--from-date", dates[0], "--to-date", dates[1]});
-      EXPECT_EQ(r.exit_code, kUsage) << Show(r);
+      EXPECT_EQ(r.exit_code, kCheckUsage) << Show(r);
       EXPECT_TRUE(Contains(r.err, "--from-date")) << Show(r);
     }
   }

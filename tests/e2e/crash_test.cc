@@ -31,11 +31,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kCategories = 500;
-constexpr int kCustomers = 20000;
-constexpr int kProducts = 20000;
-constexpr int kOrders = 30000;
-constexpr int kItems = 40000;
-constexpr int kSourceRows = kCategories + kCustomers + kProducts + kOrders + kItems;
+constexpr int kCrashCustomers = 20000;
+constexpr int kCrashProducts = 20000;
+constexpr int kCrashOrders = 30000;
+constexpr int kCrashItems = 40000;
+constexpr int kSourceRows =
+    kCategories + kCrashCustomers + kCrashProducts + kCrashOrders + kCrashItems;
 
 constexpr char kSchema[] = R"sql(
 CREATE TABLE category (id INTEGER PRIMARY KEY, parent_id INTEGER, slug TEXT NOT NULL,
@@ -62,7 +63,7 @@ CREATE INDEX sales_order_increment ON sales_order (increment_id);
 CREATE INDEX sales_order_item_match ON sales_order_item (order_id, sku);
 )sql";
 
-constexpr char kConfig[] = R"yaml(
+constexpr char kCrashConfig[] = R"yaml(
 connections:
   src: { url: "sqlite:source.db" }
   dst: { url: "sqlite:target.db" }
@@ -239,7 +240,7 @@ std::string Date(std::mt19937_64& rng) {
   return buf;
 }
 
-double Money(std::mt19937_64& rng) { return static_cast<double>(rng() % 100000 + 1) / 100.0; }
+double CrashMoney(std::mt19937_64& rng) { return static_cast<double>(rng() % 100000 + 1) / 100.0; }
 
 std::string Sku(int product) { return "SKU-" + std::to_string(100000 + product); }
 
@@ -270,40 +271,40 @@ SourceShop WriteSource(const std::string& path, uint64_t seed) {
                "cat-" + std::to_string(id), "Category " + std::to_string(id),
                static_cast<int64_t>(rng() % 50)});
   }
-  for (int id = 1; id <= kCustomers; ++id) {
+  for (int id = 1; id <= kCrashCustomers; ++id) {
     db.Insert(
         "INSERT INTO customer VALUES (?,?,?,?,?)",
         {int64_t{id}, "customer" + std::to_string(id) + "@example.com",
          "First" + std::to_string(rng() % 1000), "Last" + std::to_string(rng() % 5000), Date(rng)});
   }
-  for (int id = 1; id <= kProducts; ++id) {
+  for (int id = 1; id <= kCrashProducts; ++id) {
     db.Insert("INSERT INTO product VALUES (?,?,?,?,?,?,?,?)",
               {int64_t{id}, Sku(id), "Product " + std::to_string(id),
-               static_cast<int64_t>(rng() % kCategories + 1), Money(rng),
+               static_cast<int64_t>(rng() % kCategories + 1), CrashMoney(rng),
                static_cast<int64_t>(rng() % 500), static_cast<int64_t>(rng() % 4 != 0), Date(rng)});
   }
-  shop.order_customer.assign(kOrders + 1, 0);
-  for (int id = 1; id <= kOrders; ++id) {
-    int customer = rng() % 20 == 0 ? 0 : static_cast<int>(rng() % kCustomers + 1);
+  shop.order_customer.assign(kCrashOrders + 1, 0);
+  for (int id = 1; id <= kCrashOrders; ++id) {
+    int customer = rng() % 20 == 0 ? 0 : static_cast<int>(rng() % kCrashCustomers + 1);
     shop.order_customer[id] = customer;
-    db.Insert(
-        "INSERT INTO sales_order VALUES (?,?,?,?,?,?)",
-        {int64_t{id}, "1" + std::to_string(100000000 + id),
-         customer ? Db::Param(int64_t{customer}) : nullptr,
-         rng() % 3 ? std::string("complete") : std::string("processing"), Money(rng), Date(rng)});
+    db.Insert("INSERT INTO sales_order VALUES (?,?,?,?,?,?)",
+              {int64_t{id}, "1" + std::to_string(100000000 + id),
+               customer ? Db::Param(int64_t{customer}) : nullptr,
+               rng() % 3 ? std::string("complete") : std::string("processing"), CrashMoney(rng),
+               Date(rng)});
   }
   // Every order has an item; the others go to random orders, never twice the same product.
-  shop.items.assign(kOrders + 1, {});
-  std::vector<int> item_order(kItems);
-  for (int i = 0; i < kItems; ++i) {
-    item_order[i] = i < kOrders ? i + 1 : static_cast<int>(rng() % kOrders + 1);
+  shop.items.assign(kCrashOrders + 1, {});
+  std::vector<int> item_order(kCrashItems);
+  for (int i = 0; i < kCrashItems; ++i) {
+    item_order[i] = i < kCrashOrders ? i + 1 : static_cast<int>(rng() % kCrashOrders + 1);
   }
   std::shuffle(item_order.begin(), item_order.end(), rng);
-  for (int id = 1; id <= kItems; ++id) {
+  for (int id = 1; id <= kCrashItems; ++id) {
     int o = item_order[id - 1];
     int product;
     for (;;) {
-      product = static_cast<int>(rng() % kProducts + 1);
+      product = static_cast<int>(rng() % kCrashProducts + 1);
       bool taken = false;
       for (auto& [item, p] : shop.items[o]) taken = taken || p == product;
       if (!taken) break;
@@ -311,7 +312,7 @@ SourceShop WriteSource(const std::string& path, uint64_t seed) {
     shop.items[o].push_back({id, product});
     db.Insert("INSERT INTO sales_order_item VALUES (?,?,?,?,?,?)",
               {int64_t{id}, int64_t{o}, int64_t{product}, Sku(product),
-               static_cast<int64_t>(rng() % 5 + 1), Money(rng)});
+               static_cast<int64_t>(rng() % 5 + 1), CrashMoney(rng)});
   }
   db.Exec("COMMIT");
   return shop;
@@ -350,7 +351,7 @@ void WriteTarget(const std::string& path, const SourceShop& shop, uint64_t seed)
   // customer: 2,000 known emails, 1,000 own.
   std::map<int, int> customer_of;
   next = 1;
-  std::vector<int> known_customers = sample(kCustomers, 2000);
+  std::vector<int> known_customers = sample(kCrashCustomers, 2000);
   for (size_t k = 0; k < known_customers.size() + 1000; ++k) {
     bool known = k < known_customers.size();
     if (known) customer_of[known_customers[k]] = next;
@@ -363,7 +364,7 @@ void WriteTarget(const std::string& path, const SourceShop& shop, uint64_t seed)
   // product: 2,000 known skus (stale price and stock), 1,000 own.
   std::map<int, int> product_of;
   next = 1;
-  std::vector<int> known_products = sample(kProducts, 2000);
+  std::vector<int> known_products = sample(kCrashProducts, 2000);
   for (size_t k = 0; k < known_products.size() + 1000; ++k) {
     bool known = k < known_products.size();
     if (known) product_of[known_products[k]] = next;
@@ -375,7 +376,7 @@ void WriteTarget(const std::string& path, const SourceShop& shop, uint64_t seed)
   // sales_order: 2,000 known increment ids with some of their items, 500 own orders.
   next = 1;
   int next_item = 1;
-  std::vector<int> known_orders = sample(kOrders, 2000);
+  std::vector<int> known_orders = sample(kCrashOrders, 2000);
   for (size_t k = 0; k < known_orders.size() + 500; ++k) {
     bool known = k < known_orders.size();
     int order_id = next++;
@@ -580,7 +581,7 @@ TEST(CrashTest, KilledRunsResumeToAnExactCopy) {
   WriteTarget(target, shop, seed + 1);
   ASSERT_FALSE(::testing::Test::HasFailure());
   std::filesystem::copy_file(target, initial);
-  WriteFile(dir.File("tether.yaml"), kConfig);
+  WriteFile(dir.File("tether.yaml"), kCrashConfig);
   std::printf("[ crash    ] data written in %.1f s\n",
               std::chrono::duration<double>(Clock::now() - t0).count());
 

@@ -8,7 +8,7 @@
 namespace tether::e2e {
 namespace {
 
-constexpr int kUsage = 2;
+constexpr int kKeysFileUsage = 2;
 
 class KeysFileTest : public ::testing::Test {
  protected:
@@ -16,7 +16,7 @@ class KeysFileTest : public ::testing::Test {
   CommandResult Refused(const std::string& path, const std::string& place) {
     const std::string before = ReadFile(shop_.staging());
     CommandResult r = shop_.Run({"sync", "-e", "item", "--keys", path});
-    EXPECT_EQ(r.exit_code, kUsage) << Show(r);
+    EXPECT_EQ(r.exit_code, kKeysFileUsage) << Show(r);
     EXPECT_TRUE(Contains(r.err, place)) << Show(r);
     EXPECT_TRUE(ReadFile(shop_.staging()) == before) << "staging changed";
     return r;
@@ -46,7 +46,7 @@ TEST_F(KeysFileTest, AFileThatIsNoKeyListIsNamedNeverQuoted) {
   // With several entities, a line is ENTITY<TAB>KEY: the entity is not echoed either.
   WriteFile(shop_.dir() + "/tabs.txt", "secret-name\t1\n");
   CommandResult tabs = shop_.Run({"sync", "--keys", "tabs.txt"});
-  EXPECT_EQ(tabs.exit_code, kUsage) << Show(tabs);
+  EXPECT_EQ(tabs.exit_code, kKeysFileUsage) << Show(tabs);
   EXPECT_TRUE(Contains(tabs.err, "tabs.txt:1")) << Show(tabs);
   EXPECT_FALSE(Contains(tabs.err, "secret-name")) << Show(tabs);
 }

@@ -21,7 +21,7 @@ using ::tether::testing::PortableRows;
 using ::tether::testing::PortableSql;
 using ::tether::testing::TestDatabase;
 
-constexpr int kConnection = 4;
+constexpr int kOneRunConnection = 4;
 
 // Waits until another session holds `pipeline` (polling its lock through `probe`); false when
 // none has within 30 s.
@@ -109,7 +109,7 @@ TEST_P(OneRunCliTest, ASecondRunIsRefusedAndAKilledRunFreesThePipeline) {
   waitpid(first, &status, 0);
   holder.reset();
   ASSERT_TRUE(held) << "the first run never took its pipeline";
-  EXPECT_EQ(second.exit_code, kConnection) << Show(second);
+  EXPECT_EQ(second.exit_code, kOneRunConnection) << Show(second);
   EXPECT_TRUE(Contains(second.err, "'shop-to-copy'")) << Show(second);
   EXPECT_EQ(PortableRows(dst_, "SELECT count(*) FROM product"), std::vector<std::string>{"0"});
 
@@ -178,7 +178,7 @@ TEST(OneRunServeTest, ACronSyncAndAServerJobOfOnePipelineTakeTurns) {
   CommandResult cli = Tether({"sync"}, dir);
   ASSERT_OK(writer->Rollback());
   ASSERT_TRUE(held) << "the job never took its pipeline";
-  EXPECT_EQ(cli.exit_code, kConnection) << Show(cli);
+  EXPECT_EQ(cli.exit_code, kOneRunConnection) << Show(cli);
   EXPECT_TRUE(Contains(cli.err, "'items'")) << Show(cli);
   nlohmann::json run2 = s.WaitFinished(id2);
   EXPECT_EQ(run2["status"], "succeeded") << run2.dump();

@@ -16,7 +16,7 @@ using ::tether::testing::ServerUrl;
 using ::tether::testing::TestDatabase;
 using ::tether::testing::WithDatabase;
 
-constexpr char kEntities[] = R"(
+constexpr char kServerCliEntities[] = R"(
 entities:
   product: { table: Product Lines, match: [SKU], keys: mapped }
   item:
@@ -30,7 +30,8 @@ pipelines:
 
 void WriteConfig(const TempDir& dir, const std::string& src, const std::string& dst) {
   WriteFile(dir.File("tether.yaml"), "connections:\n  src: { url: \"" + src +
-                                         "\" }\n  dst: { url: \"" + dst + "\" }\n" + kEntities);
+                                         "\" }\n  dst: { url: \"" + dst + "\" }\n" +
+                                         kServerCliEntities);
 }
 
 TEST(ServerCliTest, SchemaPrintsAndAppliesTheTargetDdlInTheTargetsDialect) {

@@ -23,10 +23,10 @@ namespace {
 using ::tether::testing::PortableRows;
 using ::tether::testing::TestDatabase;
 
-constexpr int kCustomers = 3000;
-constexpr int kProducts = 3000;
-constexpr int kOrders = 8000;
-constexpr int kItems = 16000;
+constexpr int kServerCrashCustomers = 3000;
+constexpr int kServerCrashProducts = 3000;
+constexpr int kServerCrashOrders = 8000;
+constexpr int kServerCrashItems = 16000;
 
 struct Pair {
   std::string source, target;
@@ -61,7 +61,7 @@ ColumnDef Text(const char* name) {
   return c;
 }
 
-ColumnDef Money(const char* name) {
+ColumnDef ServerCrashMoney(const char* name) {
   ColumnDef c(name, TypeClass::kDecimal);
   c.precision = 12;
   c.scale = 2;
@@ -73,36 +73,39 @@ void MakeSource(const TestDatabase& db) {
   ASSERT_NE(c, nullptr);
   ColumnDef id("id", TypeClass::kInteger, true);
   ASSERT_OK(c->EnsureTable(Table("customer", {id, Text("email"), Text("name")})));
-  ASSERT_OK(c->EnsureTable(Table("product", {id, Text("sku"), Money("price")})));
-  ASSERT_OK(c->EnsureTable(Table(
-      "sales_order",
-      {id, Text("increment_id"), ColumnDef("customer_id", TypeClass::kInteger), Money("total")})));
+  ASSERT_OK(c->EnsureTable(Table("product", {id, Text("sku"), ServerCrashMoney("price")})));
+  ASSERT_OK(c->EnsureTable(
+      Table("sales_order", {id, Text("increment_id"), ColumnDef("customer_id", TypeClass::kInteger),
+                            ServerCrashMoney("total")})));
   ASSERT_OK(c->EnsureTable(
       Table("sales_order_item", {id, ColumnDef("order_id", TypeClass::kInteger, true),
                                  ColumnDef("product_id", TypeClass::kInteger), Text("sku"),
                                  ColumnDef("qty", TypeClass::kInteger)})));
   // Ids in the source are sparse and large, so they collide with nothing the target generates.
-  Fill(*c, "customer", {"id", "email", "name"}, kCustomers, [](int i) {
+  Fill(*c, "customer", {"id", "email", "name"}, kServerCrashCustomers, [](int i) {
     return Row{Value::Int(i * 7), Value::Text("c" + std::to_string(i) + "@example.com"),
                Value::Text("Customer \xC3\xA9 " + std::to_string(i))};
   });
-  Fill(*c, "product", {"id", "sku", "price"}, kProducts, [](int i) {
+  Fill(*c, "product", {"id", "sku", "price"}, kServerCrashProducts, [](int i) {
     return Row{Value::Int(i * 3), Value::Text("SKU-" + std::to_string(i)),
                Value::Decimal(std::to_string(i % 500) + "." + std::to_string(10 + i % 90))};
   });
-  Fill(*c, "sales_order", {"id", "increment_id", "customer_id", "total"}, kOrders, [](int i) {
-    return Row{Value::Int(i * 5), Value::Text("O-" + std::to_string(i)),
-               i % 10 == 0 ? Value() : Value::Int((1 + i % kCustomers) * 7),
-               Value::Decimal(std::to_string(i) + ".5")};
-  });
-  Fill(*c, "sales_order_item", {"id", "order_id", "product_id", "sku", "qty"}, kItems, [](int i) {
-    int product = 1 + (i * 13) % kProducts;
-    return Row{Value::Int(i * 11), Value::Int((1 + i % kOrders) * 5), Value::Int(product * 3),
-               Value::Text("SKU-" + std::to_string(product)), Value::Int(1 + i % 4)};
-  });
+  Fill(*c, "sales_order", {"id", "increment_id", "customer_id", "total"}, kServerCrashOrders,
+       [](int i) {
+         return Row{Value::Int(i * 5), Value::Text("O-" + std::to_string(i)),
+                    i % 10 == 0 ? Value() : Value::Int((1 + i % kServerCrashCustomers) * 7),
+                    Value::Decimal(std::to_string(i) + ".5")};
+       });
+  Fill(*c, "sales_order_item", {"id", "order_id", "product_id", "sku", "qty"}, kServerCrashItems,
+       [](int i) {
+         int product = 1 + (i * 13) % kServerCrashProducts;
+         return Row{Value::Int(i * 11), Value::Int((1 + i % kServerCrashOrders) * 5),
+                    Value::Int(product * 3), Value::Text("SKU-" + std::to_string(product)),
+                    Value::Int(1 + i % 4)};
+       });
 }
 
-constexpr char kEntities[] = R"(
+constexpr char kServerCrashEntities[] = R"(
 entities:
   customer: { table: customer, match: [email] }
   product: { table: product, match: [sku] }
@@ -140,7 +143,7 @@ TEST_P(ServerCrashTest, KilledRunsResumeToAnExactCopy) {
   TempDir dir;
   WriteFile(dir.File("tether.yaml"), "connections:\n  src: { url: \"" + src.url() +
                                          "\" }\n  dst: { url: \"" + dst.url() + "\" }\n" +
-                                         kEntities);
+                                         kServerCrashEntities);
   std::mt19937 rng(20261122);
   std::uniform_int_distribution<int> delay_ms(50, 600);
   int kills = 0;
@@ -177,7 +180,7 @@ TEST_P(ServerCrashTest, KilledRunsResumeToAnExactCopy) {
   }
   // No duplicates and no dangling references.
   EXPECT_EQ(PortableRows(dst, "SELECT count(*) FROM sales_order_item"),
-            std::vector<std::string>{std::to_string(kItems)});
+            std::vector<std::string>{std::to_string(kServerCrashItems)});
   EXPECT_EQ(PortableRows(dst,
                          "SELECT count(*) FROM sales_order_item i LEFT JOIN sales_order o "
                          "ON o.id = i.order_id WHERE o.id IS NULL"),

@@ -24,7 +24,7 @@ using ::tether::testing::PortableSql;
 using ::tether::testing::TableNames;
 using ::tether::testing::TestDatabase;
 
-constexpr char kEntities[] = R"(
+constexpr char kTrackCliEntities[] = R"(
 entities:
   product: { table: Product Lines, key: id, keys: identity }
   order: { table: order, key: [no, shop], keys: identity }
@@ -48,7 +48,7 @@ TEST_P(TrackCliTest, InstallStatusPruneUninstall) {
   TempDir dir;
   WriteFile(dir.File("tether.yaml"), "connections:\n  src: { url: \"" + src.url() +
                                          "\" }\n  dst: { url: \"" + dst.url() + "\" }\n" +
-                                         kEntities);
+                                         kTrackCliEntities);
   auto tether = [&](std::vector<std::string> args) {
     args.insert(args.begin(), {"-c", dir.File("tether.yaml"), "track"});
     return Tether(args, dir.path().string());
@@ -127,7 +127,7 @@ TEST_P(TrackCliTest, BadInputIsNamed) {
   TempDir dir;
   WriteFile(dir.File("tether.yaml"), "connections:\n  src: { url: \"" + src.url() +
                                          "\" }\n  dst: { url: \"" + dst.url() + "\" }\n" +
-                                         kEntities);
+                                         kTrackCliEntities);
   CommandResult unknown = Tether({"-c", dir.File("tether.yaml"), "track", "install", "-e", "nope"},
                                  dir.path().string());
   EXPECT_EQ(unknown.exit_code, 2) << Show(unknown);
@@ -155,7 +155,7 @@ TEST_P(TrackCliTest, SyncChangesMarkSyncedAndWatch) {
   TempDir dir;
   WriteFile(dir.File("tether.yaml"), "connections:\n  src: { url: \"" + src.url() +
                                          "\" }\n  dst: { url: \"" + dst.url() + "\" }\n" +
-                                         kEntities);
+                                         kTrackCliEntities);
   const std::string config = dir.File("tether.yaml");
   ASSERT_EQ(Tether({"-c", config, "track", "install"}, dir.path().string()).exit_code, 0);
 

@@ -10,7 +10,7 @@
 namespace tether::testing {
 namespace {
 
-constexpr char kDdl[] = R"(
+constexpr char kChangesDdl[] = R"(
   CREATE TABLE customer (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT);
   CREATE TABLE sales_order (id INTEGER PRIMARY KEY, increment_id TEXT NOT NULL UNIQUE,
                             customer_id INTEGER REFERENCES customer(id), total REAL);
@@ -18,7 +18,7 @@ constexpr char kDdl[] = R"(
                            PRIMARY KEY (order_no, sku));
 )";
 
-constexpr char kEntities[] = R"(
+constexpr char kChangesEntities[] = R"(
 entities:
   customer: { table: customer, match: [email], delete: propagate }
   order:
@@ -33,8 +33,9 @@ class ChangesTest : public EngineTest {
  protected:
   void SetUp() override {
     EngineTest::SetUp();
-    Both(kDdl);
-    Configure(std::string(kEntities) + Pipeline("customer, order, line", "    batch_size: 3\n"));
+    Both(kChangesDdl);
+    Configure(std::string(kChangesEntities) +
+              Pipeline("customer, order, line", "    batch_size: 3\n"));
     Source(R"(
       INSERT INTO customer VALUES (1, 'ann@x', 'Ann'), (2, 'bob@x', 'Bob'), (3, 'cy@x', 'Cy');
       INSERT INTO sales_order VALUES (10, 'O-10', 1, 5.5), (11, 'O-11', 2, 7.25);

@@ -10,7 +10,7 @@
 namespace tether::testing {
 namespace {
 
-constexpr char kDdl[] = R"(
+constexpr char kNormalizeDdl[] = R"(
   CREATE TABLE customer (id INTEGER PRIMARY KEY, email VARCHAR(60) NOT NULL, name TEXT);
   CREATE TABLE tag (id INTEGER PRIMARY KEY, code VARCHAR(20) NOT NULL);
 )";
@@ -18,7 +18,7 @@ constexpr char kDdl[] = R"(
 class NormalizeTest : public EngineTest {};
 
 TEST_P(NormalizeTest, RecordsPairByTheNormalisedKeyAndCollideOnIt) {
-  Both(kDdl);
+  Both(kNormalizeDdl);
   Configure(R"(
 entities:
   customer: { table: customer, match: [{ column: email, normalize: [lower, trim] }] }
@@ -58,7 +58,7 @@ entities:
 }
 
 TEST_P(NormalizeTest, TheLookupHasAnIndexOrCheckSaysItHasNone) {
-  Source(kDdl);
+  Source(kNormalizeDdl);
   Configure(R"(
 entities:
   customer: { table: customer, match: [{ column: email, normalize: lower }] }
@@ -84,7 +84,7 @@ entities:
                                                    : std::vector<std::string>{});
   // Without those indexes, every engine says so.
   Target("DROP TABLE customer; DROP TABLE tag");
-  Target(kDdl);
+  Target(kNormalizeDdl);
   EXPECT_EQ(warnings(), (std::vector<std::string>{"customer", "tag"}));
 }
 

@@ -10,7 +10,7 @@
 namespace tether::testing {
 namespace {
 
-constexpr char kDdl[] = R"(
+constexpr char kPlanDdl[] = R"(
   CREATE TABLE category (id INTEGER PRIMARY KEY, slug VARCHAR(20) NOT NULL, parent_id INTEGER);
   CREATE TABLE product (id INTEGER PRIMARY KEY, sku VARCHAR(20) NOT NULL, name TEXT,
                         category_id INTEGER);
@@ -19,7 +19,7 @@ constexpr char kDdl[] = R"(
                             customer_id INTEGER);
 )";
 
-constexpr char kEntities[] = R"(
+constexpr char kPlanEntities[] = R"(
 entities:
   category: { table: category, match: [slug], references: { parent_id: category } }
   product: { table: product, match: [sku], references: { category_id: category } }
@@ -31,8 +31,8 @@ class PlanTest : public EngineTest {
  protected:
   void SetUp() override {
     EngineTest::SetUp();
-    Both(kDdl);
-    Configure(std::string(kEntities) +
+    Both(kPlanDdl);
+    Configure(std::string(kPlanEntities) +
               Pipeline("category, product, customer, order", "    batch_size: 2\n"));
   }
 

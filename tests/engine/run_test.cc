@@ -16,14 +16,14 @@
 namespace tether::testing {
 namespace {
 
-constexpr char kDdl[] = R"(
+constexpr char kRunDdl[] = R"(
   CREATE TABLE customer (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT,
                          points INTEGER);
   CREATE TABLE sales_order (id INTEGER PRIMARY KEY, increment_id TEXT NOT NULL UNIQUE,
                             customer_id INTEGER REFERENCES customer(id), total REAL);
 )";
 
-constexpr char kEntities[] = R"(
+constexpr char kRunEntities[] = R"(
 entities:
   customer:
     table: customer
@@ -39,8 +39,8 @@ class RunTest : public EngineTest {
  protected:
   void SetUp() override {
     EngineTest::SetUp();
-    Both(kDdl);
-    Configure(std::string(kEntities) + Pipeline("order, customer", "    batch_size: 3\n"));
+    Both(kRunDdl);
+    Configure(std::string(kRunEntities) + Pipeline("order, customer", "    batch_size: 3\n"));
   }
   // n customers and, for each, one order.
   void Fill(int n) {
@@ -513,7 +513,7 @@ TETHER_SQLITE_PAIR(RunLockTest);
 
 TEST_P(RunLockTest, ABatchThatFindsTheTargetLockedIsRetried) {
   target_url_options_ = "?busy_timeout_ms=50";
-  Configure(std::string(kEntities) + Pipeline("order, customer", "    batch_size: 3\n"));
+  Configure(std::string(kRunEntities) + Pipeline("order, customer", "    batch_size: 3\n"));
   Fill(6);
   LockHoldingObserver observer(dst_, "BEGIN IMMEDIATE", LockHoldingObserver::When::kFirstBatch);
   SyncRequest req;
@@ -570,7 +570,7 @@ namespace {
 
 TEST_P(RunLockTest, ARetriedBatchPullsItsParentsAgainAndReportsEachRecordOnce) {
   target_url_options_ = "?busy_timeout_ms=50";
-  Configure(std::string(kEntities) + Pipeline("order, customer", "    batch_size: 3\n"));
+  Configure(std::string(kRunEntities) + Pipeline("order, customer", "    batch_size: 3\n"));
   Fill(6);
   LockHoldingObserver observer(dst_, "BEGIN; SELECT count(*) FROM customer;",
                                LockHoldingObserver::When::kRunStart);

@@ -59,6 +59,9 @@ void SqliteExec(const std::string& path, const std::string& sql);
 // All rows of a query, each as text values joined by '|' (NULL as "NULL"), in result order.
 std::vector<std::string> SqliteRows(const std::string& path, const std::string& sql);
 
+// A TCP port on loopback that nothing listens on (1 if none could be found).
+int FreePort();
+
 inline bool Contains(std::string_view text, std::string_view part) {
   return text.find(part) != std::string_view::npos;
 }

@@ -14,26 +14,11 @@
 namespace tether {
 namespace {
 
+using testing::FreePort;
+
 using mysql::ParseMysqlUrl;
 using mysql::SslMode;
 using testing::Contains;
-
-// A TCP port on loopback that nothing listens on.
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    close(fd);
-    return 1;
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // The test server's URL with another user and password.
 std::string WithUser(const std::string& url, const std::string& user, const std::string& password) {

@@ -14,6 +14,8 @@
 namespace tether {
 namespace {
 
+using testing::FreePort;
+
 using testing::Contains;
 
 // "postgres://user:password@host:port/" of the test server, split.
@@ -34,23 +36,6 @@ ServerParts Parts() {
   size_t q = url.find('?');
   if (q != std::string::npos) p.query = url.substr(q);
   return p;
-}
-
-// A loopback port nobody listens on.
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    close(fd);
-    return 1;
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
 }
 
 std::string Unique(const std::string& prefix) {
