@@ -303,14 +303,10 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& url) {
                                " connection has no transactions; use SQLite, PostgreSQL or "
                                "MariaDB/MySQL");
   }
-  if (conn->engine() == "sqlite") {
-    // The runner writes a job's progress and log lines as they come: in WAL mode a commit is an
-    // append without an fsync (synchronous=NORMAL), so it costs microseconds instead of a disk
-    // flush, and readers in other processes do not wait for writers. A power cut may lose the
-    // last commits, never the file.
-    TETHER_RETURN_IF_ERROR(
-        conn->ExecuteScript("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL"));
-  }
+  // The runner writes a job's progress and log lines as they come: a commit must cost
+  // microseconds, not a disk flush (SQLite: WAL, synchronous=NORMAL), and readers in other
+  // processes must not wait for writers. A power cut may lose the last commits, never the file.
+  TETHER_RETURN_IF_ERROR(conn->PreferFastCommits());
   auto store = std::make_unique<ServerStore>(std::move(conn));
   TETHER_RETURN_IF_ERROR(store->EnsureSchema());
   return store;
@@ -506,28 +502,30 @@ Result<std::vector<Job>> ServerStore::ListJobs(const JobFilter& filter) {
   // Newest first needs a descending order, which Scan does not offer (it pages ascending): one
   // statement of tether's own, values bound, reads only the `limit` rows wanted off the id (or
   // pipeline, id / status, id) index.
-  const bool postgres = conn_->engine() == "postgres";
-  const char quote = conn_->engine() == "mysql" ? '`' : '"';
+  const SqlDialect* sql_dialect = conn_->sql_dialect();
+  if (sql_dialect == nullptr) {
+    return Status::Unsupported("server store: a " + std::string(conn_->engine()) +
+                               " connection takes no SQL, which listing jobs needs");
+  }
+  const SqlDialect& d = *sql_dialect;
   Row params;
   std::string where;
   auto add = [&](const char* column, const char* op, const std::optional<std::string>& value) {
     if (!value) return;
     params.push_back(Value::Text(*value));
     where += where.empty() ? " WHERE " : " AND ";
-    where += QuoteIdentifier(column, quote) + " " + op + " " +
-             (postgres ? "$" + std::to_string(params.size()) : std::string("?"));
+    where += d.Quote(column) + " " + op + " " + d.Placeholder(params.size());
   };
   add("pipeline", "=", filter.pipeline);
   add("status", "=", filter.status);
   add("kind", "=", filter.kind);
   add("trigger", "=", filter.trigger);
   add("id", "<", filter.before);
-  std::string sql = "SELECT " + QuoteIdentifiers(kJobColumns, quote) + " FROM " +
-                    QuoteIdentifier(kJobs, quote) + where + " ORDER BY " +
-                    QuoteIdentifier("id", quote) + " DESC";
+  std::string sql = "SELECT " + QuoteIdentifiers(kJobColumns, d.quote) + " FROM " + d.Quote(kJobs) +
+                    where + " ORDER BY " + d.Quote("id") + " DESC";
   if (filter.limit > 0) {
     params.push_back(Value::Int(static_cast<int64_t>(filter.limit)));
-    sql += " LIMIT " + (postgres ? "$" + std::to_string(params.size()) : std::string("?"));
+    sql += " LIMIT " + d.Placeholder(params.size());
   }
   TETHER_ASSIGN_OR_RETURN(auto rows, conn_->Query(sql, params));
   std::vector<Job> out;

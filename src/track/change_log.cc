@@ -46,8 +46,13 @@ int64_t IntOf(const Value& v) {
 
 }  // namespace
 
-std::string ChangeLog::Param(int n) const {
-  return db_->engine() == "postgres" ? "$" + std::to_string(n) : "?";
+Result<const SqlDialect*> ChangeLog::Sql() const {
+  const SqlDialect* sql = db_->sql_dialect();
+  if (sql == nullptr) {
+    return Status::Unsupported(fmt::format(
+        "connection '{}' takes no SQL: it cannot hold a change log", db_->connection_name()));
+  }
+  return sql;
 }
 
 Result<bool> ChangeLog::Installed() {
@@ -185,7 +190,9 @@ Result<int64_t> ChangeLog::Prune(int64_t upto) {
                           db_->Query(std::string("SELECT max(seq) FROM ") + kChangesTable));
   if (newest.empty() || newest[0][0].is_null()) return int64_t{0};
   const int64_t limit = std::min(upto, IntOf(newest[0][0]) - 1);
-  const std::string condition = " FROM " + std::string(kChangesTable) + " WHERE seq <= " + Param(1);
+  TETHER_ASSIGN_OR_RETURN(const SqlDialect* sql, Sql());
+  const std::string condition =
+      " FROM " + std::string(kChangesTable) + " WHERE seq <= " + sql->Placeholder(1);
   const Row params = {Value::Int(limit)};
   TETHER_ASSIGN_OR_RETURN(auto count, db_->Query("SELECT count(*)" + condition, params));
   const int64_t n = count.empty() ? 0 : IntOf(count[0][0]);
@@ -218,12 +225,14 @@ Result<std::vector<Change>> ChangeLog::Select(const std::string& where, const Ro
 
 Result<std::vector<Change>> ChangeLog::Read(const std::string& entity, int64_t after,
                                             size_t limit) {
-  return Select("entity = " + Param(1) + " AND seq > " + Param(2),
+  TETHER_ASSIGN_OR_RETURN(const SqlDialect* sql, Sql());
+  return Select("entity = " + sql->Placeholder(1) + " AND seq > " + sql->Placeholder(2),
                 {Value::Text(entity), Value::Int(after)}, limit);
 }
 
 Result<std::vector<Change>> ChangeLog::ReadAll(int64_t after, size_t limit) {
-  return Select("seq > " + Param(1), {Value::Int(after)}, limit);
+  TETHER_ASSIGN_OR_RETURN(const SqlDialect* sql, Sql());
+  return Select("seq > " + sql->Placeholder(1), {Value::Int(after)}, limit);
 }
 
 Result<int64_t> ChangeLog::SettledSeq(int64_t age_seconds) {
@@ -234,9 +243,10 @@ Result<int64_t> ChangeLog::SettledSeq(int64_t age_seconds) {
   gmtime_r(&t, &tm);
   char bound[32];
   std::strftime(bound, sizeof bound, "%Y-%m-%d %H:%M:%S", &tm);
+  TETHER_ASSIGN_OR_RETURN(const SqlDialect* sql, Sql());
   TETHER_ASSIGN_OR_RETURN(auto rows,
                           db_->Query("SELECT max(seq) FROM " + std::string(kChangesTable) +
-                                         " WHERE changed_at < " + Param(1),
+                                         " WHERE changed_at < " + sql->Placeholder(1),
                                      {Value::Text(bound)}));
   if (rows.empty() || rows[0][0].is_null()) return int64_t{0};
   return IntOf(rows[0][0]);

@@ -157,10 +157,14 @@ class SqliteConnector final : public Connector {
     Capabilities c;
     c.transactions = true;
     c.writable = sqlite3_db_readonly(db_.get(), "main") == 0;
-    c.generated_keys = true;
     c.state_store = true;
     c.checksums = true;
     return c;
+  }
+  const SqlDialect* sql_dialect() const override { return &kSqlDialect; }
+  Status PreferFastCommits() override {
+    return Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL",
+                "preferring fast commits");
   }
 
   Status Ping() override { return Run("PRAGMA schema_version"); }
@@ -572,17 +576,10 @@ Result<std::vector<Row>> SqliteConnector::Query(const std::string& sql, const Ro
 // whatever comes next (" WHERE " when there were no conditions, " AND " otherwise).
 const char* AppendConditions(const std::vector<Condition>& conditions, std::string* sql,
                              std::vector<const Value*>* params) {
-  const char* joiner = " WHERE ";
-  for (const Condition& c : conditions) {
-    *sql += joiner;
-    joiner = " AND ";
-    *sql += QuoteIdent(c.column);
-    *sql += " " + std::string(ConditionOperator(c.op));
-    if (!ConditionTakesValue(c.op)) continue;
-    *sql += " ?";
+  return tether::AppendConditions(conditions, kSqlDialect, sql, [params](const Condition& c) {
     params->push_back(&c.value);
-  }
-  return joiner;
+    return params->size();
+  });
 }
 
 // Appends the key range `after` < (keys) <= `upto` (an absent bound is open) as row-value
