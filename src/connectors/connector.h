@@ -302,6 +302,9 @@ class Connector {
   virtual Result<bool> SameDatabase(const std::string& mark) = 0;
 };
 
+// The connectors' registry, the one place that reads connection URLs: a scheme in any letter
+// case ("sqlite:", "SQLite:", "Postgres://") names the same engine everywhere.
+
 // Opens a connector for a connection URL ("sqlite:path", "postgres://...", "mysql://...").
 // `connection_name` is used in every error message; the URL's password never is.
 Result<std::unique_ptr<Connector>> OpenConnector(const std::string& connection_name,
@@ -309,11 +312,35 @@ Result<std::unique_ptr<Connector>> OpenConnector(const std::string& connection_n
 // What OpenConnector says of the URL's scheme and user information, without opening anything.
 Status CheckConnectorUrl(const std::string& connection_name, const std::string& url);
 
+// The engine a URL's scheme names, as the connector's engine() answers it ("sqlite",
+// "postgres", "mysql"), whatever the rest of the URL holds; "" for a scheme no connector has.
+std::string_view ConnectorEngine(const std::string& url);
+
+// What OpenConnector would make of a URL, read without opening anything.
+struct ConnectorUrl {
+  std::string_view engine;          // what the connector's engine() answers: "sqlite", "postgres"
+  std::optional<std::string> file;  // as LocalDatabaseFile
+  bool creates = false;             // opening creates a missing database (sqlite ?create=1)
+};
+// kConfig naming the connection for an unknown scheme or a malformed URL of a local file.
+Result<ConnectorUrl> DescribeConnectorUrl(const std::string& connection_name,
+                                          const std::string& url);
+
 // The local file a connection URL keeps its database in ("sqlite:PATH": PATH absolute and
 // lexically normal, as the connector opens it; symbolic links are not followed), or nullopt
 // when it has none (a server database, SQLite's ":memory:"). kConfig for a malformed URL.
 Result<std::optional<std::string>> LocalDatabaseFile(const std::string& connection_name,
                                                      const std::string& url);
+
+// `url` asking for its database to be created when missing, unless the URL says otherwise
+// (SQLite: create=1 added unless it says create=... or mode=ro); a server URL unchanged, as tether
+// creates no server database. kConfig as DescribeConnectorUrl.
+Result<std::string> ConnectorUrlCreating(const std::string& connection_name,
+                                         const std::string& url);
+
+// `url` with the relative path of a local database file made absolute against `base_dir` (a
+// config file's folder); any other URL, and one the registry cannot read, unchanged.
+std::string ConnectorUrlRelativeTo(const std::string& url, const std::string& base_dir);
 
 // "%40" -> "@"; nullopt on a malformed escape (a '%' not followed by two hex digits).
 std::optional<std::string> PercentDecode(std::string_view s);
