@@ -18,6 +18,7 @@
 #include "config/schedule.h"
 #include "config/text.h"
 #include "config/yaml_reader.h"
+#include "connectors/connector.h"
 #include "core/ascii.h"
 #include "core/regex.h"
 #include "core/temporal.h"
@@ -90,22 +91,6 @@ bool IsTetherTable(std::string_view table) {
   constexpr std::string_view kPrefix = "tether_";
   return table.size() >= kPrefix.size() &&
          EqualsIgnoreCase(table.substr(0, kPrefix.size()), kPrefix);
-}
-
-// "sqlite:demo/live.db" -> "sqlite:/abs/config/dir/demo/live.db", keeping any "?query".
-std::string ResolveSqliteUrl(const std::string& url, const std::string& base_dir) {
-  constexpr std::string_view kScheme = "sqlite:";
-  if (!url.starts_with(kScheme)) return url;
-  std::string rest = url.substr(kScheme.size());
-  std::string query;
-  if (size_t q = rest.find('?'); q != std::string::npos) {
-    query = rest.substr(q);
-    rest.resize(q);
-  }
-  if (rest.empty() || rest == ":memory:" || rest[0] == '/' || rest.starts_with("file:")) {
-    return url;
-  }
-  return std::string(kScheme) + (fs::path(base_dir) / rest).lexically_normal().string() + query;
 }
 
 // scheme ":" — the form every connection URL tether understands starts with.
@@ -223,7 +208,8 @@ class Loader {
                       "expected a URL such as sqlite:path, postgres://..., mysql://... or "
                       "https://...");
     }
-    c.url = ResolveSqliteUrl(c.url, config_->base_dir);
+    // "sqlite:demo/live.db" -> "sqlite:/abs/config/dir/demo/live.db", keeping any "?query".
+    c.url = ConnectorUrlRelativeTo(c.url, config_->base_dir);
     config_->connections.push_back(std::move(c));
     return Status::OK();
   }
@@ -712,7 +698,7 @@ class Loader {
       if (!HasScheme(url)) {
         return r_.Error(f->value, "expected a state store URL such as sqlite:state.db");
       }
-      p->state = ResolveSqliteUrl(url, config_->base_dir);
+      p->state = ConnectorUrlRelativeTo(url, config_->base_dir);
     }
     return Status::OK();
   }

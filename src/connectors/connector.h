@@ -144,12 +144,32 @@ class BulkWriter {
   virtual Status Finish() = 0;
 };
 
+// What a connector can do, so that callers ask that instead of which engine it is. Each flag
+// says what it promises; a system that cannot tell answers false.
 struct Capabilities {
-  bool transactions = false;    // Begin/Commit/Rollback and savepoints
-  bool generated_keys = false;  // Insert can return keys the system generated
-  bool state_store = false;     // can hold tether_ tables next to the data
-  bool writable = false;        // opened for writing (false: read-only, e.g. sqlite ?mode=ro)
-  bool checksums = false;       // Checksum and KeySplits work (SQL engines)
+  bool transactions = false;  // Begin/Commit/Rollback and savepoints
+  bool state_store = false;   // can hold tether_ tables next to the data
+  bool writable = false;      // opened for writing (false: read-only, e.g. sqlite ?mode=ro)
+  bool checksums = false;     // Checksum and KeySplits work (SQL engines)
+  // Reading the next page on a second connection, on another thread, while this one's page is
+  // worked on saves time: reads wait for a server (its round trips, its disk). False for SQLite,
+  // whose reads are this process's own work (and whose file may be the target's too).
+  bool read_ahead = false;
+};
+
+// How the SQL that Connector::Query takes is written where the engines differ: what a caller
+// needs to write a statement of its own (values always bound, never in the text).
+struct SqlDialect {
+  char quote = '"';              // around identifiers: "name" (SQLite, PostgreSQL), `name` (MySQL)
+  bool numbered_params = false;  // placeholders $1, $2, ... (PostgreSQL) rather than ?
+  // Appended to a column compared with LIKE where LIKE takes text only ("::text" on PostgreSQL);
+  // empty where it takes any column.
+  std::string_view like_cast;
+
+  // `name` quoted, quote characters inside doubled: safe for any identifier.
+  std::string Quote(std::string_view name) const;
+  // The placeholder of the n-th bound parameter of a statement (n from 1).
+  std::string Placeholder(size_t n) const;
 };
 
 class Connector {
@@ -159,6 +179,16 @@ class Connector {
   virtual const std::string& connection_name() const = 0;
   virtual std::string_view engine() const = 0;  // "sqlite", "postgres", ...
   virtual Capabilities capabilities() const = 0;
+  // The SQL that Query and ExecuteScript take, for a caller writing a statement of its own; null
+  // when the system takes no SQL (an HTTP API), and then Query and ExecuteScript fail too. A
+  // caller that cannot do without SQL reports kUnsupported naming the connection.
+  virtual const SqlDialect* sql_dialect() const { return nullptr; }
+  // Makes commits cheap for a writer that commits small and often (the server's job log): a
+  // commit need not wait for the disk — a power cut may lose the last commits, never the
+  // database — and readers in other processes do not wait for the writer. SQLite switches the
+  // file to WAL (it stays so) and this session to synchronous=NORMAL. The default does nothing:
+  // a server's durability is its own setting.
+  virtual Status PreferFastCommits() { return Status::OK(); }
 
   // Cheap round trip proving the connection is usable.
   virtual Status Ping() = 0;
@@ -188,7 +218,7 @@ class Connector {
   // May hold several statements separated by ';'.
   virtual Status ExecuteScript(const std::string& sql) = 0;
   // One trusted statement written by tether (never text from config, CLI or records) with
-  // `params` bound in order to its placeholders ('?' in SQLite and MySQL, $1.. in PostgreSQL).
+  // `params` bound in order to its placeholders (sql_dialect()->Placeholder).
   // Returns all result rows, values converted as Scan would (by the result's column types).
   virtual Result<std::vector<Row>> Query(const std::string& sql, const Row& params = {}) = 0;
 
@@ -272,6 +302,9 @@ class Connector {
   virtual Result<bool> SameDatabase(const std::string& mark) = 0;
 };
 
+// The connectors' registry, the one place that reads connection URLs: a scheme in any letter
+// case ("sqlite:", "SQLite:", "Postgres://") names the same engine everywhere.
+
 // Opens a connector for a connection URL ("sqlite:path", "postgres://...", "mysql://...").
 // `connection_name` is used in every error message; the URL's password never is.
 Result<std::unique_ptr<Connector>> OpenConnector(const std::string& connection_name,
@@ -279,11 +312,35 @@ Result<std::unique_ptr<Connector>> OpenConnector(const std::string& connection_n
 // What OpenConnector says of the URL's scheme and user information, without opening anything.
 Status CheckConnectorUrl(const std::string& connection_name, const std::string& url);
 
+// The engine a URL's scheme names, as the connector's engine() answers it ("sqlite",
+// "postgres", "mysql"), whatever the rest of the URL holds; "" for a scheme no connector has.
+std::string_view ConnectorEngine(const std::string& url);
+
+// What OpenConnector would make of a URL, read without opening anything.
+struct ConnectorUrl {
+  std::string_view engine;          // what the connector's engine() answers: "sqlite", "postgres"
+  std::optional<std::string> file;  // as LocalDatabaseFile
+  bool creates = false;             // opening creates a missing database (sqlite ?create=1)
+};
+// kConfig naming the connection for an unknown scheme or a malformed URL of a local file.
+Result<ConnectorUrl> DescribeConnectorUrl(const std::string& connection_name,
+                                          const std::string& url);
+
 // The local file a connection URL keeps its database in ("sqlite:PATH": PATH absolute and
 // lexically normal, as the connector opens it; symbolic links are not followed), or nullopt
 // when it has none (a server database, SQLite's ":memory:"). kConfig for a malformed URL.
 Result<std::optional<std::string>> LocalDatabaseFile(const std::string& connection_name,
                                                      const std::string& url);
+
+// `url` asking for its database to be created when missing, unless the URL says otherwise
+// (SQLite: create=1 added unless it says create=... or mode=ro); a server URL unchanged, as tether
+// creates no server database. kConfig as DescribeConnectorUrl.
+Result<std::string> ConnectorUrlCreating(const std::string& connection_name,
+                                         const std::string& url);
+
+// `url` with the relative path of a local database file made absolute against `base_dir` (a
+// config file's folder); any other URL, and one the registry cannot read, unchanged.
+std::string ConnectorUrlRelativeTo(const std::string& url, const std::string& base_dir);
 
 // "%40" -> "@"; nullopt on a malformed escape (a '%' not followed by two hex digits).
 std::optional<std::string> PercentDecode(std::string_view s);

@@ -1,4 +1,5 @@
-// OpenConnector's dispatch on the URL scheme, and RedactUrl.
+// The connectors' registry: OpenConnector's dispatch on the URL scheme and what a URL says
+// without opening it; RedactUrl.
 
 #include <algorithm>
 #include <array>
@@ -17,22 +18,30 @@ namespace {
 using Opener = Result<std::unique_ptr<Connector>> (*)(const std::string& connection_name,
                                                       const std::string& url);
 
-using FileOf = Result<std::optional<std::string>> (*)(const std::string& connection_name,
-                                                      const std::string& url);
+using Describer = Result<ConnectorUrl> (*)(const std::string& connection_name,
+                                           const std::string& url);
+using Creating = Result<std::string> (*)(const std::string& connection_name,
+                                         const std::string& url);
+using RelativeTo = std::string (*)(const std::string& url, const std::string& base_dir);
 
 struct Engine {
   std::string_view scheme;
+  std::string_view engine;  // Connector::engine() of what it opens
   Opener open;
   bool user_info;  // scheme://user:password@host URLs
-  FileOf file;     // engines that keep a database in a local file
+  // Engines that keep a database in a local file read their URLs further (nullptr otherwise).
+  Describer describe;
+  Creating creating;
+  RelativeTo relative_to;
 };
 
 constexpr std::array<Engine, 5> kEngines = {{
-    {"sqlite", &OpenSqliteConnector, false, &SqliteDatabaseFile},
-    {"postgres", &OpenPostgresConnector, true, nullptr},
-    {"postgresql", &OpenPostgresConnector, true, nullptr},
-    {"mysql", &OpenMysqlConnector, true, nullptr},
-    {"mariadb", &OpenMysqlConnector, true, nullptr},
+    {"sqlite", "sqlite", &OpenSqliteConnector, false, &DescribeSqliteUrl, &SqliteUrlCreating,
+     &SqliteUrlRelativeTo},
+    {"postgres", "postgres", &OpenPostgresConnector, true, nullptr, nullptr, nullptr},
+    {"postgresql", "postgres", &OpenPostgresConnector, true, nullptr, nullptr, nullptr},
+    {"mysql", "mysql", &OpenMysqlConnector, true, nullptr, nullptr, nullptr},
+    {"mariadb", "mysql", &OpenMysqlConnector, true, nullptr, nullptr, nullptr},
 }};
 
 // Query or keyword parameters whose value is a secret.
@@ -124,11 +133,35 @@ Status CheckConnectorUrl(const std::string& connection_name, const std::string& 
   return ParseUrlUserInfo(connection_name, url).status();
 }
 
+std::string_view ConnectorEngine(const std::string& url) {
+  Result<const Engine*> e = EngineFor("", url);
+  return e.ok() ? (*e)->engine : std::string_view();
+}
+
+Result<ConnectorUrl> DescribeConnectorUrl(const std::string& connection_name,
+                                          const std::string& url) {
+  TETHER_ASSIGN_OR_RETURN(const Engine* e, EngineFor(connection_name, url));
+  if (e->describe == nullptr) return ConnectorUrl{e->engine, std::nullopt, false};
+  return e->describe(connection_name, url);
+}
+
 Result<std::optional<std::string>> LocalDatabaseFile(const std::string& connection_name,
                                                      const std::string& url) {
+  TETHER_ASSIGN_OR_RETURN(ConnectorUrl described, DescribeConnectorUrl(connection_name, url));
+  return std::move(described.file);
+}
+
+Result<std::string> ConnectorUrlCreating(const std::string& connection_name,
+                                         const std::string& url) {
   TETHER_ASSIGN_OR_RETURN(const Engine* e, EngineFor(connection_name, url));
-  if (e->file == nullptr) return std::optional<std::string>();
-  return e->file(connection_name, url);
+  if (e->creating == nullptr) return url;
+  return e->creating(connection_name, url);
+}
+
+std::string ConnectorUrlRelativeTo(const std::string& url, const std::string& base_dir) {
+  Result<const Engine*> e = EngineFor("", url);
+  if (!e.ok() || (*e)->relative_to == nullptr) return url;
+  return (*e)->relative_to(url, base_dir);
 }
 
 std::optional<std::string> PercentDecode(std::string_view s) {

@@ -70,6 +70,8 @@ std::string QuestionMarks(size_t n) {
   return out;
 }
 
+namespace {
+
 std::string_view ConditionOperator(Condition::Op op) {
   switch (op) {
     case Condition::Op::kEq:
@@ -94,8 +96,31 @@ std::string_view ConditionOperator(Condition::Op op) {
   return "=";
 }
 
-bool ConditionTakesValue(Condition::Op op) {
-  return op != Condition::Op::kIsNull && op != Condition::Op::kIsNotNull;
+}  // namespace
+
+std::string SqlDialect::Quote(std::string_view name) const { return QuoteIdentifier(name, quote); }
+
+std::string SqlDialect::Placeholder(size_t n) const {
+  return numbered_params ? "$" + std::to_string(n) : std::string("?");
+}
+
+const char* AppendConditions(const std::vector<Condition>& conditions, const SqlDialect& dialect,
+                             std::string* sql,
+                             const std::function<size_t(const Condition&)>& bind) {
+  const char* joiner = " WHERE ";
+  for (const Condition& c : conditions) {
+    *sql += joiner;
+    joiner = " AND ";
+    *sql += dialect.Quote(c.column);
+    if (c.op == Condition::Op::kLike) *sql += dialect.like_cast;
+    *sql += " ";
+    *sql += ConditionOperator(c.op);
+    if (c.op == Condition::Op::kIsNull || c.op == Condition::Op::kIsNotNull) continue;
+    // The placeholder stays untyped, so that the engine gives it the column's type and can use
+    // an index on the column.
+    *sql += " " + dialect.Placeholder(bind(c));
+  }
+  return joiner;
 }
 
 }  // namespace tether

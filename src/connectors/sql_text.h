@@ -1,4 +1,4 @@
-// SQL text pieces every SQL connector writes the same way, but for its quote character.
+// SQL text pieces every SQL connector writes the same way, but for what its SqlDialect says.
 // Pure functions; safe from any thread.
 #pragma once
 
@@ -35,9 +35,12 @@ std::vector<std::string> AddColumnStatements(
     const std::string& table, const std::vector<ColumnDef>& columns, char quote,
     const std::function<std::string(const ColumnDef&)>& type);
 
-// The SQL of a condition's operator: =, <>, <, <=, >, >=, LIKE, IS NULL, IS NOT NULL.
-std::string_view ConditionOperator(Condition::Op op);
-// False for IS NULL / IS NOT NULL, which take no value.
-bool ConditionTakesValue(Condition::Op op);
+// " WHERE c1 op p1 AND c2 op p2 ..." for `conditions` in `dialect` (nothing when there are
+// none), the one writer of conditions for every SQL connector. `bind` is called for each
+// condition that takes a value, in order, and returns the number (from 1) of the parameter it
+// bound for it. Returns the joiner for a further condition: " WHERE " when nothing was written,
+// else " AND ".
+const char* AppendConditions(const std::vector<Condition>& conditions, const SqlDialect& dialect,
+                             std::string* sql, const std::function<size_t(const Condition&)>& bind);
 
 }  // namespace tether

@@ -14,7 +14,6 @@
 #include <set>
 #include <thread>
 
-#include "connectors/sql_text.h"
 #include "core/id.h"
 #include "core/regex.h"
 #include "core/suggest.h"
@@ -258,8 +257,8 @@ class Runner {
   Status RecordRun();
   // Every selected key (SyncRequest::keys) is one its entity's source key can be.
   Status CheckKeys() const;
-  // A second connection to a server source, for reading pages ahead (engine/page_reader.h);
-  // null for SQLite, whose reads are cheap and whose file may be the target's too.
+  // A second connection to the source, for reading pages ahead (engine/page_reader.h); null
+  // when the source's reads gain nothing by it (Capabilities::read_ahead).
   Result<Connector*> ReadAheadSource();
   Status FinishRun(const Status& outcome);
 
@@ -534,7 +533,7 @@ Status Runner::CheckKeys() const {
 }
 
 Result<Connector*> Runner::ReadAheadSource() {
-  if (source_->engine() == "sqlite") return nullptr;
+  if (!source_->capabilities().read_ahead) return nullptr;
   if (!ahead_) {
     const ConnectionConfig* sc = config_.FindConnection(pipeline_->source);
     TETHER_ASSIGN_OR_RETURN(ahead_, OpenConnector(sc->name, sc->url));
@@ -1057,10 +1056,14 @@ Status Runner::RunChanges(bool dry_run) {
 
 Result<Value> Runner::CursorBound(const EntityMapping& m) {
   const std::string& column = *m.config->cursor;
-  const char quote = source_->engine() == "mysql" ? '`' : '"';
-  TETHER_ASSIGN_OR_RETURN(
-      auto rows, source_->Query("SELECT max(" + QuoteIdentifier(column, quote) + ") FROM " +
-                                QuoteIdentifier(m.source_schema.name, quote)));
+  const SqlDialect* sql = source_->sql_dialect();
+  if (sql == nullptr) {
+    return Status::Unsupported(
+        fmt::format("entity '{}': connection '{}' takes no SQL, which reading by cursor needs",
+                    m.name(), source_->connection_name()));
+  }
+  TETHER_ASSIGN_OR_RETURN(auto rows, source_->Query("SELECT max(" + sql->Quote(column) + ") FROM " +
+                                                    sql->Quote(m.source_schema.name)));
   if (rows.empty() || rows[0].empty() || rows[0][0].is_null()) return Value::Null();
   Value newest = rows[0][0];
   const TypeClass type = m.source_schema.Find(column)->type;

@@ -151,12 +151,7 @@ json RecordJson(const RecordLine& r) {
           {"reason", r.reason}};
 }
 
-std::string EngineOf(const std::string& url) {
-  if (url.rfind("sqlite:", 0) == 0) return "sqlite";
-  if (url.rfind("postgres", 0) == 0) return "postgres";
-  if (url.rfind("mysql:", 0) == 0 || url.rfind("mariadb:", 0) == 0) return "mysql";
-  return "";
-}
+std::string EngineOf(const std::string& url) { return std::string(ConnectorEngine(url)); }
 
 json ConnectionJson(const ConnectionView& c) {
   json j = {{"name", c.name},

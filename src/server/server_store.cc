@@ -17,7 +17,6 @@
 #include <utility>
 
 #include "connectors/sql_text.h"
-#include "core/ascii.h"
 #include "core/stored.h"
 #include "core/temporal.h"
 
@@ -187,24 +186,14 @@ Result<std::vector<T>> ListByName(Connector* conn, const char* table,
   return out;
 }
 
-struct SqliteStoreUrl {
-  std::string url;   // as given, with create=1 added unless it says otherwise
-  std::string path;  // the database file; "" for :memory:
-  bool create = false;
-};
-
-// A sqlite URL that creates its file when missing (create=1, unless the URL says otherwise or
-// opens read-only), after creating the file's folder: a first `tether serve` starts from
-// nothing.
-Result<SqliteStoreUrl> SqliteUrlCreating(const std::string& url) {
-  std::string_view rest = url;
-  rest.remove_prefix(StartsWithIgnoreCase(rest, "sqlite://") ? 9 : 7);
-  const size_t q = rest.find('?');
-  SqliteStoreUrl out;
-  out.path = std::string(rest.substr(0, q));
-  if (out.path == ":memory:") out.path.clear();
-  if (!out.path.empty()) {
-    const std::filesystem::path folder = std::filesystem::path(out.path).parent_path();
+// The store holds passwords: its file, and the -wal, -shm and -journal files SQLite gives the
+// database file's mode, are for their owner only. A missing file the URL creates is created
+// 0600, in a folder created when missing, before the connector opens it (SQLite would create
+// it 0644 under the usual umask; an empty file is an empty database): a first `tether serve`
+// starts from nothing. One this user owns that others may read is narrowed to its owner's bits.
+Status RestrictToOwner(const std::string& path, bool create) {
+  if (create) {
+    const std::filesystem::path folder = std::filesystem::path(path).parent_path();
     std::error_code ec;
     if (!folder.empty() && !std::filesystem::exists(folder, ec)) {
       std::filesystem::create_directories(folder, ec);
@@ -213,44 +202,16 @@ Result<SqliteStoreUrl> SqliteUrlCreating(const std::string& url) {
                           ec.message());
       }
     }
-  }
-  out.url = url;
-  out.create = true;
-  if (q == std::string_view::npos) {
-    out.url += "?create=1";
-    return out;
-  }
-  std::string_view query = rest.substr(q + 1);
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? "" : query.substr(amp + 1);
-    if (pair.starts_with("create=") || pair == "mode=ro") {
-      out.create = pair == "create=1" || pair == "create=true";
-      return out;
-    }
-  }
-  out.url += "&create=1";
-  return out;
-}
-
-// The store holds passwords: its file, and the -wal, -shm and -journal files SQLite gives the
-// database file's mode, are for their owner only. A missing file is created 0600 before SQLite
-// opens it (SQLite would create it 0644 under the usual umask; an empty file is an empty
-// database); one this user owns that others may read is narrowed to its owner's bits.
-Status RestrictToOwner(const SqliteStoreUrl& store) {
-  if (store.path.empty()) return Status::OK();
-  if (store.create) {
-    const int fd = ::open(store.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd >= 0) {
       ::close(fd);
     } else if (errno != EEXIST) {
       return Status::Io(
-          fmt::format("server store: cannot create {}: {}", store.path, std::strerror(errno)));
+          fmt::format("server store: cannot create {}: {}", path, std::strerror(errno)));
     }
   }
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-    const std::string file = store.path + suffix;
+    const std::string file = path + suffix;
     struct stat st {};
     if (::stat(file.c_str(), &st) != 0 || (st.st_mode & 077) == 0 || st.st_uid != ::geteuid()) {
       continue;
@@ -266,11 +227,11 @@ Status RestrictToOwner(const SqliteStoreUrl& store) {
 }  // namespace
 
 Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& url) {
-  std::string target = url;
-  if (StartsWithIgnoreCase(url, "sqlite:")) {
-    TETHER_ASSIGN_OR_RETURN(SqliteStoreUrl sqlite, SqliteUrlCreating(url));
-    TETHER_RETURN_IF_ERROR(RestrictToOwner(sqlite));
-    target = sqlite.url;
+  TETHER_ASSIGN_OR_RETURN(const std::string target, ConnectorUrlCreating("server-state", url));
+  TETHER_ASSIGN_OR_RETURN(const ConnectorUrl described,
+                          DescribeConnectorUrl("server-state", target));
+  if (described.file) {
+    TETHER_RETURN_IF_ERROR(RestrictToOwner(*described.file, described.creates));
   }
   TETHER_ASSIGN_OR_RETURN(auto conn, OpenConnector("server-state", target));
   if (!conn->capabilities().transactions) {
@@ -278,14 +239,10 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& url) {
                                " connection has no transactions; use SQLite, PostgreSQL or "
                                "MariaDB/MySQL");
   }
-  if (conn->engine() == "sqlite") {
-    // The runner writes a job's progress and log lines as they come: in WAL mode a commit is an
-    // append without an fsync (synchronous=NORMAL), so it costs microseconds instead of a disk
-    // flush, and readers in other processes do not wait for writers. A power cut may lose the
-    // last commits, never the file.
-    TETHER_RETURN_IF_ERROR(
-        conn->ExecuteScript("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL"));
-  }
+  // The runner writes a job's progress and log lines as they come: a commit must cost
+  // microseconds, not a disk flush (SQLite: WAL, synchronous=NORMAL), and readers in other
+  // processes must not wait for writers. A power cut may lose the last commits, never the file.
+  TETHER_RETURN_IF_ERROR(conn->PreferFastCommits());
   auto store = std::make_unique<ServerStore>(std::move(conn));
   TETHER_RETURN_IF_ERROR(store->EnsureSchema());
   return store;
@@ -482,28 +439,30 @@ Result<std::vector<Job>> ServerStore::ListJobs(const JobFilter& filter) {
   // Newest first needs a descending order, which Scan does not offer (it pages ascending): one
   // statement of tether's own, values bound, reads only the `limit` rows wanted off the id (or
   // pipeline, id / status, id) index.
-  const bool postgres = conn_->engine() == "postgres";
-  const char quote = conn_->engine() == "mysql" ? '`' : '"';
+  const SqlDialect* sql_dialect = conn_->sql_dialect();
+  if (sql_dialect == nullptr) {
+    return Status::Unsupported("server store: a " + std::string(conn_->engine()) +
+                               " connection takes no SQL, which listing jobs needs");
+  }
+  const SqlDialect& d = *sql_dialect;
   Row params;
   std::string where;
   auto add = [&](const char* column, const char* op, const std::optional<std::string>& value) {
     if (!value) return;
     params.push_back(Value::Text(*value));
     where += where.empty() ? " WHERE " : " AND ";
-    where += QuoteIdentifier(column, quote) + " " + op + " " +
-             (postgres ? "$" + std::to_string(params.size()) : std::string("?"));
+    where += d.Quote(column) + " " + op + " " + d.Placeholder(params.size());
   };
   add("pipeline", "=", filter.pipeline);
   add("status", "=", filter.status);
   add("kind", "=", filter.kind);
   add("trigger", "=", filter.trigger);
   add("id", "<", filter.before);
-  std::string sql = "SELECT " + QuoteIdentifiers(kJobColumns, quote) + " FROM " +
-                    QuoteIdentifier(kJobs, quote) + where + " ORDER BY " +
-                    QuoteIdentifier("id", quote) + " DESC";
+  std::string sql = "SELECT " + QuoteIdentifiers(kJobColumns, d.quote) + " FROM " + d.Quote(kJobs) +
+                    where + " ORDER BY " + d.Quote("id") + " DESC";
   if (filter.limit > 0) {
     params.push_back(Value::Int(static_cast<int64_t>(filter.limit)));
-    sql += " LIMIT " + (postgres ? "$" + std::to_string(params.size()) : std::string("?"));
+    sql += " LIMIT " + d.Placeholder(params.size());
   }
   TETHER_ASSIGN_OR_RETURN(auto rows, conn_->Query(sql, params));
   std::vector<Job> out;

@@ -46,8 +46,13 @@ Result<int64_t> SeqOf(const Value& v) { return StoredInt(v, std::string(kChanges
 
 }  // namespace
 
-std::string ChangeLog::Param(int n) const {
-  return db_->engine() == "postgres" ? "$" + std::to_string(n) : "?";
+Result<const SqlDialect*> ChangeLog::Sql() const {
+  const SqlDialect* sql = db_->sql_dialect();
+  if (sql == nullptr) {
+    return Status::Unsupported(fmt::format(
+        "connection '{}' takes no SQL: it cannot hold a change log", db_->connection_name()));
+  }
+  return sql;
 }
 
 Result<bool> ChangeLog::Installed() {
@@ -190,7 +195,9 @@ Result<int64_t> ChangeLog::Prune(int64_t upto) {
   if (newest.empty() || newest[0][0].is_null()) return int64_t{0};
   TETHER_ASSIGN_OR_RETURN(const int64_t last, SeqOf(newest[0][0]));
   const int64_t limit = std::min(upto, last - 1);
-  const std::string condition = " FROM " + std::string(kChangesTable) + " WHERE seq <= " + Param(1);
+  TETHER_ASSIGN_OR_RETURN(const SqlDialect* sql, Sql());
+  const std::string condition =
+      " FROM " + std::string(kChangesTable) + " WHERE seq <= " + sql->Placeholder(1);
   const Row params = {Value::Int(limit)};
   TETHER_ASSIGN_OR_RETURN(auto count, db_->Query("SELECT count(*)" + condition, params));
   int64_t n = 0;
@@ -226,21 +233,24 @@ Result<std::vector<Change>> ChangeLog::Select(const std::string& where, const Ro
 
 Result<std::vector<Change>> ChangeLog::Read(const std::string& entity, int64_t after,
                                             size_t limit) {
-  return Select("entity = " + Param(1) + " AND seq > " + Param(2),
+  TETHER_ASSIGN_OR_RETURN(const SqlDialect* sql, Sql());
+  return Select("entity = " + sql->Placeholder(1) + " AND seq > " + sql->Placeholder(2),
                 {Value::Text(entity), Value::Int(after)}, limit);
 }
 
 Result<std::vector<Change>> ChangeLog::ReadAll(int64_t after, size_t limit) {
-  return Select("seq > " + Param(1), {Value::Int(after)}, limit);
+  TETHER_ASSIGN_OR_RETURN(const SqlDialect* sql, Sql());
+  return Select("seq > " + sql->Placeholder(1), {Value::Int(after)}, limit);
 }
 
 Result<int64_t> ChangeLog::SettledSeq(int64_t age_seconds) {
   // "YYYY-MM-DD HH:MM:SS" in UTC compares right with every engine's changed_at: SQLite's text,
   // and the timestamps of PostgreSQL and MySQL, whose tether sessions are in UTC.
   const std::string bound = UtcSecondsText(std::time(nullptr) - age_seconds);
+  TETHER_ASSIGN_OR_RETURN(const SqlDialect* sql, Sql());
   TETHER_ASSIGN_OR_RETURN(auto rows,
                           db_->Query("SELECT max(seq) FROM " + std::string(kChangesTable) +
-                                         " WHERE changed_at < " + Param(1),
+                                         " WHERE changed_at < " + sql->Placeholder(1),
                                      {Value::Text(bound)}));
   if (rows.empty() || rows[0][0].is_null()) return int64_t{0};
   return SeqOf(rows[0][0]);

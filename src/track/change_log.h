@@ -65,8 +65,8 @@ class ChangeLog {
 
  private:
   Result<bool> Installed();
-  // "$1" on PostgreSQL, "?" elsewhere: placeholder `n` (from 1) of a Query.
-  std::string Param(int n) const;
+  // The SQL of the change log's own statements: kUnsupported for a system that takes none.
+  Result<const SqlDialect*> Sql() const;
   Result<std::vector<Change>> Select(const std::string& where, const Row& params, size_t limit);
 
   Connector* db_;

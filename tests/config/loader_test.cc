@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "connectors/connector.h"
 #include "util/test_util.h"
 
 namespace tether {
@@ -407,6 +408,32 @@ TEST_F(LoaderTest, SqlitePathsResolveAgainstTheConfigFolder) {
   EXPECT_EQ(r->connections[1].url, "sqlite:" + base + "/x.db");
   EXPECT_EQ(r->connections[2].url, "sqlite:/var/lib/x.db");
   EXPECT_EQ(r->connections[3].url, "sqlite::memory:");
+}
+
+// The scheme in any letter case, and the "sqlite://" form, as the connector reads them: a
+// relative path is the config folder's whatever way the URL is written.
+TEST_F(LoaderTest, SqlitePathsResolveWhateverTheSchemeLooksLike) {
+  auto r = Load(R"(connections:
+  upper: "SQLITE:data/x.db"
+  mixed: { url: "SQLite:./y.db?mode=ro" }
+  slashes: "sqlite://z.db"
+  server: "Postgres://u@h/db"
+entities:
+  e: { table: t, key: id }
+pipelines:
+  p: { source: upper, target: mixed, entities: [e], state: "Sqlite:state/s.db" }
+)");
+  ASSERT_OK(r);
+  const std::string base = dir_.path().string();
+  EXPECT_EQ(r->connections[0].url, "SQLITE:" + base + "/data/x.db");
+  EXPECT_EQ(r->connections[1].url, "SQLite:" + base + "/y.db?mode=ro");
+  EXPECT_EQ(r->connections[2].url, "sqlite://" + base + "/z.db");
+  EXPECT_EQ(r->connections[3].url, "Postgres://u@h/db");
+  EXPECT_EQ(r->pipelines[0].state, "Sqlite:" + base + "/state/s.db");
+  for (const ConnectionConfig& c : r->connections) {
+    if (c.name == "server") continue;
+    EXPECT_EQ(LocalDatabaseFile(c.name, c.url).value()->rfind(base, 0), 0u) << c.url;
+  }
 }
 
 TEST_F(LoaderTest, ParseConfigUsesTheFileNameForMessagesAndFolder) {

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 
 #include "connectors/connector.h"
@@ -32,6 +33,79 @@ TEST(OpenConnectorTest, DispatchesSqlite) {
   EXPECT_EQ((*c)->connection_name(), "live");
   auto upper = OpenConnector("live", "SQLite:" + dir.File("a.db"));
   ASSERT_OK(upper);
+}
+
+TEST(ConnectorUrlTest, SchemesNameTheirEngineInAnyLetterCase) {
+  for (const char* url : {"sqlite:a.db", "SQLITE:a.db", "SQLite://a.db"}) {
+    EXPECT_EQ(ConnectorEngine(url), "sqlite") << url;
+  }
+  for (const char* url : {"postgres://h/db", "Postgres://h/db", "POSTGRESQL://h/db"}) {
+    EXPECT_EQ(ConnectorEngine(url), "postgres") << url;
+  }
+  for (const char* url : {"mysql://h/db", "MySQL://h/db", "MariaDB://h/db"}) {
+    EXPECT_EQ(ConnectorEngine(url), "mysql") << url;
+  }
+  EXPECT_EQ(ConnectorEngine("oracle://h/db"), "");
+  EXPECT_EQ(ConnectorEngine("postgresx://h/db"), "");
+  EXPECT_EQ(ConnectorEngine("a.db"), "");
+}
+
+TEST(ConnectorUrlTest, DescribesAUrlWithoutOpeningIt) {
+  testing::TempDir dir;
+  const std::string path = dir.File("never.db");
+  for (const std::string& url : {"sqlite:" + path, "SQLite:" + path, "SQLITE://" + path}) {
+    auto d = DescribeConnectorUrl("live", url);
+    ASSERT_OK(d);
+    EXPECT_EQ(d->engine, "sqlite");
+    EXPECT_EQ(d->file, path);
+    EXPECT_FALSE(d->creates);
+    EXPECT_EQ(LocalDatabaseFile("live", url).value(), path);
+  }
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_TRUE(DescribeConnectorUrl("live", "Sqlite:" + path + "?create=1")->creates);
+  auto memory = DescribeConnectorUrl("live", "sqlite::memory:");
+  ASSERT_OK(memory);
+  EXPECT_EQ(memory->file, std::nullopt);
+  auto server = DescribeConnectorUrl("staging", "PostgreSQL://u:secret@h/db");
+  ASSERT_OK(server);
+  EXPECT_EQ(server->engine, "postgres");
+  EXPECT_EQ(server->file, std::nullopt);
+  ASSERT_CODE(DescribeConnectorUrl("live", "sqlite:" + path + "?colour=red"), StatusCode::kConfig);
+  ASSERT_CODE(DescribeConnectorUrl("w", "oracle://h/db"), StatusCode::kConfig);
+}
+
+TEST(ConnectorUrlTest, CreatingAddsCreateUnlessTheUrlSaysOtherwise) {
+  EXPECT_EQ(ConnectorUrlCreating("s", "sqlite:/x/s.db").value(), "sqlite:/x/s.db?create=1");
+  EXPECT_EQ(ConnectorUrlCreating("s", "SQLite:/x/s.db?busy_timeout_ms=9").value(),
+            "SQLite:/x/s.db?busy_timeout_ms=9&create=1");
+  EXPECT_EQ(ConnectorUrlCreating("s", "sqlite:/x/s.db?mode=rw").value(),
+            "sqlite:/x/s.db?mode=rw&create=1");
+  for (const char* unchanged : {"sqlite:/x/s.db?create=0", "sqlite:/x/s.db?create=true",
+                                "SQLITE:/x/s.db?mode=ro", "Postgres://h/db", "mysql://h/db"}) {
+    EXPECT_EQ(ConnectorUrlCreating("s", unchanged).value(), unchanged);
+  }
+  EXPECT_TRUE(DescribeConnectorUrl("s", *ConnectorUrlCreating("s", "SQLite:/x/s.db"))->creates);
+  ASSERT_CODE(ConnectorUrlCreating("s", "sqlite:"), StatusCode::kConfig);
+}
+
+TEST(ConnectorUrlTest, RelativeFilesAreMadeAbsoluteInAnyLetterCase) {
+  EXPECT_EQ(ConnectorUrlRelativeTo("sqlite:demo/live.db", "/cfg"), "sqlite:/cfg/demo/live.db");
+  EXPECT_EQ(ConnectorUrlRelativeTo("SQLITE:demo/live.db", "/cfg"), "SQLITE:/cfg/demo/live.db");
+  EXPECT_EQ(ConnectorUrlRelativeTo("SQLite://db/../live.db?mode=ro", "/cfg"),
+            "SQLite:///cfg/live.db?mode=ro");
+  // Options are kept as written, even ones the connector will refuse when it opens the URL.
+  EXPECT_EQ(ConnectorUrlRelativeTo("sqlite:./x.db?mode=rwc", "/cfg"), "sqlite:/cfg/x.db?mode=rwc");
+  for (const char* unchanged :
+       {"sqlite:/abs/x.db", "sqlite:///abs/x.db", "sqlite::memory:", "sqlite:", "Postgres://h/db",
+        "mysql://u@h/db", "oracle://h/db", "x.db"}) {
+    EXPECT_EQ(ConnectorUrlRelativeTo(unchanged, "/cfg"), unchanged);
+  }
+  // What the connector opens.
+  testing::TempDir dir;
+  auto c = OpenConnector(
+      "live", ConnectorUrlRelativeTo("SQLite:sub/../a.db?create=1", dir.path().string()));
+  ASSERT_OK(c);
+  EXPECT_TRUE(std::filesystem::exists(dir.File("a.db")));
 }
 
 TEST(RedactUrlTest, HidesUserInfoPassword) {

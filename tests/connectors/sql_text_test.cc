@@ -34,5 +34,32 @@ TEST(SqlTextTest, ShortIdentifierKeepsShortNamesAndSeparatesLongOnes) {
   EXPECT_NE(static_cast<unsigned char>(cut[underscore - 1]), 0xC3u) << cut;
 }
 
+// The one condition writer: what differs between engines comes from the dialect, and a numbered
+// placeholder continues after the parameters the statement already holds.
+TEST(SqlTextTest, AppendConditionsWritesTheDialectsText) {
+  const std::vector<Condition> conditions = {{"a b", Condition::Op::kLike, Value::Text("x%")},
+                                             {"c", Condition::Op::kIsNull, {}},
+                                             {"d`\"", Condition::Op::kGe, Value::Int(3)}};
+  auto write = [&](const SqlDialect& dialect, size_t before) {
+    std::string sql = "SELECT 1 FROM t";
+    std::vector<const Value*> bound;
+    const char* joiner = AppendConditions(conditions, dialect, &sql, [&](const Condition& c) {
+      bound.push_back(&c.value);
+      return before + bound.size();
+    });
+    EXPECT_STREQ(joiner, " AND ");
+    EXPECT_EQ(bound.size(), 2u);
+    return sql;
+  };
+  EXPECT_EQ(write(SqlDialect{'"', true, "::text"}, 2),
+            R"(SELECT 1 FROM t WHERE "a b"::text LIKE $3 AND "c" IS NULL AND "d`""" >= $4)");
+  EXPECT_EQ(write(SqlDialect{'`', false, ""}, 0),
+            "SELECT 1 FROM t WHERE `a b` LIKE ? AND `c` IS NULL AND `d``\"` >= ?");
+  std::string none;
+  EXPECT_STREQ(AppendConditions({}, SqlDialect{}, &none, [](const Condition&) { return 1; }),
+               " WHERE ");
+  EXPECT_EQ(none, "");
+}
+
 }  // namespace
 }  // namespace tether

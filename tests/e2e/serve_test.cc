@@ -156,6 +156,19 @@ TEST_F(ServeTest, ConnectionsAreManagedAndPasswordsNeverComeBack) {
   EXPECT_EQ(s.Get("/api/connections/a").status, 404);
   ASSERT_EQ(s.Get("/api/connections").body["connections"].size(), 1u);
 
+  // A scheme in any letter case names the same engine, and a relative SQLite path is the data
+  // folder's as with "sqlite:".
+  SqliteExec(data_ + "/b.db", "CREATE TABLE t(id INTEGER PRIMARY KEY)");
+  Reply upper = s.Post("/api/connections", {{"name", "b"}, {"url", "SQLite:b.db"}});
+  ASSERT_EQ(upper.status, 201) << upper.text;
+  EXPECT_EQ(upper.body["engine"], "sqlite");
+  Reply upper_ok = s.Post("/api/connections/b/test", json::object());
+  EXPECT_EQ(upper_ok.body["ok"], true) << upper_ok.text;
+  EXPECT_EQ(upper_ok.body["engine"], "sqlite");
+  Reply maria = s.Post("/api/connections", {{"name", "m"}, {"url", "MariaDB://u@127.0.0.1:1/x"}});
+  ASSERT_EQ(maria.status, 201) << maria.text;
+  EXPECT_EQ(maria.body["engine"], "mysql");
+
   s.Stop();
   EXPECT_FALSE(Contains(s.Stderr(), "s3cr"));
   EXPECT_FALSE(Contains(ReadFile(dir_ + "/tether-server.db"), "s3cr@t"))

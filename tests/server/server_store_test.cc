@@ -702,6 +702,26 @@ TEST(ServerStoreOpenTest, AnExplicitCreateOptionIsObeyed) {
   EXPECT_FALSE(bad.ok());
 }
 
+// The scheme in any letter case is read as the registry reads it: a SQLite store all the same.
+TEST(ServerStoreOpenTest, ASqliteSchemeInAnyLetterCaseIsASqliteStore) {
+  TempDir dir;
+  const mode_t old_umask = ::umask(022);
+  const std::string path = dir.File("new/server.db");
+  auto store = ServerStore::Open("SQLite://" + path);
+  ::umask(old_umask);
+  ASSERT_OK(store);
+  EXPECT_EQ((*store)->engine(), "sqlite");
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(SqliteRows(path, "PRAGMA journal_mode"), std::vector<std::string>{"wal"});
+  for (const char* options : {"?create=0", "?mode=ro"}) {
+    const std::string missing = dir.File("missing.db");
+    EXPECT_FALSE(ServerStore::Open("SQLITE:" + missing + options).ok()) << options;
+    EXPECT_FALSE(std::filesystem::exists(missing)) << options;
+  }
+}
+
 TEST(ServerStoreOpenTest, JobIdsSortByCreationTime) {
   const std::string first = NewId('j');
   std::this_thread::sleep_for(std::chrono::milliseconds(3));

@@ -133,12 +133,14 @@ Status MysqlConnector::Initialize(const MysqlFeatureLimits& limits) {
 Capabilities MysqlConnector::capabilities() const {
   Capabilities c;
   c.transactions = true;
-  c.generated_keys = true;
   c.state_store = true;
   c.writable = !server_.read_only;
   c.checksums = true;
+  c.read_ahead = true;
   return c;
 }
+
+const SqlDialect* MysqlConnector::sql_dialect() const { return &kSqlDialect; }
 
 Status MysqlConnector::Ping() {
   Idle();

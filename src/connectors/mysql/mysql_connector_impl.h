@@ -70,6 +70,7 @@ class MysqlConnector final : public Connector {
   const std::string& connection_name() const override { return name_; }
   std::string_view engine() const override { return "mysql"; }
   Capabilities capabilities() const override;
+  const SqlDialect* sql_dialect() const override;
   Status Ping() override;
 
   Result<std::optional<TableSchema>> DescribeTable(const std::string& table) override;

@@ -9,10 +9,10 @@
 
 namespace tether::mysql {
 
-std::string QuoteIdent(std::string_view name) { return QuoteIdentifier(name, '`'); }
+std::string QuoteIdent(std::string_view name) { return kSqlDialect.Quote(name); }
 
 std::string QuoteList(const std::vector<std::string>& names) {
-  return QuoteIdentifiers(names, '`');
+  return QuoteIdentifiers(names, kSqlDialect.quote);
 }
 
 std::string Placeholders(size_t n) { return QuestionMarks(n); }

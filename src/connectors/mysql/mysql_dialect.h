@@ -15,6 +15,9 @@
 
 namespace tether::mysql {
 
+// What Connector::sql_dialect() answers.
+inline constexpr SqlDialect kSqlDialect{'`', false, ""};
+
 // `name` with embedded backticks doubled: safe for any identifier (mixed case, spaces, `order`).
 std::string QuoteIdent(std::string_view name);
 // `a`,`b`,`c`

@@ -33,17 +33,10 @@ struct Params {
 // whatever comes next (" WHERE " when there were no conditions, " AND " otherwise).
 const char* AppendConditions(const std::vector<Condition>& conditions, std::string* sql,
                              Params* params) {
-  const char* joiner = " WHERE ";
-  for (const Condition& c : conditions) {
-    *sql += joiner;
-    joiner = " AND ";
-    *sql += QuoteIdent(c.column);
-    *sql += " " + std::string(ConditionOperator(c.op));
-    if (!ConditionTakesValue(c.op)) continue;
-    *sql += " ?";
+  return tether::AppendConditions(conditions, kSqlDialect, sql, [params](const Condition& c) {
     params->Add(c.column, c.value);
-  }
-  return joiner;
+    return params->values.size();
+  });
 }
 
 // `keys` compared with `bound` as a row value, written out as an OR chain:

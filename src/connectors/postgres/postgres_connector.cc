@@ -94,12 +94,13 @@ class PostgresConnector final : public Connector {
   Capabilities capabilities() const override {
     Capabilities c;
     c.transactions = true;
-    c.generated_keys = true;
     c.state_store = true;
     c.writable = !read_only_;
     c.checksums = true;
+    c.read_ahead = true;
     return c;
   }
+  const SqlDialect* sql_dialect() const override { return &kSqlDialect; }
 
   Status Ping() override {
     TETHER_RETURN_IF_ERROR(Ready());

@@ -8,10 +8,10 @@
 
 namespace tether::postgres {
 
-std::string QuoteIdent(std::string_view name) { return QuoteIdentifier(name, '"'); }
+std::string QuoteIdent(std::string_view name) { return kSqlDialect.Quote(name); }
 
 std::string QuoteList(const std::vector<std::string>& names) {
-  return QuoteIdentifiers(names, '"');
+  return QuoteIdentifiers(names, kSqlDialect.quote);
 }
 
 namespace {
@@ -245,28 +245,10 @@ std::string Aliases(std::string_view prefix, size_t n) {
 }
 
 const char* AppendConditions(const std::vector<Condition>& conditions, SqlText* out) {
-  const char* joiner = " WHERE ";
-  for (const Condition& c : conditions) {
-    out->sql += joiner;
-    joiner = " AND ";
-    const std::string column = QuoteIdent(c.column);
-    if (!ConditionTakesValue(c.op)) {
-      out->sql += column + " " + std::string(ConditionOperator(c.op));
-      continue;
-    }
-    // LIKE is defined on text only; other columns are compared by their text form.
-    if (c.op == Condition::Op::kLike) {
-      out->sql += column + "::text LIKE $" + std::to_string(out->params.size() + 1);
-      out->params.push_back(&c.value);
-      continue;
-    }
-    // The placeholder stays untyped, so PostgreSQL gives it the column's type and can use an
-    // index on the column.
-    out->sql += column + " " + std::string(ConditionOperator(c.op)) + " $" +
-                std::to_string(out->params.size() + 1);
+  return tether::AppendConditions(conditions, kSqlDialect, &out->sql, [out](const Condition& c) {
     out->params.push_back(&c.value);
-  }
-  return joiner;
+    return out->params.size();
+  });
 }
 
 const char* AppendKeyRange(const std::vector<std::string>& keys, const std::optional<Row>& after,

@@ -41,6 +41,9 @@ inline constexpr TypeOid kJsonbOid = 3802;
 // Longest identifier PostgreSQL keeps (NAMEDATALEN - 1 bytes); longer ones are cut silently.
 inline constexpr size_t kMaxIdentifierBytes = 63;
 
+// What Connector::sql_dialect() answers.
+inline constexpr SqlDialect kSqlDialect{'"', true, "::text"};
+
 // "name" with embedded quotes doubled: safe for any identifier (mixed case, spaces, `order`).
 std::string QuoteIdent(std::string_view name);
 // "a","b","c"

@@ -37,21 +37,36 @@ constexpr std::string_view kBatchSavepoint = "tether_batch";
 struct Options {
   std::string path;
   bool create = false;
+  bool create_given = false;  // the URL says create=...
   bool read_only = false;
   int busy_timeout_ms = 5000;
 };
 
-Result<Options> ParseUrl(const std::string& name, const std::string& url) {
-  const std::string where = "connection '" + name + "'";
+// A sqlite URL's parts: "sqlite:" or "sqlite://" in any letter case, the path, "?options".
+struct UrlParts {
+  size_t path_at = 0;
+  std::string_view path;
+  std::string_view query;  // after the '?'
+};
+
+std::optional<UrlParts> SplitUrl(std::string_view url) {
   std::string_view rest = url;
   if (!ConsumePrefixIgnoreCase(&rest, "sqlite://") && !ConsumePrefixIgnoreCase(&rest, "sqlite:")) {
-    return Status::Config(where + ": not a sqlite URL: " + url);
+    return std::nullopt;
   }
+  const size_t q = rest.find('?');
+  return UrlParts{url.size() - rest.size(), rest.substr(0, q),
+                  q == std::string_view::npos ? std::string_view() : rest.substr(q + 1)};
+}
+
+Result<Options> ParseUrl(const std::string& name, const std::string& url) {
+  const std::string where = "connection '" + name + "'";
+  const std::optional<UrlParts> parts = SplitUrl(url);
+  if (!parts) return Status::Config(where + ": not a sqlite URL: " + url);
   Options opt;
-  size_t q = rest.find('?');
-  opt.path = std::string(rest.substr(0, q));
+  opt.path = std::string(parts->path);
   if (opt.path.empty()) return Status::Config(where + ": sqlite URL has no database path");
-  std::string_view query = q == std::string_view::npos ? "" : rest.substr(q + 1);
+  std::string_view query = parts->query;
   const std::string in_url = " in the URL of " + opt.path;
 
   while (!query.empty()) {
@@ -67,6 +82,7 @@ Result<Options> ParseUrl(const std::string& name, const std::string& url) {
                             std::string(key) + "'" + in_url);
     };
     if (key == "create") {
+      opt.create_given = true;
       if (value == "1" || value == "true") {
         opt.create = true;
       } else if (value == "0" || value == "false") {
@@ -157,10 +173,14 @@ class SqliteConnector final : public Connector {
     Capabilities c;
     c.transactions = true;
     c.writable = sqlite3_db_readonly(db_.get(), "main") == 0;
-    c.generated_keys = true;
     c.state_store = true;
     c.checksums = true;
     return c;
+  }
+  const SqlDialect* sql_dialect() const override { return &kSqlDialect; }
+  Status PreferFastCommits() override {
+    return Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL",
+                "preferring fast commits");
   }
 
   Status Ping() override { return Run("PRAGMA schema_version"); }
@@ -569,17 +589,10 @@ Result<std::vector<Row>> SqliteConnector::Query(const std::string& sql, const Ro
 // whatever comes next (" WHERE " when there were no conditions, " AND " otherwise).
 const char* AppendConditions(const std::vector<Condition>& conditions, std::string* sql,
                              std::vector<const Value*>* params) {
-  const char* joiner = " WHERE ";
-  for (const Condition& c : conditions) {
-    *sql += joiner;
-    joiner = " AND ";
-    *sql += QuoteIdent(c.column);
-    *sql += " " + std::string(ConditionOperator(c.op));
-    if (!ConditionTakesValue(c.op)) continue;
-    *sql += " ?";
+  return tether::AppendConditions(conditions, kSqlDialect, sql, [params](const Condition& c) {
     params->push_back(&c.value);
-  }
-  return joiner;
+    return params->size();
+  });
 }
 
 // Appends the key range `after` < (keys) <= `upto` (an absent bound is open) as row-value
@@ -944,10 +957,27 @@ std::optional<std::string> FileOf(const Options& opt) {
 }  // namespace
 }  // namespace sqlite
 
-Result<std::optional<std::string>> SqliteDatabaseFile(const std::string& connection_name,
-                                                      const std::string& url) {
+Result<ConnectorUrl> DescribeSqliteUrl(const std::string& connection_name, const std::string& url) {
   TETHER_ASSIGN_OR_RETURN(sqlite::Options opt, sqlite::ParseUrl(connection_name, url));
-  return sqlite::FileOf(opt);
+  return ConnectorUrl{"sqlite", sqlite::FileOf(opt), opt.create};
+}
+
+Result<std::string> SqliteUrlCreating(const std::string& connection_name, const std::string& url) {
+  TETHER_ASSIGN_OR_RETURN(sqlite::Options opt, sqlite::ParseUrl(connection_name, url));
+  if (opt.create_given || opt.read_only) return url;
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + "create=1";
+}
+
+std::string SqliteUrlRelativeTo(const std::string& url, const std::string& base_dir) {
+  const std::optional<sqlite::UrlParts> parts = sqlite::SplitUrl(url);
+  if (!parts) return url;
+  const std::string_view path = parts->path;
+  if (path.empty() || path == ":memory:" || path.front() == '/' || path.starts_with("file:")) {
+    return url;
+  }
+  return url.substr(0, parts->path_at) +
+         (std::filesystem::path(base_dir) / path).lexically_normal().string() +
+         url.substr(parts->path_at + path.size());
 }
 
 Result<std::unique_ptr<Connector>> OpenSqliteConnector(const std::string& connection_name,

@@ -16,9 +16,16 @@ namespace tether {
 Result<std::unique_ptr<Connector>> OpenSqliteConnector(const std::string& connection_name,
                                                        const std::string& url);
 
-// The file OpenSqliteConnector opens for `url`: absolute (against the working directory) and
-// lexically normal, symbolic links left as they are; nullopt for ":memory:".
-Result<std::optional<std::string>> SqliteDatabaseFile(const std::string& connection_name,
-                                                      const std::string& url);
+// What OpenSqliteConnector makes of `url`: the file it opens — absolute (against the working
+// directory) and lexically normal, symbolic links left as they are; nullopt for ":memory:" —
+// and whether it creates it (create=1).
+Result<ConnectorUrl> DescribeSqliteUrl(const std::string& connection_name, const std::string& url);
+
+// `url` with create=1 added, unless it says create=... or mode=ro.
+Result<std::string> SqliteUrlCreating(const std::string& connection_name, const std::string& url);
+
+// `url` with a relative path made absolute against `base_dir` (options kept); unchanged when the
+// path is absolute, ":memory:" or a "file:" name, or when the URL is malformed.
+std::string SqliteUrlRelativeTo(const std::string& url, const std::string& base_dir);
 
 }  // namespace tether

@@ -14,6 +14,9 @@
 
 namespace tether::sqlite {
 
+// What Connector::sql_dialect() answers.
+inline constexpr SqlDialect kSqlDialect{'"', false, ""};
+
 // "name" with embedded quotes doubled: safe for any identifier (mixed case, spaces, `order`).
 std::string QuoteIdent(std::string_view name);
 // "a","b","c"

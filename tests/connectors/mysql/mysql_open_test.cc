@@ -101,7 +101,7 @@ TEST(MysqlOpenTest, OpensThroughTheRegistryWithBothSchemes) {
     ASSERT_OK((*c)->Ping());
     Capabilities caps = (*c)->capabilities();
     EXPECT_TRUE(caps.transactions);
-    EXPECT_TRUE(caps.generated_keys);
+    EXPECT_TRUE(caps.read_ahead);
     EXPECT_TRUE(caps.state_store);
     EXPECT_TRUE(caps.writable);
   }

@@ -51,7 +51,7 @@ TEST_F(PostgresOpenTest, OpensBothSchemesAndSetsTheSessionUp) {
   ASSERT_OK(pg_->Ping());
   Capabilities caps = pg_->capabilities();
   EXPECT_TRUE(caps.transactions);
-  EXPECT_TRUE(caps.generated_keys);
+  EXPECT_TRUE(caps.read_ahead);
   EXPECT_TRUE(caps.state_store);
   EXPECT_TRUE(caps.writable);
   auto rows = pg_->Query(

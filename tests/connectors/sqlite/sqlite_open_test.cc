@@ -36,7 +36,7 @@ TEST(SqliteOpenTest, CreateMakesTheFile) {
   ASSERT_OK((*c)->Ping());
   EXPECT_TRUE(std::filesystem::exists(path));
   EXPECT_TRUE((*c)->capabilities().transactions);
-  EXPECT_TRUE((*c)->capabilities().generated_keys);
+  EXPECT_FALSE((*c)->capabilities().read_ahead);
   EXPECT_TRUE((*c)->capabilities().state_store);
 }
 
