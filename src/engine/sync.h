@@ -73,10 +73,35 @@ class SyncObserver {
   virtual void OnNotice(const std::string& text) { (void)text; }
 };
 
+// What a run does with the selected entities. One file of src/engine/ each (sync_full.cc,
+// sync_changes.cc, sync_keys.cc, sync_compare.cc).
+enum class SyncMode {
+  // Every selected entity whole, in key order, resuming after an interrupted run's checkpoint.
+  kFull,
+  // Incremental: read the source's change log (tether track) after each entity's change
+  // checkpoint instead of whole tables, or rows past an entity's `cursor:` position; an entity
+  // that has not read changes yet is copied whole first.
+  kChanges,
+  // Selective sync: exactly SyncRequest::keys, each record brought in line with the source as a
+  // full run would — written, or deleted per the delete policy when the source no longer has
+  // it; parents are pulled first. Only entities named there run. No checkpoints: the selection
+  // is the whole run.
+  kKeys,
+  // tether diff / verify: a full pass that writes nothing (whatever dry_run says). Checkpoints
+  // are ignored, and every selected entity's target rows without a source record are reported
+  // as kDelete whatever its delete policy — with mapped keys also target rows that no link and
+  // no match key pairs with (their source_id is ""). An unchanged record is counted, not
+  // reported, as in any run.
+  kCompare,
+};
+// "full", "changes", "keys", "compare": as runs record it in their options.
+std::string_view SyncModeName(SyncMode mode);
+
 struct SyncRequest {
   std::string pipeline;
-  std::vector<std::string> entities;  // empty: all of the pipeline's
-  bool dry_run = false;
+  SyncMode mode = SyncMode::kFull;
+  std::vector<std::string> entities;        // empty: all of the pipeline's
+  bool dry_run = false;                     // plan only; kCompare always does
   std::optional<OnDuplicate> on_duplicate;  // overrides the pipeline's
   std::optional<OnInvalid> on_invalid;
   std::optional<std::string> from_date;  // YYYY-MM-DD[ HH:MM[:SS]]; inclusive
@@ -92,19 +117,8 @@ struct SyncRequest {
   std::chrono::milliseconds bulk_chunk_time{1000};
   bool count_rows = false;     // count each entity's source rows first, for progress estimates
   bool create_tables = false;  // create missing target tables first (engine/target_tables.h)
-  // Incremental: read the source's change log (tether track) after each entity's change
-  // checkpoint instead of whole tables; an entity that has not read changes yet is copied whole
-  // first.
-  bool changes = false;
-  // Compare (tether diff / verify; needs dry_run): checkpoints are ignored, and every selected
-  // entity's target rows without a source record are reported as kDelete whatever its delete
-  // policy — with mapped keys also target rows that no link and no match key pairs with (their
-  // source_id is ""). An unchanged record is counted, not reported, as in any run.
-  bool compare = false;
-  // Selective sync: exactly these records of these entities (source ids in EncodeKey form: 42,
-  // SKU-1, [5,"SKU-1"]), each brought in line with the source as a full run would — written,
-  // or deleted per the delete policy when the source no longer has it; parents are pulled
-  // first. Only entities named here run. No checkpoints: the selection is the whole run.
+  // kKeys: the records of each entity to bring in line (source ids in EncodeKey form: 42,
+  // SKU-1, [5,"SKU-1"]); at least one. Other modes do not read it.
   std::map<std::string, std::vector<std::string>> keys;
   // Compare key ranges by checksums computed inside both databases first and read only the
   // ranges that differ (engine/checksum_ranges.h), for entities that allow it; a full sync
@@ -123,6 +137,9 @@ struct SyncRequest {
   // False: a run that changed nothing and failed nothing leaves no tether_runs row (the idle
   // passes of `sync --watch`).
   bool record_idle = true;
+
+  // Whether the run writes nothing.
+  bool plans_only() const { return dry_run || mode == SyncMode::kCompare; }
 };
 
 struct EntityReport {
