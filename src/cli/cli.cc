@@ -32,6 +32,9 @@
 namespace tether::cli {
 namespace {
 
+// `sync --retries`: how often a run that loses a connection part way connects again by itself.
+constexpr int kDefaultRetries = 3;
+
 struct RunFlags {
   std::string pipeline;
   std::vector<std::string> entities;
@@ -53,7 +56,8 @@ struct RunFlags {
   bool no_checksums = false;
   std::string keys_file;
   std::vector<std::string> key_values;
-  std::string wait;  // --wait DURATION: for a pipeline another run holds
+  std::string wait;               // --wait DURATION: for a pipeline another run holds
+  int retries = kDefaultRetries;  // --retries N: SyncRequest::retries
 };
 
 template <typename E>
@@ -468,6 +472,7 @@ int RunCommand(const Globals& g, RunFlags f, bool plan) {
     return kExitUsage;
   }
   if (f.batch_size > 0) req.batch_size = f.batch_size;
+  req.retries = f.retries;
   if (!f.wait.empty()) {
     std::optional<int64_t> wait_ms = ParseDurationMs(f.wait);
     if (!wait_ms) {
@@ -871,6 +876,11 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f, bool plan) {
     cmd->add_option("--wait", f->wait,
                     "When another run holds the pipeline, wait up to DURATION for it (default: "
                     "fail at once, exit 4)");
+    cmd->add_option("--retries", f->retries,
+                    "After a lost connection, a deadlock or a lock timeout, connect again and go "
+                    "on from the last checkpoint up to N times, waiting 1s, 2s, 4s ... (default "
+                    "3; 0: fail at once, exit 4)")
+        ->check(CLI::Range(0, 100));
   }
   cmd->add_flag("--changes", f->changes,
                 "Incremental: only records the source's change log (tether track) lists");

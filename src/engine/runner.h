@@ -76,7 +76,18 @@ class Runner {
   Status CheckMatchIndexes(SyncObserver* observer);
 
  private:
-  Status RunEntities(bool dry_run, SyncObserver* obs);
+  // Runs the request's mode. `again`: a retry of the run (RunWithRetries) — the counts of what
+  // earlier attempts committed are kept, and entities they completed are not run again.
+  Status RunEntities(bool dry_run, SyncObserver* obs, bool again = false);
+  // The writing run, and each retry SyncRequest::retries allows after a retryable failure:
+  // waits (the env's clock), opens the connections again (Reconnect) and runs again from the
+  // checkpoints. Returns the last attempt's status.
+  Status RunWithRetries();
+  // Opens both sides again through the env's factory, with a new state store, and takes the
+  // pipeline's lock again: what a new run would do, for the same run.
+  Status Reconnect();
+  // Opens source_ and target_ through the env's factory.
+  Status OpenSides();
   // SyncMode::kFull and kCompare: every selected entity, then the delete sweeps.
   Status RunFull(bool dry_run);
   // SyncRequest::keys in kKeys mode, else none.
@@ -196,9 +207,11 @@ class Runner {
   // Who hears of entities and progress: the caller's observer, but not during the pre-flight of
   // an error policy (the run it plans is reported by the run that follows).
   SyncObserver* watcher_ = nullptr;
-  bool locked_ = false;         // this run holds the pipeline's lock (AcquireLock)
-  bool run_recorded_ = false;   // the run row exists
-  int64_t state_changes_ = -1;  // changes counted when run state was last written
+  bool locked_ = false;              // this run holds the pipeline's lock (AcquireLock)
+  int retries_ = 0;                  // SyncRequest::retries used
+  std::set<std::string> completed_;  // entities whose full pass this run has committed
+  bool run_recorded_ = false;        // the run row exists
+  int64_t state_changes_ = -1;       // changes counted when run state was last written
   std::chrono::steady_clock::time_point state_written_{};
   std::chrono::steady_clock::time_point run_written_{};  // the run row's counts, last written
 };

@@ -12,7 +12,6 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
 
 #include "connectors/sql_text.h"
 #include "core/regex.h"
@@ -200,8 +199,7 @@ Status Runner::Prepare(bool lock) {
   }
   const ConnectionConfig* sc = config_.FindConnection(pipeline_->source);
   const ConnectionConfig* tc = config_.FindConnection(pipeline_->target);
-  TETHER_ASSIGN_OR_RETURN(source_, OpenConnector(sc->name, sc->url));
-  TETHER_ASSIGN_OR_RETURN(target_, OpenConnector(tc->name, tc->url));
+  TETHER_RETURN_IF_ERROR(OpenSides());
   // A table synced into itself reads its own new rows: every run would double it.
   TETHER_ASSIGN_OR_RETURN(std::string source_mark, source_->DatabaseMark());
   TETHER_ASSIGN_OR_RETURN(bool same, target_->SameDatabase(source_mark));
@@ -378,9 +376,56 @@ Result<Connector*> Runner::ReadAheadSource() {
   if (source_->engine() == "sqlite") return nullptr;
   if (!ahead_) {
     const ConnectionConfig* sc = config_.FindConnection(pipeline_->source);
-    TETHER_ASSIGN_OR_RETURN(ahead_, OpenConnector(sc->name, sc->url));
+    TETHER_ASSIGN_OR_RETURN(ahead_, req_.env.open_connector(sc->name, sc->url));
   }
   return ahead_.get();
+}
+
+Status Runner::OpenSides() {
+  const ConnectionConfig* sc = config_.FindConnection(pipeline_->source);
+  const ConnectionConfig* tc = config_.FindConnection(pipeline_->target);
+  TETHER_ASSIGN_OR_RETURN(source_, req_.env.open_connector(sc->name, sc->url));
+  TETHER_ASSIGN_OR_RETURN(target_, req_.env.open_connector(tc->name, tc->url));
+  return Status::OK();
+}
+
+Status Runner::Reconnect() {
+  // The old sessions go first: the lock, and whatever the server still holds of them.
+  if (locked_) (void)target_->ReleaseLock(LockName());
+  locked_ = false;
+  ahead_.reset();
+  state_.reset();
+  source_.reset();
+  target_.reset();
+  ctx_.source = ctx_.target = nullptr;
+  ctx_.state = nullptr;
+  TETHER_RETURN_IF_ERROR(OpenSides());
+  state_ = std::make_unique<StateStore>(target_.get());
+  ctx_.source = source_.get();
+  ctx_.target = target_.get();
+  ctx_.state = state_.get();
+  return AcquireLock();
+}
+
+Status Runner::RunWithRetries() {
+  Status st = RunEntities(false, obs_);
+  std::chrono::milliseconds delay = req_.retry_delay;
+  while (!st.ok() && st.IsRetryable() && retries_ < req_.retries &&
+         !(req_.cancel && req_.cancel->load())) {
+    ++retries_;
+    if (obs_) {
+      obs_->OnNotice(fmt::format(
+          "{}; retry {} of {} in {} ms: connecting again, then going on from the last checkpoint",
+          st.ToString(), retries_, req_.retries, delay.count()));
+    }
+    if (!req_.env.clock->SleepFor(delay, req_.cancel)) {
+      return Status::Cancelled("stopped on request");
+    }
+    delay *= 2;
+    st = Reconnect();
+    if (st.ok()) st = RunEntities(false, obs_, /*again=*/true);
+  }
+  return st;
 }
 
 Status Runner::AcquireLock() {
@@ -406,9 +451,9 @@ Status Runner::AcquireLock() {
       obs_->OnNotice(fmt::format("pipeline '{}' is being run by {}: waiting for it",
                                  pipeline_->name, Holder()));
     }
-    std::this_thread::sleep_for(
+    (void)req_.env.clock->SleepFor(std::chrono::duration_cast<std::chrono::milliseconds>(
         std::clamp<Clock::duration>(std::max(deadline, grace) - Clock::now(),
-                                    Clock::duration::zero(), std::chrono::milliseconds(200)));
+                                    Clock::duration::zero(), std::chrono::milliseconds(200))));
   }
 }
 
@@ -517,16 +562,21 @@ Status Runner::Transaction(bool dry_run, const std::string& what,
     ctx_.counts = std::move(saved_counts);
     ctx_.ForgetAttempt();
     if (!st.IsRetryable() || attempt == kMaxAttempts) return st;
+    // A lost connection does not come back by trying it again: with SyncRequest::retries the
+    // run opens new ones (RunWithRetries).
+    if (st.code() == StatusCode::kConnection && req_.retries > 0) return st;
     if (real) real->OnNotice(fmt::format("{}: {} — retrying", what, st.ToString()));
-    std::this_thread::sleep_for(std::chrono::milliseconds(100 << (2 * attempt)));
+    (void)req_.env.clock->SleepFor(std::chrono::milliseconds(100 << (2 * attempt)));
   }
 }
 
-Status Runner::RunEntities(bool dry_run, SyncObserver* obs) {
+Status Runner::RunEntities(bool dry_run, SyncObserver* obs, bool again) {
   ctx_.dry_run = dry_run;
   ctx_.observer = obs;
   watcher_ = obs;
-  ctx_.counts.clear();
+  // What earlier attempts committed stays counted (what they rolled back was taken out again).
+  if (!again) ctx_.counts.clear();
+  if (!again) completed_.clear();
   ctx_.pulled.clear();
   ctx_.rejected.clear();
   ctx_.paired.clear();  // a pre-flight plan's pairings are not links of the real run
@@ -568,6 +618,14 @@ Status Runner::FinishRun(const Status& outcome) {
   } else {
     run_.status = run_.counts.failed > 0 ? "partial" : "succeeded";
   }
+  if (retries_ > 0) {
+    // How many retries the run used: in its options, beside how many it was allowed.
+    nlohmann::json opts = nlohmann::json::parse(run_.options, nullptr, false);
+    if (!opts.is_discarded()) {
+      opts["retried"] = retries_;
+      run_.options = opts.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+  }
   if (run_.dry_run) return Status::OK();
   return RecordRun();
 }
@@ -593,6 +651,7 @@ Result<SyncReport> Runner::Run() {
   if (req_.to_date) opts["to_date"] = *req_.to_date;
   if (req_.restart) opts["restart"] = true;
   if (!req_.checksums) opts["checksums"] = false;
+  if (req_.retries > 0 && !run_.dry_run) opts["retries"] = req_.retries;
   // --where may hold any bytes: JSON text cannot, so those are replaced.
   run_.options = opts.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   ctx_.run_id = run_.run_id;
@@ -610,7 +669,7 @@ Result<SyncReport> Runner::Run() {
     TETHER_RETURN_IF_ERROR(MarkInterrupted());
     TETHER_RETURN_IF_ERROR(RecordRun());
     if (obs_) obs_->OnRunStart(run_);
-    Status st = RunEntities(false, obs_);
+    Status st = RunWithRetries();
     Status fin = FinishRun(st);
     TETHER_RETURN_IF_ERROR(st);
     TETHER_RETURN_IF_ERROR(fin);
@@ -619,6 +678,7 @@ Result<SyncReport> Runner::Run() {
   SyncReport report;
   report.run = run_;
   report.resumed = resumed_;
+  report.retries = retries_;
   // Selected entities, and any other whose records were pulled in as parents.
   for (const std::string& name : all_) {
     bool selected = std::find(order_.begin(), order_.end(), name) != order_.end();

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "config/config.h"
+#include "connectors/connector.h"
+#include "core/clock.h"
 #include "core/status.h"
 #include "core/value.h"
 #include "engine/checksum_ranges.h"
@@ -97,6 +99,14 @@ enum class SyncMode {
 // "full", "changes", "keys", "compare": as runs record it in their options.
 std::string_view SyncModeName(SyncMode mode);
 
+// What a run opens its connections and reads time through (LevelDB's Env): the defaults are
+// the real ones; a test passes a factory that wraps each connector in faults
+// (tests/util/fault_connector.h) and a clock it advances instead of sleeping.
+struct RunEnv {
+  ConnectorFactory open_connector = OpenConnector;
+  RunClock* clock = RealClock();
+};
+
 struct SyncRequest {
   std::string pipeline;
   SyncMode mode = SyncMode::kFull;
@@ -137,6 +147,15 @@ struct SyncRequest {
   // False: a run that changed nothing and failed nothing leaves no tether_runs row (the idle
   // passes of `sync --watch`).
   bool record_idle = true;
+  RunEnv env;
+  // A run that writes and fails with a retryable status (Status::IsRetryable: a lost connection,
+  // a server shutting down, a deadlock, a lock wait timeout) after it has started opens both
+  // connections again and goes on from its last committed checkpoints, up to this many times,
+  // waiting retry_delay, then twice as long each time. What the failed attempt had not committed
+  // was rolled back with it and is done again; nothing committed is written twice. Zero: the
+  // run fails at once, as a rerun would then go on.
+  int retries = 0;
+  std::chrono::milliseconds retry_delay{1000};
 
   // Whether the run writes nothing.
   bool plans_only() const { return dry_run || mode == SyncMode::kCompare; }
@@ -154,6 +173,7 @@ struct SyncReport {
   RunInfo run;
   std::vector<EntityReport> entities;  // in run order
   bool resumed = false;
+  int retries = 0;  // how many of SyncRequest::retries the run used
 };
 
 // Runs (or with dry_run, plans) a pipeline. A kPolicy status means an error policy stopped the

@@ -242,6 +242,7 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
     cp.options_hash = plan.options_hash;
     TETHER_RETURN_IF_ERROR(Transaction(
         dry_run, name, [&] { return state_->PutCheckpoint(pipeline_->name, name, cp); }));
+    completed_.insert(name);
   }
   if (watcher_) watcher_->OnEntityEnd(name, ctx_.counts[name]);
   return Status::OK();
@@ -250,6 +251,10 @@ Status Runner::RunEntity(const EntityPlan& plan, bool dry_run) {
 Status Runner::RunFull(bool dry_run) {
   ExpectPasses(order_);
   for (const std::string& name : order_) {
+    if (completed_.count(name)) {  // by an earlier attempt of this run (RunWithRetries)
+      ctx_.passes_ahead.erase(name);
+      continue;
+    }
     TETHER_RETURN_IF_ERROR(RunEntity(plans_.at(name), dry_run));
   }
   return RunDeletes(dry_run, order_);

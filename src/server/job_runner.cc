@@ -569,6 +569,10 @@ void JobRunner::Execute(const std::shared_ptr<Active>& a) {
     return;
   }
   req->cancel = &a->cancel;
+  req->env = options_.env;
+  // A job's attempts are its retries (retry_attempts, retry_delay: each a new attempt from the
+  // checkpoints, shown in the job), so the engine does not retry inside an attempt as well.
+  req->retries = 0;
   // A pipeline another process is running (a cron `tether sync`) is waited for rather than
   // retried: the job then runs as soon as it is free. Stop and job_timeout end the wait too.
   req->lock_wait =
