@@ -496,6 +496,9 @@ Status Runner::MarkInterrupted() {
 }
 
 Status Runner::RecordRun() {
+  // Connecting again failed (Reconnect): there is no session to write in; the next run marks
+  // the row interrupted.
+  if (!state_) return Status::OK();
   const RunCounts& c = run_.counts;
   const bool idle = c.inserted + c.updated + c.linked + c.deleted + c.skipped + c.failed == 0 &&
                     (run_.status == "running" || run_.status == "succeeded");

@@ -197,6 +197,25 @@ TEST_P(RetryTest, WhenRetriesRunOutTheRunFailsWithTheLastErrorAndARerunFinishes)
   ExpectTargetEqualsSource();
 }
 
+TEST_P(RetryTest, ATargetThatCannotBeReachedAgainEndsTheRunWithThatError) {
+  FaultPlan plan;
+  plan.Add({.connection = "dst", .call = Call::kInsert, .nth = 2, .drop = true});
+  SyncRequest req;
+  req.retries = 3;
+  req.env.clock = &clock_;
+  int opens = 0;
+  req.env.open_connector = [&, faulty = plan.Factory()](const std::string& name,
+                                                        const std::string& url) {
+    if (name == "dst" && ++opens > 1) {
+      return Result<std::unique_ptr<Connector>>(Status::PermissionDenied("dst refused (injected)"));
+    }
+    return faulty(name, url);
+  };
+  ASSERT_CODE(Sync(req), StatusCode::kPermissionDenied);
+  EXPECT_EQ(clock_.waits().size(), 1u);
+  EXPECT_EQ(Dst("SELECT email FROM customer ORDER BY id").size(), 3u);  // the first batch
+}
+
 TETHER_ALL_PAIRS(RetryTest);
 
 }  // namespace
