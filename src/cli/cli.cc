@@ -53,6 +53,11 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f, bool plan) {
     cmd->add_option("--wait", f->wait,
                     "When another run holds the pipeline, wait up to DURATION for it (default: "
                     "fail at once, exit 4)");
+    cmd->add_option("--retries", f->retries,
+                    "After a lost connection, a deadlock or a lock timeout, connect again and go "
+                    "on from the last checkpoint up to N times, waiting 1s, 2s, 4s ... (default "
+                    "3; 0: fail at once, exit 4)")
+        ->check(CLI::Range(0, 100));
   }
   cmd->add_flag("--changes", f->changes,
                 "Incremental: only records the source's change log (tether track) lists");

@@ -434,12 +434,14 @@ int SyncCommand(const Globals& g, RunFlags f, bool plan) {
   req.restart = f.restart;
   req.checksums = !f.no_checksums;
   req.create_tables = f.create_tables;
-  req.changes = f.changes || f.watch;
-  if (f.mark_synced && !req.changes) {
+  const bool changes = f.changes || f.watch;
+  if (changes) req.mode = SyncMode::kChanges;
+  if (f.mark_synced && !changes) {
     Error(Status::InvalidArgument("--mark-synced needs --changes (or --watch)"));
     return kExitUsage;
   }
   if (f.batch_size > 0) req.batch_size = f.batch_size;
+  req.retries = f.retries;
   if (!f.wait.empty()) {
     std::optional<int64_t> wait_ms = ParseDurationMs(f.wait);
     if (!wait_ms) {
@@ -450,6 +452,11 @@ int SyncCommand(const Globals& g, RunFlags f, bool plan) {
     req.lock_wait = std::chrono::milliseconds(*wait_ms);
   }
   Status selected = SelectKeys(config, pipeline, f, &req);
+  if (selected.ok() && !req.keys.empty()) {
+    selected =
+        changes ? Status::InvalidArgument("--keys and --changes cannot be combined") : Status::OK();
+    req.mode = SyncMode::kKeys;
+  }
   if (!selected.ok()) {
     Error(selected);
     return kExitUsage;
@@ -462,7 +469,7 @@ int SyncCommand(const Globals& g, RunFlags f, bool plan) {
     return kExitUsage;
   }
   req.cancel = StopOnSignals();
-  req.count_rows = isatty(2) && !g.quiet && !req.changes;
+  req.count_rows = isatty(2) && !g.quiet && req.mode != SyncMode::kChanges;
   if (f.watch) return Watch(g, f, config, req);
 
   ProgressLine progress(!g.quiet);
@@ -478,7 +485,7 @@ int SyncCommand(const Globals& g, RunFlags f, bool plan) {
     return ExitCodeFor(report.status());
   }
   obs.Finish(*report);
-  if (f.mark_synced && req.changes && !req.dry_run) {
+  if (f.mark_synced && req.mode == SyncMode::kChanges && !req.dry_run) {
     Status marked = MarkSynced(g, config, req);
     if (!marked.ok()) {
       Error(marked);

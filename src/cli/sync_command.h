@@ -11,6 +11,9 @@
 
 namespace tether::cli {
 
+// `sync --retries`: how often a run that loses a connection part way connects again by itself.
+constexpr int kDefaultRetries = 3;
+
 struct RunFlags {
   std::string pipeline;
   std::vector<std::string> entities;
@@ -32,7 +35,8 @@ struct RunFlags {
   bool no_checksums = false;
   std::string keys_file;
   std::vector<std::string> key_values;
-  std::string wait;  // --wait DURATION: for a pipeline another run holds
+  std::string wait;               // --wait DURATION: for a pipeline another run holds
+  int retries = kDefaultRetries;  // --retries N: SyncRequest::retries
 };
 
 // Runs `sync` (plan = false) or `plan` as the flags ask; returns the exit code.

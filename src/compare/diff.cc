@@ -111,8 +111,7 @@ Result<DiffReport> RunDiff(const Config& config, const DiffRequest& request,
   SyncRequest req;
   req.pipeline = request.pipeline;
   req.entities = request.entities;
-  req.dry_run = true;
-  req.compare = true;
+  req.mode = SyncMode::kCompare;
   req.batch_size = request.batch_size;
   req.cancel = request.cancel;
   req.checksums = request.checksums;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -309,6 +310,10 @@ class Connector {
 // `connection_name` is used in every error message; the URL's password never is.
 Result<std::unique_ptr<Connector>> OpenConnector(const std::string& connection_name,
                                                  const std::string& url);
+// How a run opens its connectors: OpenConnector, or a test's wrapper around it (a connector that
+// injects faults, tests/util/fault_connector.h).
+using ConnectorFactory = std::function<Result<std::unique_ptr<Connector>>(
+    const std::string& connection_name, const std::string& url)>;
 // What OpenConnector says of the URL's scheme and user information, without opening anything.
 Status CheckConnectorUrl(const std::string& connection_name, const std::string& url);
 

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "config/config.h"
+#include "connectors/connector.h"
+#include "core/clock.h"
 #include "core/status.h"
 #include "core/value.h"
 #include "engine/checksum_ranges.h"
@@ -73,10 +75,43 @@ class SyncObserver {
   virtual void OnNotice(const std::string& text) { (void)text; }
 };
 
+// What a run does with the selected entities. One file of src/engine/ each (sync_full.cc,
+// sync_changes.cc, sync_keys.cc, sync_compare.cc).
+enum class SyncMode {
+  // Every selected entity whole, in key order, resuming after an interrupted run's checkpoint.
+  kFull,
+  // Incremental: read the source's change log (tether track) after each entity's change
+  // checkpoint instead of whole tables, or rows past an entity's `cursor:` position; an entity
+  // that has not read changes yet is copied whole first.
+  kChanges,
+  // Selective sync: exactly SyncRequest::keys, each record brought in line with the source as a
+  // full run would — written, or deleted per the delete policy when the source no longer has
+  // it; parents are pulled first. Only entities named there run. No checkpoints: the selection
+  // is the whole run.
+  kKeys,
+  // tether diff / verify: a full pass that writes nothing (whatever dry_run says). Checkpoints
+  // are ignored, and every selected entity's target rows without a source record are reported
+  // as kDelete whatever its delete policy — with mapped keys also target rows that no link and
+  // no match key pairs with (their source_id is ""). An unchanged record is counted, not
+  // reported, as in any run.
+  kCompare,
+};
+// "full", "changes", "keys", "compare": as runs record it in their options.
+std::string_view SyncModeName(SyncMode mode);
+
+// What a run opens its connections and reads time through (LevelDB's Env): the defaults are
+// the real ones; a test passes a factory that wraps each connector in faults
+// (tests/util/fault_connector.h) and a clock it advances instead of sleeping.
+struct RunEnv {
+  ConnectorFactory open_connector = OpenConnector;
+  RunClock* clock = RealClock();
+};
+
 struct SyncRequest {
   std::string pipeline;
-  std::vector<std::string> entities;  // empty: all of the pipeline's
-  bool dry_run = false;
+  SyncMode mode = SyncMode::kFull;
+  std::vector<std::string> entities;        // empty: all of the pipeline's
+  bool dry_run = false;                     // plan only; kCompare always does
   std::optional<OnDuplicate> on_duplicate;  // overrides the pipeline's
   std::optional<OnInvalid> on_invalid;
   std::optional<std::string> from_date;  // YYYY-MM-DD[ HH:MM[:SS]]; inclusive
@@ -92,19 +127,8 @@ struct SyncRequest {
   std::chrono::milliseconds bulk_chunk_time{1000};
   bool count_rows = false;     // count each entity's source rows first, for progress estimates
   bool create_tables = false;  // create missing target tables first (engine/target_tables.h)
-  // Incremental: read the source's change log (tether track) after each entity's change
-  // checkpoint instead of whole tables; an entity that has not read changes yet is copied whole
-  // first.
-  bool changes = false;
-  // Compare (tether diff / verify; needs dry_run): checkpoints are ignored, and every selected
-  // entity's target rows without a source record are reported as kDelete whatever its delete
-  // policy — with mapped keys also target rows that no link and no match key pairs with (their
-  // source_id is ""). An unchanged record is counted, not reported, as in any run.
-  bool compare = false;
-  // Selective sync: exactly these records of these entities (source ids in EncodeKey form: 42,
-  // SKU-1, [5,"SKU-1"]), each brought in line with the source as a full run would — written,
-  // or deleted per the delete policy when the source no longer has it; parents are pulled
-  // first. Only entities named here run. No checkpoints: the selection is the whole run.
+  // kKeys: the records of each entity to bring in line (source ids in EncodeKey form: 42,
+  // SKU-1, [5,"SKU-1"]); at least one. Other modes do not read it.
   std::map<std::string, std::vector<std::string>> keys;
   // Compare key ranges by checksums computed inside both databases first and read only the
   // ranges that differ (engine/checksum_ranges.h), for entities that allow it; a full sync
@@ -123,6 +147,18 @@ struct SyncRequest {
   // False: a run that changed nothing and failed nothing leaves no tether_runs row (the idle
   // passes of `sync --watch`).
   bool record_idle = true;
+  RunEnv env;
+  // A run that writes and fails with a retryable status (Status::IsRetryable: a lost connection,
+  // a server shutting down, a deadlock, a lock wait timeout) after it has started opens both
+  // connections again and goes on from its last committed checkpoints, up to this many times,
+  // waiting retry_delay, then twice as long each time. What the failed attempt had not committed
+  // was rolled back with it and is done again; nothing committed is written twice. Zero: the
+  // run fails at once, as a rerun would then go on.
+  int retries = 0;
+  std::chrono::milliseconds retry_delay{1000};
+
+  // Whether the run writes nothing.
+  bool plans_only() const { return dry_run || mode == SyncMode::kCompare; }
 };
 
 struct EntityReport {
@@ -137,6 +173,7 @@ struct SyncReport {
   RunInfo run;
   std::vector<EntityReport> entities;  // in run order
   bool resumed = false;
+  int retries = 0;  // how many of SyncRequest::retries the run used
 };
 
 // Runs (or with dry_run, plans) a pipeline. A kPolicy status means an error policy stopped the

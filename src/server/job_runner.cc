@@ -65,18 +65,18 @@ Result<SyncRequest> SyncRequestFor(const Config& config, const std::string& pipe
     }
   }
   if (kind == "diff") {
-    req.dry_run = true;
-    req.compare = true;
+    req.mode = SyncMode::kCompare;
     req.checksums = body.value("checksums", true);
     return req;
   }
   req.dry_run = body.value("dry_run", false);
-  req.changes = body.value("mode", std::string("full")) == "incremental";
+  const bool incremental = body.value("mode", std::string("full")) == "incremental";
+  if (incremental) req.mode = SyncMode::kChanges;
   req.restart = body.value("restart", false);
   req.create_tables = body.value("create_tables", false);
   if (body.contains("where")) req.where = body["where"].get<std::vector<std::string>>();
   if (body.contains("keys")) {
-    if (req.changes) {
+    if (incremental) {
       return Status::InvalidArgument(
           "field 'keys': selected records are synced as they are now; not with mode incremental");
     }
@@ -90,8 +90,9 @@ Result<SyncRequest> SyncRequestFor(const Config& config, const std::string& pipe
       }
     }
     if (req.keys.empty()) return Status::InvalidArgument("field 'keys': no record selected");
+    req.mode = SyncMode::kKeys;
   }
-  req.count_rows = !req.changes && req.keys.empty();
+  req.count_rows = req.mode == SyncMode::kFull;
   return req;
 }
 
@@ -102,7 +103,7 @@ Status CheckWhere(const Config& config, const SyncRequest& request) {
   // The entities the run reads, as the engine selects them.
   std::vector<std::string> selected;
   for (const std::string& e : p->entities) {
-    const bool asked = !request.keys.empty()
+    const bool asked = request.mode == SyncMode::kKeys
                            ? request.keys.count(e) > 0
                            : request.entities.empty() ||
                                  std::find(request.entities.begin(), request.entities.end(), e) !=
@@ -562,13 +563,17 @@ void JobRunner::Execute(const std::shared_ptr<Active>& a) {
     return;
   }
   req->cancel = &a->cancel;
+  req->env = options_.env;
+  // A job's attempts are its retries (retry_attempts, retry_delay: each a new attempt from the
+  // checkpoints, shown in the job), so the engine does not retry inside an attempt as well.
+  req->retries = 0;
   // A pipeline another process is running (a cron `tether sync`) is waited for rather than
   // retried: the job then runs as soon as it is free. Stop and job_timeout end the wait too.
   req->lock_wait =
       options_.job_timeout.count() > 0
           ? options_.job_timeout
           : std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::hours(24));
-  const bool plan = req->dry_run;
+  const bool plan = req->plans_only();
   {
     std::lock_guard<std::mutex> lk(mu_);
     a->plan = plan;

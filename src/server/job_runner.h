@@ -34,6 +34,8 @@ struct RunnerOptions {
   std::chrono::milliseconds job_timeout{3600000};  // zero: none
   std::chrono::milliseconds cleanup_age{30LL * 24 * 3600 * 1000};
   size_t max_records_per_job = 100000;  // plan lines and results kept per run; the rest counted
+  // How runs open connections and read time (tests wrap connectors in faults).
+  RunEnv env;
 };
 
 // The configuration a pipeline runs with now (a pipeline's definition may change between runs).

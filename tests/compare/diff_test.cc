@@ -335,6 +335,7 @@ TEST_P(DiffTest, SelectiveSyncTouchesOnlyTheChosenRecords) {
       " references: { customer_id: customer } }\n" +
       Pipeline("customer, orders"));
   SyncRequest req;
+  req.mode = SyncMode::kKeys;
   req.keys["orders"] = {"11", "12", "14"};  // changed; new with a new parent; gone
   auto report = Sync(req);
   ASSERT_OK(report);
@@ -354,9 +355,11 @@ TEST_P(DiffTest, SelectiveSyncRefusesAKeyItsEntityCannotHave) {
   Configure("entities:\n  item: { table: item, keys: identity }\n" + Pipeline("item"));
   const std::string before = TargetSnapshot();
   SyncRequest req;
+  req.mode = SyncMode::kKeys;
   req.keys["item"] = {"1", "abc"};
   ASSERT_CODE(Sync(req), StatusCode::kInvalidArgument);
   SyncRequest other;
+  other.mode = SyncMode::kKeys;
   other.keys["nope"] = {"1"};
   ASSERT_CODE(Sync(other), StatusCode::kInvalidArgument);
   EXPECT_TRUE(TargetSnapshot() == before);

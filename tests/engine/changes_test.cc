@@ -54,7 +54,7 @@ class ChangesTest : public EngineTest {
 
   Result<SyncReport> SyncChanges(std::vector<std::string> entities = {}) {
     SyncRequest req;
-    req.changes = true;
+    req.mode = SyncMode::kChanges;
     req.entities = std::move(entities);
     return Sync(req);
   }
@@ -150,7 +150,7 @@ entities:
     ASSERT_OK(log.Install({{"event", "event", {"id"}}}));
   }
   SyncRequest req;
-  req.changes = true;
+  req.mode = SyncMode::kChanges;
   req.from_date = "2025-01-01";
   req.to_date = "2025-01-31";
   auto first = Sync(req);

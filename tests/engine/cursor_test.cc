@@ -29,7 +29,7 @@ class CursorTest : public EngineTest {
   }
   Result<SyncReport> SyncChanges() {
     SyncRequest req;
-    req.changes = true;
+    req.mode = SyncMode::kChanges;
     return Sync(req);
   }
   static constexpr char kRows[] = "SELECT id, name, rev, updated_at FROM product ORDER BY id";

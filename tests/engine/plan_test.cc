@@ -129,6 +129,7 @@ TEST_P(PlanTest, ChildrenFollowAParentWrittenAnew) {
   Target("DELETE FROM customer WHERE email = 'a@x'; DELETE FROM category WHERE slug = 'top'");
 
   SyncRequest by_key;
+  by_key.mode = SyncMode::kKeys;
   by_key.keys["customer"] = {"1"};
   by_key.keys["category"] = {"1"};
   auto keys = PlanThenSync(by_key);
@@ -170,7 +171,7 @@ TEST_P(PlanTest, ChildrenFollowAParentWrittenAnew) {
     ASSERT_OK(log.Install({{"customer", "customer", {"id"}}, {"order", "sales_order", {"id"}}}));
   }
   SyncRequest changes;
-  changes.changes = true;
+  changes.mode = SyncMode::kChanges;
   changes.entities = {"customer", "order"};
   ASSERT_OK(Sync(changes));  // the first incremental run copies whole
   Target("DELETE FROM customer WHERE email = 'b@x'");
@@ -199,6 +200,7 @@ TEST_P(PlanTest, AChildThatCannotMapStopsTheRunOnlyWhenItMustFollow) {
 
   Target("DELETE FROM customer WHERE email = 'a@x'");
   SyncRequest by_key;
+  by_key.mode = SyncMode::kKeys;
   by_key.keys["customer"] = {"1"};
   auto stopped = Sync(by_key);
   ASSERT_FALSE(stopped.ok());

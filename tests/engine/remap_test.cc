@@ -260,6 +260,7 @@ TEST_P(RemapTest, JoinTableKeyedByMappedReferencesDeletesOnlyWhatTheSourceDelete
   // By key: source key [2,2] is target row (1,1); target row (2,2) is another record.
   Source("DELETE FROM product_category WHERE product_id = 2 AND category_id = 2");
   SyncRequest by_key;
+  by_key.mode = SyncMode::kKeys;
   by_key.keys["product_category"] = {"[2,2]"};
   auto selective = Sync(by_key);
   ASSERT_OK(selective);
@@ -278,7 +279,7 @@ TEST_P(RemapTest, JoinTableKeyedByMappedReferencesDeletesOnlyWhatTheSourceDelete
                      {"product_category", "product_category", {"product_id", "category_id"}}}));
   }
   SyncRequest changes;
-  changes.changes = true;
+  changes.mode = SyncMode::kChanges;
   ASSERT_OK(Sync(changes));  // the first incremental run copies whole
   Source("DELETE FROM product_category WHERE product_id = 3 AND category_id = 1");
   auto incremental = Sync(changes);

@@ -73,7 +73,7 @@ entities:
   // The UTC times a timestamptz became hash as the source's instants: range checksums agree.
   SyncRequest compare;
   compare.dry_run = true;
-  compare.compare = true;
+  compare.mode = SyncMode::kCompare;
   compare.checksums = true;
   compare.entities = {"event"};
   auto diff = Sync(compare);

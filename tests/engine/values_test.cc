@@ -110,7 +110,7 @@ TEST_P(ValuesTest, CharPaddingIsNotData) {
   // A compare run with range checksums finds nothing to do either (verify passes).
   SyncRequest compare;
   compare.dry_run = true;
-  compare.compare = true;
+  compare.mode = SyncMode::kCompare;
   compare.checksums = true;
   auto diff = Sync(compare);
   ASSERT_OK(diff);
