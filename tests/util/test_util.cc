@@ -8,12 +8,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
 
 namespace tether::testing {
+namespace {
+
+// A write to a socket or pipe whose other end has gone (an HTTP client whose server answered
+// early and closed, a child that exited before reading) is an error the test reports, not a
+// signal that ends the process — with the other tests of its shard.
+[[maybe_unused]] const bool kSigpipeIgnored = [] {
+  return std::signal(SIGPIPE, SIG_IGN) != SIG_ERR;
+}();
+
+}  // namespace
 
 int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -138,6 +149,8 @@ pid_t StartTether(const std::vector<std::string>& args, const std::string& cwd, 
   std::fflush(nullptr);  // or the child would print the parent's pending output again
   pid_t pid = fork();
   if (pid != 0) return pid;
+  std::signal(SIGPIPE,
+              SIG_DFL);  // the test process ignores it (above); tether must not inherit that
   int devnull = open("/dev/null", O_RDWR);
   if (chdir(cwd.c_str()) != 0 || devnull < 0) _exit(127);
   dup2(devnull, 0);
