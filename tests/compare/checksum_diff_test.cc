@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "../engine/engine_fixture.h"
 #include "compare/diff.h"
+#include "util/engine_fixture.h"
 
 namespace tether::testing {
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "../engine/engine_fixture.h"
+#include "util/engine_fixture.h"
 
 namespace tether::testing {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine_fixture.h"
+#include "util/engine_fixture.h"
 
 namespace tether::testing {
 namespace {

@@ -4,8 +4,8 @@
 // and end with the target equal to the source; an untracked entity is refused with the way out.
 #include <gtest/gtest.h>
 
-#include "engine_fixture.h"
 #include "track/change_log.h"
+#include "util/engine_fixture.h"
 
 namespace tether::testing {
 namespace {

@@ -5,7 +5,7 @@
 // finds them); a row-version integer cursor works the same way; a missing cursor column is named.
 #include <gtest/gtest.h>
 
-#include "engine_fixture.h"
+#include "util/engine_fixture.h"
 
 namespace tether::testing {
 namespace {

@@ -1,7 +1,7 @@
 // on_duplicate: what happens to a target row that exists by match key but has no link yet.
 #include <gtest/gtest.h>
 
-#include "engine_fixture.h"
+#include "util/engine_fixture.h"
 
 namespace tether::testing {
 namespace {

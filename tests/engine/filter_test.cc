@@ -2,7 +2,7 @@
 // and parents outside the filter pulled for the children inside it.
 #include <gtest/gtest.h>
 
-#include "engine_fixture.h"
+#include "util/engine_fixture.h"
 
 namespace tether::testing {
 namespace {

@@ -3,7 +3,7 @@
 // unusable keys.
 #include <gtest/gtest.h>
 
-#include "engine_fixture.h"
+#include "util/engine_fixture.h"
 
 namespace tether::testing {
 namespace {

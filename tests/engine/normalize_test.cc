@@ -5,7 +5,7 @@
 // engine can make one, or `tether check` says it has none.
 #include <gtest/gtest.h>
 
-#include "engine_fixture.h"
+#include "util/engine_fixture.h"
 
 namespace tether::testing {
 namespace {

@@ -4,8 +4,8 @@
 // children, and parents written anew whose children must follow them (sync --keys, --changes).
 #include <gtest/gtest.h>
 
-#include "engine_fixture.h"
 #include "track/change_log.h"
+#include "util/engine_fixture.h"
 
 namespace tether::testing {
 namespace {

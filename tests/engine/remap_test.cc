@@ -2,8 +2,8 @@
 // their rows differently, through composite match keys and identity-keyed join tables.
 #include <gtest/gtest.h>
 
-#include "engine_fixture.h"
 #include "track/change_log.h"
+#include "util/engine_fixture.h"
 
 namespace tether::testing {
 namespace {

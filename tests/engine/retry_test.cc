@@ -6,7 +6,7 @@
 
 #include <chrono>
 
-#include "engine_fixture.h"
+#include "util/engine_fixture.h"
 #include "util/fault_connector.h"
 #include "util/manual_clock.h"
 

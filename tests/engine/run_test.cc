@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "core/temporal.h"
-#include "engine_fixture.h"
+#include "util/engine_fixture.h"
 
 namespace tether::testing {
 namespace {

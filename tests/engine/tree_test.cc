@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "engine_fixture.h"
+#include "util/engine_fixture.h"
 
 namespace tether::testing {
 namespace {

@@ -6,7 +6,7 @@
 #include <regex>
 #include <string>
 
-#include "engine_fixture.h"
+#include "util/engine_fixture.h"
 
 namespace tether::testing {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "engine_fixture.h"
+#include "util/engine_fixture.h"
 
 namespace tether::testing {
 namespace {

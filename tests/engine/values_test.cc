@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "engine_fixture.h"
+#include "util/engine_fixture.h"
 
 namespace tether::testing {
 namespace {
