@@ -11,10 +11,6 @@
 namespace tether {
 namespace {
 
-bool Listed(const std::vector<std::string>& v, const std::string& s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
-
 TypeClass ClassOfValue(const Value& v) {
   switch (v.kind()) {
     case ValueKind::kInt:
@@ -49,7 +45,7 @@ Result<TableDef> TargetTableFor(const EntityConfig& e, const TableSchema& source
     col.max_length = c.max_length;
     col.precision = c.precision;
     col.scale = c.scale;
-    if (Listed(e.key, c.name)) {
+    if (std::ranges::find(e.key, c.name) != e.key.end()) {
       col.not_null = true;
       if (e.keys == KeyMode::kMapped) {
         // The target numbers its own rows; the source's key only lives in the links.
@@ -116,7 +112,7 @@ Status ForEachEntity(
                                const std::optional<TableSchema>& source)>& visit) {
   TETHER_ASSIGN_OR_RETURN(std::vector<std::string> order, EntityOrder(config, pipeline));
   for (const std::string& name : order) {
-    if (!entities.empty() && !Listed(entities, name)) continue;
+    if (!entities.empty() && std::ranges::find(entities, name) == entities.end()) continue;
     const EntityConfig* e = config.FindEntity(name);
     TETHER_ASSIGN_OR_RETURN(auto existing, target.DescribeTable(e->target_table));
     TETHER_ASSIGN_OR_RETURN(auto src, source.DescribeTable(e->source_table));
@@ -193,7 +189,7 @@ Result<std::vector<MissingTable>> FindMissingTables(const Config& config,
     return Status::InvalidArgument(fmt::format("{}: no pipeline '{}'", config.path, pipeline));
   }
   for (const std::string& e : entities) {
-    if (!Listed(p->entities, e)) {
+    if (std::ranges::find(p->entities, e) == p->entities.end()) {
       return Status::InvalidArgument(
           fmt::format("--entity {}: not an entity of pipeline '{}'", e, pipeline));
     }
