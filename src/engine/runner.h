@@ -164,14 +164,18 @@ class Runner {
   Result<Value> CursorBound(const EntityMapping& m);
   Status WriteBatchState();
   std::string LockName() const { return "pipeline:" + pipeline_->name; }
-  // Takes the pipeline's lock in the target (SyncRequest::lock_wait).
-  Status AcquireLock();
+  // Takes the pipeline's lock in the target (SyncRequest::lock_wait). `lost_session`: the run
+  // held it in a session it has lost (Reconnect), which its server may not have dropped yet.
+  Status AcquireLock(bool lost_session = false);
   // Who holds the pipeline (from tether_runs' running rows), for the kBusy message.
   std::string Holder();
-  // Whether the lock's holder is likely a process that is gone, whose session its server has not
-  // let go of yet: the newest running row of the pipeline is of a process of this host that no
-  // longer exists. False for a live process, one on another host, or when no row says.
-  bool HolderMayBeGone();
+  // What the pipeline's running rows say of the lock's holder. kGone: the newest running row is
+  // of a process of this host that no longer exists, whose session its server has not let go
+  // of yet. kThisRun: the row is this run's own, so the holder is the session it lost before
+  // connecting again (also when no row says and the run has just lost its session). kAlive for
+  // a live process, one on another host, or when no row says.
+  enum class HolderState { kAlive, kGone, kThisRun };
+  HolderState LockHolderState(bool lost_session);
   // With the lock held, every other run of the pipeline still marked running is dead: marks
   // them interrupted.
   Status MarkInterrupted();

@@ -12,6 +12,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "core/id.h"
 #include "core/regex.h"
@@ -356,7 +357,7 @@ Status Runner::Reconnect() {
   ctx_.source = source_.get();
   ctx_.target = target_.get();
   ctx_.state = state_.get();
-  return AcquireLock();
+  return AcquireLock(/*lost_session=*/true);
 }
 
 Status Runner::RunWithRetries() {
@@ -380,7 +381,7 @@ Status Runner::RunWithRetries() {
   return st;
 }
 
-Status Runner::AcquireLock() {
+Status Runner::AcquireLock(bool lost_session) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   const auto deadline = start + req_.lock_wait;
@@ -392,7 +393,15 @@ Status Runner::AcquireLock() {
     if (locked_) return Status::OK();
     if (req_.cancel && req_.cancel->load()) return Status::Cancelled("stopped on request");
     const auto now = Clock::now();
-    if (now >= deadline && !(now < grace && HolderMayBeGone())) {
+    const HolderState holder = now < grace ? LockHolderState(lost_session) : HolderState::kAlive;
+    if (holder == HolderState::kThisRun) {
+      // This run's own lost session, which its server drops as soon as it notices the
+      // connection closed: milliseconds of the server's time, which a test's RunClock cannot
+      // shorten, so this wait is on the real clock.
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
+    if (now >= deadline && holder != HolderState::kGone) {
       return Status::Busy(fmt::format(
           "pipeline '{}' is being run by {}; one run at a time{}", pipeline_->name, Holder(),
           req_.lock_wait.count() > 0
@@ -409,17 +418,19 @@ Status Runner::AcquireLock() {
   }
 }
 
-bool Runner::HolderMayBeGone() {
+Runner::HolderState Runner::LockHolderState(bool lost_session) {
   Result<std::vector<RunInfo>> runs = state_->ListRuns(pipeline_->name, 50);
-  if (!runs.ok()) return false;
+  if (!runs.ok()) return HolderState::kAlive;
   for (const RunInfo& r : *runs) {  // newest first
     if (r.status != "running") continue;
-    if (r.host != HostName() || r.pid <= 0) return false;  // a process elsewhere: not known
-    return kill(static_cast<pid_t>(r.pid), 0) != 0 && errno == ESRCH;
+    if (!run_.run_id.empty() && r.run_id == run_.run_id) return HolderState::kThisRun;
+    if (r.host != HostName() || r.pid <= 0) return HolderState::kAlive;  // elsewhere: not known
+    return kill(static_cast<pid_t>(r.pid), 0) != 0 && errno == ESRCH ? HolderState::kGone
+                                                                     : HolderState::kAlive;
   }
   // No row says who holds it: a run writes its row only after its pre-flight, so the holder may
-  // well be alive.
-  return false;
+  // well be alive, unless this run has just lost a session that held it.
+  return lost_session ? HolderState::kThisRun : HolderState::kAlive;
 }
 
 std::string Runner::Holder() {

@@ -131,6 +131,18 @@ TEST_P(RetryTest, ABulkChunkLostPartWayIsRolledBackAndWrittenOnce) {
   EXPECT_OK(SyncRecovers(plan));
 }
 
+TEST_P(RetryTest, ALostSessionItsServerStillHoldsIsWaitedForNotTakenForAnotherRun) {
+  // The server keeps the lost session, and with it the pipeline's lock, for a while after the
+  // run has connected again: the run waits for it, and it costs no second retry.
+  FaultPlan plan;
+  plan.Add({.connection = "dst",
+            .call = Call::kInsert,
+            .nth = 2,
+            .drop = true,
+            .linger = milliseconds(300)});
+  EXPECT_OK(SyncRecovers(plan));
+}
+
 TEST_P(RetryTest, ABatchThatFailsPartWayLeavesNothingHalfWritten) {
   // The second customer batch reaches the target with its first row, then the connection goes.
   FaultPlan plan;

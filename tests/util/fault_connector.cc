@@ -24,6 +24,23 @@ ConnectorFactory FaultPlan::Factory(ConnectorFactory real) {
       };
 }
 
+FaultPlan::~FaultPlan() {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    threads.swap(lingering_);
+  }
+  for (std::thread& t : threads) t.join();
+}
+
+void FaultPlan::Linger(std::unique_ptr<Connector> session, std::chrono::milliseconds linger) {
+  std::lock_guard<std::mutex> lk(mu_);
+  lingering_.emplace_back([session = std::move(session), linger]() mutable {
+    std::this_thread::sleep_for(linger);
+    session.reset();
+  });
+}
+
 int FaultPlan::fired() const {
   std::lock_guard<std::mutex> lk(mu_);
   return fired_;
@@ -112,6 +129,10 @@ FaultConnector::FaultConnector(std::unique_ptr<Connector> real, FaultPlan* plan)
       engine_(real_->engine()),
       capabilities_(real_->capabilities()) {}
 
+FaultConnector::~FaultConnector() {
+  if (linger_.count() > 0) plan_->Linger(std::move(real_), linger_);
+}
+
 Status FaultConnector::Check(Call call, std::optional<FaultRule>* fired) {
   TETHER_RETURN_IF_ERROR(lost_);
   std::optional<FaultRule> rule = plan_->Count(name_, call);
@@ -128,7 +149,10 @@ Status FaultConnector::Check(Call call, std::optional<FaultRule>* fired) {
 }
 
 Status FaultConnector::Fail(const FaultRule& rule) {
-  if (rule.drop) lost_ = rule.status;
+  if (rule.drop) {
+    lost_ = rule.status;
+    linger_ = rule.linger;
+  }
   return rule.status;
 }
 

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "connectors/connector.h"
@@ -52,12 +53,17 @@ struct FaultRule {
   size_t at_row = 0;
   // Nonzero: the call is not failed but delayed this long on the plan's clock, then forwarded.
   std::chrono::milliseconds delay{0};
+  // With drop: the session outlives the connector by this long in real time, holding its locks
+  // and its open transaction, as a server that has not yet noticed its client is gone.
+  std::chrono::milliseconds linger{0};
 };
 
 class FaultPlan {
  public:
   // `clock` waits out delays (a test clock advances without sleeping); null: the real clock.
   explicit FaultPlan(RunClock* clock = nullptr) : clock_(clock ? clock : RealClock()) {}
+  // Waits for the sessions still lingering (FaultRule::linger) to end.
+  ~FaultPlan();
 
   void Add(FaultRule rule);
   // A factory that opens connections with `real` and wraps each in a FaultConnector of this plan.
@@ -72,6 +78,8 @@ class FaultPlan {
   // For FaultConnector: counts the call and returns the rule it fires, if any.
   std::optional<FaultRule> Count(const std::string& connection, Call call);
   RunClock* clock() const { return clock_; }
+  // For FaultConnector: ends `session` once `linger` has passed.
+  void Linger(std::unique_ptr<Connector> session, std::chrono::milliseconds linger);
 
  private:
   RunClock* clock_;
@@ -81,11 +89,13 @@ class FaultPlan {
   std::map<std::pair<std::string, Call>, int> calls_;
   std::map<std::string, int> opened_;
   int fired_ = 0;
+  std::vector<std::thread> lingering_;
 };
 
 class FaultConnector : public Connector {
  public:
   FaultConnector(std::unique_ptr<Connector> real, FaultPlan* plan);
+  ~FaultConnector() override;
 
   const std::string& connection_name() const override { return name_; }
   std::string_view engine() const override { return engine_; }
@@ -161,6 +171,7 @@ class FaultConnector : public Connector {
   std::string engine_;
   Capabilities capabilities_;
   Status lost_;
+  std::chrono::milliseconds linger_{0};  // of the rule that dropped the connection
 };
 
 }  // namespace tether::testing
