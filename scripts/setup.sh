@@ -28,6 +28,10 @@ if [ "$tests" = 1 ]; then
   # The tests start their own throwaway PostgreSQL and MariaDB servers (scripts/test-servers.sh).
   packages+=(googletest libgtest-dev postgresql postgresql-client mariadb-server mariadb-client curl jq)
 fi
+if [ "$sanitize" = 1 ]; then
+  # The sanitizer build is compiled by Clang (see below) with its sanitizer runtimes.
+  packages+=(clang libclang-rt-dev)
+fi
 if [ "$bench" = 1 ]; then
   # bench/compare_bench's peers: pt-table-sync (MySQL/MariaDB) and sqldiff (SQLite).
   packages+=(percona-toolkit sqlite3-tools)
@@ -48,13 +52,18 @@ fi
 # The sanitizer build is for finding memory and UB errors, not for speed: -O0 compiles in about
 # half the time of -O2 on two cores. Debug information is line tables only (-g1): backtraces and
 # sanitizer reports keep their file:line, and the build takes a quarter less time than with -g.
+# It is compiled by Clang: GCC 12 takes twice as long over the same code with ASan + UBSan at -O0
+# (34 s against 17 s of CPU for one batch of the engine's tests), and a second compiler's
+# warnings (-Werror) catch what the first lets through.
 build_type=RelWithDebInfo
 flags="-O2 -g1 -DNDEBUG"
+compiler=g++
 if [ "$sanitize" = 1 ]; then
   build_type=Debug
   flags="-g1"
+  compiler=clang++
 fi
-cmake_args=(-S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=$build_type
+cmake_args=(-S . -B "$build_dir" -G Ninja -DCMAKE_CXX_COMPILER=$compiler -DCMAKE_BUILD_TYPE=$build_type
             "-DCMAKE_CXX_FLAGS_${build_type^^}=$flags"
             -DTETHER_TESTS=$([ "$tests" = 1 ] && echo ON || echo OFF)
             -DTETHER_SANITIZE=$([ "$sanitize" = 1 ] && echo ON || echo OFF)

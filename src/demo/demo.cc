@@ -850,8 +850,8 @@ class ShopBuilder {
             {Int(static_cast<int64_t>(i) + 1), Int(category_id), Int(position)});
         if (products_[i].staged) {
           const size_t j = pc_copies++;
-          TETHER_RETURN_IF_ERROR(AddCopy(&product_category_, row, [&](Row* r) {
-            if (j % 9 == 4) (*r)[2] = Int(position + 100);
+          TETHER_RETURN_IF_ERROR(AddCopy(&product_category_, row, [&, at = position](Row* r) {
+            if (j % 9 == 4) (*r)[2] = Int(at + 100);
           }));
         }
       }
