@@ -158,7 +158,7 @@ struct JobRunner::Active {
   std::vector<LogLine> pending_logs;
   std::vector<RecordLine> pending_records;
   std::deque<LogLine> recent_logs;
-  Clock::time_point last_persist;  // on the runner's clock, as the two below
+  Clock::time_point last_persist;  // on the runner's clock, as `deadline` and `started`
   Clock::time_point started;
 };
 
