@@ -9,6 +9,9 @@ namespace {
 class SteadyClock : public RunClock {
  public:
   std::chrono::steady_clock::time_point Now() override { return std::chrono::steady_clock::now(); }
+  std::chrono::system_clock::time_point WallNow() override {
+    return std::chrono::system_clock::now();
+  }
   bool SleepFor(std::chrono::milliseconds d, const std::atomic<bool>* cancel) override {
     const auto until = std::chrono::steady_clock::now() + d;
     for (;;) {
@@ -18,6 +21,10 @@ class SteadyClock : public RunClock {
       std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
           until - now, std::chrono::milliseconds(50)));
     }
+  }
+  void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lk,
+                 std::chrono::steady_clock::time_point deadline) override {
+    cv.wait_until(lk, deadline);
   }
 };
 

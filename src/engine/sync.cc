@@ -681,7 +681,7 @@ Result<SyncReport> RunSync(const Config& config, const SyncRequest& request,
 }
 
 Status CheckPipelines(const Config& config, const std::vector<std::string>& pipelines,
-                      SyncObserver* observer) {
+                      SyncObserver* observer, const RunEnv& env) {
   std::vector<std::string> names = pipelines;
   if (names.empty()) {
     for (const PipelineConfig& p : config.pipelines) names.push_back(p.name);
@@ -690,7 +690,7 @@ Status CheckPipelines(const Config& config, const std::vector<std::string>& pipe
   std::vector<Status> problems;
   std::set<std::string> unreachable;
   for (const ConnectionConfig& c : config.connections) {
-    Result<std::unique_ptr<Connector>> conn = OpenConnector(c.name, c.url);
+    Result<std::unique_ptr<Connector>> conn = env.open_connector(c.name, c.url);
     Status st = conn.ok() ? (*conn)->Ping() : conn.status();
     if (!st.ok()) {
       problems.push_back(st);
@@ -706,6 +706,7 @@ Status CheckPipelines(const Config& config, const std::vector<std::string>& pipe
     if (p && (unreachable.count(p->source) || unreachable.count(p->target))) continue;
     SyncRequest req;
     req.pipeline = name;
+    req.env = env;
     sync_internal::Runner runner(config, req, nullptr);
     Status st = runner.Prepare(/*lock=*/false);
     if (!st.ok()) {

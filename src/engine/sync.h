@@ -183,8 +183,8 @@ Result<SyncReport> RunSync(const Config& config, const SyncRequest& request,
 
 // `tether check`: every connection reachable, every table and column of every pipeline present,
 // keys usable, no pipeline from a database into itself. Returns every problem found (Problems);
-// notices go to the observer.
+// notices go to the observer. Connections are opened through env.open_connector, as a run's.
 Status CheckPipelines(const Config& config, const std::vector<std::string>& pipelines,
-                      SyncObserver* observer = nullptr);
+                      SyncObserver* observer = nullptr, const RunEnv& env = {});
 
 }  // namespace tether

@@ -182,24 +182,4 @@ Status AddMissingColumns(Connector& target, const MissingColumns& missing) {
   return Status::OK();
 }
 
-Result<std::vector<MissingTable>> FindMissingTables(const Config& config,
-                                                    const std::string& pipeline,
-                                                    const std::vector<std::string>& entities) {
-  const PipelineConfig* p = config.FindPipeline(pipeline);
-  if (!p) {
-    return Status::InvalidArgument(fmt::format("{}: no pipeline '{}'", config.path, pipeline));
-  }
-  for (const std::string& e : entities) {
-    if (std::ranges::find(p->entities, e) == p->entities.end()) {
-      return Status::InvalidArgument(
-          fmt::format("--entity {}: not an entity of pipeline '{}'", e, pipeline));
-    }
-  }
-  const ConnectionConfig* sc = config.FindConnection(p->source);
-  const ConnectionConfig* tc = config.FindConnection(p->target);
-  TETHER_ASSIGN_OR_RETURN(auto source, OpenConnector(sc->name, sc->url));
-  TETHER_ASSIGN_OR_RETURN(auto target, OpenConnector(tc->name, tc->url));
-  return FindMissingTables(config, *p, entities, *source, *target);
-}
-
 }  // namespace tether

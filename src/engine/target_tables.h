@@ -25,12 +25,7 @@ struct MissingTable {
 };
 
 // Entities of `pipeline` (all of them, or only `entities`) whose target table does not exist,
-// parents first. Opens both connections; writes nothing.
-Result<std::vector<MissingTable>> FindMissingTables(const Config& config,
-                                                    const std::string& pipeline,
-                                                    const std::vector<std::string>& entities = {});
-
-// Same, using connections the caller already opened.
+// parents first, on connections the caller opened (a run, through its RunEnv). Writes nothing.
 Result<std::vector<MissingTable>> FindMissingTables(const Config& config,
                                                     const PipelineConfig& pipeline,
                                                     const std::vector<std::string>& entities,

@@ -594,7 +594,8 @@ void ApiServer::Impl::TestConnection(const std::string& name, httplib::Response&
   };
   if (!view.problem.ok()) return fail(view.problem);
   const auto t0 = Clock::now();
-  Result<std::unique_ptr<Connector>> conn = OpenConnector(view.name, view.url);
+  Result<std::unique_ptr<Connector>> conn =
+      runner->options().env.open_connector(view.name, view.url);
   if (!conn.ok()) return fail(conn.status());
   Status ping = (*conn)->Ping();
   out["latency_ms"] =
@@ -693,7 +694,7 @@ void ApiServer::Impl::ValidatePipeline(const httplib::Request& req, httplib::Res
       void OnNotice(const std::string& text) override { out->push_back(text); }
     } collector;
     collector.out = &notices;
-    Status st = catalog->Check(name, **config, &collector);
+    Status st = catalog->Check(name, **config, &collector, runner->options().env);
     if (!st.ok()) return SendStatus(res, st);
   }
   SendJson(res, 200, {{"valid", true}, {"entity_order", *order}, {"notices", notices}});
@@ -755,7 +756,7 @@ void ApiServer::Impl::Links(const std::string& name, const httplib::Request& req
   auto limit = IntParam(req, "limit", 100, 1, kPageMax);
   if (!limit.ok()) return SendStatus(res, limit.status());
   const ConnectionConfig* target = (*config)->FindConnection(p->target);
-  auto conn = OpenConnector(target->name, target->url);
+  auto conn = runner->options().env.open_connector(target->name, target->url);
   if (!conn.ok()) return SendStatus(res, conn.status());
   StateStore state(conn->get());
   std::vector<Link> links;
@@ -795,7 +796,10 @@ void ApiServer::Impl::StartRun(const std::string& name, const std::string& kind,
   // Checked here so that a bad request is a 400 now, not a failed run later.
   auto sync_request = SyncRequestFor(**config, name, kind, *body);
   if (!sync_request.ok()) return SendStatus(res, sync_request.status());
-  if (Status st = CheckWhere(**config, *sync_request); !st.ok()) return SendStatus(res, st);
+  if (Status st = CheckWhere(**config, *sync_request, runner->options().env.open_connector);
+      !st.ok()) {
+    return SendStatus(res, st);
+  }
   auto job = runner->Submit(name, kind, "api", *body);
   if (!job.ok()) return SendStatus(res, job.status());
   auto snap = runner->Get(job->id);

@@ -305,8 +305,9 @@ Result<std::shared_ptr<const Config>> Catalog::Validate(const std::string& name,
   return LoadLocked(name, body);
 }
 
-Status Catalog::Check(const std::string& name, const Config& config, SyncObserver* observer) {
-  Status st = CheckPipelines(config, {name}, observer);
+Status Catalog::Check(const std::string& name, const Config& config, SyncObserver* observer,
+                      const RunEnv& env) {
+  Status st = CheckPipelines(config, {name}, observer, env);
   if (st.ok()) return st;
   st = WithoutPlace(st, PlaceOf("pipeline", name));
   if (st.code() == StatusCode::kNotFound) return Status::Config(st.message());

@@ -69,7 +69,9 @@ class Catalog {
                                                  const nlohmann::json& body);
   // CheckPipelines for a pipeline loaded by Validate: connections reached, tables and columns
   // found. A missing table or column is a kConfig error, like any other problem of the pipeline.
-  Status Check(const std::string& name, const Config& config, SyncObserver* observer);
+  // Connections are opened through `env` (the runs' RunnerOptions::env).
+  Status Check(const std::string& name, const Config& config, SyncObserver* observer,
+               const RunEnv& env);
   Result<PipelineView> CreatePipeline(const std::string& name, const nlohmann::json& body);
   Result<PipelineView> UpdatePipeline(const std::string& name, const nlohmann::json& body);
   Status DeletePipeline(const std::string& name);

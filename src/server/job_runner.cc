@@ -21,6 +21,7 @@ constexpr size_t kRecentLogs = 500;    // log lines kept in memory for event str
 constexpr size_t kRecordFlush = 1000;  // records written to the store per transaction
 constexpr auto kPersistEvery = std::chrono::seconds(1);
 constexpr auto kCleanupEvery = std::chrono::minutes(10);
+constexpr auto kMonitorEvery = std::chrono::milliseconds(100);  // timeouts and due retries
 
 bool Terminal(const std::string& status) { return status != "queued" && status != "running"; }
 
@@ -96,7 +97,7 @@ Result<SyncRequest> SyncRequestFor(const Config& config, const std::string& pipe
   return req;
 }
 
-Status CheckWhere(const Config& config, const SyncRequest& request) {
+Status CheckWhere(const Config& config, const SyncRequest& request, const ConnectorFactory& open) {
   if (request.where.empty()) return Status::OK();
   const PipelineConfig* p = config.FindPipeline(request.pipeline);
   if (!p) return Status::NotFound(fmt::format("no pipeline '{}'", request.pipeline));
@@ -115,7 +116,7 @@ Status CheckWhere(const Config& config, const SyncRequest& request) {
                            return static_cast<const TableSchema*>(nullptr);
                          }).status());
   const ConnectionConfig* source = config.FindConnection(p->source);
-  Result<std::unique_ptr<Connector>> conn = OpenConnector(source->name, source->url);
+  Result<std::unique_ptr<Connector>> conn = open(source->name, source->url);
   if (!conn.ok()) return conn.status().IsRetryable() ? Status::OK() : conn.status();
   std::map<std::string, TableSchema> schemas;
   for (const std::string& e : selected) {
@@ -157,8 +158,8 @@ struct JobRunner::Active {
   std::vector<LogLine> pending_logs;
   std::vector<RecordLine> pending_records;
   std::deque<LogLine> recent_logs;
-  Clock::time_point last_persist = Clock::now();
-  Clock::time_point started = Clock::now();
+  Clock::time_point last_persist;  // on the runner's clock, as `deadline` and `started`
+  Clock::time_point started;
 };
 
 // Feeds the engine's callbacks (on the worker's thread) into the run's state.
@@ -217,7 +218,7 @@ class JobRunner::Observer : public SyncObserver {
     bool persist = false;
     Update([&](Active& a) {
       a.entity_counts[entity] = totals;
-      persist = Clock::now() - a.last_persist >= kPersistEvery;
+      persist = runner_->clock_->Now() - a.last_persist >= kPersistEvery;
     });
     if (persist) runner_->Persist(a_);
   }
@@ -259,7 +260,7 @@ class JobRunner::Observer : public SyncObserver {
 };
 
 JobRunner::JobRunner(ServerStore* store, ConfigResolver resolve, RunnerOptions options)
-    : store_(store), resolve_(std::move(resolve)), options_(options) {}
+    : store_(store), resolve_(std::move(resolve)), options_(options), clock_(options_.env.clock) {}
 
 JobRunner::~JobRunner() { Shutdown(); }
 
@@ -317,7 +318,8 @@ Result<Job> JobRunner::Submit(const std::string& pipeline, const std::string& ki
     a->job.kind = kind;
     a->job.trigger = trigger;
     a->job.request = JsonText(request);
-    a->job.created_at = UtcNow();
+    a->job.created_at = IsoUtc(clock_->WallNow());
+    a->last_persist = clock_->Now();
     a->job.max_attempts = 1 + std::max(0, options_.retry_attempts);
     active_[a->job.id] = a;
     active_by_pipeline_[pipeline] = a->job.id;
@@ -458,7 +460,7 @@ JobSnapshot JobRunner::SnapshotLocked(const Active& a, int64_t after_log) const 
 }
 
 void JobRunner::Log(Active& a, const std::string& level, const std::string& text) {
-  LogLine line{++a.log_seq, UtcNow(), level, text};
+  LogLine line{++a.log_seq, IsoUtc(clock_->WallNow()), level, text};
   a.pending_logs.push_back(line);
   a.recent_logs.push_back(std::move(line));
   if (a.recent_logs.size() > kRecentLogs) a.recent_logs.pop_front();
@@ -474,7 +476,7 @@ void JobRunner::Persist(const std::shared_ptr<Active>& a) {
     logs.swap(a->pending_logs);
     records.swap(a->pending_records);
     job = SnapshotLocked(*a, a->log_seq).job;
-    a->last_persist = Clock::now();
+    a->last_persist = clock_->Now();
   }
   // A store that fails here loses only this snapshot's detail: the run goes on, and its end is
   // written again by Finish. The failure is kept in the run's log.
@@ -496,7 +498,7 @@ void JobRunner::Finish(const std::shared_ptr<Active>& a, const std::string& stat
     for (const std::string& name : a->order) j.counts += a->entity_counts.at(name);
     j.status = status;
     j.message = message;
-    j.finished_at = UtcNow();
+    j.finished_at = IsoUtc(clock_->WallNow());
     a->next_attempt.reset();
     if (a->records_dropped > 0) {
       Log(*a, "warn",
@@ -527,7 +529,7 @@ void JobRunner::Finish(const std::shared_ptr<Active>& a, const std::string& stat
     rec["failed"] += j.counts.failed;
     if (!j.started_at.empty()) {
       stats_.durations[j.pipeline].Add(
-          std::chrono::duration<double>(Clock::now() - a->started).count());
+          std::chrono::duration<double>(clock_->Now() - a->started).count());
     }
     ++a->version;
   }
@@ -581,10 +583,10 @@ void JobRunner::Execute(const std::shared_ptr<Active>& a) {
     ++j.attempt;
     j.status = "running";
     if (j.started_at.empty()) {
-      j.started_at = UtcNow();
-      a->started = Clock::now();
+      j.started_at = IsoUtc(clock_->WallNow());
+      a->started = clock_->Now();
     }
-    if (options_.job_timeout.count() > 0) a->deadline = Clock::now() + options_.job_timeout;
+    if (options_.job_timeout.count() > 0) a->deadline = clock_->Now() + options_.job_timeout;
     Log(*a, "info",
         fmt::format("attempt {} of {} started ({} {})", j.attempt, j.max_attempts, j.kind,
                     j.request));
@@ -637,7 +639,7 @@ void JobRunner::Execute(const std::shared_ptr<Active>& a) {
       retry = true;
       const auto delay =
           options_.retry_delay * (int64_t{1} << std::min<int64_t>(j.attempt - 1, 20));
-      a->next_attempt = std::chrono::system_clock::now() + delay;
+      a->next_attempt = clock_->WallNow() + delay;
       for (const std::string& name : a->order) a->earlier += a->entity_counts.at(name);
       a->order.clear();
       a->entity_counts.clear();
@@ -661,11 +663,11 @@ void JobRunner::Execute(const std::shared_ptr<Active>& a) {
 }
 
 void JobRunner::MonitorLoop() {
-  auto next_cleanup = Clock::now();
+  auto next_cleanup = clock_->Now();
   std::unique_lock<std::mutex> lk(mu_);
   while (!stopping_) {
-    const auto now = Clock::now();
-    const auto wall = std::chrono::system_clock::now();
+    const auto now = clock_->Now();
+    const auto wall = clock_->WallNow();
     bool changed = false;
     for (auto& [id, a] : active_) {
       if (a->running && a->deadline && now >= *a->deadline && !a->cancel) {
@@ -690,12 +692,12 @@ void JobRunner::MonitorLoop() {
       lk.lock();
       continue;
     }
-    monitor_.wait_for(lk, std::chrono::milliseconds(100));
+    clock_->WaitUntil(monitor_, lk, now + kMonitorEvery);
   }
 }
 
 void JobRunner::Cleanup() {
-  const std::string cutoff = IsoUtc(std::chrono::system_clock::now() - options_.cleanup_age);
+  const std::string cutoff = IsoUtc(clock_->WallNow() - options_.cleanup_age);
   Result<int64_t> n = store_->DeleteJobsFinishedBefore(cutoff);
   if (!n.ok()) {
     std::fprintf(stderr, "tether serve: cleanup of runs finished before %s failed: %s\n",

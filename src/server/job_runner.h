@@ -34,7 +34,9 @@ struct RunnerOptions {
   std::chrono::milliseconds job_timeout{3600000};  // zero: none
   std::chrono::milliseconds cleanup_age{30LL * 24 * 3600 * 1000};
   size_t max_records_per_job = 100000;  // plan lines and results kept per run; the rest counted
-  // How runs open connections and read time (tests wrap connectors in faults).
+  // How runs open connections and read time, and the clock the runner itself decides by: job
+  // timeouts, when a retry is due, cleanup, the times runs show (and the Scheduler's ticks).
+  // Tests wrap connectors in faults and advance a ManualClock.
   RunEnv env;
 };
 
@@ -79,8 +81,9 @@ Result<SyncRequest> SyncRequestFor(const Config& config, const std::string& pipe
 // The `where` filters of `request` checked before a run is accepted, as the run would check
 // them: kInvalidArgument for a malformed filter or an entity the run does not select, kConfig
 // for a column the entity's source table lacks (the source is opened and its tables described;
-// when it cannot be reached the columns are left to the run, which retries).
-Status CheckWhere(const Config& config, const SyncRequest& request);
+// when it cannot be reached the columns are left to the run, which retries). The source is
+// opened through `open`, as the run would (RunnerOptions::env).
+Status CheckWhere(const Config& config, const SyncRequest& request, const ConnectorFactory& open);
 
 class JobRunner {
  public:
@@ -129,6 +132,7 @@ class JobRunner {
   ServerStore* store_;
   ConfigResolver resolve_;
   RunnerOptions options_;
+  RunClock* clock_;  // options_.env.clock
 
   std::mutex mu_;
   std::condition_variable work_;     // workers: a run is ready, or shutdown

@@ -12,7 +12,7 @@ constexpr auto kReloadEvery = std::chrono::seconds(30);
 }  // namespace
 
 Scheduler::Scheduler(Catalog* catalog, JobRunner* runner, ServerStore* store)
-    : catalog_(catalog), runner_(runner), store_(store) {}
+    : clock_(runner->options().env.clock), catalog_(catalog), runner_(runner), store_(store) {}
 
 Scheduler::~Scheduler() { Shutdown(); }
 
@@ -61,7 +61,7 @@ void Scheduler::Reload() {
         e.mark = m->second;
       } else {
         // A new or changed schedule counts from now: its first tick is the next one.
-        e.mark = {pipeline, s->text, IsoUtc(std::chrono::system_clock::now()), ""};
+        e.mark = {pipeline, s->text, IsoUtc(clock_->WallNow()), ""};
         marks_[pipeline] = e.mark;
         fresh.push_back(e.mark);
       }
@@ -99,7 +99,7 @@ void Scheduler::Tick(const std::string& pipeline) {
     auto it = entries_.find(pipeline);
     if (it == entries_.end()) return;
     // The tick is "now", not the due time: ticks missed meanwhile collapse into this one.
-    it->second.mark.last_tick = IsoUtc(std::chrono::system_clock::now());
+    it->second.mark.last_tick = IsoUtc(clock_->WallNow());
     it->second.mark.last_job = job_id;
     marks_[pipeline] = it->second.mark;
     mark = it->second.mark;
@@ -112,17 +112,18 @@ void Scheduler::Tick(const std::string& pipeline) {
 }
 
 void Scheduler::Loop() {
-  auto last_reload = std::chrono::steady_clock::now();
+  auto last_reload = clock_->Now();
   std::unique_lock<std::mutex> lk(mu_);
   while (!stopping_) {
-    if (dirty_ || std::chrono::steady_clock::now() - last_reload >= kReloadEvery) {
+    const auto steady = clock_->Now();
+    if (dirty_ || steady - last_reload >= kReloadEvery) {
       lk.unlock();
       Reload();
       lk.lock();
-      last_reload = std::chrono::steady_clock::now();
+      last_reload = clock_->Now();
       continue;
     }
-    const auto now = std::chrono::system_clock::now();
+    const auto now = clock_->WallNow();
     auto wake_at = now + std::chrono::seconds(1);
     std::vector<std::string> due;
     for (const auto& [pipeline, e] : entries_) {
@@ -140,14 +141,16 @@ void Scheduler::Loop() {
       lk.lock();
       continue;
     }
-    wake_.wait_until(lk, wake_at);
+    clock_->WaitUntil(
+        wake_, lk,
+        steady + std::chrono::duration_cast<std::chrono::steady_clock::duration>(wake_at - now));
   }
 }
 
 std::vector<ScheduleView> Scheduler::List() {
   std::lock_guard<std::mutex> lk(mu_);
   std::vector<ScheduleView> out;
-  const auto now = std::chrono::system_clock::now();
+  const auto now = clock_->WallNow();
   for (const auto& [pipeline, e] : entries_) {
     std::optional<SystemTime> last = ParseIsoUtc(e.mark.last_tick);
     SystemTime next = e.schedule.Next(last ? *last : now);

@@ -1,7 +1,9 @@
 // Scheduler: starts the runs of pipelines that have a `schedule`, on its own thread. A tick that
 // comes while the pipeline's previous run is still queued or running is skipped, not stacked;
 // ticks missed while the server was down fire once at start-up. The last tick of each pipeline is
-// kept in the ServerStore, so schedules survive restarts. Thread-safe.
+// kept in the ServerStore, so schedules survive restarts. Time is the JobRunner's clock
+// (RunnerOptions::env.clock): when a tick is due, and the reload of the schedules every 30 s, are
+// decided from it, so a test that advances a ManualClock makes ticks fire. Thread-safe.
 #pragma once
 
 #include <condition_variable>
@@ -49,6 +51,7 @@ class Scheduler {
   void Reload();  // with mu_ not held
   void Tick(const std::string& pipeline);
 
+  RunClock* clock_;  // the runner's
   Catalog* catalog_;
   JobRunner* runner_;
   ServerStore* store_;

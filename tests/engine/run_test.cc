@@ -1,10 +1,11 @@
 // Whole runs: dry run, rerun, single-field changes with before-images, cancel and resume,
-// restart, the pipeline lock, and the run history in the state store.
+// restart, the pipeline lock, a batch retried on a locked target, and the run history in the
+// state store.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,8 @@
 
 #include "core/temporal.h"
 #include "util/engine_fixture.h"
+#include "util/fault_connector.h"
+#include "util/manual_clock.h"
 
 namespace tether::testing {
 namespace {
@@ -463,67 +466,35 @@ TEST_P(RunTest, ADryRunDoesNotWaitForThePipeline) {
   ASSERT_OK(first_run.Finish());
 }
 
-// Holds the target's write lock from another connection for a while, after the first batch.
-// Holds a lock on the target for 300 ms from a moment of the run, with `sql` run on a second
-// connection: "BEGIN IMMEDIATE" takes the write lock; "BEGIN; SELECT ..." a shared lock, which
-// lets a batch start but makes its COMMIT (which needs the exclusive lock) fail with kBusy.
-class LockHoldingObserver : public RecordingObserver {
- public:
-  enum class When { kRunStart, kFirstBatch };
-  LockHoldingObserver(std::string path, std::string sql, When when)
-      : path_(std::move(path)), sql_(std::move(sql)), when_(when) {}
-  ~LockHoldingObserver() override {
-    if (holder_.joinable()) holder_.join();
-  }
-  void OnRunStart(const RunInfo& run) override {
-    RecordingObserver::OnRunStart(run);
-    if (when_ == When::kRunStart) Hold();
-  }
-  void OnProgress(const std::string& entity, const RunCounts& totals) override {
-    RecordingObserver::OnProgress(entity, totals);
-    if (when_ == When::kFirstBatch) Hold();
-  }
-
- private:
-  void Hold() {
-    if (holder_.joinable()) return;
-    std::promise<void> locked;
-    std::future<void> ready = locked.get_future();
-    holder_ = std::thread([this, &locked] {
-      sqlite3* db = nullptr;
-      sqlite3_open(path_.c_str(), &db);
-      sqlite3_exec(db, sql_.c_str(), nullptr, nullptr, nullptr);
-      locked.set_value();
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));
-      sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
-      sqlite3_close(db);
-    });
-    ready.wait();
-  }
-
-  std::string path_;
-  std::string sql_;
-  When when_;
-  std::thread holder_;
-};
-
-// SQLite's file locks: a writer holding the target file while tether runs.
-class RunLockTest : public RunTest {};
-TETHER_SQLITE_PAIR(RunLockTest);
-
-TEST_P(RunLockTest, ABatchThatFindsTheTargetLockedIsRetried) {
-  target_url_options_ = "?busy_timeout_ms=50";
-  Configure(std::string(kRunEntities) + Pipeline("order, customer", "    batch_size: 3\n"));
+// A target that is locked (SQLite's file lock, a row lock) fails Begin or Commit with kBusy
+// (tests/connectors: LockedDatabaseIsBusy); here a FaultConnector says so, and the run tries
+// the batch again after a backoff on the test clock.
+TEST_P(RunTest, ABatchThatFindsTheTargetLockedIsRetriedAndPullsItsParentsAgain) {
   Fill(6);
-  LockHoldingObserver observer(dst_, "BEGIN IMMEDIATE", LockHoldingObserver::When::kFirstBatch);
-  SyncRequest req;
-  req.pipeline = "p";
-  auto report = RunSync(config_, req, &observer);
+  FaultPlan plan;
+  const Status locked = Status::Busy("database is locked (injected)");
+  // The first order batch pulls its customers, and its commit is refused; a later batch cannot
+  // begin.
+  plan.Add({.connection = "dst", .call = Call::kCommit, .nth = 1, .status = locked});
+  plan.Add({.connection = "dst", .call = Call::kBegin, .nth = 4, .status = locked});
+  ManualClock clock;
+  SyncRequest req = Only({"order"});
+  req.env.open_connector = plan.Factory();
+  req.env.clock = &clock;
+  auto report = Sync(req);
   ASSERT_OK(report);
+  EXPECT_EQ(plan.fired(), 2);
+  // The retries are announced, naming the entity whose batch it was.
+  EXPECT_TRUE(
+      std::ranges::any_of(obs_.notices, [](const std::string& n) { return Contains(n, "order"); }));
+  EXPECT_EQ(clock.waits(),
+            (std::vector<std::chrono::milliseconds>(2, std::chrono::milliseconds(400))));
+  // The customers were pulled in the rolled-back attempt; the retry must pull them again.
   EXPECT_EQ(CountsOf(*report, "customer"), (RunCounts{.read = 6, .inserted = 6}));
   EXPECT_EQ(CountsOf(*report, "order"), (RunCounts{.read = 6, .inserted = 6}));
-  EXPECT_FALSE(observer.notices.empty());  // the retry is announced
   EXPECT_EQ(Dst(kOrders), Src(kOrders));
+  // Records of the rolled-back attempts are not reported.
+  EXPECT_EQ(obs_.records.size(), 12u);
 }
 
 TETHER_ALL_PAIRS(RunTest);
@@ -561,31 +532,6 @@ TEST_P(IdentityCopyTest, AFirstCopyIntoAPartlyFilledTargetUpdatesWhatIsThere) {
 }
 
 TETHER_ALL_PAIRS(IdentityCopyTest);
-
-}  // namespace
-}  // namespace tether::testing
-
-namespace tether::testing {
-namespace {
-
-TEST_P(RunLockTest, ARetriedBatchPullsItsParentsAgainAndReportsEachRecordOnce) {
-  target_url_options_ = "?busy_timeout_ms=50";
-  Configure(std::string(kRunEntities) + Pipeline("order, customer", "    batch_size: 3\n"));
-  Fill(6);
-  LockHoldingObserver observer(dst_, "BEGIN; SELECT count(*) FROM customer;",
-                               LockHoldingObserver::When::kRunStart);
-  SyncRequest req = Only({"order"});
-  req.pipeline = "p";
-  auto report = RunSync(config_, req, &observer);
-  ASSERT_OK(report);
-  EXPECT_FALSE(observer.notices.empty());  // the first commit was refused and retried
-  // The customers were pulled in the rolled-back attempt; the retry must pull them again.
-  EXPECT_EQ(CountsOf(*report, "customer"), (RunCounts{.read = 6, .inserted = 6}));
-  EXPECT_EQ(CountsOf(*report, "order"), (RunCounts{.read = 6, .inserted = 6}));
-  EXPECT_EQ(Dst(kOrders), Src(kOrders));
-  // Records of the rolled-back attempt are not reported.
-  EXPECT_EQ(observer.records.size(), 12u);
-}
 
 }  // namespace
 }  // namespace tether::testing

@@ -174,7 +174,7 @@ Status FaultConnector::Ping() {
 }
 
 Result<std::optional<TableSchema>> FaultConnector::DescribeTable(const std::string& table) {
-  TETHER_RETURN_IF_ERROR(Alive());
+  TETHER_RETURN_IF_ERROR(Check(Call::kDescribe));
   return real_->DescribeTable(table);
 }
 
@@ -184,7 +184,7 @@ Result<std::vector<std::string>> FaultConnector::TableNames() {
 }
 
 Status FaultConnector::EnsureTable(const TableDef& def) {
-  TETHER_RETURN_IF_ERROR(Alive());
+  TETHER_RETURN_IF_ERROR(Check(Call::kEnsureTable));
   return real_->EnsureTable(def);
 }
 

@@ -33,6 +33,8 @@ enum class Call {
   kQuery,
   kBulkAdd,     // BulkWriter::Add
   kBulkFinish,  // BulkWriter::Finish
+  kDescribe,    // DescribeTable
+  kEnsureTable,
 };
 
 struct FaultRule {
