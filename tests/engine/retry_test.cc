@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <thread>
 
 #include "util/engine_fixture.h"
 #include "util/fault_connector.h"
@@ -61,6 +62,24 @@ class RetryTest : public EngineTest {
     req.env.open_connector = plan.Factory();
     req.env.clock = &clock_;
     return Sync(req);
+  }
+
+  // A run that ended with its target connection lost leaves the session to its server, which
+  // ends it, and lets go of the pipeline's lock, once it notices; a run started at once in this
+  // same (live) process would be refused as a second run. Waits for that, on the real clock.
+  void AwaitPipelineFree() {
+    auto conn = OpenConnector("dst", dst_db_->url());
+    ASSERT_OK(conn);
+    for (int i = 0; i < 1000; ++i) {
+      Result<bool> got = (*conn)->TryLock("pipeline:p");
+      ASSERT_OK(got);
+      if (*got) {
+        ASSERT_OK((*conn)->ReleaseLock("pipeline:p"));
+        return;
+      }
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    FAIL() << "the lost session still holds the pipeline's lock after 10 s";
   }
 
   static constexpr char kOrders[] =
@@ -148,6 +167,7 @@ TEST_P(RetryTest, ABatchThatFailsPartWayLeavesNothingHalfWritten) {
   FaultPlan plan;
   plan.Add({.connection = "dst", .call = Call::kInsert, .nth = 2, .drop = true, .at_row = 2});
   ASSERT_CODE(SyncThrough(plan, 0), StatusCode::kConnection);
+  ASSERT_NO_FATAL_FAILURE(AwaitPipelineFree());
   EXPECT_EQ(plan.fired(), 1);
   EXPECT_EQ(plan.opened("dst"), 1);  // no retry
   EXPECT_EQ(Dst("SELECT email FROM customer ORDER BY id"),
@@ -202,6 +222,7 @@ TEST_P(RetryTest, WhenRetriesRunOutTheRunFailsWithTheLastErrorAndARerunFinishes)
   const std::vector<std::string> kept = Dst("SELECT email FROM customer ORDER BY id");
   EXPECT_EQ(kept.size(), 3u);  // the batch committed before the first fault
   // The checkpoint lets a rerun go on from there.
+  ASSERT_NO_FATAL_FAILURE(AwaitPipelineFree());
   auto rerun = Sync();
   ASSERT_OK(rerun);
   EXPECT_TRUE(rerun->resumed);
