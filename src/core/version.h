@@ -1,6 +1,6 @@
 // tether's version, the one place it is written: `tether --version`, the server's
 // GET /api/status and the OpenAPI document's info.version (a test holds the document to it) say
-// this. CMakeLists.txt's project(VERSION) should say the same.
+// this, and CMakeLists.txt reads its project(VERSION) from this line.
 #pragma once
 
 namespace tether {
