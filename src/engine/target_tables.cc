@@ -59,9 +59,8 @@ Result<TableDef> TargetTableFor(const EntityConfig& e, const TableSchema& source
     def.columns.push_back(std::move(col));
   }
   for (const auto& [column, value] : e.columns.defaults) {
-    bool present = std::ranges::any_of(def.columns, [&name = column](const ColumnDef& d) {
-      return d.name == name;
-    });
+    bool present = std::ranges::any_of(
+        def.columns, [&name = column](const ColumnDef& d) { return d.name == name; });
     if (!present) def.columns.emplace_back(column, ClassOfValue(value));
   }
   if (e.delete_policy == DeletePolicy::kSoft && e.soft_delete_column) {
