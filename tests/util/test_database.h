@@ -4,7 +4,9 @@
 // fails; nothing is skipped. Used from test threads only.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,17 +48,28 @@ class TestDatabase {
   std::unique_ptr<Connector> Open(const std::string& connection_name = "test") const;
   // Runs trusted SQL; a test failure names the statement when it fails.
   void Exec(const std::string& sql) const;
+  // The rows of a query (a test failure names the statement when it fails).
+  Result<std::vector<Row>> Query(const std::string& sql, const Row& params = {}) const;
   // The rows of a query, each as its values' text joined by '|' (NULL as "NULL").
   std::vector<std::string> Rows(const std::string& sql, const Row& params = {}) const;
 
  private:
   void ClaimPooled(const std::string& admin_url);
+  // Runs `use` on the connection Exec and Query share. On a server it is opened on first use and
+  // kept: a test runs a dozen statements or more, and a new session each time cost the servers
+  // most of their CPU in the test run. A statement that fails takes the connection with it (no
+  // session state or broken transaction is left for the next one), and one that failed on a
+  // kept connection because the server had dropped it (a restart) runs once more on a new one.
+  // SQLite opens a connection each time: that costs nothing, and tests replace and lock the file.
+  Status WithConnection(const std::function<Status(Connector&)>& use) const;
 
   std::string engine_;
   std::string name_;
   std::string url_;
   std::unique_ptr<TempDir> dir_;  // SQLite only
   int pool_lock_ = -1;            // PostgreSQL: the descriptor holding the pool slot's lock
+  mutable std::mutex mu_;         // guards kept_
+  mutable std::unique_ptr<Connector> kept_;  // servers: the connection WithConnection keeps
 };
 
 // Test SQL is written in SQLite's dialect; this rewrites the few types that differ, so one DDL
