@@ -67,6 +67,6 @@ cmake_args=(-S . -B "$build_dir" -G Ninja -DCMAKE_CXX_COMPILER=$compiler -DCMAKE
             "-DCMAKE_CXX_FLAGS_${build_type^^}=$flags"
             -DTETHER_TESTS=$([ "$tests" = 1 ] && echo ON || echo OFF)
             -DTETHER_SANITIZE=$([ "$sanitize" = 1 ] && echo ON || echo OFF)
-            -DTETHER_BENCH=OFF -DTETHER_UNITY=ON)
+            -DTETHER_BENCH=OFF -DTETHER_UNITY=ON -DTETHER_PCH=ON)
 cmake "${cmake_args[@]}" >/dev/null  # cheap when nothing changed; keeps options as asked
 cmake --build "$build_dir" -j "$(nproc)"
