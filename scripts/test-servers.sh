@@ -31,10 +31,14 @@ as_user() {
 }
 
 # A TCP port on 127.0.0.1 that nothing listens on.
+# A port nothing listens on, outside the kernel's ephemeral range: a port inside it may be the
+# local end of a client's connection (a test run opens thousands), which a server cannot bind.
 free_port() {
-  local port
+  local port lo=32768 hi=60999 first span
+  read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  if [ "$lo" -gt 11024 ]; then first=10000 span=$((lo - 10000)); else first=$((hi + 1)) span=$((65535 - hi)); fi
   for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 40000))
+    port=$((first + RANDOM % span))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"
       return 0

@@ -28,7 +28,15 @@ summary() {
   return $rc
 }
 
-servers=$(mktemp -d /tmp/tether-servers.XXXXXX)
+# The test servers keep their data in memory (/dev/shm) when there is room: creating, syncing
+# and deleting the files of thousands of short-lived tables and databases cost MariaDB a third
+# of its CPU on disk. Else under /tmp.
+base=/tmp
+if [ -d /dev/shm ] && [ -w /dev/shm ] &&
+   [ "$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 {print $4}')" -gt 4000000 ] 2>/dev/null; then
+  base=/dev/shm
+fi
+servers=$(mktemp -d "$base/tether-servers.XXXXXX")
 trap summary EXIT
 phase "install and build" scripts/setup.sh --tests --build-dir build
 # Throwaway PostgreSQL and MariaDB servers on loopback for the whole run, stopped on any exit.
